@@ -1,0 +1,1 @@
+"""Configuration as code: the validated contents of the config repository."""

@@ -1,0 +1,122 @@
+"""Typed configuration models: what a validated config repository contains.
+
+Pure value objects (frozen dataclasses, tuples instead of lists) so a whole config can be
+compared, hashed and carried in an event. Parsing and validation live in
+``adapters/configrepo``; these classes only describe the result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Permission(StrEnum):
+    """What a team may do with a pipeline; each level includes the ones below it."""
+
+    READ = "read"
+    WRITE = "write"
+    ADMIN = "admin"
+
+
+class TriggerKind(StrEnum):
+    PUSH = "push"
+    PULL_REQUEST = "pull_request"
+    TAG = "tag"
+    CRON = "cron"
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """One way a pipeline starts. ``branches``/``tags`` are globs (``release/*``);
+    empty means "any". ``schedule`` and ``timezone`` are for cron triggers only."""
+
+    kind: TriggerKind
+    branches: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    schedule: str | None = None
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Kubernetes quantities as strings (``"500m"``, ``"2Gi"``)."""
+
+    cpu_request: str = "500m"
+    memory_request: str = "1Gi"
+    cpu_limit: str = "2"
+    memory_limit: str = "4Gi"
+
+
+@dataclass(frozen=True)
+class Worker:
+    image: str = "python:3.12-slim"
+    resources: Resources = field(default_factory=Resources)
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    name: str
+    repository: str
+    branch_filter: tuple[str, ...] = ()
+    triggers: tuple[Trigger, ...] = ()
+    script: str = "danubefile.py"
+    max_duration_seconds: int = 3600
+    workspace_size_gb: int = 10
+    worker: Worker = field(default_factory=Worker)
+    permissions: tuple[tuple[str, Permission], ...] = ()
+    webhook_secret_name: str | None = None
+    """Name of a Danube secret (pipeline-scoped) holding this pipeline's webhook secret."""
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    email: str
+    password_hash: str = ""
+    display_name: str = ""
+
+
+@dataclass(frozen=True)
+class Team:
+    name: str
+    members: tuple[str, ...] = ()
+    global_admin: bool = False
+
+
+@dataclass(frozen=True)
+class KubernetesConfig:
+    namespace_jobs: str = "danube-jobs"
+    coordinator_image: str = "ghcr.io/danube-ci/danube:latest"
+
+
+@dataclass(frozen=True)
+class Retention:
+    logs_days: int = 30
+    artifacts_days: int = 30
+    registry_images_days: int = 90
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The repository's ``config.yaml`` (kind Config)."""
+
+    kubernetes: KubernetesConfig = field(default_factory=KubernetesConfig)
+    retention: Retention = field(default_factory=Retention)
+    observability: tuple[tuple[str, str], ...] = ()
+    egress_allowlist: tuple[str, ...] = ()
+    git_authentication: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    """One validated config repository at one commit."""
+
+    commit: str
+    settings: Settings = field(default_factory=Settings)
+    pipelines: tuple[Pipeline, ...] = ()
+    users: tuple[User, ...] = ()
+    teams: tuple[Team, ...] = ()
+
+    def pipeline(self, name: str) -> Pipeline | None:
+        return next((p for p in self.pipelines if p.name == name), None)
