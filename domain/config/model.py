@@ -29,13 +29,17 @@ class TriggerKind(StrEnum):
 @dataclass(frozen=True)
 class Trigger:
     """One way a pipeline starts. ``branches``/``tags`` are globs (``release/*``);
-    empty means "any". ``schedule`` and ``timezone`` are for cron triggers only."""
+    empty means "any". ``schedule`` and ``timezone`` are for cron triggers only.
+
+    ``branches`` of a pull_request trigger are the *target* branches. ``branch`` is the
+    branch a cron trigger runs on; ``None`` means the repository's default branch."""
 
     kind: TriggerKind
     branches: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     schedule: str | None = None
     timezone: str = "UTC"
+    branch: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,3 +124,35 @@ class Config:
 
     def pipeline(self, name: str) -> Pipeline | None:
         return next((p for p in self.pipelines if p.name == name), None)
+
+
+@dataclass(frozen=True)
+class ConfigError:
+    """One problem found in the config repository.
+
+    ``file`` is relative to the repository root (``pipelines/web.yaml``), ``line`` is
+    1-based (``None`` when the problem concerns the file as a whole), ``field`` is the
+    path inside the document (``spec.triggers[1].schedule``; empty when not about a field).
+    """
+
+    file: str
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        if not self.field:
+            return f"{where}: {self.message}"
+        return f"{where}: {self.field}: {self.message}"
+
+
+class ConfigInvalidError(Exception):
+    """The config repository at ``commit`` failed validation; ``errors`` holds every problem."""
+
+    def __init__(self, commit: str, errors: tuple[ConfigError, ...]) -> None:
+        self.commit = commit
+        self.errors = errors
+        lines = "\n".join(f"  {error}" for error in errors)
+        count = f"{len(errors)} error" + ("" if len(errors) == 1 else "s")
+        super().__init__(f"config at {commit} is invalid ({count}):\n{lines}")
