@@ -1,0 +1,201 @@
+"""The spec of each document kind: which fields exist, their types, checks and defaults.
+
+Each ``parse_*`` reads a document's ``spec`` through ``Fields`` (which records every
+problem) and returns the model object, or ``None`` when a required value is missing.
+Names a spec refers to (teams, users) are returned as ``Reference``s and checked by the
+loader once every file has been read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from adapters.configrepo import checks
+from adapters.configrepo.nodes import Fields, line_of
+from adapters.configrepo.quantities import request_exceeds_limit
+from domain.config.model import (
+    KubernetesConfig,
+    Permission,
+    Pipeline,
+    Resources,
+    Retention,
+    Settings,
+    Team,
+    Trigger,
+    TriggerKind,
+    User,
+    Worker,
+)
+
+PIPELINE_FIELDS = (
+    "repository", "branch_filter", "triggers", "script", "max_duration_seconds",
+    "workspace_size_gb", "worker", "permissions", "webhook_secret_name",
+)  # fmt: skip
+TRIGGER_FIELDS = {
+    TriggerKind.PUSH: ("branches",),
+    TriggerKind.PULL_REQUEST: ("branches",),
+    TriggerKind.TAG: ("tags",),
+    TriggerKind.CRON: ("schedule", "timezone", "branch"),
+}
+ALL_TRIGGER_FIELDS = ("kind", "branches", "tags", "schedule", "timezone", "branch")
+_LEVELS = ", ".join(level.value for level in Permission)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A name of another kind used by a document, and where it was used."""
+
+    kind: str
+    name: str
+    file: str
+    line: int
+    field: str
+
+
+def _level(value: str) -> str | None:
+    if value in {level.value for level in Permission}:
+        return None
+    return f"unknown permission level '{value}': expected one of {_LEVELS}"
+
+
+def _branch_name(value: str) -> str | None:
+    if any(ch in value for ch in "*?["):
+        return f"invalid branch '{value}': a cron trigger runs on one branch, not a glob"
+    return checks.glob(value)
+
+
+def _egress_entry(value: str) -> str | None:
+    if not value or any(ch.isspace() for ch in value):
+        return f"invalid egress allowlist entry '{value}': must not be empty or contain spaces"
+    return None
+
+
+def parse_pipeline(name: str, spec: Fields, refs: list[Reference]) -> Pipeline | None:
+    repository = spec.string("repository", checks.repository_url, required=True)
+    max_duration = spec.integer("max_duration_seconds", minimum=1)
+    workspace = spec.integer("workspace_size_gb", minimum=1)
+    permissions = []
+    for team, level, line in spec.pairs("permissions", checks.dns_name, _level):
+        permissions.append((team, Permission(level)))
+        refs.append(
+            Reference("Team", team, spec.problems.file, line, spec.field(f"permissions.{team}"))
+        )
+    result = Pipeline(
+        name=name,
+        repository=repository or "",
+        branch_filter=spec.strings("branch_filter", checks.glob),
+        triggers=tuple(_triggers(spec)),
+        script=spec.string("script", checks.relative_path) or "danubefile.py",
+        max_duration_seconds=3600 if max_duration is None else max_duration,
+        workspace_size_gb=10 if workspace is None else workspace,
+        worker=_worker(spec.mapping("worker", ("image", "resources"))),
+        permissions=tuple(permissions),
+        webhook_secret_name=spec.string("webhook_secret_name", checks.secret_name),
+    )
+    return result if repository is not None else None
+
+
+def _triggers(spec: Fields) -> list[Trigger]:
+    triggers = []
+    for path, node in spec.items("triggers"):
+        fields = Fields(spec.problems, node, spec.field(path), ALL_TRIGGER_FIELDS)
+        kinds = [kind.value for kind in TriggerKind]
+        kind_text = fields.string("kind", required=True)
+        if kind_text is not None and kind_text not in kinds:
+            fields.error(fields.get("kind"), "kind", f"unknown trigger kind '{kind_text}': "
+                         f"expected one of {', '.join(kinds)}")  # fmt: skip
+            continue
+        if kind_text is None:
+            continue
+        kind = TriggerKind(kind_text)
+        others = set(ALL_TRIGGER_FIELDS) - {"kind", *TRIGGER_FIELDS[kind]}
+        fields.forbid(sorted(others), f"for a {kind.value} trigger")
+        schedule = None
+        if kind is TriggerKind.CRON:
+            schedule = fields.string("schedule", checks.cron_schedule, required=True)
+        triggers.append(
+            Trigger(
+                kind=kind,
+                branches=fields.strings("branches", checks.glob),
+                tags=fields.strings("tags", checks.glob),
+                schedule=schedule,
+                timezone=fields.string("timezone", checks.timezone) or "UTC",
+                branch=fields.string("branch", _branch_name),
+            )
+        )
+    return triggers
+
+
+def _worker(worker: Fields) -> Worker:
+    image = worker.string("image", checks.image_reference) or Worker().image
+    resources = worker.mapping("resources", ("requests", "limits"))
+    requests = resources.mapping("requests", ("cpu", "memory"))
+    limits = resources.mapping("limits", ("cpu", "memory"))
+    default = Resources()
+    values = {}
+    for section, prefix in ((requests, "request"), (limits, "limit")):
+        for resource in ("cpu", "memory"):
+            text = section.string(resource, checks.quantity, numbers=True)
+            values[f"{resource}_{prefix}"] = text or getattr(default, f"{resource}_{prefix}")
+    for resource in ("cpu", "memory"):
+        request, limit = values[f"{resource}_request"], values[f"{resource}_limit"]
+        if request_exceeds_limit(request, limit):
+            message = f"the request {request} is greater than the limit {limit}"
+            if limits.get(resource) is None:
+                message += f" (the default; set limits.{resource})"
+            side = requests if requests.get(resource) is not None else limits
+            side.error(side.get(resource), resource, message)
+    return Worker(image=image, resources=Resources(**values))
+
+
+def parse_user(name: str, spec: Fields, refs: list[Reference]) -> User | None:
+    email = spec.string("email", checks.email, required=True)
+    password_hash = spec.string("password_hash", checks.bcrypt_hash)
+    display_name = spec.string("display_name")
+    if email is None:
+        return None
+    return User(name, email, password_hash or "", display_name or "")
+
+
+def parse_team(name: str, spec: Fields, refs: list[Reference]) -> Team:
+    members = []
+    for path, node in spec.items("members"):
+        member = spec.scalar(node, path, (checks.dns_name,))
+        if member is not None:
+            members.append(member)
+            refs.append(Reference("User", member, spec.problems.file, line_of(node),
+                                  spec.field(path)))  # fmt: skip
+    return Team(name, tuple(members), bool(spec.boolean("global_admin")))
+
+
+def parse_settings(name: str, spec: Fields, refs: list[Reference]) -> Settings:
+    k8s = spec.mapping("kubernetes", ("namespace_jobs", "coordinator_image"))
+    retention = spec.mapping("retention", ("logs_days", "artifacts_days", "registry_images_days"))
+    default_k8s, default_retention = KubernetesConfig(), Retention()
+    days = {
+        key: retention.integer(key, minimum=1) or getattr(default_retention, key)
+        for key in ("logs_days", "artifacts_days", "registry_images_days")
+    }
+    return Settings(
+        kubernetes=KubernetesConfig(
+            namespace_jobs=k8s.string("namespace_jobs", checks.dns_name)
+            or default_k8s.namespace_jobs,
+            coordinator_image=k8s.string("coordinator_image", checks.image_reference)
+            or default_k8s.coordinator_image,
+        ),
+        retention=Retention(**days),
+        observability=_plain_pairs(spec, "observability"),
+        egress_allowlist=spec.strings("egress_allowlist", _egress_entry),
+        git_authentication=_plain_pairs(spec, "git_authentication"),
+    )
+
+
+def _plain_pairs(spec: Fields, key: str) -> tuple[tuple[str, str], ...]:
+    pairs = spec.pairs(key, checks.non_empty, checks.non_empty)
+    return tuple((name, value) for name, value, _ in pairs)
+
+
+SETTINGS_FIELDS = ("kubernetes", "retention", "observability", "egress_allowlist",
+                   "git_authentication")  # fmt: skip
+USER_FIELDS = ("email", "password_hash", "display_name")
+TEAM_FIELDS = ("members", "global_admin")

@@ -1,0 +1,182 @@
+"""Load a checked-out config repository into a validated ``Config``.
+
+Layout: ``config.yaml`` (kind Config, at most one), ``users.yaml`` (kind User),
+``teams.yaml`` (kind Team) and ``pipelines/*.yaml`` (kind Pipeline); ``.yml`` works
+too. A missing file means "none of that kind"; every other file is ignored. Every
+document has ``apiVersion: danube.dev/v1``, ``kind``, ``metadata.name`` and ``spec``.
+
+All files are read and checked before anything is decided, so ``ConfigInvalidError``
+lists every problem at once, sorted by file and line.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from adapters.configrepo import checks
+from adapters.configrepo.kinds import (
+    PIPELINE_FIELDS,
+    SETTINGS_FIELDS,
+    TEAM_FIELDS,
+    USER_FIELDS,
+    Reference,
+    parse_pipeline,
+    parse_settings,
+    parse_team,
+    parse_user,
+)
+from adapters.configrepo.nodes import Fields, Problems, line_of, read_documents
+from domain.config.model import Config, ConfigError, ConfigInvalidError, Settings
+
+API_VERSION = "danube.dev/v1"
+_Parser = Callable[[str, Fields, list[Reference]], Any]
+_KINDS: dict[str, tuple[tuple[str, ...], _Parser]] = {
+    "Config": (SETTINGS_FIELDS, parse_settings),
+    "User": (USER_FIELDS, parse_user),
+    "Team": (TEAM_FIELDS, parse_team),
+    "Pipeline": (PIPELINE_FIELDS, parse_pipeline),
+}
+_TOP_FILES = (("config", "Config"), ("users", "User"), ("teams", "Team"))
+
+
+@dataclass(frozen=True)
+class _Definition:
+    kind: str
+    name: str
+    file: str
+    line: int
+
+
+@dataclass
+class _Loaded:
+    """Everything read so far, across files."""
+
+    objects: dict[str, list[Any]] = field(default_factory=dict)
+    definitions: list[_Definition] = field(default_factory=list)
+    references: list[Reference] = field(default_factory=list)
+    incomplete: set[str] = field(default_factory=set)  # kinds with an unreadable file
+    errors: list[ConfigError] = field(default_factory=list)
+
+
+def load_config(directory: Path, commit: str) -> Config:
+    """The validated config in ``directory``; raises ``ConfigInvalidError`` with every error."""
+    loaded = _Loaded()
+    for relative, kind in _config_files(directory):
+        problems = Problems(relative)
+        documents, complete = read_documents(directory / relative, problems)
+        if not complete:
+            loaded.incomplete.add(kind)
+        for document in documents:
+            _read_document(document, kind, problems, loaded)
+        loaded.errors.extend(problems.errors)
+    loaded.errors.extend(_duplicates(loaded.definitions))
+    loaded.errors.extend(_unknown_references(loaded))
+    if loaded.errors:
+        ordered = sorted(loaded.errors, key=lambda e: (e.file, e.line or 0))
+        raise ConfigInvalidError(commit, tuple(ordered))
+    return _config(commit, loaded.objects)
+
+
+def _config_files(directory: Path) -> Iterator[tuple[str, str]]:
+    for stem, kind in _TOP_FILES:
+        for suffix in (".yaml", ".yml"):
+            if (directory / f"{stem}{suffix}").is_file():
+                yield f"{stem}{suffix}", kind
+    pipelines = directory / "pipelines"
+    if pipelines.is_dir():
+        found = [p for p in pipelines.iterdir() if p.suffix in {".yaml", ".yml"} and p.is_file()]
+        for path in sorted(found):
+            yield f"pipelines/{path.name}", "Pipeline"
+
+
+def _read_document(node: yaml.Node, expected: str, problems: Problems, loaded: _Loaded) -> None:
+    top = Fields(problems, node, "", ("apiVersion", "kind", "metadata", "spec"))
+    api_version = top.string("apiVersion", required=True)
+    if api_version is not None and api_version != API_VERSION:
+        message = f"unsupported apiVersion '{api_version}': expected '{API_VERSION}'"
+        top.error(top.get("apiVersion"), "apiVersion", message)
+    kind = top.string("kind", required=True)
+    if kind is None:
+        return
+    if kind not in _KINDS:
+        known = ", ".join(sorted(_KINDS))
+        top.error(top.get("kind"), "kind", f"unknown kind '{kind}': expected one of {known}")
+        return
+    if kind != expected:
+        message = f"kind {kind} does not belong in {problems.file} (expected {expected})"
+        top.error(top.get("kind"), "kind", message)
+        return
+    metadata = top.mapping("metadata", ("name",))
+    name = _name(metadata, kind, loaded)
+    allowed, parse = _KINDS[kind]
+    result = parse(name or "", top.mapping("spec", allowed), loaded.references)
+    if result is not None and name is not None:
+        loaded.objects.setdefault(kind, []).append(result)
+
+
+def _name(metadata: Fields, kind: str, loaded: _Loaded) -> str | None:
+    """The document's valid name; any string name is remembered, so that a bad name is
+    reported once rather than again at every reference to it."""
+    node = metadata.get("name")
+    if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:str":
+        file = metadata.problems.file
+        loaded.definitions.append(_Definition(kind, node.value, file, line_of(node)))
+    return metadata.string("name", checks.dns_name, required=True)
+
+
+def _duplicates(definitions: list[_Definition]) -> Iterator[ConfigError]:
+    first: dict[tuple[str, str], _Definition] = {}
+    for item in definitions:
+        # Only one Config document may exist, whatever it is called.
+        key = (item.kind, "" if item.kind == "Config" else item.name)
+        if (seen := first.get(key)) is None:
+            first[key] = item
+            continue
+        where = f"{seen.file}:{seen.line}"
+        message = (
+            f"kind Config may appear only once (first at {where})"
+            if item.kind == "Config"
+            else f"duplicate {item.kind} name '{item.name}' (first defined at {where})"
+        )
+        yield ConfigError(item.file, item.line, "metadata.name", message)
+
+
+def _unknown_references(loaded: _Loaded) -> Iterator[ConfigError]:
+    names: dict[str, set[str]] = {}
+    for item in loaded.definitions:
+        names.setdefault(item.kind, set()).add(item.name)
+    for ref in loaded.references:
+        if ref.kind in loaded.incomplete:
+            continue  # its file could not be read; that error is already reported
+        known = names.get(ref.kind, set())
+        if ref.name not in known:
+            yield ConfigError(ref.file, ref.line, ref.field, _unknown(ref, known))
+
+
+def _unknown(ref: Reference, known: set[str]) -> str:
+    where = "teams.yaml" if ref.kind == "Team" else "users.yaml"
+    message = f"unknown {ref.kind.lower()} '{ref.name}'"
+    close = difflib.get_close_matches(ref.name, sorted(known), n=1)
+    if close:
+        return f"{message} (did you mean '{close[0]}'?)"
+    return f"{message}: not defined in {where}"
+
+
+def _config(commit: str, objects: dict[str, list[Any]]) -> Config:
+    def by_name(kind: str) -> tuple[Any, ...]:
+        return tuple(sorted(objects.get(kind, []), key=lambda item: item.name))
+
+    settings = objects.get("Config", [Settings()])[0]
+    return Config(
+        commit=commit,
+        settings=settings,
+        pipelines=by_name("Pipeline"),
+        users=by_name("User"),
+        teams=by_name("Team"),
+    )
