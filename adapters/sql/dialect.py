@@ -1,0 +1,158 @@
+"""The few places where SQLite and PostgreSQL differ for Danube's own tables: connections,
+transactions, placeholders, types, row locks and notifications."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+import psycopg
+from psycopg import sql as pgsql
+from psycopg_pool import ConnectionPool
+
+from projections.model import ColumnType
+
+
+class Cursor(Protocol):
+    def execute(self, query: Any, params: Any = ..., /) -> Any: ...
+    def executemany(self, query: Any, params_seq: Any, /) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+    def fetchone(self) -> Any: ...
+
+
+class Dialect(Protocol):
+    name: str
+    placeholder: str
+    for_update: str
+
+    def qualify(self, table: str) -> str: ...
+    def column_type(self, column_type: ColumnType) -> str: ...
+    def read(self) -> Any:
+        """Context manager: a cursor in a read transaction with one consistent snapshot."""
+
+    def write(self) -> Any:
+        """Context manager: a cursor in a write transaction; commits on success."""
+
+    def notify(self, cursor: Cursor, channel: str, payload: str) -> None: ...
+    def close(self) -> None: ...
+
+
+class SQLiteDialect:
+    """One connection per thread; writers serialise with ``BEGIN IMMEDIATE``."""
+
+    name = "sqlite"
+    placeholder = "?"
+    for_update = ""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def _connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=30
+            )
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    def qualify(self, table: str) -> str:
+        return f'"{table}"'
+
+    def column_type(self, column_type: ColumnType) -> str:
+        return {ColumnType.INTEGER: "INTEGER", ColumnType.REAL: "REAL"}.get(column_type, "TEXT")
+
+    @contextmanager
+    def read(self) -> Iterator[Cursor]:
+        conn = self._connection()
+        cursor = conn.cursor()
+        cursor.execute("BEGIN")
+        try:
+            yield cursor
+        finally:
+            conn.execute("COMMIT")
+
+    @contextmanager
+    def write(self) -> Iterator[Cursor]:
+        conn = self._connection()
+        cursor = conn.cursor()
+        cursor.execute("BEGIN IMMEDIATE")
+        try:
+            yield cursor
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def notify(self, cursor: Cursor, channel: str, payload: str) -> None:
+        """Other processes poll; this process is woken by the caller."""
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+
+class PostgresDialect:
+    """A small psycopg pool; every write is one transaction."""
+
+    name = "postgres"
+    placeholder = "%s"
+    for_update = " FOR UPDATE"
+
+    def __init__(self, conninfo: str, schema: str = "public", pool_size: int = 4) -> None:
+        self.schema = schema
+        self.pool = ConnectionPool(
+            conninfo,
+            min_size=1,
+            max_size=pool_size,
+            kwargs={"autocommit": True, "application_name": "danube-views"},
+            open=True,
+        )
+
+    def qualify(self, table: str) -> str:
+        return pgsql.Identifier(self.schema, table).as_string()
+
+    def column_type(self, column_type: ColumnType) -> str:
+        return {ColumnType.INTEGER: "BIGINT", ColumnType.REAL: "DOUBLE PRECISION"}.get(
+            column_type, "TEXT"
+        )
+
+    @contextmanager
+    def read(self) -> Iterator[Cursor]:
+        with (
+            self.pool.connection() as conn,
+            conn.transaction(),
+            conn.cursor() as cursor,
+        ):
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield cursor
+
+    @contextmanager
+    def write(self) -> Iterator[Cursor]:
+        with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
+            yield cursor
+
+    def notify(self, cursor: Cursor, channel: str, payload: str) -> None:
+        cursor.execute("SELECT pg_notify(%s, %s)", (channel, payload))
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+def create_schema(conninfo: str, schema: str) -> None:
+    with psycopg.connect(conninfo, autocommit=True, connect_timeout=10) as conn:
+        conn.execute(pgsql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(pgsql.Identifier(schema)))

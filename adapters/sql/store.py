@@ -1,0 +1,123 @@
+"""Open everything persistent for one process: the event log (SQLite file or PostgreSQL),
+the read-model store beside it, live following, and projectors.
+
+Embedded default: ``<data_dir>/events.sqlite3`` and ``<data_dir>/views.sqlite3``.
+Production: one PostgreSQL database; tables ``danube_events`` and ``view_*`` in a schema.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from adapters.sql.dialect import Dialect, PostgresDialect, SQLiteDialect, create_schema
+from adapters.sql.listen import PostgresListener
+from adapters.sql.projector import EventFeed, Projector
+from adapters.sql.viewstore import VIEWS_CHANNEL, SqlViewStore
+from adapters.sql.wakeup import Wakeup
+from domain.eventlog import EventLog
+from projections.model import Projection
+
+EVENTS_CHANNEL = "danube_events"  # the library NOTIFYs on its events table's name
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    kind: Literal["sqlite", "postgres"]
+    data_dir: Path | None = None
+    database_url: str = ""
+    schema: str = "public"
+    pool_size: int = 4
+    create_tables: bool = True
+    lock_timeout_seconds: int = 10
+
+
+def eventlog_env(config: StoreConfig) -> dict[str, str]:
+    """The library settings for our event log. Never the in-memory default."""
+    env = {"AGGREGATE_CACHE_MAXSIZE": "1000", "CREATE_TABLE": "y" if config.create_tables else "n"}
+    if config.kind == "sqlite":
+        if config.data_dir is None:
+            raise ValueError("the SQLite event store needs a data directory")
+        return env | {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(config.data_dir / "events.sqlite3"),
+            "SQLITE_LOCK_TIMEOUT": str(config.lock_timeout_seconds * 3),
+            "APPLICATION_RECORDER_TOPIC": "adapters.sql.recorders:GroupCommitSQLiteRecorder",
+        }
+    params = conninfo_to_dict(config.database_url)
+    return env | {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": str(params.get("dbname", "postgres")),
+        "POSTGRES_HOST": str(params.get("host", "127.0.0.1")),
+        "POSTGRES_PORT": str(params.get("port", "5432")),
+        "POSTGRES_USER": str(params.get("user", "postgres")),
+        "POSTGRES_PASSWORD": str(params.get("password", "")),
+        "POSTGRES_SCHEMA": config.schema,
+        "POSTGRES_POOL_SIZE": str(config.pool_size),
+        "POSTGRES_MAX_OVERFLOW": str(config.pool_size),
+        "POSTGRES_LOCK_TIMEOUT": str(config.lock_timeout_seconds),
+        "POSTGRES_CONNECT_TIMEOUT": "10",
+        "APPLICATION_RECORDER_TOPIC": "adapters.sql.recorders:GroupCommitPostgresRecorder",
+    }
+
+
+class SqlStore:
+    def __init__(self, config: StoreConfig) -> None:
+        self.config = config
+        if config.kind == "sqlite" and config.data_dir is not None:
+            config.data_dir.mkdir(parents=True, exist_ok=True)
+        conninfo = ""
+        if config.kind == "postgres":
+            conninfo = _with_search_path(config.database_url, config.schema)
+            if config.create_tables:
+                create_schema(conninfo, config.schema)
+        self.log = EventLog(eventlog_env(config))
+        self.commits: Wakeup = self.log.recorder.commits  # type: ignore[attr-defined]
+        self.dialect: Dialect
+        self.listener: PostgresListener | None = None
+        if config.kind == "sqlite":
+            assert config.data_dir is not None
+            self.dialect = SQLiteDialect(config.data_dir / "views.sqlite3")
+            poll = 0.05  # other processes' SQLite writes are only seen by polling
+        else:
+            self.dialect = PostgresDialect(conninfo, config.schema, config.pool_size)
+            poll = 1.0  # safety net only: NOTIFY wakes followers
+        self.views = SqlViewStore(self.dialect)
+        self.feed = EventFeed(self.log.recorder, self.log.mapper, self.commits, poll)
+
+    def start_listening(self) -> None:
+        """Relay other processes' commits (events and views) into this process."""
+        if self.config.kind != "postgres" or self.listener is not None:
+            return
+        self.listener = PostgresListener(
+            self.config.database_url,
+            {EVENTS_CHANNEL: self._on_events, VIEWS_CHANNEL: self._on_views},
+        )
+        self.listener.start()
+
+    def _on_events(self, payload: str | None) -> None:
+        self.commits.announce()
+
+    def _on_views(self, payload: str | None) -> None:
+        if payload is None:
+            self.views.announce_all()
+            return
+        name, _, position = payload.rpartition(":")
+        if name.startswith(self.views.prefix) and position.isdigit():
+            self.views.progress(name.removeprefix(self.views.prefix)).announce(int(position))
+
+    def projector(self, projection: Projection, batch_size: int = 500) -> Projector:
+        return Projector(self.feed, self.views, projection, batch_size)
+
+    def close(self) -> None:
+        if self.listener is not None:
+            self.listener.stop()
+        self.dialect.close()
+        self.log.close()
+
+
+def _with_search_path(url: str, schema: str) -> str:
+    return make_conninfo(url, application_name="danube", options=f"-c search_path={schema}")

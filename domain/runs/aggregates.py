@@ -1,0 +1,375 @@
+"""The Run aggregate: one triggered execution of a pipeline at one commit.
+
+A run is the consistency boundary for its jobs and their steps: a run's state derives
+from its jobs, so jobs live inside it as entities rather than as aggregates of their own.
+
+Invariants:
+- job transitions follow ``states.ALLOWED``; a terminal job never changes again;
+- a command that would put a job or step into the state it already has records nothing
+  and returns False (executors report at least once; commands must be idempotent);
+- an illegal command raises a ``RunsError`` before any event is triggered;
+- event ``apply`` methods only assign: no validation, clock reads or I/O, because they run
+  again on every replay. Times come from the event's own ``timestamp``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from domain.cause import Cause
+from domain.ids import JobId, RunId
+from domain.runs.errors import (
+    IllegalTransitionError,
+    InvalidRunRequestError,
+    JobAlreadyFinishedError,
+    JobNotFoundError,
+    RunAlreadyFinishedError,
+    StepConflictError,
+    StepNotFoundError,
+)
+from domain.runs.states import JobState, StepState, can_transition, derive_run_state
+
+
+@dataclass
+class Step:
+    number: int
+    name: str
+    command: str
+    image: str
+    timeout_seconds: float
+    log_start: int
+    started_at: datetime
+    state: StepState = StepState.RUNNING
+    exit_code: int | None = None
+    log_end: int | None = None
+    reason: str = ""
+    finished_at: datetime | None = None
+
+
+@dataclass
+class Job:
+    id: JobId
+    name: str
+    state: JobState = JobState.PENDING
+    reason: str = ""
+    scheduled_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    steps: dict[int, Step] = field(default_factory=dict)
+
+
+class Run(Aggregate):
+    TOPIC = "danube:Run"
+
+    class Created(Aggregate.Created):
+        """The library's default creation event; unused (runs are ``Requested``), but
+        with explicit topics every event class needs one."""
+
+        TOPIC = "danube:Run.Created"
+
+    class Requested(Aggregate.Created):
+        TOPIC = "danube:Run.Requested"
+        pipeline: str
+        repository: str
+        ref: str
+        commit_sha: str
+        trigger: dict[str, str]
+        spec: dict[str, Any]
+        jobs: list[dict[str, Any]]
+        cause: dict[str, str]
+
+    def __init__(
+        self,
+        pipeline: str,
+        repository: str,
+        ref: str,
+        commit_sha: str,
+        trigger: dict[str, str],
+        spec: dict[str, Any],
+        jobs: list[dict[str, Any]],
+        cause: dict[str, str],
+    ) -> None:
+        self.pipeline = pipeline
+        self.repository = repository
+        self.ref = ref
+        self.commit_sha = commit_sha
+        self.trigger = dict(trigger)
+        self.spec = dict(spec)
+        self.cause = Cause.from_dict(cause)
+        self.cancel_requested = False
+        self.jobs: dict[JobId, Job] = {}
+        for job in jobs:
+            job_id = JobId(UUID(str(job["id"])))
+            self.jobs[job_id] = Job(id=job_id, name=str(job["name"]))
+
+    @classmethod
+    def request(
+        cls,
+        run_id: RunId,
+        *,
+        pipeline: str,
+        repository: str,
+        ref: str,
+        commit_sha: str,
+        trigger: dict[str, str],
+        spec: dict[str, Any],
+        jobs: list[tuple[JobId, str]],
+        cause: Cause,
+    ) -> Run:
+        if not pipeline:
+            raise InvalidRunRequestError("a run needs a pipeline name")
+        if not jobs:
+            raise InvalidRunRequestError("a run needs at least one job")
+        names = [name for _, name in jobs]
+        if len(set(names)) != len(names):
+            raise InvalidRunRequestError(f"job names must be unique: {names}")
+        return cls._create(
+            cls.Requested,
+            id=run_id,
+            pipeline=pipeline,
+            repository=repository,
+            ref=ref,
+            commit_sha=commit_sha,
+            trigger=dict(trigger),
+            spec=dict(spec),
+            jobs=[{"id": str(job_id), "name": name} for job_id, name in jobs],
+            cause=cause.to_dict(),
+        )
+
+    # ---- queries -------------------------------------------------------------------
+
+    @property
+    def run_id(self) -> RunId:
+        return RunId(self.id)
+
+    @property
+    def state(self) -> JobState:
+        return derive_run_state(job.state for job in self.jobs.values())
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state.is_terminal
+
+    @property
+    def requested_at(self) -> datetime:
+        return self.created_on
+
+    def job(self, job_id: JobId) -> Job:
+        try:
+            return self.jobs[job_id]
+        except KeyError:
+            raise JobNotFoundError(f"run {self.id} has no job {job_id}") from None
+
+    # ---- job commands --------------------------------------------------------------
+
+    def schedule_job(self, job_id: JobId, cause: Cause) -> bool:
+        if not self._guard(job_id, JobState.SCHEDULING):
+            return False
+        self.trigger_event(self.JobScheduled, job_id=job_id, cause=cause.to_dict())
+        return True
+
+    def start_job(self, job_id: JobId, cause: Cause) -> bool:
+        if not self._guard(job_id, JobState.RUNNING):
+            return False
+        self.trigger_event(self.JobStarted, job_id=job_id, cause=cause.to_dict())
+        return True
+
+    def finish_job(self, job_id: JobId, state: JobState, reason: str, cause: Cause) -> bool:
+        """End a job in a terminal state. Steps still running end with it."""
+        if not state.is_terminal:
+            raise IllegalTransitionError(str(job_id), self.job(job_id).state, state)
+        if not self._guard(job_id, state):
+            return False
+        job = self.jobs[job_id]
+        # A step cannot outlive its job; one left running when the job succeeds was abandoned.
+        step_state = StepState.CANCELLED if state == JobState.SUCCESS else StepState(state.value)
+        for step in list(job.steps.values()):
+            if step.state == StepState.RUNNING:
+                self.trigger_event(
+                    self.StepFinished,
+                    job_id=job_id,
+                    number=step.number,
+                    state=step_state.value,
+                    exit_code=None,
+                    log_offset=step.log_start,
+                    reason=reason or f"job ended: {state.value}",
+                )
+        self.trigger_event(
+            self.JobFinished, job_id=job_id, state=state.value, reason=reason, cause=cause.to_dict()
+        )
+        return True
+
+    def request_cancel(self, cause: Cause) -> bool:
+        """Ask every unfinished job to stop. Jobs that never started end at once;
+        scheduling and running jobs end when their executor confirms."""
+        if self.is_finished:
+            raise RunAlreadyFinishedError(f"run {self.id} already finished: {self.state}")
+        if self.cancel_requested:
+            return False
+        self.trigger_event(self.CancelRequested, cause=cause.to_dict())
+        for job in list(self.jobs.values()):
+            if job.state == JobState.PENDING:
+                self.finish_job(job.id, JobState.CANCELLED, "cancelled before it started", cause)
+        return True
+
+    def _guard(self, job_id: JobId, target: JobState) -> bool:
+        """True if the transition is legal, False if the job is already there."""
+        job = self.job(job_id)
+        if job.state == target:
+            return False
+        if job.state.is_terminal:
+            raise JobAlreadyFinishedError(str(job_id), job.state, target)
+        if not can_transition(job.state, target):
+            raise IllegalTransitionError(str(job_id), job.state, target)
+        return True
+
+    # ---- step commands -------------------------------------------------------------
+
+    def start_step(
+        self,
+        job_id: JobId,
+        number: int,
+        *,
+        name: str,
+        command: str,
+        image: str = "",
+        timeout_seconds: float = 0.0,
+        log_offset: int = 0,
+    ) -> bool:
+        job = self.job(job_id)
+        existing = job.steps.get(number)
+        if existing is not None:
+            if existing.command != command or existing.name != name:
+                raise StepConflictError(f"step {number} of job {job_id} is a different step")
+            return False
+        if job.state != JobState.RUNNING:
+            raise IllegalTransitionError(str(job_id), job.state, "step started")
+        if number < 1:
+            raise StepConflictError("step numbers start at 1")
+        self.trigger_event(
+            self.StepStarted,
+            job_id=job_id,
+            number=number,
+            name=name,
+            command=command,
+            image=image,
+            timeout_seconds=float(timeout_seconds),
+            log_offset=log_offset,
+        )
+        return True
+
+    def finish_step(
+        self,
+        job_id: JobId,
+        number: int,
+        *,
+        state: StepState,
+        exit_code: int | None,
+        log_offset: int,
+        reason: str = "",
+    ) -> bool:
+        step = self.job(job_id).steps.get(number)
+        if step is None:
+            raise StepNotFoundError(f"job {job_id} has no step {number}")
+        if step.state != StepState.RUNNING:
+            if step.state == state and step.exit_code == exit_code:
+                return False
+            raise StepConflictError(f"step {number} of job {job_id} already ended: {step.state}")
+        if state == StepState.RUNNING:
+            raise StepConflictError("a step cannot finish as running")
+        self.trigger_event(
+            self.StepFinished,
+            job_id=job_id,
+            number=number,
+            state=state.value,
+            exit_code=exit_code,
+            log_offset=log_offset,
+            reason=reason,
+        )
+        return True
+
+    # ---- events --------------------------------------------------------------------
+
+    class JobScheduled(Aggregate.Event):
+        TOPIC = "danube:Run.JobScheduled"
+        job_id: UUID
+        cause: dict[str, str]
+
+        def apply(self, run: Run) -> None:
+            job = run.jobs[JobId(self.job_id)]
+            job.state, job.scheduled_at = JobState.SCHEDULING, self.timestamp
+
+    class JobStarted(Aggregate.Event):
+        TOPIC = "danube:Run.JobStarted"
+        job_id: UUID
+        cause: dict[str, str]
+
+        def apply(self, run: Run) -> None:
+            job = run.jobs[JobId(self.job_id)]
+            job.state, job.started_at = JobState.RUNNING, self.timestamp
+
+    class JobFinished(Aggregate.Event):
+        TOPIC = "danube:Run.JobFinished"
+        job_id: UUID
+        state: str
+        reason: str
+        cause: dict[str, str]
+
+        def apply(self, run: Run) -> None:
+            job = run.jobs[JobId(self.job_id)]
+            job.state, job.reason, job.finished_at = (
+                JobState(self.state),
+                self.reason,
+                self.timestamp,
+            )
+
+    class CancelRequested(Aggregate.Event):
+        TOPIC = "danube:Run.CancelRequested"
+        cause: dict[str, str]
+
+        def apply(self, run: Run) -> None:
+            run.cancel_requested = True
+
+    class StepStarted(Aggregate.Event):
+        TOPIC = "danube:Run.StepStarted"
+        job_id: UUID
+        number: int
+        name: str
+        command: str
+        image: str
+        timeout_seconds: float
+        log_offset: int
+
+        def apply(self, run: Run) -> None:
+            run.jobs[JobId(self.job_id)].steps[self.number] = Step(
+                number=self.number,
+                name=self.name,
+                command=self.command,
+                image=self.image,
+                timeout_seconds=self.timeout_seconds,
+                log_start=self.log_offset,
+                started_at=self.timestamp,
+            )
+
+    class StepFinished(Aggregate.Event):
+        TOPIC = "danube:Run.StepFinished"
+        job_id: UUID
+        number: int
+        state: str
+        exit_code: int | None
+        log_offset: int
+        reason: str
+
+        def apply(self, run: Run) -> None:
+            step = run.jobs[JobId(self.job_id)].steps[self.number]
+            step.state, step.exit_code = StepState(self.state), self.exit_code
+            step.log_end, step.reason, step.finished_at = (
+                self.log_offset,
+                self.reason,
+                self.timestamp,
+            )

@@ -1,0 +1,131 @@
+"""Commands of the runs context. Thin: load, act, save; each returns the log position of
+what it recorded, so a caller can wait for a read model to reach it (read-your-writes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import RecordConflictError
+
+from domain.cause import Cause
+from domain.eventlog import EventLog
+from domain.ids import JobId, RunId, job_id_for
+from domain.runs.aggregates import Run
+from domain.runs.errors import RunAlreadyExistsError, RunNotFoundError
+from domain.runs.states import JobState, StepState
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What a trigger asks for. ``trigger`` holds the trigger kind (``type``) and
+    what the forge or user said about it (``ref``, ``delivery_id``, ``event``, ``sender``)."""
+
+    run_id: RunId
+    pipeline: str
+    repository: str
+    ref: str
+    commit_sha: str
+    trigger: dict[str, str]
+    spec: dict[str, Any] = field(default_factory=dict)
+    job_names: tuple[str, ...] = ("main",)
+
+
+class RunsService:
+    def __init__(self, log: EventLog) -> None:
+        self._log = log
+
+    def request_run(self, request: RunRequest, cause: Cause) -> int:
+        """Record a requested run. Raises ``RunAlreadyExistsError`` if a run with this id
+        exists (a deduplicated trigger fired again)."""
+        run = Run.request(
+            request.run_id,
+            pipeline=request.pipeline,
+            repository=request.repository,
+            ref=request.ref,
+            commit_sha=request.commit_sha,
+            trigger=request.trigger,
+            spec=request.spec,
+            jobs=[(job_id_for(request.run_id, name), name) for name in request.job_names],
+            cause=cause,
+        )
+        try:
+            return self._log.create(run)
+        except RecordConflictError:
+            raise RunAlreadyExistsError(f"run {request.run_id} already exists") from None
+
+    def get(self, run_id: RunId, version: int | None = None) -> Run:
+        """The run as it is now, or as it was after its ``version``-th event."""
+        try:
+            return self._log.load(Run, run_id, version=version)
+        except AggregateNotFoundError:
+            raise RunNotFoundError(f"no run {run_id}") from None
+
+    def schedule_job(self, run_id: RunId, job_id: JobId, cause: Cause) -> int:
+        return self._update(run_id, lambda run: run.schedule_job(job_id, cause))
+
+    def start_job(self, run_id: RunId, job_id: JobId, cause: Cause) -> int:
+        return self._update(run_id, lambda run: run.start_job(job_id, cause))
+
+    def finish_job(
+        self, run_id: RunId, job_id: JobId, state: JobState, reason: str, cause: Cause
+    ) -> int:
+        return self._update(run_id, lambda run: run.finish_job(job_id, state, reason, cause))
+
+    def cancel_run(self, run_id: RunId, cause: Cause) -> int:
+        return self._update(run_id, lambda run: run.request_cancel(cause))
+
+    def start_step(
+        self,
+        run_id: RunId,
+        job_id: JobId,
+        number: int,
+        *,
+        name: str,
+        command: str,
+        image: str = "",
+        timeout_seconds: float = 0.0,
+        log_offset: int = 0,
+    ) -> int:
+        return self._update(
+            run_id,
+            lambda run: run.start_step(
+                job_id,
+                number,
+                name=name,
+                command=command,
+                image=image,
+                timeout_seconds=timeout_seconds,
+                log_offset=log_offset,
+            ),
+        )
+
+    def finish_step(
+        self,
+        run_id: RunId,
+        job_id: JobId,
+        number: int,
+        *,
+        state: StepState,
+        exit_code: int | None,
+        log_offset: int,
+        reason: str = "",
+    ) -> int:
+        return self._update(
+            run_id,
+            lambda run: run.finish_step(
+                job_id,
+                number,
+                state=state,
+                exit_code=exit_code,
+                log_offset=log_offset,
+                reason=reason,
+            ),
+        )
+
+    def _update(self, run_id: RunId, act: Any) -> int:
+        try:
+            return self._log.update(Run, run_id, act)
+        except AggregateNotFoundError:
+            raise RunNotFoundError(f"no run {run_id}") from None

@@ -1,0 +1,251 @@
+"""Read models of runs, jobs, steps and pipelines, folded from ``Run`` events.
+
+Pipelines appear here as soon as a run of them is seen; configuration adds to them later.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from domain.runs.aggregates import Run
+from domain.runs.states import JobState, derive_run_state
+from projections.model import Column, ColumnType, Rows, Table
+
+INT, JSON = ColumnType.INTEGER, ColumnType.JSON
+
+RUNS = Table(
+    "runs",
+    (
+        Column("pipeline"),
+        Column("repository"),
+        Column("ref"),
+        Column("branch"),
+        Column("commit_sha"),
+        Column("trigger_type"),
+        Column("trigger_ref"),
+        Column("delivery_id"),
+        Column("actor"),
+        Column("state"),
+        Column("cancel_requested", INT),
+        Column("requested_at"),
+        Column("started_at"),
+        Column("finished_at"),
+        Column("jobs", JSON),
+        Column("version", INT),
+    ),
+    indexes=(("pipeline", "requested_at"), ("state", "requested_at"), ("requested_at",)),
+)
+JOBS = Table(
+    "jobs",
+    (
+        Column("run_id"),
+        Column("name"),
+        Column("pipeline"),
+        Column("repository"),
+        Column("ref"),
+        Column("commit_sha"),
+        Column("trigger_type"),
+        Column("state"),
+        Column("reason"),
+        Column("requested_at"),
+        Column("scheduled_at"),
+        Column("started_at"),
+        Column("finished_at"),
+        Column("step_count", INT),
+    ),
+    indexes=(("run_id",), ("pipeline", "requested_at"), ("state", "requested_at")),
+)
+STEPS = Table(
+    "steps",
+    (
+        Column("job_id"),
+        Column("run_id"),
+        Column("number", INT),
+        Column("name"),
+        Column("command"),
+        Column("image"),
+        Column("state"),
+        Column("exit_code", INT),
+        Column("log_start", INT),
+        Column("log_end", INT),
+        Column("reason"),
+        Column("started_at"),
+        Column("finished_at"),
+    ),
+    indexes=(("job_id", "number"),),
+)
+PIPELINES = Table(
+    "pipelines",
+    (
+        Column("repository"),
+        Column("run_count", INT),
+        Column("last_run_id"),
+        Column("last_state"),
+        Column("last_requested_at"),
+    ),
+)
+
+
+def iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def branch_of(ref: str) -> str:
+    return ref.removeprefix("refs/heads/") if ref.startswith("refs/heads/") else ""
+
+
+class RunsProjection:
+    name = "runs"
+    tables = (RUNS, JOBS, STEPS, PIPELINES)
+    topics = frozenset(
+        cls.TOPIC
+        for cls in (
+            Run.Requested,
+            Run.JobScheduled,
+            Run.JobStarted,
+            Run.JobFinished,
+            Run.CancelRequested,
+            Run.StepStarted,
+            Run.StepFinished,
+        )
+    )
+
+    def apply(self, event: Any, rows: Rows) -> None:
+        handler = _HANDLERS.get(type(event).TOPIC)
+        if handler is not None:
+            handler(event, rows)
+
+
+def _requested(event: Run.Requested, rows: Rows) -> None:
+    run_id = event.originator_id.hex
+    at = iso(event.timestamp)
+    trigger = event.trigger
+    run = RUNS.blank(run_id)
+    run.update(
+        pipeline=event.pipeline,
+        repository=event.repository,
+        ref=event.ref,
+        branch=branch_of(event.ref),
+        commit_sha=event.commit_sha,
+        trigger_type=trigger.get("type", ""),
+        trigger_ref=trigger.get("ref", event.ref),
+        delivery_id=trigger.get("delivery_id", ""),
+        actor=event.cause.get("actor", ""),
+        state=JobState.PENDING.value,
+        cancel_requested=0,
+        requested_at=at,
+        jobs={_hex(job["id"]): {"name": job["name"], "state": "pending"} for job in event.jobs},
+        version=event.originator_version,
+    )
+    rows.put("runs", run)
+    for job in event.jobs:
+        row = JOBS.blank(_hex(job["id"]))
+        row.update(
+            run_id=run_id,
+            name=job["name"],
+            pipeline=event.pipeline,
+            repository=event.repository,
+            ref=event.ref,
+            commit_sha=event.commit_sha,
+            trigger_type=run["trigger_type"],
+            state=JobState.PENDING.value,
+            reason="",
+            requested_at=at,
+            step_count=0,
+        )
+        rows.put("jobs", row)
+    pipeline = rows.get("pipelines", event.pipeline) or PIPELINES.blank(event.pipeline)
+    pipeline.update(
+        repository=event.repository,
+        run_count=(pipeline["run_count"] or 0) + 1,
+        last_run_id=run_id,
+        last_state=JobState.PENDING.value,
+        last_requested_at=at,
+    )
+    rows.put("pipelines", pipeline)
+
+
+def _job_changed(event: Any, rows: Rows, state: JobState, time_column: str) -> None:
+    job = rows.get("jobs", _hex(event.job_id))
+    run = rows.get("runs", event.originator_id.hex)
+    if job is None or run is None:
+        return
+    job["state"] = state.value
+    job[time_column] = iso(event.timestamp)
+    job["reason"] = getattr(event, "reason", job["reason"])
+    rows.put("jobs", job)
+    jobs = dict(run["jobs"] or {})
+    key = _hex(event.job_id)
+    jobs[key] = {**jobs.get(key, {}), "state": state.value}
+    run["jobs"] = jobs
+    run["state"] = derive_run_state(j["state"] for j in jobs.values()).value
+    if state == JobState.RUNNING and run["started_at"] is None:
+        run["started_at"] = iso(event.timestamp)
+    if JobState(run["state"]).is_terminal:
+        run["finished_at"] = iso(event.timestamp)
+    run["version"] = event.originator_version
+    rows.put("runs", run)
+    pipeline = rows.get("pipelines", run["pipeline"])
+    if pipeline is not None and pipeline["last_run_id"] == run["id"]:
+        pipeline["last_state"] = run["state"]
+        rows.put("pipelines", pipeline)
+
+
+def _cancel_requested(event: Run.CancelRequested, rows: Rows) -> None:
+    run = rows.get("runs", event.originator_id.hex)
+    if run is not None:
+        run["cancel_requested"] = 1
+        run["version"] = event.originator_version
+        rows.put("runs", run)
+
+
+def _step_started(event: Run.StepStarted, rows: Rows) -> None:
+    job_id = _hex(event.job_id)
+    step = STEPS.blank(f"{job_id}:{event.number:06d}")
+    step.update(
+        job_id=job_id,
+        run_id=event.originator_id.hex,
+        number=event.number,
+        name=event.name,
+        command=event.command,
+        image=event.image,
+        state="running",
+        log_start=event.log_offset,
+        reason="",
+        started_at=iso(event.timestamp),
+    )
+    rows.put("steps", step)
+    job = rows.get("jobs", job_id)
+    if job is not None:
+        job["step_count"] = max(job["step_count"] or 0, event.number)
+        rows.put("jobs", job)
+
+
+def _step_finished(event: Run.StepFinished, rows: Rows) -> None:
+    step = rows.get("steps", f"{_hex(event.job_id)}:{event.number:06d}")
+    if step is None:
+        return
+    step.update(
+        state=event.state,
+        exit_code=event.exit_code,
+        log_end=event.log_offset,
+        reason=event.reason,
+        finished_at=iso(event.timestamp),
+    )
+    rows.put("steps", step)
+
+
+def _hex(value: Any) -> str:
+    return str(value).replace("-", "")
+
+
+_HANDLERS: dict[str, Any] = {
+    Run.Requested.TOPIC: _requested,
+    Run.JobScheduled.TOPIC: lambda e, r: _job_changed(e, r, JobState.SCHEDULING, "scheduled_at"),
+    Run.JobStarted.TOPIC: lambda e, r: _job_changed(e, r, JobState.RUNNING, "started_at"),
+    Run.JobFinished.TOPIC: lambda e, r: _job_changed(e, r, JobState(e.state), "finished_at"),
+    Run.CancelRequested.TOPIC: _cancel_requested,
+    Run.StepStarted.TOPIC: _step_started,
+    Run.StepFinished.TOPIC: _step_finished,
+}

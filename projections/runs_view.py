@@ -1,0 +1,160 @@
+"""The query interface the API reads for runs, jobs, steps and pipelines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, Self
+from uuid import UUID
+
+from projections.model import Row, RowReader
+
+
+def _hex(value: UUID | str) -> str:
+    return value.hex if isinstance(value, UUID) else value.replace("-", "")
+
+
+class _FromRow:
+    @classmethod
+    def from_row(cls, row: Row) -> Self:
+        names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        return cls(**{k: v for k, v in row.items() if k in names})
+
+
+@dataclass(frozen=True)
+class RunView(_FromRow):
+    id: str
+    pipeline: str
+    repository: str
+    ref: str
+    branch: str
+    commit_sha: str
+    trigger_type: str
+    trigger_ref: str
+    delivery_id: str
+    actor: str
+    state: str
+    cancel_requested: int
+    requested_at: str
+    started_at: str | None
+    finished_at: str | None
+    jobs: dict[str, Any]
+    version: int
+
+
+@dataclass(frozen=True)
+class JobView(_FromRow):
+    id: str
+    run_id: str
+    name: str
+    pipeline: str
+    repository: str
+    ref: str
+    commit_sha: str
+    trigger_type: str
+    state: str
+    reason: str
+    requested_at: str
+    scheduled_at: str | None
+    started_at: str | None
+    finished_at: str | None
+    step_count: int
+
+
+@dataclass(frozen=True)
+class StepView(_FromRow):
+    id: str
+    job_id: str
+    run_id: str
+    number: int
+    name: str
+    command: str
+    image: str
+    state: str
+    exit_code: int | None
+    log_start: int
+    log_end: int | None
+    reason: str
+    started_at: str
+    finished_at: str | None
+
+
+@dataclass(frozen=True)
+class PipelineView(_FromRow):
+    id: str
+    repository: str
+    run_count: int
+    last_run_id: str | None
+    last_state: str | None
+    last_requested_at: str | None
+
+    @property
+    def name(self) -> str:
+        return self.id
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Any]
+    next_cursor: tuple[str, str] | None
+
+
+class RunsView:
+    def __init__(self, reader: RowReader) -> None:
+        self._reader = reader
+
+    def run(self, run_id: UUID | str) -> RunView | None:
+        row = self._reader.get("runs", _hex(run_id))
+        return None if row is None else RunView.from_row(row)
+
+    def runs(
+        self,
+        *,
+        after: tuple[str, str] | None = None,
+        limit: int = 50,
+        **filters: str,
+    ) -> Page:
+        """Newest first. Filters: pipeline, branch, state, trigger_type, actor."""
+        return self._page("runs", RunView, filters, after, limit)
+
+    def job(self, job_id: UUID | str) -> JobView | None:
+        row = self._reader.get("jobs", _hex(job_id))
+        return None if row is None else JobView.from_row(row)
+
+    def jobs(
+        self, *, after: tuple[str, str] | None = None, limit: int = 50, **filters: str
+    ) -> Page:
+        """Newest first. Filters: pipeline, state, run_id."""
+        return self._page("jobs", JobView, filters, after, limit)
+
+    def steps(self, job_id: UUID | str) -> list[StepView]:
+        rows = self._reader.find("steps", {"job_id": _hex(job_id)}, order_by=("number",))
+        return [StepView.from_row(row) for row in rows]
+
+    def pipelines(self) -> list[PipelineView]:
+        return [PipelineView.from_row(row) for row in self._reader.find("pipelines", {})]
+
+    def pipeline(self, name: str) -> PipelineView | None:
+        row = self._reader.get("pipelines", name)
+        return None if row is None else PipelineView.from_row(row)
+
+    def _page(
+        self,
+        table: str,
+        view: type[_FromRow],
+        filters: dict[str, str],
+        after: tuple[str, str] | None,
+        limit: int,
+    ) -> Page:
+        where = {k: v for k, v in filters.items() if v}
+        rows = self._reader.find(
+            table,
+            where,
+            order_by=("requested_at", "id"),
+            descending=True,
+            after=after,
+            limit=limit + 1,
+        )
+        items = [view.from_row(row) for row in rows[:limit]]
+        more = len(rows) > limit
+        cursor = (rows[limit - 1]["requested_at"], rows[limit - 1]["id"]) if more else None
+        return Page(items=items, next_cursor=cursor)
