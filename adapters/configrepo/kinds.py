@@ -142,7 +142,9 @@ def _worker(worker: Fields) -> Worker:
         if request_exceeds_limit(request, limit):
             message = f"the request {request} is greater than the limit {limit}"
             if limits.get(resource) is None:
-                message += f" (the default; set limits.{resource})"
+                message += f" (the default limit; set limits.{resource})"
+            elif requests.get(resource) is None:
+                message += f" (the default request; set requests.{resource})"
             side = requests if requests.get(resource) is not None else limits
             side.error(side.get(resource), resource, message)
     return Worker(image=image, resources=Resources(**values))

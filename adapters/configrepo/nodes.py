@@ -120,11 +120,13 @@ class Fields:
         self.line = line if line is not None or node is None else line_of(node)
         self._keys: dict[str, yaml.Node] = {}
         self._values: dict[str, yaml.Node] = {}
+        self._wrong_type = False  # already reported: no "missing field" errors inside
         if is_null(node):
             return
         assert node is not None
         if not isinstance(node, yaml.MappingNode):
             problems.add(line_of(node), path, f"expected a mapping, got {describe(node)}")
+            self._wrong_type = True
             return
         self._collect(node, allowed)
 
@@ -153,7 +155,7 @@ class Fields:
     def get(self, key: str, *, required: bool = False) -> yaml.Node | None:
         node = self._values.get(key)
         if is_null(node):
-            if required:
+            if required and not self._wrong_type:
                 self.error(None, key, "missing required field")
             return None
         return node
