@@ -1,0 +1,137 @@
+"""Checks that need the whole repository: duplicates, references, and many errors at once."""
+
+from pathlib import Path
+
+import pytest
+
+from adapters.configrepo import ConfigInvalidError, load_config
+from tests.unit.config.repo import HEADER, errors, pipeline, where, write
+
+REPO = "repository: /srv/git/web\n"
+
+
+def team(name: str, members: str = "[]") -> str:
+    return f"{HEADER}kind: Team\nmetadata:\n  name: {name}\nspec:\n  members: {members}\n"
+
+
+def user(name: str) -> str:
+    return f"{HEADER}kind: User\nmetadata:\n  name: {name}\nspec:\n  email: {name}@example.com\n"
+
+
+def config(name: str = "danube") -> str:
+    return f"{HEADER}kind: Config\nmetadata:\n  name: {name}\n"
+
+
+def test_a_pipeline_name_used_in_two_files_names_both_places(tmp_path: Path) -> None:
+    files = {"pipelines/a.yaml": pipeline(REPO), "pipelines/b.yaml": pipeline(REPO)}
+
+    [error] = errors(tmp_path, files)
+
+    assert str(error) == (
+        "pipelines/b.yaml:4: metadata.name: duplicate Pipeline name 'web' "
+        "(first defined at pipelines/a.yaml:4)"
+    )
+
+
+def test_a_duplicate_user_in_the_same_file_is_reported(tmp_path: Path) -> None:
+    [error] = errors(tmp_path, {"users.yaml": user("bob") + "---\n" + user("bob")})
+
+    assert where(error) == ("users.yaml", 11, "metadata.name")
+    assert "first defined at users.yaml:4" in error.message
+
+
+def test_the_same_name_in_different_kinds_is_no_duplicate(tmp_path: Path) -> None:
+    files = {
+        "users.yaml": user("web"),
+        "teams.yaml": team("web"),
+        "pipelines/w.yaml": pipeline(REPO),
+    }
+
+    assert load_config(write(tmp_path, files), "c").teams[0].name == "web"
+
+
+def test_a_second_config_document_is_refused_whatever_its_name(tmp_path: Path) -> None:
+    files = {"config.yaml": config("one"), "config.yml": config("two")}
+
+    [error] = errors(tmp_path, files)
+
+    assert where(error) == ("config.yml", 4, "metadata.name")
+    assert error.message == "kind Config may appear only once (first at config.yaml:4)"
+
+
+def test_a_permission_for_an_unknown_team_is_reported(tmp_path: Path) -> None:
+    files = {
+        "teams.yaml": team("backend"),
+        "pipelines/web.yaml": pipeline(REPO + "permissions:\n  backend: read\n  backedn: write"),
+    }
+
+    [error] = errors(tmp_path, files)
+
+    assert where(error) == ("pipelines/web.yaml", 9, "spec.permissions.backedn")
+    assert error.message == "unknown team 'backedn' (did you mean 'backend'?)"
+
+
+def test_without_teams_yaml_every_referenced_team_is_unknown(tmp_path: Path) -> None:
+    [error] = errors(tmp_path, {"pipelines/web.yaml": pipeline(REPO + "permissions: {qa: read}")})
+
+    assert error.message == "unknown team 'qa': not defined in teams.yaml"
+
+
+def test_a_team_member_who_is_no_user_is_reported(tmp_path: Path) -> None:
+    files = {"users.yaml": user("alice"), "teams.yaml": team("ops", "\n    - alice\n    - mallory")}
+
+    [error] = errors(tmp_path, files)
+
+    assert where(error) == ("teams.yaml", 8, "spec.members[1]")
+    assert error.message == "unknown user 'mallory': not defined in users.yaml"
+
+
+def test_an_unreadable_teams_file_does_not_make_every_team_unknown(tmp_path: Path) -> None:
+    files = {
+        "teams.yaml": "a: [\n",
+        "pipelines/web.yaml": pipeline(REPO + "permissions: {qa: read}"),
+    }
+
+    [error] = errors(tmp_path, files)
+
+    assert error.file == "teams.yaml"
+
+
+def test_a_badly_named_team_is_reported_once_not_at_each_reference(tmp_path: Path) -> None:
+    files = {
+        "teams.yaml": team("QA"),
+        "pipelines/web.yaml": pipeline(REPO + "permissions: {ops: read}"),
+    }
+
+    found = errors(tmp_path, files)
+
+    assert [where(e) for e in found] == [
+        ("pipelines/web.yaml", 7, "spec.permissions.ops"),
+        ("teams.yaml", 4, "metadata.name"),
+    ]
+
+
+def test_every_error_of_every_file_is_reported_together_in_file_order(tmp_path: Path) -> None:
+    files = {
+        "config.yaml": config() + "spec:\n  retention: {logs_days: 0}\n",
+        "users.yaml": user("alice") + "  password_hash: nope\n",
+        "teams.yaml": team("ops", "[alice, zed]"),
+        "pipelines/a.yaml": pipeline(REPO + "triggers:\n  - {kind: cron, schedule: '* *'}"),
+        "pipelines/b.yaml": pipeline("repository: x\nworker: {image: 'Bad Image'}", name="B"),
+    }
+
+    with pytest.raises(ConfigInvalidError) as caught:
+        load_config(write(tmp_path, files), "deadbeef")
+
+    assert [where(e) for e in caught.value.errors] == [
+        ("config.yaml", 6, "spec.retention.logs_days"),
+        ("pipelines/a.yaml", 8, "spec.triggers[0].schedule"),
+        ("pipelines/b.yaml", 4, "metadata.name"),
+        ("pipelines/b.yaml", 7, "spec.worker.image"),
+        ("teams.yaml", 6, "spec.members[1]"),
+        ("users.yaml", 7, "spec.password_hash"),
+    ]
+    assert caught.value.commit == "deadbeef"
+    assert str(caught.value).startswith(
+        "config at deadbeef is invalid (6 errors):\n  config.yaml:6:"
+    )
