@@ -1,0 +1,120 @@
+"""Which gRPC failures are transient, and how long and how often to retry them."""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Protocol
+
+import grpc
+
+from danube.errors import MasterUnavailableError
+
+INITIAL_BACKOFF_SECONDS = 0.1
+MAX_BACKOFF_SECONDS = 2.0
+
+_TRANSIENT_CODES = frozenset(
+    {
+        grpc.StatusCode.UNAVAILABLE,  # no connection, connection reset, server shutting down
+        grpc.StatusCode.ABORTED,  # the master lost a concurrency race; the call is idempotent
+        grpc.StatusCode.CANCELLED,  # cancelled by the server side (e.g. it was stopped)
+        grpc.StatusCode.DEADLINE_EXCEEDED,  # a per-attempt deadline of a unary call
+    }
+)
+# A transport break can also surface as INTERNAL/UNKNOWN with one of these details.
+_TRANSPORT_DETAILS = ("rst_stream", "stream removed", "connection reset", "socket closed", "goaway")
+
+
+class Clock(Protocol):
+    """Time source for retries; tests may inject one."""
+
+    def monotonic(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    """The real clock."""
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+def is_transient(error: grpc.RpcError) -> bool:
+    """True for failures a retry may cure: the master unreachable or the stream broken."""
+    code = _code(error)
+    if code in _TRANSIENT_CODES:
+        return True
+    if code in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN):
+        details = _details(error).lower()
+        return any(marker in details for marker in _TRANSPORT_DETAILS)
+    return False
+
+
+def describe(error: grpc.RpcError) -> str:
+    """`CODE: details` of a gRPC error (never includes request metadata)."""
+    code = _code(error)
+    name = code.name if code is not None else "UNKNOWN"
+    details = _details(error)
+    return f"{name}: {details}" if details else name
+
+
+class RetryBudget:
+    """The retry window of one call.
+
+    The window opens with `start()` (a unary call opens it when the call begins) or at
+    the first failure, and `progress()` closes it again: a RunStep stream that keeps
+    delivering messages may run for hours and still gets a full budget after a break.
+    `failed()` sleeps an exponential, jittered backoff, or raises `MasterUnavailableError`
+    once the window has lasted `seconds`.
+    """
+
+    def __init__(self, seconds: float, address: str, clock: Clock) -> None:
+        self._seconds = seconds
+        self._address = address
+        self._clock = clock
+        self._deadline: float | None = None
+        self._backoff = INITIAL_BACKOFF_SECONDS
+
+    def start(self) -> None:
+        """Open the window now, if it is not open yet."""
+        if self._deadline is None:
+            self._deadline = self._clock.monotonic() + self._seconds
+
+    def progress(self) -> None:
+        """The master answered: the next failure opens a fresh window."""
+        self._deadline = None
+        self._backoff = INITIAL_BACKOFF_SECONDS
+
+    def remaining(self) -> float:
+        """Seconds left in the open window (the full budget when none is open)."""
+        if self._deadline is None:
+            return self._seconds
+        return max(0.0, self._deadline - self._clock.monotonic())
+
+    def failed(self, call: str, cause: str) -> None:
+        """Record a transient failure of `call`: back off, or give up when out of time."""
+        self.start()
+        remaining = self.remaining()
+        if remaining <= 0:
+            raise MasterUnavailableError(
+                f"could not reach the Danube master at {self._address} for "
+                f"{self._seconds:g}s (calling {call}); last error: {cause}"
+            )
+        delay = self._backoff * random.uniform(0.5, 1.0)
+        self._backoff = min(self._backoff * 2, MAX_BACKOFF_SECONDS)
+        self._clock.sleep(min(delay, remaining))
+
+
+def _code(error: grpc.RpcError) -> grpc.StatusCode | None:
+    code = getattr(error, "code", None)
+    return code() if callable(code) else None
+
+
+def _details(error: grpc.RpcError) -> str:
+    details = getattr(error, "details", None)
+    text = details() if callable(details) else None
+    return text if isinstance(text, str) else ""

@@ -1,0 +1,78 @@
+"""`ctx`: facts about the running job, read from the coordinator's environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+
+class JobContext:
+    """The job this code runs in. Every attribute is read when accessed.
+
+    Attributes are empty strings when the coordinator did not provide them (e.g.
+    `trigger_ref` for a manual run). `workspace` defaults to the current directory.
+
+    Example:
+        >>> from danube import ctx
+        >>> if ctx.branch == "main" and ctx.trigger_type == "push": ...
+    """
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        self._environ = environ
+
+    def _get(self, name: str) -> str:
+        environ = os.environ if self._environ is None else self._environ
+        return environ.get(name, "")
+
+    @property
+    def job_id(self) -> str:
+        """The job's id (`DANUBE_JOB_ID`)."""
+        return self._get("DANUBE_JOB_ID")
+
+    @property
+    def pipeline(self) -> str:
+        """The name of the pipeline being run (`DANUBE_PIPELINE`)."""
+        return self._get("DANUBE_PIPELINE")
+
+    @property
+    def repo(self) -> str:
+        """The repository URL the job checked out (`DANUBE_REPO`)."""
+        return self._get("DANUBE_REPO")
+
+    @property
+    def branch(self) -> str:
+        """The branch of the run (`DANUBE_BRANCH`); empty for a tag without branch."""
+        return self._get("DANUBE_BRANCH")
+
+    @property
+    def commit_sha(self) -> str:
+        """The full commit SHA checked out in the workspace (`DANUBE_COMMIT_SHA`)."""
+        return self._get("DANUBE_COMMIT_SHA")
+
+    @property
+    def trigger_type(self) -> str:
+        """What started the run: push, pull_request, tag, cron, manual or api
+        (`DANUBE_TRIGGER_TYPE`)."""
+        return self._get("DANUBE_TRIGGER_TYPE")
+
+    @property
+    def trigger_ref(self) -> str:
+        """The ref behind the trigger, e.g. `refs/tags/v1.2.0` (`DANUBE_TRIGGER_REF`)."""
+        return self._get("DANUBE_TRIGGER_REF")
+
+    @property
+    def workspace(self) -> Path:
+        """The job's workspace directory (`DANUBE_WORKSPACE`, default: current directory)."""
+        value = self._get("DANUBE_WORKSPACE")
+        return Path(value) if value else Path.cwd()
+
+    def __repr__(self) -> str:
+        return (
+            f"JobContext(job_id={self.job_id!r}, pipeline={self.pipeline!r}, "
+            f"branch={self.branch!r}, commit_sha={self.commit_sha!r})"
+        )
+
+
+ctx = JobContext()
+"""The running job's context."""
