@@ -43,7 +43,8 @@ _LEVELS = ", ".join(level.value for level in Permission)
 
 @dataclass(frozen=True)
 class Reference:
-    """A name of another kind used by a document, and where it was used."""
+    """A name of another kind (``Team``, ``User``) used by a document, and where; or, with
+    kind ``email``, a value that no other document may claim."""
 
     kind: str
     name: str
@@ -156,6 +157,8 @@ def parse_user(name: str, spec: Fields, refs: list[Reference]) -> User | None:
     display_name = spec.string("display_name")
     if email is None:
         return None
+    line = line_of(spec.get("email"))  # type: ignore[arg-type]  # present: it was read
+    refs.append(Reference("email", email.lower(), spec.problems.file, line, spec.field("email")))
     return User(name, email, password_hash or "", display_name or "")
 
 
@@ -163,7 +166,9 @@ def parse_team(name: str, spec: Fields, refs: list[Reference]) -> Team:
     members = []
     for path, node in spec.items("members"):
         member = spec.scalar(node, path, (checks.dns_name,))
-        if member is not None:
+        if member in members:
+            spec.error(node, path, f"'{member}' is listed twice")
+        elif member is not None:
             members.append(member)
             refs.append(Reference("User", member, spec.problems.file, line_of(node),
                                   spec.field(path)))  # fmt: skip

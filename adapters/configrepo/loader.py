@@ -66,6 +66,8 @@ class _Loaded:
 
 def load_config(directory: Path, commit: str) -> Config:
     """The validated config in ``directory``; raises ``ConfigInvalidError`` with every error."""
+    if not directory.is_dir():
+        raise FileNotFoundError(f"config repository directory {directory} does not exist")
     loaded = _Loaded()
     for relative, kind in _config_files(directory):
         problems = Problems(relative)
@@ -77,6 +79,7 @@ def load_config(directory: Path, commit: str) -> Config:
         loaded.errors.extend(problems.errors)
     loaded.errors.extend(_duplicates(loaded.definitions))
     loaded.errors.extend(_unknown_references(loaded))
+    loaded.errors.extend(_shared_emails(loaded.references))
     if loaded.errors:
         ordered = sorted(loaded.errors, key=lambda e: (e.file, e.line or 0))
         raise ConfigInvalidError(commit, tuple(ordered))
@@ -89,7 +92,9 @@ def _config_files(directory: Path) -> Iterator[tuple[str, str]]:
             if (directory / f"{stem}{suffix}").is_file():
                 yield f"{stem}{suffix}", kind
     pipelines = directory / "pipelines"
-    if pipelines.is_dir():
+    if pipelines.is_symlink():
+        yield "pipelines", "Pipeline"  # reported by read_documents, never followed
+    elif pipelines.is_dir():
         found = [p for p in pipelines.iterdir() if p.suffix in {".yaml", ".yml"} and p.is_file()]
         for path in sorted(found):
             yield f"pipelines/{path.name}", "Pipeline"
@@ -152,11 +157,23 @@ def _unknown_references(loaded: _Loaded) -> Iterator[ConfigError]:
     for item in loaded.definitions:
         names.setdefault(item.kind, set()).add(item.name)
     for ref in loaded.references:
-        if ref.kind in loaded.incomplete:
-            continue  # its file could not be read; that error is already reported
+        if ref.kind not in _KINDS or ref.kind in loaded.incomplete:
+            continue  # not a name; or its file could not be read, which is reported already
         known = names.get(ref.kind, set())
         if ref.name not in known:
             yield ConfigError(ref.file, ref.line, ref.field, _unknown(ref, known))
+
+
+def _shared_emails(references: list[Reference]) -> Iterator[ConfigError]:
+    """Users log in by email (Dex static passwords are keyed by it): it must be unique."""
+    first: dict[str, Reference] = {}
+    for ref in references:
+        if ref.kind != "email":
+            continue
+        if (seen := first.setdefault(ref.name, ref)) is not ref:
+            where = f"{seen.file}:{seen.line}"
+            message = f"email '{ref.name}' is already used by another user (at {where})"
+            yield ConfigError(ref.file, ref.line, ref.field, message)
 
 
 def _unknown(ref: Reference, known: set[str]) -> str:

@@ -64,10 +64,10 @@ def read_documents(path: Path, problems: Problems) -> tuple[list[yaml.Node], boo
     if path.is_symlink():
         problems.add(None, "", "symbolic links are not allowed in the config repository")
         return [], False
-    data = path.read_bytes()
-    if len(data) > MAX_FILE_BYTES:
+    if path.stat().st_size > MAX_FILE_BYTES:
         problems.add(None, "", f"file is larger than {MAX_FILE_BYTES} bytes")
         return [], False
+    data = path.read_bytes()
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:

@@ -34,7 +34,9 @@ def test_a_pipeline_name_used_in_two_files_names_both_places(tmp_path: Path) -> 
 
 
 def test_a_duplicate_user_in_the_same_file_is_reported(tmp_path: Path) -> None:
-    [error] = errors(tmp_path, {"users.yaml": user("bob") + "---\n" + user("bob")})
+    second = user("bob").replace("bob@", "robert@")
+
+    [error] = errors(tmp_path, {"users.yaml": user("bob") + "---\n" + second})
 
     assert where(error) == ("users.yaml", 11, "metadata.name")
     assert "first defined at users.yaml:4" in error.message
@@ -135,3 +137,23 @@ def test_every_error_of_every_file_is_reported_together_in_file_order(tmp_path: 
     assert str(caught.value).startswith(
         "config at deadbeef is invalid (6 errors):\n  config.yaml:6:"
     )
+
+
+def test_two_users_with_one_email_are_refused(tmp_path: Path) -> None:
+    second = user("bob").replace("bob@example.com", "Alice@Example.com")
+
+    [error] = errors(tmp_path, {"users.yaml": user("alice") + "---\n" + second})
+
+    assert where(error) == ("users.yaml", 13, "spec.email")
+    assert error.message == (
+        "email 'alice@example.com' is already used by another user (at users.yaml:6)"
+    )
+
+
+def test_a_member_listed_twice_is_reported(tmp_path: Path) -> None:
+    files = {"users.yaml": user("alice"), "teams.yaml": team("ops", "[alice, alice]")}
+
+    [error] = errors(tmp_path, files)
+
+    assert where(error) == ("teams.yaml", 6, "spec.members[1]")
+    assert error.message == "'alice' is listed twice"

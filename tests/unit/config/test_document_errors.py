@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.configrepo import load_config
 from tests.unit.config.repo import HEADER, errors, where
 
 USER = HEADER + "kind: User\nmetadata:\n  name: alice\nspec:\n"
@@ -107,3 +108,29 @@ def test_a_file_that_is_not_utf8_is_reported(tmp_path: Path) -> None:
 
     assert where(error) == ("teams.yaml", None, "")
     assert "not valid UTF-8" in error.message
+
+
+def test_a_symbolic_link_to_a_pipelines_directory_is_not_followed(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "web.yaml").write_text("kind: Pipeline\n")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "pipelines").symlink_to(elsewhere)
+
+    [error] = errors(repo, {})
+
+    assert str(error) == "pipelines: symbolic links are not allowed in the config repository"
+
+
+def test_an_oversized_file_is_refused_unread(tmp_path: Path) -> None:
+    (tmp_path / "users.yaml").write_text("#" * (1024 * 1024 + 1))
+
+    [error] = errors(tmp_path, {})
+
+    assert str(error) == "users.yaml: file is larger than 1048576 bytes"
+
+
+def test_a_directory_that_does_not_exist_is_not_an_empty_config(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        load_config(tmp_path / "missing", "c")
