@@ -97,34 +97,36 @@ def parse_pipeline(name: str, spec: Fields, refs: list[Reference]) -> Pipeline |
 
 
 def _triggers(spec: Fields) -> list[Trigger]:
-    triggers = []
-    for path, node in spec.items("triggers"):
-        fields = Fields(spec.problems, node, spec.field(path), ALL_TRIGGER_FIELDS)
-        kinds = [kind.value for kind in TriggerKind]
-        kind_text = fields.string("kind", required=True)
-        if kind_text is not None and kind_text not in kinds:
-            fields.error(fields.get("kind"), "kind", f"unknown trigger kind '{kind_text}': "
-                         f"expected one of {', '.join(kinds)}")  # fmt: skip
-            continue
-        if kind_text is None:
-            continue
-        kind = TriggerKind(kind_text)
-        others = set(ALL_TRIGGER_FIELDS) - {"kind", *TRIGGER_FIELDS[kind]}
-        fields.forbid(sorted(others), f"for a {kind.value} trigger")
-        schedule = None
-        if kind is TriggerKind.CRON:
-            schedule = fields.string("schedule", checks.cron_schedule, required=True)
-        triggers.append(
-            Trigger(
-                kind=kind,
-                branches=fields.strings("branches", checks.glob),
-                tags=fields.strings("tags", checks.glob),
-                schedule=schedule,
-                timezone=fields.string("timezone", checks.timezone) or "UTC",
-                branch=fields.string("branch", _branch_name),
-            )
-        )
-    return triggers
+    found = (
+        _trigger(Fields(spec.problems, node, spec.field(path), ALL_TRIGGER_FIELDS))
+        for path, node in spec.items("triggers")
+    )
+    return [trigger for trigger in found if trigger is not None]
+
+
+def _trigger_kind(value: str) -> str | None:
+    kinds = [kind.value for kind in TriggerKind]
+    if value in kinds:
+        return None
+    return f"unknown trigger kind '{value}': expected one of {', '.join(kinds)}"
+
+
+def _trigger(fields: Fields) -> Trigger | None:
+    kind_text = fields.string("kind", _trigger_kind, required=True)
+    if kind_text is None:
+        return None
+    kind = TriggerKind(kind_text)
+    others = set(ALL_TRIGGER_FIELDS) - {"kind", *TRIGGER_FIELDS[kind]}
+    fields.forbid(sorted(others), f"for a {kind.value} trigger")
+    cron = kind is TriggerKind.CRON
+    return Trigger(
+        kind=kind,
+        branches=fields.strings("branches", checks.glob),
+        tags=fields.strings("tags", checks.glob),
+        schedule=fields.string("schedule", checks.cron_schedule, required=cron),
+        timezone=fields.string("timezone", checks.timezone) or "UTC",
+        branch=fields.string("branch", _branch_name),
+    )
 
 
 def _worker(worker: Fields) -> Worker:

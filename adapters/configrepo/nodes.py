@@ -181,7 +181,8 @@ class Fields:
     ) -> str | None:
         accepted = node.tag == _STR or (numbers and describe(node) == "a number")
         if not isinstance(node, yaml.ScalarNode) or not accepted:
-            hint = " (put it in quotes)" if isinstance(node, yaml.ScalarNode) else ""
+            quotable = isinstance(node, yaml.ScalarNode) and node.tag != _NULL
+            hint = " (put it in quotes)" if quotable else ""
             self.error(node, key, f"expected a string, got {describe(node)}{hint}")
             return None
         value = str(node.value)
