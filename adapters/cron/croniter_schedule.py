@@ -16,6 +16,7 @@ or one of ``@yearly``, ``@annually``, ``@monthly``, ``@weekly``, ``@daily``,
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -34,10 +35,9 @@ _ALIASES = {
     "@midnight": "0 0 * * *",
     "@hourly": "0 * * * *",
 }
-# Wider than any UTC offset change (2h at most, Antarctica/Troll), so a scan that starts
-# or stops this far away in wall-clock time cannot miss a closer instant.
-_MARGIN = timedelta(hours=3)
-_NEAR = timedelta(hours=6)
+# Offset changes within this distance of an instant can reorder wall-clock times near it.
+# Wider than any UTC offset change (2h at most, Antarctica/Troll) plus slack.
+_NEAR = timedelta(hours=4)
 _REFERENCE = datetime(2000, 1, 1, tzinfo=UTC)
 
 
@@ -50,7 +50,7 @@ class CroniterSchedule:
         self._fields = _expand(expression)
         self._zone = _zone(timezone)
         self._repeats_hourly = self._fields.split()[1] == "*"
-        _check_fires(expression, self._fields)
+        self._template = _parse(expression, self._fields)
 
     @classmethod
     def for_trigger(cls, trigger: Trigger) -> CroniterSchedule:
@@ -75,7 +75,8 @@ class CroniterSchedule:
     def _scan(self, start: datetime, forward: bool, accept: Callable[[datetime], bool]) -> datetime:
         # croniter's start is exclusive; walls are naive local times dressed as UTC
         # so croniter applies no DST of its own.
-        walk = croniter(self._fields, start.replace(tzinfo=UTC))
+        walk = copy.copy(self._template)  # parsing is the costly part; copies share it
+        walk.set_current(start.replace(tzinfo=UTC), force=True)
         best: datetime | None = None
         best_wall = start
         while True:
@@ -99,10 +100,13 @@ class CroniterSchedule:
         return moment.astimezone(self._zone).replace(tzinfo=None, fold=0)
 
     def _margin(self, moment: datetime) -> timedelta:
-        """A scan margin when an offset change is near, none otherwise (the common case)."""
-        before = (moment - _NEAR).astimezone(self._zone).utcoffset()
-        after = (moment + _NEAR).astimezone(self._zone).utcoffset()
-        return _MARGIN if before != after else timedelta(0)
+        """How far wall-clock order may disagree with real-time order around ``moment``:
+        the size of a nearby offset change (usually an hour), or nothing (the common case).
+        A scan that starts or stops this far away in wall-clock time cannot miss a closer
+        instant."""
+        before = (moment - _NEAR).astimezone(self._zone).utcoffset() or timedelta(0)
+        after = (moment + _NEAR).astimezone(self._zone).utcoffset() or timedelta(0)
+        return abs(after - before)
 
 
 def _expand(expression: str) -> str:
@@ -121,13 +125,15 @@ def _expand(expression: str) -> str:
     return fields
 
 
-def _check_fires(expression: str, fields: str) -> None:
+def _parse(expression: str, fields: str) -> croniter:
     try:
-        croniter(fields, _REFERENCE).get_next(datetime)
+        parsed = croniter(fields, _REFERENCE)
+        copy.copy(parsed).get_next(datetime)
     except CroniterBadDateError as error:
         raise InvalidScheduleError(f"cron expression {expression!r} never fires") from error
     except (CroniterError, ValueError, KeyError) as error:
         raise InvalidScheduleError(f"cron expression {expression!r} is invalid: {error}") from error
+    return parsed
 
 
 def _zone(name: str) -> ZoneInfo:
