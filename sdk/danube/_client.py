@@ -131,17 +131,12 @@ class JobClient:
                 upload.raise_local_error()
                 if not is_transient(exc):
                     raise master_error(exc, f"artifact {name!r}") from None
-                budget.failed("UploadArtifact", describe(exc))
-                continue
+                cause = describe(exc)
+            else:
+                return _verified(name, response, upload)
             finally:
                 upload.close()
-            if response.sha256 != upload.sha256 or response.size != upload.size:
-                raise ArtifactError(
-                    f"artifact {name!r}: the master stored {response.size} bytes with sha256 "
-                    f"{response.sha256}, but {upload.size} bytes with sha256 {upload.sha256} "
-                    "were sent"
-                )
-            return ArtifactInfo(name=response.name, size=response.size, sha256=response.sha256)
+            budget.failed("UploadArtifact", cause)
 
     def _budget(self, seconds: float | None = None) -> RetryBudget:
         budget_seconds = self._config.retry_budget_seconds if seconds is None else seconds
@@ -163,7 +158,8 @@ class JobClient:
             except grpc.RpcError as exc:
                 if not is_transient(exc):
                     raise
-                budget.failed(name, describe(exc))
+                cause = describe(exc)
+            budget.failed(name, cause)
 
 
 class _Upload:
@@ -217,6 +213,15 @@ _MASTER_ERRORS: dict[grpc.StatusCode, tuple[type[MasterError], str]] = {
     grpc.StatusCode.PERMISSION_DENIED: (AccessDeniedError, "permission denied"),
     grpc.StatusCode.INVALID_ARGUMENT: (InvalidRequestError, "invalid request"),
 }
+
+
+def _verified(name: str, response: pb.UploadArtifactResponse, upload: _Upload) -> ArtifactInfo:
+    if response.sha256 != upload.sha256 or response.size != upload.size:
+        raise ArtifactError(
+            f"artifact {name!r}: the master stored {response.size} bytes with sha256 "
+            f"{response.sha256}, but {upload.size} bytes with sha256 {upload.sha256} were sent"
+        )
+    return ArtifactInfo(name=response.name, size=response.size, sha256=response.sha256)
 
 
 def master_error(error: grpc.RpcError, subject: str) -> MasterError:

@@ -101,8 +101,8 @@ class RetryBudget:
         remaining = self.remaining()
         if remaining <= 0:
             raise MasterUnavailableError(
-                f"could not reach the Danube master at {self._address} for "
-                f"{self._seconds:g}s (calling {call}); last error: {cause}"
+                f"could not reach the Danube master at {self._address} (calling {call}, "
+                f"retried for {self._seconds:g}s); last error: {cause}"
             )
         delay = self._backoff * random.uniform(0.5, 1.0)
         self._backoff = min(self._backoff * 2, MAX_BACKOFF_SECONDS)

@@ -68,11 +68,12 @@ class StepStream:
             except grpc.RpcError as exc:
                 if not is_transient(exc):
                     raise
-                self._budget.failed("RunStep", describe(exc))
-                continue
-            if result is not None:
-                return result
-            self._budget.failed("RunStep", "the stream ended without a result")
+                cause = describe(exc)
+            else:
+                if result is not None:
+                    return result
+                cause = "the stream ended without a result"
+            self._budget.failed("RunStep", cause)  # outside `except`: no chained gRPC noise
 
     def _attempt(self) -> StepResult | None:
         call = self._stub.RunStep(self._message(), metadata=self._metadata)

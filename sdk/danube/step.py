@@ -131,14 +131,16 @@ def execute(
     """Run `command` as a step and return everything about how it ended; never raises
     `StepFailedError`. Arguments as for `run()`; `result.stdout` holds the stdout bytes
     when `capture=True`."""
+    checked_command, checked_env = _checked_command(command), _checked_env(env)
+    timeout_seconds = _timeout_seconds(timeout)
     client = _runtime.client()
     request = StepRequest(
         number=client.next_step_number(),
         name=name if name is not None else default_name(command),
-        command=_checked_command(command),
+        command=checked_command,
         image=image or "",
-        env=_checked_env(env),
-        timeout_seconds=_timeout_seconds(timeout),
+        env=checked_env,
+        timeout_seconds=timeout_seconds,
         capture=capture,
     )
     return client.run_step(request, on_output)

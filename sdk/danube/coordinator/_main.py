@@ -20,6 +20,7 @@ from danube.coordinator._loader import load_script, pipelines_in, select_pipelin
 from danube.errors import (
     AuthenticationError,
     ConfigurationError,
+    DanubeError,
     JobNotRunningError,
     MasterError,
     MasterUnavailableError,
@@ -153,15 +154,21 @@ def _is_infrastructure(exc: BaseException | None) -> bool:
 
 
 def _format(exc: BaseException) -> str:
-    """The traceback, starting at the first frame outside the SDK (the user's code)."""
+    """The traceback from the first frame outside the SDK (the user's code); for the SDK's
+    own errors also without the SDK's frames after the user's last one."""
     tb: TracebackType | None = exc.__traceback__
-    while tb is not None and tb.tb_next is not None and _in_sdk(tb):
+    while tb is not None and _in_sdk(tb.tb_frame.f_code.co_filename):
         tb = tb.tb_next
-    return "".join(traceback.format_exception(type(exc), exc, tb))
+    if not isinstance(exc, DanubeError):
+        return "".join(traceback.format_exception(type(exc), exc, tb))
+    frames = traceback.extract_tb(tb)
+    while frames and _in_sdk(frames[-1].filename):
+        frames.pop()
+    head = ["Traceback (most recent call last):\n", *frames.format()] if frames else []
+    return "".join(head + traceback.format_exception_only(type(exc), exc))
 
 
-def _in_sdk(tb: TracebackType) -> bool:
-    filename = tb.tb_frame.f_code.co_filename
+def _in_sdk(filename: str) -> bool:
     if filename.startswith("<frozen "):  # importlib, while loading the danubefile
         return True
     return str(Path(filename).resolve()).startswith(_SDK_DIR)
