@@ -8,6 +8,8 @@ nothing about either.
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 from uuid import UUID
@@ -18,7 +20,7 @@ from eventsourcing.persistence import RecordConflictError
 
 A = TypeVar("A", bound=Aggregate)
 
-MAX_ATTEMPTS = 20
+MAX_ATTEMPTS = 50
 
 
 class PersistenceNotConfiguredError(RuntimeError):
@@ -75,6 +77,9 @@ class EventLog(Application[UUID]):
             except RecordConflictError:
                 if attempt == attempts - 1:
                     raise
+                # Back off a little, with jitter, so a hot aggregate's writers spread out
+                # instead of colliding again in lockstep.
+                time.sleep(random.uniform(0, 0.001 * (attempt + 1)))
         raise AssertionError("unreachable")
 
     @staticmethod

@@ -61,9 +61,12 @@ class Rows(Protocol):
 
 
 class Projection(Protocol):
-    name: str
-    tables: tuple[Table, ...]
-    topics: frozenset[str]
+    @property
+    def name(self) -> str: ...
+    @property
+    def tables(self) -> tuple[Table, ...]: ...
+    @property
+    def topics(self) -> frozenset[str]: ...
 
     def apply(self, event: Any, rows: Rows) -> None:
         """Fold one event. Must be total: an unexpected event shape or a missing row is

@@ -120,6 +120,9 @@ class PostgresDialect:
             min_size=1,
             max_size=pool_size,
             kwargs={"autocommit": True, "application_name": "danube-views"},
+            # A connection the server terminated (failover, admin, idle timeout) is
+            # noticed at checkout and replaced instead of failing the caller.
+            check=ConnectionPool.check_connection,
             open=True,
         )
 

@@ -74,9 +74,9 @@ class PostgresListener:
             last_ping = time.monotonic()
             while not self._stopping.is_set():
                 for note in conn.notifies(timeout=1.0):
-                    handler = self._handlers.get(note.channel)
-                    if handler is not None:
-                        handler(note.payload or None)
+                    relay = self._handlers.get(note.channel)
+                    if relay is not None:
+                        relay(note.payload or None)
                 if time.monotonic() - last_ping > PING_INTERVAL:
                     conn.execute("SELECT 1")
                     last_ping = time.monotonic()

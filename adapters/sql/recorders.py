@@ -39,7 +39,19 @@ class GroupCommitMixin:
 
 
 class GroupCommitSQLiteRecorder(GroupCommitMixin, SQLiteApplicationRecorder):
-    pass
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # WAL with synchronous=NORMAL: durable across process crashes (what a CI server
+        # must survive), one fsync per checkpoint instead of per commit.
+        pool = self.datastore.pool
+        create = pool._create_connection
+
+        def tuned() -> Any:
+            connection = create()
+            connection._sqlite_conn.execute("PRAGMA synchronous=NORMAL")
+            return connection
+
+        pool._create_connection = tuned  # type: ignore[method-assign]
 
 
 class GroupCommitPostgresRecorder(GroupCommitMixin, PostgresApplicationRecorder):

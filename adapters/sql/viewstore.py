@@ -39,10 +39,7 @@ class SqlViewStore:
 
     def ensure(self, projection: Projection, *, indexes: bool = True) -> None:
         with self.dialect.write() as cur:
-            cur.execute(
-                f"CREATE TABLE IF NOT EXISTS {self.table_name('tracking')} "
-                "(id TEXT PRIMARY KEY, position BIGINT NOT NULL, updated_at TEXT)"
-            )
+            self._ensure_tracking(cur, projection.name)
             for table in projection.tables:
                 columns = ", ".join(
                     f"{c.name} {self.dialect.column_type(c.type)}" for c in table.columns
@@ -52,9 +49,9 @@ class SqlViewStore:
                     f"(id TEXT PRIMARY KEY, {columns})"
                 )
             if indexes:
-                self._create_indexes(cur, projection.tables)
+                self.create_indexes(cur, projection.tables)
 
-    def _create_indexes(self, cur: Cursor, tables: Iterable[Table]) -> None:
+    def create_indexes(self, cur: Cursor, tables: Iterable[Table]) -> None:
         for table in tables:
             for columns in table.indexes:
                 name = f"{self.prefix}{table.name}_{'_'.join(columns)}_idx"
@@ -63,8 +60,23 @@ class SqlViewStore:
                     f"ON {self.table_name(table.name)} ({', '.join(columns)})"
                 )
 
+    def _ensure_tracking(self, cur: Cursor, projection: str | None = None) -> None:
+        cur.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.table_name('tracking')} "
+            "(id TEXT PRIMARY KEY, position BIGINT NOT NULL, updated_at TEXT)"
+        )
+        if projection is not None:
+            # The row must exist before the first batch: batches lock it to serialise
+            # concurrent followers of one projection.
+            cur.execute(
+                f"INSERT INTO {self.table_name('tracking')} (id, position) "
+                f"VALUES ({self.dialect.placeholder}, 0) ON CONFLICT (id) DO NOTHING",
+                (projection,),
+            )
+
     def drop(self, projection: Projection) -> None:
         with self.dialect.write() as cur:
+            self._ensure_tracking(cur, projection.name)
             for table in projection.tables:
                 cur.execute(f"DROP TABLE IF EXISTS {self.table_name(table.name)}")
             cur.execute(
@@ -76,9 +88,9 @@ class SqlViewStore:
 
     def position(self, projection_name: str) -> int:
         with self.dialect.read() as cur:
-            return self._position(cur, projection_name, lock=False)
+            return self.read_position(cur, projection_name, lock=False)
 
-    def _position(self, cur: Cursor, name: str, *, lock: bool) -> int:
+    def read_position(self, cur: Cursor, name: str, *, lock: bool = False) -> int:
         cur.execute(
             f"SELECT position FROM {self.table_name('tracking')} "
             f"WHERE id = {self.dialect.placeholder}" + (self.dialect.for_update if lock else ""),
@@ -105,7 +117,7 @@ class SqlViewStore:
         tracking position from ``start`` to ``end``, all in one transaction. Raises
         ``TrackingMovedError`` (and changes nothing) if the position is not ``start``."""
         with self.dialect.write() as cur:
-            current = self._position(cur, projection.name, lock=True)
+            current = self.read_position(cur, projection.name, lock=True)
             if current != start:
                 raise TrackingMovedError(f"{projection.name} is at {current}, not {start}")
             rows = BatchRows(self, cur, {t.name: t for t in projection.tables})

@@ -14,7 +14,8 @@ Invariants:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import copy
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -141,6 +142,19 @@ class Run(Aggregate):
             cause=cause.to_dict(),
         )
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Run:
+        """The repository hands out a copy of its cached run for every command; a generic
+        deepcopy dominated command latency. Everything below is copied that can change."""
+        clone = copy.copy(self)
+        clone.__dict__["_pending_events"] = list(self.__dict__.get("_pending_events", []))
+        clone.trigger = dict(self.trigger)
+        clone.spec = copy.deepcopy(self.spec, memo)
+        clone.jobs = {
+            job_id: replace(job, steps={n: copy.copy(s) for n, s in job.steps.items()})
+            for job_id, job in self.jobs.items()
+        }
+        return clone
+
     # ---- queries -------------------------------------------------------------------
 
     @property
@@ -181,8 +195,10 @@ class Run(Aggregate):
 
     def finish_job(self, job_id: JobId, state: JobState, reason: str, cause: Cause) -> bool:
         """End a job in a terminal state. Steps still running end with it."""
+        current = self.job(job_id).state
         if not state.is_terminal:
-            raise IllegalTransitionError(str(job_id), self.job(job_id).state, state)
+            error = JobAlreadyFinishedError if current.is_terminal else IllegalTransitionError
+            raise error(str(job_id), current, state)
         if not self._guard(job_id, state):
             return False
         job = self.jobs[job_id]

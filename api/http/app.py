@@ -1,0 +1,16 @@
+"""The FastAPI application. ``create_app(danube)`` is called by the processes and the
+tests with an already built ``Danube``."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from api.bootstrap import Danube
+from api.http import health
+
+
+def create_app(danube: Danube) -> FastAPI:
+    app = FastAPI(title="Danube", version="0.1.0", docs_url="/api/docs", redoc_url=None)
+    app.state.danube = danube
+    app.include_router(health.router)
+    return app

@@ -1,0 +1,57 @@
+"""Helpers shared by the tests: waiting on conditions with deadlines (never fixed
+sleeps), and the PostgreSQL the suite runs against."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+PG_URL = os.environ.get("DANUBE_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def wait_until(
+    probe: Callable[[], T], timeout: float = 10.0, what: str = "condition", interval: float = 0.01
+) -> T:
+    """Poll ``probe`` until it returns something truthy; fail with the last value seen."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last saw {last!r}")
+
+
+def unique_schema(prefix: str = "t") -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+def drop_schema(schema: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def danube_env(config: object, **extra: str) -> dict[str, str]:
+    """Environment for a ``danube`` subprocess using the same stores as ``config``
+    (an ``adapters.sql.store.StoreConfig``)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DANUBE_")}
+    env["DANUBE_LOG_LEVEL"] = "warning"
+    if config.kind == "sqlite":
+        env["DANUBE_DATA_DIR"] = str(config.data_dir)
+    else:
+        env["DANUBE_EVENT_STORE"] = "postgres"
+        env["DANUBE_DATABASE_URL"] = config.database_url
+        env["DANUBE_DATABASE_SCHEMA"] = config.schema
+    env.update(extra)
+    return env
+
+
+DANUBE = os.path.join(os.path.dirname(os.path.dirname(__file__)), ".venv", "bin", "danube")
