@@ -157,6 +157,10 @@ class FakeMaster(pb_grpc.JobServiceServicer):
     upload_attempts: int = 0
     # number -> abort the first RunStep of that step with UNAVAILABLE after N output chunks
     break_step_after_chunks: dict[int, int] = field(default_factory=dict)
+    # number -> end the first RunStep of that step (status OK, no result) after N chunks
+    end_step_after_chunks: dict[int, int] = field(default_factory=dict)
+    # replay output from offset 0 on every RunStep, as a sloppy master might
+    ignore_resume_offset: bool = False
     # abort the next upload with UNAVAILABLE after N content chunks
     break_upload_after_chunks: int | None = None
 
@@ -191,12 +195,16 @@ class FakeMaster(pb_grpc.JobServiceServicer):
                 run = self.steps[request.number] = StepRun(request, self.workspace)
                 self.executions[request.number] += 1
             break_after = self.break_step_after_chunks.pop(request.number, None)
+            end_after = self.end_step_after_chunks.pop(request.number, None)
         sent = 0
-        for response in run.follow(request.resume_offset, context):
+        offset = 0 if self.ignore_resume_offset else request.resume_offset
+        for response in run.follow(offset, context):
             yield response
             sent += response.HasField("output")
             if break_after is not None and sent >= break_after:
                 context.abort(grpc.StatusCode.UNAVAILABLE, "injected: stream broken")
+            if end_after is not None and sent >= end_after:
+                return
 
     def GetSecret(
         self, request: pb.GetSecretRequest, context: grpc.ServicerContext
@@ -250,15 +258,19 @@ class FakeMaster(pb_grpc.JobServiceServicer):
 
 
 @contextmanager
-def serving(master: FakeMaster) -> Iterator[str]:
-    """Serve `master` (plus health and reflection) on 127.0.0.1; yields `host:port`."""
+def serving(master: FakeMaster, tls: tuple[bytes, bytes] | None = None) -> Iterator[str]:
+    """Serve `master` (plus health and reflection) on 127.0.0.1; yields `host:port`.
+    With `tls` = (PEM key, PEM certificate) the port speaks TLS."""
     server = grpc.server(ThreadPoolExecutor(max_workers=32), options=SERVER_OPTIONS)
     pb_grpc.add_JobServiceServicer_to_server(master, server)
     health_servicer = health.HealthServicer()
     health_servicer.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection([SERVICE_NAME, reflection.SERVICE_NAME], server)
-    port = server.add_insecure_port("127.0.0.1:0")
+    if tls is None:
+        port = server.add_insecure_port("127.0.0.1:0")
+    else:
+        port = server.add_secure_port("127.0.0.1:0", grpc.ssl_server_credentials([tls]))
     server.start()
     try:
         yield f"127.0.0.1:{port}"

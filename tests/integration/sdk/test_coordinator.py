@@ -91,6 +91,39 @@ def test_an_exception_in_user_code_prints_the_traceback_and_fails_the_job(
     assert "_main.py" not in report.traceback  # starts at the user's code
 
 
+def test_sys_exit_in_the_pipeline_decides_the_outcome(coordinator: Run, master: Master) -> None:
+    zero = coordinator(
+        "import sys\nfrom danube import pipeline\n@pipeline\ndef b():\n    sys.exit(0)\n"
+    )
+    three = coordinator(
+        "import sys\nfrom danube import pipeline\n@pipeline\ndef b():\n    sys.exit(3)\n"
+    )
+
+    assert (zero.code, three.code) == (0, 1)
+    assert [(r.outcome, r.message) for r in master.fake.reports] == [
+        (pb.JOB_OUTCOME_SUCCESS, ""),
+        (pb.JOB_OUTCOME_FAILURE, "the pipeline called sys.exit(3)"),
+    ]
+
+
+def test_a_job_cancelled_meanwhile_exits_1_when_the_report_is_refused(
+    coordinator: Run, master: Master
+) -> None:
+    finished = coordinator(
+        "from danube import pipeline, step\n"
+        "@pipeline\n"
+        "def b():\n"
+        "    step.run('true')\n"
+        "    step.run('exit 1')\n",
+    )
+    master.fake.running = False
+    refused = coordinator(None)
+
+    assert finished.code == 1
+    assert refused.code == 1
+    assert "the job is no longer running" in refused.stderr
+
+
 SEVERAL = """
 from danube import pipeline, step
 

@@ -27,11 +27,15 @@ from .tcp_proxy import SeverableProxy
 GATED = "echo first; while [ ! -e {gate} ]; do sleep 0.02; done; echo second"
 
 
+@pytest.mark.parametrize("fault", ["aborted UNAVAILABLE", "ended without a result"])
 def test_a_stream_broken_by_the_master_is_resumed_without_rerunning_the_step(
-    sdk: Master, tmp_path: Path
+    sdk: Master, tmp_path: Path, fault: str
 ) -> None:
     gate = tmp_path / "gate"
-    sdk.fake.break_step_after_chunks[1] = 1
+    if fault.startswith("aborted"):
+        sdk.fake.break_step_after_chunks[1] = 1
+    else:
+        sdk.fake.end_step_after_chunks[1] = 1
     received: list[OutputChunk] = []
 
     def on_output(chunk: OutputChunk) -> None:
@@ -45,6 +49,22 @@ def test_a_stream_broken_by_the_master_is_resumed_without_rerunning_the_step(
     assert sdk.fake.executions[1] == 1
     requests = [r for r in sdk.fake.step_requests if r.number == 1]
     assert [r.resume_offset for r in requests] == [0, len(b"first\n")]
+
+
+def test_output_the_master_sends_again_is_delivered_once(sdk: Master, tmp_path: Path) -> None:
+    gate = tmp_path / "gate"
+    sdk.fake.break_step_after_chunks[1] = 1
+    sdk.fake.ignore_resume_offset = True  # replays from 0 after the break
+    received: list[OutputChunk] = []
+
+    def on_output(chunk: OutputChunk) -> None:
+        received.append(chunk)
+        gate.touch()
+
+    step.run(GATED.format(gate=gate), on_output=on_output)
+
+    assert b"".join(c.data for c in received) == b"first\nsecond\n"
+    assert [c.offset for c in received] == [0, len(b"first\n")]
 
 
 @pytest.fixture
