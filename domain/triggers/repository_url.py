@@ -9,6 +9,9 @@ and GitLab treat host and path case-insensitively)::
     ssh://git@github.com:22/org/repo.git   -> github.com/org/repo
     ssh://git@gitlab.example.com:2222/g/p  -> gitlab.example.com:2222/g/p
 
+A scheme-less ``host.domain/path`` (``github.com/org/repo``, the key's own form) is read
+as a remote repository too; write relative local paths with ``./``.
+
 Local paths and ``file://`` URLs map to a normalised absolute path, kept as written
 otherwise (case-sensitive, ``.git`` kept: ``/srv/a.git`` and ``/srv/a`` are different
 directories). Relative paths are made absolute against the current directory, ``~``
@@ -29,6 +32,8 @@ _DEFAULT_PORTS = {"http": 80, "https": 443, "ssh": 22, "git": 9418}
 _SCHEME_ALIASES = {"git+ssh": "ssh", "ssh+git": "ssh"}
 # git's rule: "host:path" is scp-like only when no slash comes before the first colon.
 _SCP_LIKE = re.compile(r"^(?:[^@/]+@)?(?P<host>\[[^\]/]+\]|[^:/\[\]]+):(?P<path>.*)$")
+# "github.com/org/repo", as Go module paths and our own keys are written.
+_HOST_PATH = re.compile(r"^(?P<host>[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)/(?P<path>.*)$")
 
 
 def normalise_repository_url(url: str) -> str:
@@ -43,6 +48,9 @@ def normalise_repository_url(url: str) -> str:
     scp = _SCP_LIKE.match(text)
     if scp is not None:
         return _remote_key(url, scp["host"], None, None, scp["path"])
+    host_path = _HOST_PATH.match(text)
+    if host_path is not None:
+        return _remote_key(url, host_path["host"], None, None, host_path["path"])
     return _local_key(text)
 
 

@@ -30,6 +30,8 @@ GITHUB_SPELLINGS = [
     "ssh+git://git@github.com/org/repo.git",
     "git://github.com/org/repo.git",
     "git://github.com:9418/org/repo.git",
+    "github.com/org/repo",
+    "GitHub.com/Org/Repo.git",
 ]
 
 
@@ -108,6 +110,7 @@ def test_local_keys_keep_case_and_the_git_suffix() -> None:
 
 def test_relative_paths_are_made_absolute_against_the_working_directory() -> None:
     assert normalise_repository_url("repos/app") == os.path.join(os.getcwd(), "repos/app")
+    assert normalise_repository_url("./repos.d/app") == os.path.join(os.getcwd(), "repos.d/app")
     assert normalise_repository_url("./repos/app/") == os.path.join(os.getcwd(), "repos/app")
 
 
@@ -140,3 +143,16 @@ def test_errors_do_not_repeat_credentials() -> None:
 
 def test_an_unparseable_url_matches_nothing() -> None:
     assert not same_repository("https://", "https://")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://GitHub.com/Org/Repo.git",
+        "git@gitlab.example.com:Group/Sub/Project.git",
+        "/srv/r.git",
+    ],
+)
+def test_a_key_normalises_to_itself(url: str) -> None:
+    key = normalise_repository_url(url)
+    assert normalise_repository_url(key) == key
