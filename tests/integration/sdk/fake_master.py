@@ -41,7 +41,7 @@ class StepRun:
 
     def __init__(self, request: pb.RunStepRequest, workspace: Path) -> None:
         self.request = request
-        self.chunks: list[tuple[int, int, bytes]] = []  # (offset, stream, data)
+        self.chunks: list[tuple[int, pb.OutputStream, bytes]] = []  # (offset, stream, data)
         self.size = 0
         self.stdout = bytearray()
         self.result: pb.StepResult | None = None
@@ -67,7 +67,7 @@ class StepRun:
             reader.start()
         threading.Thread(target=self._wait, args=(readers,), daemon=True).start()
 
-    def _read(self, pipe: object, stream: int) -> None:
+    def _read(self, pipe: object, stream: pb.OutputStream) -> None:
         fd = pipe.fileno()  # type: ignore[attr-defined]
         while data := os.read(fd, 4096):
             with self._changed:
@@ -172,7 +172,7 @@ class FakeMaster(pb_grpc.JobServiceServicer):
         return len(self.metadata_seen)
 
     def _admit(self, context: grpc.ServicerContext) -> None:
-        metadata = {key: value for key, value in context.invocation_metadata()}
+        metadata = {key: str(value) for key, value in context.invocation_metadata()}
         with self._lock:
             self.metadata_seen.append(metadata)
         if metadata.get("authorization") != f"Bearer {self.token}" or (
