@@ -14,16 +14,10 @@ import grpc
 from danube._config import ClientConfig
 from danube._proto.v1 import job_service_pb2 as pb
 from danube._proto.v1.job_service_pb2_grpc import JobServiceStub
-from danube._retry import Clock, RetryBudget, SystemClock, describe, is_transient
+from danube._retry import Clock, RetryBudget, SystemClock
+from danube._status import describe, is_transient, master_error
 from danube._stepstream import StepRequest, StepStream
-from danube.errors import (
-    AccessDeniedError,
-    ArtifactError,
-    AuthenticationError,
-    InvalidRequestError,
-    JobNotRunningError,
-    MasterError,
-)
+from danube.errors import ArtifactError
 from danube.results import ArtifactInfo, OutputCallback, StepResult
 
 # A unary attempt that gets no answer in this time is abandoned and retried.
@@ -207,14 +201,6 @@ class _Upload:
                 close()
 
 
-_MASTER_ERRORS: dict[grpc.StatusCode, tuple[type[MasterError], str]] = {
-    grpc.StatusCode.UNAUTHENTICATED: (AuthenticationError, "the master rejected this job's token"),
-    grpc.StatusCode.FAILED_PRECONDITION: (JobNotRunningError, "the job is no longer running"),
-    grpc.StatusCode.PERMISSION_DENIED: (AccessDeniedError, "permission denied"),
-    grpc.StatusCode.INVALID_ARGUMENT: (InvalidRequestError, "invalid request"),
-}
-
-
 def _verified(name: str, response: pb.UploadArtifactResponse, upload: _Upload) -> ArtifactInfo:
     if response.sha256 != upload.sha256 or response.size != upload.size:
         raise ArtifactError(
@@ -222,19 +208,6 @@ def _verified(name: str, response: pb.UploadArtifactResponse, upload: _Upload) -
             f"{response.sha256}, but {upload.size} bytes with sha256 {upload.sha256} were sent"
         )
     return ArtifactInfo(name=response.name, size=response.size, sha256=response.sha256)
-
-
-def master_error(error: grpc.RpcError, subject: str) -> MasterError:
-    """Translate a non-transient gRPC failure into the SDK's error about `subject`."""
-    code = error.code() if callable(getattr(error, "code", None)) else None
-    details = error.details() if callable(getattr(error, "details", None)) else None
-    kind, summary = (
-        _MASTER_ERRORS.get(code, (MasterError, "the master refused the call"))
-        if (code is not None)
-        else (MasterError, "the master refused the call")
-    )
-    name = code.name if code is not None else "UNKNOWN"
-    return kind(f"{subject}: {summary} ({describe(error)})", name, details or "")
 
 
 def _open_channel(config: ClientConfig) -> grpc.Channel:

@@ -1,4 +1,4 @@
-"""Which gRPC failures are transient, and how long and how often to retry them."""
+"""How long and how often to retry a call that failed transiently."""
 
 from __future__ import annotations
 
@@ -6,23 +6,10 @@ import random
 import time
 from typing import Protocol
 
-import grpc
-
 from danube.errors import MasterUnavailableError
 
 INITIAL_BACKOFF_SECONDS = 0.1
 MAX_BACKOFF_SECONDS = 2.0
-
-_TRANSIENT_CODES = frozenset(
-    {
-        grpc.StatusCode.UNAVAILABLE,  # no connection, connection reset, server shutting down
-        grpc.StatusCode.ABORTED,  # the master lost a concurrency race; the call is idempotent
-        grpc.StatusCode.CANCELLED,  # cancelled by the server side (e.g. it was stopped)
-        grpc.StatusCode.DEADLINE_EXCEEDED,  # a per-attempt deadline of a unary call
-    }
-)
-# A transport break can also surface as INTERNAL/UNKNOWN with one of these details.
-_TRANSPORT_DETAILS = ("rst_stream", "stream removed", "connection reset", "socket closed", "goaway")
 
 
 class Clock(Protocol):
@@ -41,25 +28,6 @@ class SystemClock:
 
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds)
-
-
-def is_transient(error: grpc.RpcError) -> bool:
-    """True for failures a retry may cure: the master unreachable or the stream broken."""
-    code = _code(error)
-    if code in _TRANSIENT_CODES:
-        return True
-    if code in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN):
-        details = _details(error).lower()
-        return any(marker in details for marker in _TRANSPORT_DETAILS)
-    return False
-
-
-def describe(error: grpc.RpcError) -> str:
-    """`CODE: details` of a gRPC error (never includes request metadata)."""
-    code = _code(error)
-    name = code.name if code is not None else "UNKNOWN"
-    details = _details(error)
-    return f"{name}: {details}" if details else name
 
 
 class RetryBudget:
@@ -107,14 +75,3 @@ class RetryBudget:
         delay = self._backoff * random.uniform(0.5, 1.0)
         self._backoff = min(self._backoff * 2, MAX_BACKOFF_SECONDS)
         self._clock.sleep(min(delay, remaining))
-
-
-def _code(error: grpc.RpcError) -> grpc.StatusCode | None:
-    code = getattr(error, "code", None)
-    return code() if callable(code) else None
-
-
-def _details(error: grpc.RpcError) -> str:
-    details = getattr(error, "details", None)
-    text = details() if callable(details) else None
-    return text if isinstance(text, str) else ""

@@ -15,7 +15,8 @@ import grpc
 
 from danube._proto.v1 import job_service_pb2 as pb
 from danube._proto.v1.job_service_pb2_grpc import JobServiceStub
-from danube._retry import RetryBudget, describe, is_transient
+from danube._retry import RetryBudget
+from danube._status import describe, is_transient
 from danube.results import OutputCallback, OutputChunk, StepOutcome, StepResult
 
 _OUTCOMES = {

@@ -16,7 +16,7 @@ from __future__ import annotations
 import grpc
 
 from danube import _runtime
-from danube._client import master_error
+from danube._status import master_error
 from danube.errors import AccessDeniedError, MasterError, SecretNotFoundError
 
 __all__ = ["get"]
