@@ -1,0 +1,322 @@
+"""The local container runtime: sandboxes, volume directories, mount-path rewriting,
+environment, processes (one process group each) and container logs.
+
+Mounts are simulated by rewriting: every occurrence of a container's `mountPath` in its
+command, args, env values and workingDir (and in exec commands) is replaced with the
+local directory of the volume.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import datetime as dt
+import os
+import re
+import signal
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .meta import utcnow
+
+JsonDict = dict[str, Any]
+SecretLookup = Callable[[str, str], JsonDict | None]
+
+
+class ConfigError(Exception):
+    """The container cannot be configured (CreateContainerConfigError)."""
+
+
+class MountError(Exception):
+    """A volume cannot be set up (the pod stays ContainerCreating)."""
+
+
+# logs -----------------------------------------------------------------------------
+
+class LogBuffer:
+    """A container's log as (timestamp, line) records, like CRI log files."""
+
+    def __init__(self, on_change: Callable[[], None] = lambda: None) -> None:
+        self.records: list[tuple[dt.datetime, bytes]] = []
+        self.closed = False
+        self._event = asyncio.Event()
+        self._on_change = on_change
+        self._open_line = False
+
+    def append(self, data: bytes) -> None:
+        now = utcnow()
+        for piece in data.splitlines(keepends=True):
+            if self._open_line and self.records:
+                stamp, previous = self.records[-1]
+                self.records[-1] = (stamp, previous + piece)
+            else:
+                self.records.append((now, piece))
+            self._open_line = not piece.endswith(b"\n")
+        self._wake()
+
+    def close(self) -> None:
+        self.closed = True
+        self._wake()
+
+    def data(self) -> bytes:
+        return b"".join(line for _, line in self.records)
+
+    def _wake(self) -> None:
+        self._event.set()
+        self._event = asyncio.Event()
+        self._on_change()
+
+    async def wait_beyond(self, count: int, size: int) -> None:
+        """Wait until there are more than `count` records, the last one grew, or closed."""
+        while (not self.closed and len(self.records) <= count
+               and (not self.records or len(self.records[-1][1]) <= size)):
+            await self._event.wait()
+
+
+# sandbox --------------------------------------------------------------------------
+
+_VAR = re.compile(r"\$\$|\$\(([-._a-zA-Z][-._a-zA-Z0-9]*)\)")
+
+
+def expand(text: str, env: dict[str, str]) -> str:
+    """Kubernetes $(VAR) expansion: known variables are replaced, $$ escapes."""
+    def replace(m: re.Match[str]) -> str:
+        if m.group(0) == "$$":
+            return "$"
+        return env.get(m.group(1), m.group(0))
+    return _VAR.sub(replace, text)
+
+
+class Sandbox:
+    """A pod's directory: one directory per volume and a private root per container."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+
+    def volume_dir(self, name: str) -> Path:
+        path = self.root / "volumes" / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def container_dir(self, name: str) -> Path:
+        path = self.root / "containers" / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def mounts(self, container: JsonDict) -> list[tuple[str, Path]]:
+        result = []
+        for mount in container.get("volumeMounts") or []:
+            local = self.volume_dir(mount["name"])
+            if mount.get("subPath"):
+                local = local / mount["subPath"]
+                local.mkdir(parents=True, exist_ok=True)
+            result.append((mount["mountPath"].rstrip("/") or "/", local))
+        return sorted(result, key=lambda m: -len(m[0]))
+
+    def rewrite(self, container: JsonDict, text: str) -> str:
+        for mount_path, local in self.mounts(container):
+            if mount_path == "/":
+                continue
+            pattern = r"(?<![\w.-])" + re.escape(mount_path) + r"(?=/|$|[^\w.-])"
+            text = re.sub(pattern, lambda _m, loc=str(local): loc, text)
+        return text
+
+    def working_dir(self, container: JsonDict) -> Path:
+        wanted = container.get("workingDir")
+        if not wanted:
+            return self.container_dir(container["name"])
+        rewritten = self.rewrite(container, wanted)
+        path = Path(rewritten) if rewritten != wanted else (
+            self.container_dir(container["name"]) / wanted.lstrip("/"))
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+
+# volumes --------------------------------------------------------------------------
+
+def _write_file(path: Path, data: bytes, mode: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        path.chmod(0o600)
+    path.write_bytes(data)
+    path.chmod(mode)
+
+
+def _secret_files(volume: str, source: JsonDict, namespace: str, get_secret: SecretLookup,
+                  target: Path, default_mode: int) -> None:
+    name = source.get("secretName") or source.get("name") or ""
+    secret = get_secret(namespace, name)
+    if secret is None:
+        if source.get("optional"):
+            return
+        raise MountError(f'MountVolume.SetUp failed for volume "{volume}" : '
+                         f'secret "{name}" not found')
+    data = {k: base64.b64decode(v) for k, v in (secret.get("data") or {}).items()}
+    items = source.get("items") or [{"key": k, "path": k} for k in data]
+    for item in items:
+        if item["key"] not in data:
+            if source.get("optional"):
+                continue
+            raise MountError(f'MountVolume.SetUp failed for volume "{volume}" : '
+                             f'references non-existent secret key: {item["key"]}')
+        mode = item.get("mode", default_mode)
+        _write_file(target / item["path"], data[item["key"]], mode)
+
+
+def field_value(pod: JsonDict, path: str) -> str:
+    meta, status = pod["metadata"], pod.get("status") or {}
+    simple = {
+        "metadata.name": meta.get("name"), "metadata.namespace": meta.get("namespace"),
+        "metadata.uid": meta.get("uid"), "spec.nodeName": pod["spec"].get("nodeName"),
+        "spec.serviceAccountName": pod["spec"].get("serviceAccountName"),
+        "status.podIP": status.get("podIP"), "status.hostIP": status.get("hostIP"),
+    }
+    if path in simple:
+        return str(simple[path] or "")
+    m = re.match(r"^metadata\.(labels|annotations)(?:\['(.+)'\])?$", path)
+    if m:
+        values = meta.get(m.group(1)) or {}
+        if m.group(2):
+            return str(values.get(m.group(2), ""))
+        return "\n".join(f'{k}="{v}"' for k, v in sorted(values.items()))
+    return ""
+
+
+def materialize_volumes(sandbox: Sandbox, pod: JsonDict, get_secret: SecretLookup) -> None:
+    namespace = pod["metadata"]["namespace"]
+    for volume in pod["spec"].get("volumes") or []:
+        target = sandbox.volume_dir(volume["name"])
+        if "secret" in volume:
+            source = volume["secret"]
+            _secret_files(volume["name"], source, namespace, get_secret, target,
+                          source.get("defaultMode", 0o644))
+        elif "downwardAPI" in volume:
+            for item in volume["downwardAPI"].get("items") or []:
+                value = field_value(pod, (item.get("fieldRef") or {}).get("fieldPath", ""))
+                _write_file(target / item["path"], value.encode(), item.get("mode", 0o644))
+        elif "projected" in volume:
+            _projected(volume, pod, get_secret, target)
+
+
+def _projected(volume: JsonDict, pod: JsonDict, get_secret: SecretLookup, target: Path) -> None:
+    mode = volume["projected"].get("defaultMode", 0o644)
+    for source in volume["projected"].get("sources") or []:
+        if "serviceAccountToken" in source:
+            token = b"eyJhbGciOiJSUzI1NiJ9.k8s-double-service-account-token.c2ln"
+            _write_file(target / source["serviceAccountToken"]["path"], token, mode)
+        elif "secret" in source:
+            _secret_files(volume["name"], source["secret"], pod["metadata"]["namespace"],
+                          get_secret, target, mode)
+        elif "downwardAPI" in source:
+            for item in source["downwardAPI"].get("items") or []:
+                value = field_value(pod, (item.get("fieldRef") or {}).get("fieldPath", ""))
+                _write_file(target / item["path"], value.encode(), mode)
+        elif (source.get("configMap") or {}).get("name") == "kube-root-ca.crt":
+            for item in source["configMap"].get("items") or []:
+                pem = b"-----BEGIN CERTIFICATE-----\nazhzLWRvdWJsZQ==\n-----END CERTIFICATE-----\n"
+                _write_file(target / item["path"], pem, mode)
+
+
+# environment ------------------------------------------------------------------------
+
+def _secret_value(ref: JsonDict, namespace: str, get_secret: SecretLookup) -> str | None:
+    secret = get_secret(namespace, ref.get("name", ""))
+    if secret is None:
+        if ref.get("optional"):
+            return None
+        raise ConfigError(f'secret "{ref.get("name", "")}" not found')
+    data = secret.get("data") or {}
+    if ref["key"] not in data:
+        if ref.get("optional"):
+            return None
+        raise ConfigError(f"couldn't find key {ref['key']} in Secret {namespace}/{ref['name']}")
+    return base64.b64decode(data[ref["key"]]).decode("utf-8", "replace")
+
+
+def container_env(pod: JsonDict, container: JsonDict, get_secret: SecretLookup) -> dict[str, str]:
+    """The container's declared environment, with $(VAR) expansion and valueFrom resolved."""
+    namespace = pod["metadata"]["namespace"]
+    env: dict[str, str] = {}
+    for source in container.get("envFrom") or []:
+        prefix = source.get("prefix", "")
+        if "secretRef" in source:
+            ref = source["secretRef"]
+            secret = get_secret(namespace, ref.get("name", ""))
+            if secret is None:
+                if not ref.get("optional"):
+                    raise ConfigError(f'secret "{ref.get("name", "")}" not found')
+                continue
+            for key, value in (secret.get("data") or {}).items():
+                env[prefix + key] = base64.b64decode(value).decode("utf-8", "replace")
+        elif "configMapRef" in source and not source["configMapRef"].get("optional"):
+            raise ConfigError(f'configmap "{source["configMapRef"].get("name", "")}" not found')
+    for var in container.get("env") or []:
+        value_from = var.get("valueFrom")
+        if value_from is None:
+            env[var["name"]] = expand(var.get("value", ""), env)
+        elif "fieldRef" in value_from:
+            env[var["name"]] = field_value(pod, value_from["fieldRef"]["fieldPath"])
+        elif "secretKeyRef" in value_from:
+            value = _secret_value(value_from["secretKeyRef"], namespace, get_secret)
+            if value is not None:
+                env[var["name"]] = value
+        elif "configMapKeyRef" in value_from:
+            ref = value_from["configMapKeyRef"]
+            if not ref.get("optional"):
+                raise ConfigError(f'configmap "{ref.get("name", "")}" not found')
+    return env
+
+
+def process_env(pod: JsonDict, container: JsonDict, declared: dict[str, str],
+                sandbox: Sandbox) -> dict[str, str]:
+    base = {
+        "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+        "HOME": str(sandbox.container_dir(container["name"])),
+        "HOSTNAME": pod["metadata"]["name"],
+        "LANG": os.environ.get("LANG", "C.UTF-8"),
+    }
+    base.update({k: sandbox.rewrite(container, v) for k, v in declared.items()})
+    return base
+
+
+def container_argv(container: JsonDict, env: dict[str, str], sandbox: Sandbox) -> list[str]:
+    argv = list(container.get("command") or []) + list(container.get("args") or [])
+    return [sandbox.rewrite(container, expand(a, env)) for a in argv]
+
+
+# processes ------------------------------------------------------------------------
+
+async def spawn(argv: list[str], cwd: Path, env: dict[str, str], *, stdin: bool = False,
+                merge_stderr: bool = False) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        *argv,
+        cwd=str(cwd),
+        env=env,
+        stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT if merge_stderr else asyncio.subprocess.PIPE,
+        start_new_session=True,
+    )
+
+
+def kill_group(pid: int, sig: int = signal.SIGKILL) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
+
+
+def exit_status(returncode: int) -> int:
+    """Exit code as a container runtime reports it (128 + signal when killed)."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
+async def pump(stream: asyncio.StreamReader | None, sink: Callable[[bytes], Any]) -> None:
+    if stream is None:
+        return
+    with contextlib.suppress(ConnectionError, OSError):
+        while chunk := await stream.read(65536):
+            result = sink(chunk)
+            if asyncio.iscoroutine(result):
+                await result
