@@ -15,7 +15,7 @@ from danube._config import ClientConfig
 from danube._proto.v1 import job_service_pb2 as pb
 from danube._proto.v1.job_service_pb2_grpc import JobServiceStub
 from danube._retry import Clock, RetryBudget, SystemClock
-from danube._status import describe, is_transient, master_error
+from danube._status import describe, is_transient, master_error, secret_error
 from danube._stepstream import StepRequest, StepStream
 from danube.errors import ArtifactError
 from danube.results import ArtifactInfo, OutputCallback, StepResult
@@ -83,7 +83,10 @@ class JobClient:
 
     def get_secret(self, key: str) -> str:
         """The secret's value. Raises `MasterError` subclasses for missing/denied keys."""
-        response = self._unary("GetSecret", self._stub.GetSecret, pb.GetSecretRequest(key=key))
+        try:
+            response = self._unary("GetSecret", self._stub.GetSecret, pb.GetSecretRequest(key=key))
+        except grpc.RpcError as exc:
+            raise secret_error(exc, key) from None
         return response.value
 
     def report_status(

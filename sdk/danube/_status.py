@@ -10,6 +10,7 @@ from danube.errors import (
     InvalidRequestError,
     JobNotRunningError,
     MasterError,
+    SecretNotFoundError,
 )
 
 _TRANSIENT_CODES = frozenset(
@@ -60,6 +61,18 @@ def master_error(error: grpc.RpcError, subject: str) -> MasterError:
     kind, summary = _MASTER_ERRORS.get(code, _REFUSED) if code is not None else _REFUSED
     name = code.name if code is not None else "UNKNOWN"
     return kind(f"{subject}: {summary} ({describe(error)})", name, _details(error))
+
+
+def secret_error(error: grpc.RpcError, key: str) -> MasterError:
+    """Like `master_error`, with the secret-specific NOT_FOUND and PERMISSION_DENIED."""
+    code, details = _code(error), _details(error)
+    if code == grpc.StatusCode.NOT_FOUND:
+        message = f"secret {key!r} is not set for this pipeline ({details})"
+        return SecretNotFoundError(message, code.name, details)
+    if code == grpc.StatusCode.PERMISSION_DENIED:
+        message = f"this pipeline may not read secret {key!r} ({details})"
+        return AccessDeniedError(message, code.name, details)
+    return master_error(error, f"secret {key!r}")
 
 
 def _code(error: grpc.RpcError) -> grpc.StatusCode | None:

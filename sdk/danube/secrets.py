@@ -13,11 +13,7 @@ Example:
 
 from __future__ import annotations
 
-import grpc
-
 from danube import _runtime
-from danube._status import master_error
-from danube.errors import AccessDeniedError, MasterError, SecretNotFoundError
 
 __all__ = ["get"]
 
@@ -33,22 +29,4 @@ def get(key: str) -> str:
     """
     if not isinstance(key, str) or not key:
         raise ValueError("secrets.get() needs a non-empty key")
-    client = _runtime.client()
-    try:
-        return client.get_secret(key)
-    except grpc.RpcError as exc:
-        raise _secret_error(exc, key) from None
-
-
-def _secret_error(error: grpc.RpcError, key: str) -> MasterError:
-    code = error.code()
-    details = error.details() or ""
-    if code == grpc.StatusCode.NOT_FOUND:
-        return SecretNotFoundError(
-            f"secret {key!r} is not set for this pipeline ({details})", code.name, details
-        )
-    if code == grpc.StatusCode.PERMISSION_DENIED:
-        return AccessDeniedError(
-            f"this pipeline may not read secret {key!r} ({details})", code.name, details
-        )
-    return master_error(error, f"secret {key!r}")
+    return _runtime.client().get_secret(key)
