@@ -145,6 +145,9 @@ class ExecApi:
         with contextlib.suppress(ConnectionError, OSError):
             if status is not None and not (fault and fault.action == "no-status"):
                 body = json.dumps(status, separators=(",", ":")).encode()
+                record = request.extra.get("record")
+                if record is not None:
+                    record.events.append(status)
                 await ws.send(conn, ws.OP_BINARY, bytes([STATUS]) + body)
             await ws.send_close(conn)
             await asyncio.wait_for(self._await_close(conn), 1.0)

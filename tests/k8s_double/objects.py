@@ -198,7 +198,10 @@ def _default_container(container: JsonDict) -> None:
     container.setdefault("imagePullPolicy", pull_policy(container.get("image", "")))
     container.setdefault("terminationMessagePath", "/dev/termination-log")
     container.setdefault("terminationMessagePolicy", "File")
-    container.setdefault("resources", {})
+    resources = container.setdefault("resources", {})
+    for group in ("limits", "requests"):
+        for key, value in (resources.get(group) or {}).items():
+            resources[group][key] = quantity(value)
     for port in container.get("ports", []):
         port.setdefault("protocol", "TCP")
     for env in container.get("env", []):
@@ -302,6 +305,15 @@ def check_pod_update(old: JsonDict, new: JsonDict) -> None:
     for container in new["spec"].get("initContainers", []) + new["spec"].get("containers", []):
         if not container.get("image"):
             raise invalid("Pod", old["metadata"]["name"], [required("spec.containers[*].image")])
+
+
+def quantity(value: Any) -> str:
+    """The API server serializes quantities as canonical strings (1, 500m, 64Mi)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{round(value * 1000)}m"
 
 
 def qos_class(spec: JsonDict) -> str:

@@ -40,9 +40,12 @@ class RequestRecord:
     subresource: str
     namespace: str
     name: str
+    content_type: str | None = None
     status: int = 0
     fault: str | None = None
     body: Any = field(default=None, repr=False)
+    response: Any = field(default=None, repr=False)  # the JSON body sent, if any
+    events: list[JsonDict] = field(default_factory=list, repr=False)  # watch events, exec status
 
 
 def classify(request: Request) -> RequestInfo | None:
@@ -100,8 +103,10 @@ class Router:
         record = RequestRecord(request.method, request.path, request.query,
                                info.verb if info else request.method.lower(),
                                info.resource if info else "", info.subresource if info else "",
-                               info.namespace if info else "", info.name if info else "")
+                               info.namespace if info else "", info.name if info else "",
+                               request.headers.get("content-type"))
         self.records.append(record)
+        request.extra["record"] = record
         fault = self.faults.take_request_fault(info) if info else None
         if fault is not None and fault.action == "reset":
             record.fault = "reset"
@@ -138,7 +143,7 @@ class Router:
         if token is None:
             return
         given = request.headers.get("authorization", "")
-        if not given and request.path in PUBLIC_PATHS:
+        if not given and request.path.rstrip("/") in PUBLIC_PATHS:
             return
         if not secrets.compare_digest(given.encode(), f"Bearer {token}".encode()):
             raise unauthorized()
@@ -166,17 +171,18 @@ class Router:
         return None
 
     def _non_resource(self, request: Request) -> Response:
+        path = request.path.rstrip("/")
         if request.method != "GET":
             raise no_route()
-        if request.path == "/version":
+        if path == "/version":
             return Response(200, VERSION)
-        if request.path in ("/healthz", "/livez", "/readyz"):
+        if path in ("/healthz", "/livez", "/readyz"):
             return Response(200, b"ok")
-        if request.path == "/api":
+        if path == "/api":
             return Response(200, {"kind": "APIVersions", "versions": ["v1"],
                                   "serverAddressByClientCIDRs": [
                                       {"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]})
-        if request.path == "/api/v1":
+        if path == "/api/v1":
             return Response(200, self._resource_list())
         raise no_route()
 
@@ -205,6 +211,8 @@ class Router:
             conn.reset()
             return False
         record.status = response.status
+        if not isinstance(response.body, bytes):
+            record.response = response.body
         if fault is not None and fault.action == "reset-mid":
             record.fault = "reset mid-response"
             await conn.send_partial(response.status, headers, body)

@@ -209,6 +209,8 @@ class HttpServer:
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
                 ValueError, OSError):
             pass
+        except asyncio.CancelledError:
+            conn.reset()  # the double is shutting down; the stream callback must not see this
         finally:
             conn.close()
             self.connections.discard(conn)

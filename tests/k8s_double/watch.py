@@ -37,6 +37,7 @@ class WatchSession:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     fault: WatchFault | None = None
     sent: int = 0
+    record: Any = None
 
     def event_for(self, change: Change) -> tuple[str, JsonDict] | None:
         if change.resource != self.resource:
@@ -128,6 +129,7 @@ class WatchHub:
             raise bad_request(f'resourceVersion: Invalid value: "{rv}": must be a number')
         session = WatchSession(info.resource, info.namespace, selector,
                                request.flag("allowWatchBookmarks"))
+        session.record = request.extra.get("record")
         session.fault = self.faults.take_watch_fault(info.resource)
         if session.fault is not None and session.fault.after_events <= 0:
             session.action = session.fault.action
@@ -175,6 +177,8 @@ class WatchHub:
     async def _send(self, conn: Connection, session: WatchSession, kind: str,
                     obj: JsonDict) -> None:
         await conn.send_chunk(encode_event(kind, obj))
+        if session.record is not None:
+            session.record.events.append({"type": kind, "object": obj})
         session.sent += 1
         fault = session.fault
         if fault is not None and session.sent >= fault.after_events and session.action is None:
