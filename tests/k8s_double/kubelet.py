@@ -366,7 +366,8 @@ class Kubelet:
                            f"pod={rt.name}_{rt.namespace}({rt.uid})")
             self.event(rt, "BackOff", f"Back-off restarting failed container {rec.name} in pod "
                        f"{rt.name}_{rt.namespace}({rt.uid})", warning=True, container=rec.name)
-        self.write_status(rt)
+        if not rt.stopping:  # a stopping pod reports once, when all its containers ended
+            self.write_status(rt)
 
     def _termination_message(self, rt: PodRuntime, rec: ContainerRecord) -> str | None:
         policy = rec.spec.get("terminationMessagePolicy")
