@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
+from eventsourcing.utils import retry
+from psycopg import sql as pgsql
 
 from adapters.sql.group_commit import GroupCommitter
 from adapters.sql.wakeup import Wakeup
@@ -31,8 +33,12 @@ class GroupCommitMixin:
     ) -> Sequence[int] | None:
         return self._committer.submit(stored_events)
 
-    def _write(self, stored_events: Sequence[StoredEvent]) -> Sequence[int] | None:
+    def _insert(self, stored_events: Sequence[StoredEvent]) -> Sequence[int] | None:
         ids: Sequence[int] | None = super().insert_events(stored_events)  # type: ignore[misc]
+        return ids
+
+    def _write(self, stored_events: Sequence[StoredEvent]) -> Sequence[int] | None:
+        ids = self._insert(stored_events)
         if ids:
             self.commits.announce(max(ids))
         return ids
@@ -55,4 +61,58 @@ class GroupCommitSQLiteRecorder(GroupCommitMixin, SQLiteApplicationRecorder):
 
 
 class GroupCommitPostgresRecorder(GroupCommitMixin, PostgresApplicationRecorder):
-    pass
+    """Same guarantees as the library's insert (an EXCLUSIVE table lock taken before any
+    notification id is drawn, so commit order equals notification order; NOTIFY inside
+    the transaction), but in one round trip: a server-side function called in autocommit
+    mode, whose implicit transaction holds the lock until it commits. The library's
+    pipelined insert measured ~2.3 ms per save here; this path ~0.5 ms.
+
+    (The library's own ``POSTGRES_ENABLE_DB_FUNCTIONS`` function takes no table lock, so
+    a tailing reader could skip an event; this one does.)"""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        schema = pgsql.Identifier(self.datastore.schema)
+        function = pgsql.Identifier(f"danube_insert_{self.events_table_name}")
+        self.sql_create_statements.append(
+            pgsql.SQL(
+                "CREATE OR REPLACE FUNCTION {schema}.{function}("
+                "ids {id_type}[], versions bigint[], topics text[], states bytea[]) "
+                "RETURNS SETOF bigint LANGUAGE plpgsql AS $$ BEGIN "
+                "SET LOCAL lock_timeout = '{timeout}s'; "
+                "LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE; "
+                "PERFORM pg_notify({channel}, ''); "
+                "RETURN QUERY INSERT INTO {schema}.{table} "
+                "(originator_id, originator_version, topic, state) "
+                "SELECT * FROM unnest(ids, versions, topics, states) "
+                "RETURNING notification_id; END $$"
+            ).format(
+                schema=schema,
+                function=function,
+                id_type=pgsql.SQL(self.datastore.originator_id_type),
+                timeout=pgsql.SQL(str(int(self.datastore.lock_timeout))),
+                table=pgsql.Identifier(self.events_table_name),
+                channel=pgsql.Literal(self.channel_name),
+            )
+        )
+        # Rendered once to a plain string: psycopg caches the parsing of string queries,
+        # while a Composed object is converted again on every execute.
+        self._call = (
+            pgsql.SQL("SELECT * FROM {schema}.{function}(%b, %b, %b, %b)")
+            .format(schema=schema, function=function)
+            .as_string()
+        )
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def _insert(self, stored_events: Sequence[StoredEvent]) -> Sequence[int] | None:
+        # Four arrays of plain types are dumped in binary by psycopg's C code; an array
+        # of composite values is dumped as text in Python.
+        columns = (
+            [e.originator_id for e in stored_events],
+            [e.originator_version for e in stored_events],
+            [e.topic for e in stored_events],
+            [e.state for e in stored_events],
+        )
+        with self.datastore.get_connection() as conn:
+            cursor = conn.execute(self._call, columns, prepare=True)
+            return [next(iter(row.values())) for row in cursor.fetchall()]

@@ -60,7 +60,6 @@ def eventlog_env(config: StoreConfig) -> dict[str, str]:
         "POSTGRES_MAX_OVERFLOW": str(config.pool_size),
         "POSTGRES_LOCK_TIMEOUT": str(config.lock_timeout_seconds),
         "POSTGRES_CONNECT_TIMEOUT": "10",
-        "POSTGRES_PRE_PING": "y",
         "APPLICATION_RECORDER_TOPIC": "adapters.sql.recorders:GroupCommitPostgresRecorder",
     }
 

@@ -1,0 +1,86 @@
+"""The processes: ``danube up`` (embedded), and ``server`` + ``projector`` separately."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from adapters.sql.store import SqlStore, StoreConfig
+from domain.runs.application import RunsService
+from tests.integration.store.scenarios import random_runs
+from tests.support import danube_env, free_port, http_get, wait_until
+
+
+def start(command: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "api.cli", command],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> int:
+    process.send_signal(sig)
+    return process.wait(20)
+
+
+def test_up_serves_health_and_stops_cleanly_on_sigint(tmp_path: Path) -> None:
+    port = free_port()
+    env = danube_env(
+        StoreConfig(kind="sqlite", data_dir=tmp_path),
+        DANUBE_BIND_ADDRESS=f"127.0.0.1:{port}",
+        DANUBE_LOG_LEVEL="info",
+    )
+    process = start("up", env)
+    try:
+        status, _ = wait_until(
+            lambda: http_get(f"http://127.0.0.1:{port}/health")[0] == 200 and (200, b""),
+            what="/health",
+        )
+        status, body = http_get(f"http://127.0.0.1:{port}/health/ready")
+        assert status == 200
+        checks = json.loads(body)["checks"]
+        assert checks["event_store"]["ok"]
+        assert checks["projection:runs"]["ok"]
+    finally:
+        code = stop(process, signal.SIGINT)
+    output = process.stdout.read().decode()  # type: ignore[union-attr]
+    assert code == 0, output
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    assert any(line["msg"] == "danube is up" for line in lines)
+    assert lines[-1]["msg"] == "stopped"
+    assert (tmp_path / "events.sqlite3").exists()
+
+
+def test_up_refuses_to_start_with_an_invalid_setting(tmp_path: Path) -> None:
+    env = danube_env(StoreConfig(kind="sqlite", data_dir=tmp_path), DANUBE_GRPC_ADDRESS="nine")
+    result = subprocess.run(
+        [sys.executable, "-m", "api.cli", "up"], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 2
+    assert "DANUBE_GRPC_ADDRESS (grpc_address): expected host:port" in result.stderr
+
+
+def test_server_and_projector_run_as_separate_processes(
+    store_config: StoreConfig, store: SqlStore
+) -> None:
+    port = free_port()
+    env = danube_env(store_config, DANUBE_BIND_ADDRESS=f"127.0.0.1:{port}")
+    server, projector = start("server", env), start("projector", env)
+    try:
+        head = random_runs(RunsService(store.log), 20)
+
+        def caught_up() -> bool:
+            status, body = http_get(f"http://127.0.0.1:{port}/health/ready")
+            return (
+                status == 200 and json.loads(body)["checks"]["projection:runs"]["position"] == head
+            )
+
+        wait_until(caught_up, timeout=30, what="the projector process to catch up")
+    finally:
+        assert stop(projector) == 0
+        assert stop(server) == 0
