@@ -1,0 +1,111 @@
+"""The ports job execution depends on.
+
+The same ``Executor`` contract is implemented by the local process executor (the
+embedded default) and by the Kubernetes pod adapter. The reconciler calls it
+level-triggered: every method may be called again for the same job or step after a crash
+or a restart of the caller, and must then do nothing new.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+from domain.ids import JobId, RunId
+from domain.runs.states import StepState
+
+
+class Stream(StrEnum):
+    STDOUT = "stdout"
+    STDERR = "stderr"
+    SYSTEM = "system"  # Danube's own lines: step headers, checkout, failure reasons
+
+
+class OutputSink(Protocol):
+    """Where a job's output goes (the log store, masked). Thread-safe."""
+
+    def write(self, stream: Stream, data: bytes) -> None: ...
+
+
+@dataclass(frozen=True)
+class JobLaunch:
+    """Everything an executor needs to start one job. ``env`` is the coordinator's
+    environment (``DANUBE_*`` context and the master address); the job token is passed
+    separately so an executor can keep it out of manifests and logs."""
+
+    job_id: JobId
+    run_id: RunId
+    pipeline: str
+    repository: str
+    commit_sha: str
+    ref: str
+    token: str
+    env: Mapping[str, str] = field(default_factory=dict)
+    script: str = "danubefile.py"
+    image: str = ""
+    max_duration_seconds: int = 3600
+    workspace_size_gb: int = 10
+    resources: Mapping[str, str] = field(default_factory=dict)
+
+
+class Phase(StrEnum):
+    ABSENT = "absent"  # nothing known about this job (never started, or already released)
+    PREPARING = "preparing"  # workspace, checkout, pod scheduling
+    RUNNING = "running"  # the coordinator runs
+    EXITED = "exited"  # the coordinator exited: see exit_code
+    FAILED = "failed"  # it could not start or was lost: see reason
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    phase: Phase
+    exit_code: int | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class StepLaunch:
+    number: int
+    name: str
+    command: str
+    env: Mapping[str, str] = field(default_factory=dict)
+    image: str = ""
+    timeout_seconds: float = 0.0  # 0: none
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """How a step ended: SUCCESS/FAILURE by exit code, TIMEOUT, or CANCELLED (stopped).
+    ``exit_code`` is None when the command never exited on its own."""
+
+    state: StepState
+    exit_code: int | None
+    reason: str = ""
+
+
+class Executor(Protocol):
+    """Runs jobs somewhere. Every method is idempotent per job id (and step number)."""
+
+    name: str
+
+    def start(self, job: JobLaunch, output: OutputSink) -> None:
+        """Begin preparing and starting the job (workspace, checkout, coordinator) and
+        return quickly; progress is observed through ``status``. The coordinator's own
+        output goes to ``output``. Starting a job that is already known does nothing."""
+
+    def status(self, job_id: JobId) -> JobStatus: ...
+
+    def run_step(self, job_id: JobId, step: StepLaunch, output: OutputSink) -> StepOutcome:
+        """Run one step command as a fresh ``/bin/sh -c`` in the job's workspace (worker)
+        with only ``step.env`` added, streaming its output to ``output``; block until it
+        exits, times out (``step.timeout_seconds``) or the job is stopped. Called in a
+        thread of its own."""
+
+    def stop(self, job_id: JobId, reason: str) -> None:
+        """End everything the job runs (coordinator and steps: whole process groups or
+        the pod). Running ``run_step`` calls return CANCELLED. Idempotent."""
+
+    def release(self, job_id: JobId) -> None:
+        """Remove what is left (workspace, pod, secrets). Idempotent."""
