@@ -83,7 +83,7 @@ class ExecSession:
         self.forwarded += len(data)
         if self.fault and self.fault.action == "drop" and self.forwarded >= self.fault.after_bytes:
             self.detached = True
-            self.conn.reset()
+            self.conn.drop()
 
     async def pump(self, stream: asyncio.StreamReader | None, channel: int) -> None:
         if stream is None:

@@ -330,9 +330,10 @@ class Kubelet:
                 "create failed: runc create failed: unable to start container process: exec: "
                 f'"{argv[0]}": {exc.strerror or exc}: unknown'))
             return
-        rt.processes[rec.name] = proc
-        if rt.stopping:
-            kill_group(proc.pid, signal.SIGKILL)
+        if rt.stopping or rt.watchers.get(rec.name) is not asyncio.current_task():
+            kill_group(proc.pid, signal.SIGKILL)  # stopped or terminated while starting
+        else:
+            rt.processes[rec.name] = proc
         pumps = asyncio.gather(pump(proc.stdout, log.append), pump(proc.stderr, log.append))
         returncode = await proc.wait()
         kill_group(proc.pid, signal.SIGKILL)  # the container's PID namespace goes away

@@ -103,6 +103,11 @@ class Connection:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.writer.transport.abort()
 
+    def drop(self) -> None:
+        """End abruptly but after what was written: a FIN in the middle of a stream, no
+        terminating chunk or close frame (a reset could discard data still unread)."""
+        self.close()
+
     def close(self) -> None:
         """Close with a FIN after what has been written."""
         if self.closed:

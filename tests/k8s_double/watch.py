@@ -193,5 +193,5 @@ class WatchHub:
             with contextlib.suppress(asyncio.CancelledError):
                 await peer_closed
             return False
-        conn.reset()
+        conn.drop()
         return False

@@ -96,6 +96,7 @@ class ExecResult:
     error: BaseException | None = None
     protocol: str | None = None
     frames: list[int] = field(default_factory=list)
+    open_at_error: bool | None = None
 
     @property
     def exit_code(self) -> int | None:
@@ -141,6 +142,18 @@ def collect(ws: Any, timeout: float = 10.0) -> ExecResult:
                     status += data
     except Exception as exc:  # a dropped connection surfaces here
         result.error = exc
+        result.open_at_error = ws.is_open()
+        for channel in (1, 2, 3):  # frames received before the drop stay buffered
+            try:
+                data = ws.read_channel(channel)
+            except Exception:  # the socket is gone; nothing more is buffered
+                continue
+            if channel == 1:
+                result.stdout += data
+            elif channel == 2:
+                result.stderr += data
+            else:
+                status += data
     if status:
         result.status = json.loads(status)
     return result

@@ -12,7 +12,7 @@ from kubernetes import client
 from tests.k8s_double import KubernetesDouble
 
 from .support import PY, container, pod_manifest, shell
-from .watching import WatchRecorder, summary
+from .watching import WatchRecorder
 
 WORKSPACE = {"name": "workspace", "emptyDir": {}}
 DANUBE = {"name": "danube", "emptyDir": {}}
