@@ -12,6 +12,6 @@ Drive it with the unmodified official `kubernetes` client over HTTP and WebSocke
 from .controls import Faults, KubeletControl
 from .double import KubernetesDouble
 from .kubelet import KubeletError
-from .router import RequestRecord
+from .records import RequestRecord
 
 __all__ = ["Faults", "KubeletControl", "KubeletError", "KubernetesDouble", "RequestRecord"]

@@ -14,7 +14,14 @@ from . import objects
 from .events import EventRecorder
 from .faults import FaultState
 from .meta import clone, rfc3339, utcnow
-from .status import ApiError, already_exists, conflict, forbidden_terminating, not_found
+from .status import (
+    ApiError,
+    already_exists,
+    conflict,
+    forbidden_terminating,
+    method_not_allowed,
+    not_found,
+)
 from .store import Store
 
 if TYPE_CHECKING:
@@ -61,7 +68,7 @@ class Cluster:
         elif resource == "secrets":
             obj = objects.new_secret(body, namespace)
         else:
-            raise ApiError(objects.invalid(objects.KINDS[resource], name, []).status)
+            raise method_not_allowed("POST")
         added = self._add(resource, obj)
         if resource == "pods":
             self.kubelet.pod_created(added)

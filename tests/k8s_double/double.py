@@ -21,8 +21,9 @@ from .kubelet import Kubelet
 from .logs import LogsApi
 from .loop import LoopThread
 from .meta import clone
+from .records import RequestRecord
 from .rest import RestApi
-from .router import RequestRecord, Router
+from .router import Router
 from .server import HttpServer
 from .store import Store
 from .watch import WatchHub
@@ -206,12 +207,11 @@ class KubernetesDouble:
 
     # waiting --------------------------------------------------------------------------
 
-    def wait_for(self, predicate: Callable[[], T], timeout: float = 10.0,
+    def wait_for(self, predicate: Callable[[], T | None], timeout: float = 10.0,
                  message: str = "condition") -> T:
         """Poll `predicate` (woken by every change) until it returns something truthy."""
         deadline = time.monotonic() + timeout
         changed = self._p.store.changed
-        last: Any = None
         while True:
             last = predicate()
             if last:

@@ -22,6 +22,7 @@ from .kubelet import Kubelet
 from .logs import node_unreachable, pick_container
 from .meta import hex_id
 from .pods import PodRuntime
+from .records import RequestRecord
 from .runtime import ConfigError, container_env, exit_status, kill_group, process_env, spawn
 from .server import Connection, Request
 from .status import ApiError, bad_request
@@ -146,7 +147,7 @@ class ExecApi:
             if status is not None and not (fault and fault.action == "no-status"):
                 body = json.dumps(status, separators=(",", ":")).encode()
                 record = request.extra.get("record")
-                if record is not None:
+                if isinstance(record, RequestRecord):
                     record.events.append(status)
                 await ws.send(conn, ws.OP_BINARY, bytes([STATUS]) + body)
             await ws.send_close(conn)

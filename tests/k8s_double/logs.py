@@ -23,7 +23,7 @@ def pick_container(pod: JsonDict, wanted: str | None) -> str:
     name = pod["metadata"]["name"]
     if not wanted:
         if len(regular) == 1:
-            return regular[0]
+            return str(regular[0])
         text = (f"a container name must be specified for pod {name}, choose one of: "
                 f"[{' '.join(regular)}]")
         if inits:

@@ -48,9 +48,11 @@ def apply_patch(content_type: str, original: JsonDict, patch: Any) -> JsonDict:
         raise bad_request("json: cannot unmarshal array into Go value of type "
                           "map[string]interface {}")
     if media == MERGE_PATCH:
-        return merge_patch(original, patch)
+        merged: JsonDict = merge_patch(original, patch)
+        return merged
     if media == STRATEGIC_MERGE_PATCH:
-        return strategic_merge(original, patch)
+        strategic: JsonDict = strategic_merge(original, patch)
+        return strategic
     raise ApiError(failure(415, "UnsupportedMediaType",
                            f"the body of the request was in an unknown format - accepted media "
                            f"types include: {JSON_PATCH}, {MERGE_PATCH}, {STRATEGIC_MERGE_PATCH}",
@@ -111,10 +113,10 @@ def _merge_list(field: str, current: Any, patch: list[Any]) -> list[Any]:
         return merged
     key = MERGE_KEYS.get(field)
     if key is None:
-        return clone(patch)
+        return list(clone(patch))
     if any(isinstance(item, dict) and item.get("$patch") == "replace" for item in patch):
         return [clone(item) for item in patch if not (isinstance(item, dict) and "$patch" in item)]
-    result = clone(current)
+    result: list[Any] = clone(current)
     for item in patch:
         if not isinstance(item, dict) or key not in item:
             raise bad_request(f"map: {item} does not contain declared merge key: {key}")

@@ -41,7 +41,7 @@ def parse_body(request: Request, resource: str) -> Any:
 
 
 def list_item(obj: JsonDict) -> JsonDict:
-    item = clone(obj)
+    item: JsonDict = clone(obj)
     item.pop("kind", None)
     item.pop("apiVersion", None)
     return item

@@ -6,13 +6,13 @@ from __future__ import annotations
 import secrets
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from . import websocket as ws
 from .execstream import ExecApi
 from .faults import FaultState, RequestFault, RequestInfo
 from .logs import LogsApi
+from .records import RequestRecord
 from .rest import Response, RestApi
 from .server import Connection, Request
 from .status import ApiError, bad_request, for_code, internal_error, no_route, unauthorized
@@ -26,26 +26,6 @@ VERSION = {"major": "1", "minor": "34", "emulationMajor": "1", "emulationMinor":
            "gitVersion": "v1.34.0-k8s-double", "gitCommit": "0" * 40,
            "gitTreeState": "clean", "buildDate": "2025-08-27T00:00:00Z", "goVersion": "go1.24.6",
            "compiler": "gc", "platform": "linux/amd64"}
-
-
-@dataclass
-class RequestRecord:
-    """One request as the double saw it; `status` 0 means no HTTP response was sent."""
-
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    verb: str
-    resource: str
-    subresource: str
-    namespace: str
-    name: str
-    content_type: str | None = None
-    status: int = 0
-    fault: str | None = None
-    body: Any = field(default=None, repr=False)
-    response: Any = field(default=None, repr=False)  # the JSON body sent, if any
-    events: list[JsonDict] = field(default_factory=list, repr=False)  # watch events, exec status
 
 
 def classify(request: Request) -> RequestInfo | None:
@@ -130,8 +110,8 @@ class Router:
             return False
         except Exception as exc:  # a bug in the double: answer 500 and remember it
             self.errors.append(traceback.format_exc())
-            error = internal_error(f"k8s double bug: {exc!r}")
-            response = Response(500, error.status)
+            bug = internal_error(f"k8s double bug: {exc!r}")
+            response = Response(500, bug.status)
             if conn.streaming or conn.closed:
                 conn.reset()
                 return False

@@ -121,7 +121,7 @@ class Sandbox:
             if mount_path == "/":
                 continue
             pattern = r"(?<![\w.-])" + re.escape(mount_path) + r"(?=/|$|[^\w.-])"
-            text = re.sub(pattern, lambda _m, loc=str(local): loc, text)
+            text = re.sub(pattern, str(local).replace("\\", "\\\\"), text)
         return text
 
     def working_dir(self, container: JsonDict) -> Path:

@@ -159,7 +159,7 @@ async def read_request(reader: asyncio.StreamReader, peer: str) -> Request | Non
 
 
 async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
         if size == 0:

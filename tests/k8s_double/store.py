@@ -8,6 +8,7 @@ replay from. When the history overflows, or a test compacts it, older versions b
 
 from __future__ import annotations
 
+import builtins
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -51,7 +52,7 @@ class Store:
         keys = sorted(k for k in items if namespace is None or k[0] == namespace)
         return [items[k] for k in keys]
 
-    def since(self, rv: int) -> list[Change]:
+    def since(self, rv: int) -> builtins.list[Change]:
         return [c for c in self._history if c.rv > rv]
 
     # writes -----------------------------------------------------------------------

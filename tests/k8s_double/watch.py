@@ -18,6 +18,7 @@ from typing import Any
 
 from .faults import FaultState, RequestInfo, WatchFault
 from .objects import KINDS
+from .records import RequestRecord
 from .selectors import Selector
 from .server import Connection, Request
 from .status import bad_request, expired
@@ -37,7 +38,7 @@ class WatchSession:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     fault: WatchFault | None = None
     sent: int = 0
-    record: Any = None
+    record: RequestRecord | None = None
 
     def event_for(self, change: Change) -> tuple[str, JsonDict] | None:
         if change.resource != self.resource:
@@ -129,7 +130,8 @@ class WatchHub:
             raise bad_request(f'resourceVersion: Invalid value: "{rv}": must be a number')
         session = WatchSession(info.resource, info.namespace, selector,
                                request.flag("allowWatchBookmarks"))
-        session.record = request.extra.get("record")
+        record = request.extra.get("record")
+        session.record = record if isinstance(record, RequestRecord) else None
         session.fault = self.faults.take_watch_fault(info.resource)
         if session.fault is not None and session.fault.after_events <= 0:
             session.action = session.fault.action
