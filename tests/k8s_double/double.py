@@ -55,6 +55,7 @@ class KubernetesDouble:
                  history_size: int = 1000, bookmark_interval: float | None = None,
                  base_dir: Path | None = None) -> None:
         self.token = token
+        self._closed = False
         self._own_dir = base_dir is None
         self.base_dir = Path(base_dir or tempfile.mkdtemp(prefix="k8s-double-"))
         loop = LoopThread()
@@ -69,7 +70,6 @@ class KubernetesDouble:
             self.kubelet.auto = True
         if bookmark_interval:
             loop.spawn(self._bookmarks(bookmark_interval))
-        self._closed = False
 
     async def _build(self, loop: LoopThread, history_size: int) -> Parts:
         store = Store(history_size)
@@ -122,6 +122,8 @@ class KubernetesDouble:
 
     @property
     def requests(self) -> list[RequestRecord]:
+        if self._closed:
+            return list(self._p.router.records)
         return self._p.loop.call(lambda: list(self._p.router.records))
 
     def requests_matching(self, **attributes: Any) -> list[RequestRecord]:
@@ -135,6 +137,8 @@ class KubernetesDouble:
     @property
     def server_errors(self) -> list[str]:
         """Tracebacks of unexpected exceptions in the double (should stay empty)."""
+        if self._closed:
+            return list(self._p.router.errors)
         return self._p.loop.call(lambda: list(self._p.router.errors))
 
     # state ----------------------------------------------------------------------------

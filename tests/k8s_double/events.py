@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from .meta import hex_id, new_uid, rfc3339
+from .meta import new_uid, rfc3339
 from .store import Store
 
 JsonDict = dict[str, Any]
@@ -14,6 +15,7 @@ class EventRecorder:
     def __init__(self, store: Store, node: str) -> None:
         self._store = store
         self._node = node
+        self._last = 0
 
     def pod(self, pod: JsonDict, reason: str, message: str, *, warning: bool = False,
             component: str = "kubelet", container: str | None = None) -> None:
@@ -36,7 +38,7 @@ class EventRecorder:
             "kind": "Event",
             "apiVersion": "v1",
             "metadata": {
-                "name": f"{meta['name']}.{hex_id(16)}",
+                "name": f"{meta['name']}.{self._suffix()}",
                 "namespace": meta["namespace"],
                 "uid": new_uid(),
                 "creationTimestamp": now,
@@ -54,3 +56,8 @@ class EventRecorder:
             "reportingInstance": self._node if component == "kubelet" else "",
         }
         self._store.add("events", event)
+
+    def _suffix(self) -> str:
+        """Like the real names: hex nanoseconds, so names sort by time."""
+        self._last = max(self._last + 1, time.time_ns())
+        return f"{self._last:x}"

@@ -280,6 +280,7 @@ class Kubelet:
         except ConfigError as exc:
             return self._waiting(rt, rec, "CreateContainerConfigError", str(exc))
         rec.image_id = self._image_id(rec.image)
+        self._pulled(rt, rec)
         rec.container_id = "containerd://" + hex_id()
         rec.reason = rec.message = None
         self.event(rt, "Created", f"Created container: {rec.name}", container=rec.name)
@@ -311,6 +312,15 @@ class Kubelet:
         self.event(rt, "Failed", f'Failed to pull image "{rec.image}": {text}', warning=True,
                    container=rec.name)
         return self._waiting(rt, rec, "ErrImagePull", text)
+
+    def _pulled(self, rt: PodRuntime, rec: ContainerRecord) -> None:
+        if rec.spec.get("imagePullPolicy") == "IfNotPresent" or rec.restart_count:
+            self.event(rt, "Pulled", f'Container image "{rec.image}" already present on '
+                       "machine", container=rec.name)
+            return
+        self.event(rt, "Pulling", f'Pulling image "{rec.image}"', container=rec.name)
+        self.event(rt, "Pulled", f'Successfully pulled image "{rec.image}" in 412ms (412ms '
+                   "including waiting). Image size: 2154311 bytes.", container=rec.name)
 
     @staticmethod
     def _image_id(image: str) -> str:
@@ -414,6 +424,9 @@ class Kubelet:
             rt.pending_deletion = True
             return
         rt.stopping, rt.pending_deletion = True, False
+        for rec in rt.containers.values():
+            if rec.state == "running":
+                self.event(rt, "Killing", f"Stopping container {rec.name}", container=rec.name)
         await self._stop_containers(rt, 137)
         for proc in list(rt.exec_processes):
             kill_group(proc.pid, signal.SIGKILL)

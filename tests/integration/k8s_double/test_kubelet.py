@@ -270,3 +270,39 @@ def test_paths_and_variables_are_rewritten_for_the_container(
     lines = api.read_namespaced_pod_log("paths", ns).splitlines()
     assert lines == [f"{local}/src", f"{local}/x/out", f"{local}/x"]
     assert os.path.isdir(local / "src")
+
+
+def test_init_containers_can_be_stepped_one_call_at_a_time(
+        double: KubernetesDouble, api: client.CoreV1Api, ns: str) -> None:
+    init = [container("prepare", shell("echo prepared > /workspace/state"),
+                      volumeMounts=MOUNTS[:1])]
+    main = container("main", shell("cat /workspace/state"), volumeMounts=MOUNTS[:1])
+    api.create_namespaced_pod(ns, pod_manifest("steps", main, init=init, volumes=[WORKSPACE]))
+    double.kubelet.schedule(ns, "steps")
+    pending = api.read_namespaced_pod("steps", ns)
+    assert pending.status.phase == "Pending" and pending.status.container_statuses is None
+
+    assert double.kubelet.run_init_containers(ns, "steps")
+    initialized = api.read_namespaced_pod("steps", ns)
+    assert initialized.status.phase == "Pending"
+    assert initialized.status.init_container_statuses[0].state.terminated.exit_code == 0
+    assert initialized.status.container_statuses[0].state.waiting.reason == "ContainerCreating"
+
+    double.kubelet.start(ns, "steps")
+    double.wait_for_phase(ns, "steps", "Succeeded")
+    assert api.read_namespaced_pod_log("steps", ns, container="main") == "prepared\n"
+    assert api.read_namespaced_pod_status("steps", ns).status.phase == "Succeeded"
+
+
+def test_the_kubelet_and_scheduler_record_events(
+        double: KubernetesDouble, api: client.CoreV1Api, ns: str) -> None:
+    double.kubelet.auto = True
+    api.create_namespaced_pod(ns, pod_manifest("evented", container("main", ["true"])))
+    double.wait_for_phase(ns, "evented", "Succeeded")
+    events = api.list_namespaced_event(ns, field_selector="involvedObject.name=evented").items
+    assert [e.reason for e in events if e.reason in ("Scheduled", "Pulled", "Created",
+                                                     "Started")] == [
+        "Scheduled", "Pulled", "Created", "Started"]
+    scheduled = next(e for e in events if e.reason == "Scheduled")
+    assert scheduled.source.component == "default-scheduler"
+    assert scheduled.involved_object.kind == "Pod"

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+import urllib3
 from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
 from tests.k8s_double import KubernetesDouble
 
-from .support import pod_manifest
+from .support import pod_manifest, served
 from .watching import WatchRecorder, summary
 
 
@@ -178,3 +181,38 @@ def test_a_stalled_watch_hits_the_read_timeout(
     assert kind == "error"
     assert isinstance(error, ReadTimeoutError) or "timed out" in str(error)
     double.wait_for(lambda: double.open_watches == 0, message="the stalled watch to end")
+
+
+def test_watch_one_is_a_watch_too(double: KubernetesDouble, api: client.CoreV1Api,
+                                  ns: str) -> None:
+    api.create_namespaced_pod(ns, pod_manifest("p"))
+    http = urllib3.PoolManager()
+    response = http.request(
+        "GET", f"{double.url}/api/v1/namespaces/{ns}/pods?watch=1&timeoutSeconds=5",
+        headers={"Authorization": "Bearer test-token"}, preload_content=False)
+    assert response.status == 200
+    event = json.loads(response.readline())
+    assert event["type"] == "ADDED" and event["object"]["metadata"]["name"] == "p"
+    served(event["object"], "V1Pod")
+    response.release_conn()
+
+
+def test_initial_events_end_with_a_bookmark_when_asked(
+        double: KubernetesDouble, api: client.CoreV1Api, ns: str) -> None:
+    api.create_namespaced_pod(ns, pod_manifest("p"))
+    recorder = WatchRecorder(double, api.list_namespaced_pod, ns, allow_watch_bookmarks=True,
+                             send_initial_events=True,
+                             resource_version_match="NotOlderThan").start()
+    added, bookmark = recorder.events(2)
+    assert added["type"] == "ADDED" and bookmark["type"] == "BOOKMARK"
+    assert bookmark["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
+    recorder.stop()
+
+
+def test_periodic_bookmarks_when_configured() -> None:
+    with KubernetesDouble(bookmark_interval=0.05) as ticking:
+        api = client.CoreV1Api(client.ApiClient(client.Configuration(host=ticking.url)))
+        recorder = WatchRecorder(ticking, api.list_namespaced_pod, "default",
+                                 allow_watch_bookmarks=True).start()
+        assert recorder.event()["type"] == "BOOKMARK"
+        recorder.stop()
