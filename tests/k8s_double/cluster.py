@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from . import objects
 from .events import EventRecorder
 from .faults import FaultState
-from .meta import clone, rfc3339, utcnow
+from .meta import clone, parse_time, rfc3339, utcnow
 from .status import (
     ApiError,
     already_exists,
@@ -126,6 +126,8 @@ class Cluster:
         if resource == "namespaces":
             return self.delete_namespace(name)
         if obj["metadata"].get("finalizers"):
+            if obj["metadata"].get("deletionTimestamp"):
+                return obj
             return self._mark_deleting(resource, obj, 0)
         removed = self._remove(resource, namespace, name, options.get("propagationPolicy"))
         return removed
@@ -141,41 +143,53 @@ class Cluster:
 
     def delete_pod(self, pod: JsonDict, grace: int | None,
                    propagation: str | None = None) -> JsonDict:
+        """Graceful deletion as the registry does it (rest.BeforeDelete + Store.Delete).
+
+        Every pod deletion first writes deletionTimestamp/deletionGracePeriodSeconds
+        (MODIFIED); with a grace period of 0 and no finalizers the pod is then removed
+        (DELETED), otherwise the kubelet stops it and deletes it with grace period 0.
+        """
         meta = pod["metadata"]
         if grace is None:
             grace = int(pod["spec"].get("terminationGracePeriodSeconds", 30))
-        if not pod["spec"].get("nodeName") or pod["status"].get("phase") in ("Succeeded", "Failed"):
-            grace = 0
+        grace = 1 if grace < 0 else grace
         current = meta.get("deletionGracePeriodSeconds")
-        if current is not None and grace >= current:
-            return pod  # already terminating, no shorter grace period asked for
-        if grace == 0 and not meta.get("finalizers"):
-            removed = self._remove("pods", meta["namespace"], meta["name"], propagation)
-            return removed
-        marked = self._mark_deleting("pods", pod, grace)
-        if grace > 0:
-            self.kubelet.pod_deleting(marked)
+        if meta.get("deletionTimestamp") is None:
+            if not pod["spec"].get("nodeName") or pod["status"].get("phase") in (
+                    "Succeeded", "Failed"):
+                grace = 0
+            marked = self._mark_deleting("pods", pod, grace, utcnow())
+        elif current not in (None, 0) and grace < current:
+            requested = parse_time(meta["deletionTimestamp"]) - dt.timedelta(seconds=current)
+            marked = self._mark_deleting("pods", pod, grace, max(requested, utcnow()))
+        elif current in (None, 0):
+            marked = pod
         else:
+            return pod  # already terminating, no shorter grace period asked for
+        if marked["metadata"]["deletionGracePeriodSeconds"] == 0:
             self.kubelet.pod_removed(marked)
+            if not meta.get("finalizers"):
+                return self._remove("pods", meta["namespace"], meta["name"], propagation)
+        elif marked is not pod:
+            self.kubelet.pod_deleting(marked)
         return marked
 
-    def _mark_deleting(self, resource: str, obj: JsonDict, grace: int) -> JsonDict:
+    def _mark_deleting(self, resource: str, obj: JsonDict, grace: int,
+                       since: dt.datetime | None = None) -> JsonDict:
         updated = clone(obj)
         meta = updated["metadata"]
-        meta["deletionTimestamp"] = rfc3339(utcnow() + dt.timedelta(seconds=grace))
+        if meta.get("deletionTimestamp") is None and meta.get("generation"):
+            meta["generation"] += 1
+        meta["deletionTimestamp"] = rfc3339((since or utcnow()) + dt.timedelta(seconds=grace))
         meta["deletionGracePeriodSeconds"] = grace
         return self.store.modify(resource, updated)
 
     def finish_pod_deletion(self, namespace: str, name: str, uid: str) -> None:
-        """The kubelet has stopped the pod's containers: remove it (grace period 0)."""
+        """The kubelet has stopped the pod's containers: it deletes with grace period 0."""
         pod = self.store.get("pods", namespace, name)
         if pod is None or pod["metadata"]["uid"] != uid:
             return
-        if pod["metadata"].get("finalizers"):
-            if pod["metadata"].get("deletionGracePeriodSeconds") != 0:
-                self._mark_deleting("pods", pod, 0)
-            return
-        self._remove("pods", namespace, name)
+        self.delete_pod(pod, 0)
 
     def _remove(self, resource: str, namespace: str, name: str,
                 propagation: str | None = None) -> JsonDict:

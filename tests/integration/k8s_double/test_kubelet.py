@@ -208,9 +208,11 @@ def test_graceful_deletion_is_modified_then_deleted_and_kills_processes(
     deleted = api.delete_namespaced_pod("victim", ns)
     assert deleted.metadata.deletion_timestamp is not None
     assert deleted.metadata.deletion_grace_period_seconds == 30
-    events = recorder.events(3)
-    assert [e["type"] for e in events] == ["MODIFIED", "MODIFIED", "DELETED"]
+    events = recorder.events(4)
+    assert [e["type"] for e in events] == ["MODIFIED", "MODIFIED", "MODIFIED", "DELETED"]
     assert events[0]["object"].metadata.deletion_timestamp is not None
+    assert events[0]["object"].metadata.generation == 2
+    assert events[2]["object"].metadata.deletion_grace_period_seconds == 0  # the kubelet's
     final = {s.name: s.state.terminated for s in events[1]["object"].status.container_statuses}
     assert final["main"].exit_code == 143 and final["worker"].exit_code == 137
     double.wait_for(lambda: not alive(child), message="the container's child to be killed")

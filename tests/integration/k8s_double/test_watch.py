@@ -39,8 +39,11 @@ def test_a_watch_from_a_version_replays_what_happened_since(
     api.delete_namespaced_pod("p", ns)
     recorder = WatchRecorder(double, api.list_namespaced_pod, ns,
                              resource_version=version).start()
-    events = recorder.events(3)
-    assert summary(events) == [("ADDED", "p"), ("MODIFIED", "p"), ("DELETED", "p")]
+    events = recorder.events(4)
+    # a deletion writes deletionTimestamp first, even with a grace period of 0
+    assert summary(events) == [("ADDED", "p"), ("MODIFIED", "p"), ("MODIFIED", "p"),
+                               ("DELETED", "p")]
+    assert events[2]["object"].metadata.deletion_grace_period_seconds == 0
     versions = [int(e["object"].metadata.resource_version) for e in events]
     assert versions == sorted(versions) and versions[0] > int(version)
     recorder.stop()
