@@ -33,6 +33,8 @@ RUNS = Table(
         Column("finished_at"),
         Column("jobs", JSON),
         Column("version", INT),
+        Column("waiting_reason"),
+        Column("spec", JSON),
     ),
     indexes=(("pipeline", "requested_at"), ("state", "requested_at"), ("requested_at",)),
 )
@@ -53,6 +55,10 @@ JOBS = Table(
         Column("started_at"),
         Column("finished_at"),
         Column("step_count", INT),
+        Column("trigger_ref"),
+        Column("spec", JSON),
+        Column("cancel_requested", INT),
+        Column("secrets_read", JSON),
     ),
     indexes=(("run_id",), ("pipeline", "requested_at"), ("state", "requested_at")),
 )
@@ -72,8 +78,23 @@ STEPS = Table(
         Column("reason"),
         Column("started_at"),
         Column("finished_at"),
+        Column("timeout_seconds", ColumnType.REAL),
+        Column("env_sealed", JSON),
     ),
-    indexes=(("job_id", "number"),),
+    indexes=(("job_id", "number"), ("state",)),
+)
+ARTIFACTS = Table(
+    "artifacts",
+    (
+        Column("job_id"),
+        Column("run_id"),
+        Column("name"),
+        Column("kind"),
+        Column("size", INT),
+        Column("sha256"),
+        Column("uploaded_at"),
+    ),
+    indexes=(("job_id", "name"),),
 )
 PIPELINES = Table(
     "pipelines",
@@ -97,7 +118,7 @@ def branch_of(ref: str) -> str:
 
 class RunsProjection:
     name = "runs"
-    tables = (RUNS, JOBS, STEPS, PIPELINES)
+    tables = (RUNS, JOBS, STEPS, PIPELINES, ARTIFACTS)
     topics = frozenset(
         cls.TOPIC
         for cls in (
@@ -108,6 +129,9 @@ class RunsProjection:
             Run.CancelRequested,
             Run.StepStarted,
             Run.StepFinished,
+            Run.ArtifactUploaded,
+            Run.SecretRead,
+            Run.Waiting,
         )
     )
 
@@ -137,6 +161,8 @@ def _requested(event: Run.Requested, rows: Rows) -> None:
         requested_at=at,
         jobs={_hex(job["id"]): {"name": job["name"], "state": "pending"} for job in event.jobs},
         version=event.originator_version,
+        waiting_reason="",
+        spec=event.spec,
     )
     rows.put("runs", run)
     for job in event.jobs:
@@ -153,6 +179,10 @@ def _requested(event: Run.Requested, rows: Rows) -> None:
             reason="",
             requested_at=at,
             step_count=0,
+            trigger_ref=run["trigger_ref"],
+            spec=event.spec,
+            cancel_requested=0,
+            secrets_read=[],
         )
         rows.put("jobs", row)
     pipeline = rows.get("pipelines", event.pipeline) or PIPELINES.blank(event.pipeline)
@@ -194,10 +224,16 @@ def _job_changed(event: Any, rows: Rows, state: JobState, time_column: str) -> N
 
 def _cancel_requested(event: Run.CancelRequested, rows: Rows) -> None:
     run = rows.get("runs", event.originator_id.hex)
-    if run is not None:
-        run["cancel_requested"] = 1
-        run["version"] = event.originator_version
-        rows.put("runs", run)
+    if run is None:
+        return
+    run["cancel_requested"] = 1
+    run["version"] = event.originator_version
+    rows.put("runs", run)
+    for job_id in run["jobs"] or {}:
+        job = rows.get("jobs", job_id)
+        if job is not None:
+            job["cancel_requested"] = 1
+            rows.put("jobs", job)
 
 
 def _step_started(event: Run.StepStarted, rows: Rows) -> None:
@@ -214,6 +250,8 @@ def _step_started(event: Run.StepStarted, rows: Rows) -> None:
         log_start=event.log_offset,
         reason="",
         started_at=iso(event.timestamp),
+        timeout_seconds=event.timeout_seconds,
+        env_sealed=event.env_sealed,
     )
     rows.put("steps", step)
     job = rows.get("jobs", job_id)
@@ -236,6 +274,36 @@ def _step_finished(event: Run.StepFinished, rows: Rows) -> None:
     rows.put("steps", step)
 
 
+def _artifact_uploaded(event: Run.ArtifactUploaded, rows: Rows) -> None:
+    job_id = _hex(event.job_id)
+    row = ARTIFACTS.blank(f"{job_id}:{event.name}")
+    row.update(
+        job_id=job_id,
+        run_id=event.originator_id.hex,
+        name=event.name,
+        kind=event.kind,
+        size=event.size,
+        sha256=event.sha256,
+        uploaded_at=iso(event.timestamp),
+    )
+    rows.put("artifacts", row)
+
+
+def _secret_read(event: Run.SecretRead, rows: Rows) -> None:
+    job = rows.get("jobs", _hex(event.job_id))
+    if job is not None:
+        job["secrets_read"] = sorted({*(job["secrets_read"] or []), event.key})
+        rows.put("jobs", job)
+
+
+def _waiting(event: Run.Waiting, rows: Rows) -> None:
+    run = rows.get("runs", event.originator_id.hex)
+    if run is not None:
+        run["waiting_reason"] = event.reason
+        run["version"] = event.originator_version
+        rows.put("runs", run)
+
+
 def _hex(value: Any) -> str:
     return str(value).replace("-", "")
 
@@ -248,4 +316,7 @@ _HANDLERS: dict[str, Any] = {
     Run.CancelRequested.TOPIC: _cancel_requested,
     Run.StepStarted.TOPIC: _step_started,
     Run.StepFinished.TOPIC: _step_finished,
+    Run.ArtifactUploaded.TOPIC: _artifact_uploaded,
+    Run.SecretRead.TOPIC: _secret_read,
+    Run.Waiting.TOPIC: _waiting,
 }

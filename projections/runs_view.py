@@ -39,6 +39,8 @@ class RunView(_FromRow):
     finished_at: str | None
     jobs: dict[str, Any]
     version: int
+    waiting_reason: str = ""
+    spec: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,10 @@ class JobView(_FromRow):
     started_at: str | None
     finished_at: str | None
     step_count: int
+    trigger_ref: str = ""
+    spec: dict[str, Any] | None = None
+    cancel_requested: int = 0
+    secrets_read: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,20 @@ class StepView(_FromRow):
     reason: str
     started_at: str
     finished_at: str | None
+    timeout_seconds: float = 0.0
+    env_sealed: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class ArtifactView(_FromRow):
+    id: str
+    job_id: str
+    run_id: str
+    name: str
+    kind: str
+    size: int
+    sha256: str
+    uploaded_at: str
 
 
 @dataclass(frozen=True)
@@ -129,6 +149,41 @@ class RunsView:
     def steps(self, job_id: UUID | str) -> list[StepView]:
         rows = self._reader.find("steps", {"job_id": _hex(job_id)}, order_by=("number",))
         return [StepView.from_row(row) for row in rows]
+
+    def active_jobs(self) -> list[JobView]:
+        """Jobs being scheduled or running, oldest first."""
+        rows = [
+            row
+            for state in ("scheduling", "running")
+            for row in self._reader.find("jobs", {"state": state})
+        ]
+        rows.sort(key=lambda row: (row["requested_at"], row["id"]))
+        return [JobView.from_row(row) for row in rows]
+
+    def queued_jobs(self, limit: int = 1000) -> list[JobView]:
+        """Pending jobs in arrival order (FIFO)."""
+        rows = self._reader.find(
+            "jobs", {"state": "pending"}, order_by=("requested_at", "id"), limit=limit
+        )
+        return [JobView.from_row(row) for row in rows]
+
+    def running_steps(self, job_id: UUID | str) -> list[StepView]:
+        rows = self._reader.find(
+            "steps", {"job_id": _hex(job_id), "state": "running"}, order_by=("number",)
+        )
+        return [StepView.from_row(row) for row in rows]
+
+    def step(self, job_id: UUID | str, number: int) -> StepView | None:
+        row = self._reader.get("steps", f"{_hex(job_id)}:{number:06d}")
+        return None if row is None else StepView.from_row(row)
+
+    def artifacts(self, job_id: UUID | str) -> list[ArtifactView]:
+        rows = self._reader.find("artifacts", {"job_id": _hex(job_id)}, order_by=("name",))
+        return [ArtifactView.from_row(row) for row in rows]
+
+    def artifact(self, job_id: UUID | str, name: str) -> ArtifactView | None:
+        row = self._reader.get("artifacts", f"{_hex(job_id)}:{name}")
+        return None if row is None else ArtifactView.from_row(row)
 
     def pipelines(self) -> list[PipelineView]:
         return [PipelineView.from_row(row) for row in self._reader.find("pipelines", {})]

@@ -15,7 +15,7 @@ Invariants:
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -24,6 +24,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.cause import Cause
 from domain.ids import JobId, RunId
+from domain.runs.entities import Artifact, Job, Step
 from domain.runs.errors import (
     IllegalTransitionError,
     InvalidRunRequestError,
@@ -34,34 +35,6 @@ from domain.runs.errors import (
     StepNotFoundError,
 )
 from domain.runs.states import JobState, StepState, can_transition, derive_run_state
-
-
-@dataclass
-class Step:
-    number: int
-    name: str
-    command: str
-    image: str
-    timeout_seconds: float
-    log_start: int
-    started_at: datetime
-    state: StepState = StepState.RUNNING
-    exit_code: int | None = None
-    log_end: int | None = None
-    reason: str = ""
-    finished_at: datetime | None = None
-
-
-@dataclass
-class Job:
-    id: JobId
-    name: str
-    state: JobState = JobState.PENDING
-    reason: str = ""
-    scheduled_at: datetime | None = None
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-    steps: dict[int, Step] = field(default_factory=dict)
 
 
 class Run(Aggregate):
@@ -103,6 +76,7 @@ class Run(Aggregate):
         self.spec = dict(spec)
         self.cause = Cause.from_dict(cause)
         self.cancel_requested = False
+        self.waiting_reason = ""
         self.jobs: dict[JobId, Job] = {}
         for job in jobs:
             job_id = JobId(UUID(str(job["id"])))
@@ -150,7 +124,12 @@ class Run(Aggregate):
         clone.trigger = dict(self.trigger)
         clone.spec = copy.deepcopy(self.spec, memo)
         clone.jobs = {
-            job_id: replace(job, steps={n: copy.copy(s) for n, s in job.steps.items()})
+            job_id: replace(
+                job,
+                steps={n: copy.copy(s) for n, s in job.steps.items()},
+                artifacts=dict(job.artifacts),
+                secrets_read=set(job.secrets_read),
+            )
             for job_id, job in self.jobs.items()
         }
         return clone
@@ -256,7 +235,10 @@ class Run(Aggregate):
         image: str = "",
         timeout_seconds: float = 0.0,
         log_offset: int = 0,
+        env_sealed: dict[str, str] | None = None,
     ) -> bool:
+        """``env_sealed`` is the step's environment encrypted by the vault (it may hold
+        secret values, which never enter the log in plaintext)."""
         job = self.job(job_id)
         existing = job.steps.get(number)
         if existing is not None:
@@ -276,6 +258,7 @@ class Run(Aggregate):
             image=image,
             timeout_seconds=float(timeout_seconds),
             log_offset=log_offset,
+            env_sealed=env_sealed,
         )
         return True
 
@@ -307,6 +290,44 @@ class Run(Aggregate):
             log_offset=log_offset,
             reason=reason,
         )
+        return True
+
+    # ---- what a running job did ----------------------------------------------------
+
+    def record_artifact(self, job_id: JobId, artifact: Artifact) -> bool:
+        job = self.job(job_id)
+        if job.artifacts.get(artifact.name) == artifact:
+            return False
+        if job.state != JobState.RUNNING:
+            raise IllegalTransitionError(str(job_id), job.state, "artifact uploaded")
+        self.trigger_event(
+            self.ArtifactUploaded,
+            job_id=job_id,
+            name=artifact.name,
+            kind=artifact.kind,
+            size=artifact.size,
+            sha256=artifact.sha256,
+        )
+        return True
+
+    def record_secret_read(self, job_id: JobId, key: str, scope: str) -> bool:
+        """Audit: which job read which secret (never the value). Once per job and key."""
+        job = self.job(job_id)
+        if key in job.secrets_read:
+            return False
+        if job.state != JobState.RUNNING:
+            raise IllegalTransitionError(str(job_id), job.state, "secret read")
+        self.trigger_event(self.SecretRead, job_id=job_id, key=key, scope=scope)
+        return True
+
+    def wait(self, reason: str) -> bool:
+        """Why the run is still queued (capacity, pipeline limit, draining); recorded
+        when the reason changes."""
+        if reason == self.waiting_reason or self.is_finished:
+            return False
+        if not any(job.state == JobState.PENDING for job in self.jobs.values()):
+            return False
+        self.trigger_event(self.Waiting, reason=reason)
         return True
 
     # ---- events --------------------------------------------------------------------
@@ -360,6 +381,7 @@ class Run(Aggregate):
         image: str
         timeout_seconds: float
         log_offset: int
+        env_sealed: dict[str, str] | None
 
         def apply(self, run: Run) -> None:
             run.jobs[JobId(self.job_id)].steps[self.number] = Step(
@@ -389,3 +411,32 @@ class Run(Aggregate):
                 self.reason,
                 self.timestamp,
             )
+
+    class ArtifactUploaded(Aggregate.Event):
+        TOPIC = "danube:Run.ArtifactUploaded"
+        job_id: UUID
+        name: str
+        kind: str
+        size: int
+        sha256: str
+
+        def apply(self, run: Run) -> None:
+            run.jobs[JobId(self.job_id)].artifacts[self.name] = Artifact(
+                name=self.name, kind=self.kind, size=self.size, sha256=self.sha256
+            )
+
+    class SecretRead(Aggregate.Event):
+        TOPIC = "danube:Run.SecretRead"
+        job_id: UUID
+        key: str
+        scope: str
+
+        def apply(self, run: Run) -> None:
+            run.jobs[JobId(self.job_id)].secrets_read.add(self.key)
+
+    class Waiting(Aggregate.Event):
+        TOPIC = "danube:Run.Waiting"
+        reason: str
+
+        def apply(self, run: Run) -> None:
+            run.waiting_reason = self.reason

@@ -13,6 +13,7 @@ from domain.cause import Cause
 from domain.eventlog import EventLog
 from domain.ids import JobId, RunId, job_id_for
 from domain.runs.aggregates import Run
+from domain.runs.entities import Artifact
 from domain.runs.errors import RunAlreadyExistsError, RunNotFoundError
 from domain.runs.states import JobState, StepState
 
@@ -87,6 +88,7 @@ class RunsService:
         image: str = "",
         timeout_seconds: float = 0.0,
         log_offset: int = 0,
+        env_sealed: dict[str, str] | None = None,
     ) -> int:
         return self._update(
             run_id,
@@ -98,6 +100,7 @@ class RunsService:
                 image=image,
                 timeout_seconds=timeout_seconds,
                 log_offset=log_offset,
+                env_sealed=env_sealed,
             ),
         )
 
@@ -123,6 +126,15 @@ class RunsService:
                 reason=reason,
             ),
         )
+
+    def record_artifact(self, run_id: RunId, job_id: JobId, artifact: Artifact) -> int:
+        return self._update(run_id, lambda run: run.record_artifact(job_id, artifact))
+
+    def record_secret_read(self, run_id: RunId, job_id: JobId, key: str, scope: str) -> int:
+        return self._update(run_id, lambda run: run.record_secret_read(job_id, key, scope))
+
+    def wait(self, run_id: RunId, reason: str) -> int:
+        return self._update(run_id, lambda run: run.wait(reason))
 
     def _update(self, run_id: RunId, act: Any) -> int:
         try:

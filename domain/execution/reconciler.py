@@ -1,0 +1,242 @@
+"""The reconciler: makes an executor do what the read model says, level-triggered.
+
+Desired state comes from the read model (jobs scheduling or running, steps running,
+cancel requests); observed state from the executor's ``status``. Each ``tick`` closes the
+gap for every active job independently, so one failing job never blocks the others, and
+it is safe to run again at any time (after a crash, a restart, a lagging view): every
+executor call and every command is idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+from domain.cause import Cause
+from domain.execution.ports import Executor, JobLaunch, OutputSink, Phase, StepLaunch
+from domain.ids import JobId, RunId
+from domain.runs.application import RunsService
+from domain.runs.errors import RunsError
+from domain.runs.states import JobState, StepState
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_DURATION = 3600
+
+
+class ActiveJob(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def run_id(self) -> str: ...
+    @property
+    def pipeline(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def started_at(self) -> str | None: ...
+    @property
+    def spec(self) -> Mapping[str, Any] | None: ...
+    @property
+    def cancel_requested(self) -> int: ...
+    @property
+    def secrets_read(self) -> Sequence[str] | None: ...
+
+
+class RunningStep(Protocol):
+    @property
+    def number(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def command(self) -> str: ...
+    @property
+    def image(self) -> str: ...
+    @property
+    def timeout_seconds(self) -> float: ...
+    @property
+    def env_sealed(self) -> Mapping[str, str] | None: ...
+
+
+class ExecutionView(Protocol):
+    def active_jobs(self) -> Sequence[ActiveJob]: ...
+    def running_steps(self, job_id: str) -> Sequence[RunningStep]: ...
+
+
+class JobOutput(Protocol):
+    """Where jobs' output goes (the log store, masked by each job's known secrets)."""
+
+    def for_job(self, job_id: JobId) -> OutputSink:
+        """The coordinator's own output."""
+
+    def for_step(self, job_id: JobId, number: int) -> OutputSink: ...
+
+    def size(self, job_id: JobId) -> int:
+        """The job log's size in bytes, after everything written so far is stored."""
+
+    def mask_secrets(self, job_id: JobId, pipeline: str, keys: Sequence[str]) -> None:
+        """Make sure the values of these secrets are masked in this job's output."""
+
+
+class Reconciler:
+    def __init__(
+        self,
+        executor: Executor,
+        runs: RunsService,
+        view: ExecutionView,
+        output: JobOutput,
+        launch: Callable[[ActiveJob], JobLaunch],
+        open_env: Callable[[Mapping[str, str] | None], dict[str, str]],
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._executor, self._runs, self._view = executor, runs, view
+        self._output, self._launch, self._open_env = output, launch, open_env
+        self._clock = clock
+        self._cause = Cause(actor=f"executor:{executor.name}")
+        self._held: set[str] = set()
+        self._steps: set[tuple[str, int]] = set()
+        self._lock = threading.Lock()
+
+    def tick(self) -> None:
+        active = {job.id: job for job in self._view.active_jobs()}
+        for job in active.values():
+            try:
+                self._reconcile(job)
+            except Exception:  # one job's trouble must not stop the others
+                log.exception("reconciling job %s failed; will retry", job.id)
+        for job_id in list(self._held - active.keys()):
+            self._executor.release(JobId(UUID(job_id)))
+            self._held.discard(job_id)
+
+    def _reconcile(self, job: ActiveJob) -> None:
+        job_id = JobId(UUID(job.id))
+        status = self._executor.status(job_id)
+        if job.cancel_requested:
+            self._executor.stop(job_id, "cancelled")
+            self._finish(job, JobState.CANCELLED, "cancelled")
+        elif status.phase == Phase.ABSENT:
+            if job.state == JobState.SCHEDULING:
+                self._executor.start(self._launch(job), self._output.for_job(job_id))
+                self._held.add(job.id)
+            else:
+                self._finish(
+                    job,
+                    JobState.FAILURE,
+                    "the job's processes are gone (its executor restarted or lost it)",
+                )
+        elif status.phase == Phase.FAILED:
+            self._finish(job, JobState.FAILURE, status.reason or "the job could not start")
+        elif status.phase in (Phase.RUNNING, Phase.EXITED):
+            self._held.add(job.id)
+            if job.state == JobState.SCHEDULING:
+                self._runs.start_job(_run_id(job), job_id, self._cause)
+            if status.phase == Phase.EXITED:
+                self._finish_exited(job, status.exit_code)
+            elif self._timed_out(job):
+                self._executor.stop(job_id, "timeout")
+                limit = _max_duration(job)
+                self._finish(job, JobState.TIMEOUT, f"exceeded max_duration_seconds ({limit}s)")
+            else:
+                self._start_steps(job)
+
+    def _finish_exited(self, job: ActiveJob, exit_code: int | None) -> None:
+        if exit_code == 0:
+            self._finish(job, JobState.SUCCESS, "")
+        elif exit_code == 1:
+            self._finish(job, JobState.FAILURE, "the pipeline failed")
+        elif exit_code == 2:
+            self._finish(job, JobState.FAILURE, "the coordinator could not work with the master")
+        else:
+            self._finish(job, JobState.FAILURE, f"the coordinator exited with code {exit_code}")
+
+    def _finish(self, job: ActiveJob, state: JobState, reason: str) -> None:
+        job_id = JobId(UUID(job.id))
+        try:
+            self._runs.finish_job(_run_id(job), job_id, state, reason, self._cause)
+        except RunsError as error:  # e.g. the coordinator's report already ended it
+            log.debug("job %s already ended: %s", job.id, error)
+        self._executor.release(job_id)
+        self._held.discard(job.id)
+
+    def _timed_out(self, job: ActiveJob) -> bool:
+        if not job.started_at:
+            return False
+        started = datetime.fromisoformat(job.started_at)
+        return (self._clock() - started).total_seconds() > _max_duration(job)
+
+    def _start_steps(self, job: ActiveJob) -> None:
+        steps = self._view.running_steps(job.id)
+        if not steps:
+            return
+        job_id = JobId(UUID(job.id))
+        self._output.mask_secrets(job_id, job.pipeline, list(job.secrets_read or []))
+        for step in steps:
+            key = (job.id, step.number)
+            with self._lock:
+                if key in self._steps:
+                    continue
+                self._steps.add(key)
+            launch = StepLaunch(
+                number=step.number,
+                name=step.name,
+                command=step.command,
+                env=self._open_env(step.env_sealed),
+                image=step.image,
+                timeout_seconds=step.timeout_seconds or 0.0,
+            )
+            thread = threading.Thread(
+                target=self._run_step,
+                args=(job, launch),
+                name=f"step-{job.id[:8]}-{step.number}",
+                daemon=True,
+            )
+            thread.start()
+
+    def _run_step(self, job: ActiveJob, step: StepLaunch) -> None:
+        job_id = JobId(UUID(job.id))
+        try:
+            outcome = self._executor.run_step(
+                job_id, step, self._output.for_step(job_id, step.number)
+            )
+            self._runs.finish_step(
+                _run_id(job),
+                job_id,
+                step.number,
+                state=outcome.state,
+                exit_code=outcome.exit_code,
+                log_offset=self._output.size(job_id),
+                reason=outcome.reason,
+            )
+        except RunsError as error:  # the job ended meanwhile and took the step with it
+            log.debug("step %s of job %s: %s", step.number, job.id, error)
+        except Exception:
+            log.exception("step %s of job %s failed to run", step.number, job.id)
+            self._fail_step(job, step.number)
+
+    def _fail_step(self, job: ActiveJob, number: int) -> None:
+        try:
+            job_id = JobId(UUID(job.id))
+            self._runs.finish_step(
+                _run_id(job),
+                job_id,
+                number,
+                state=StepState.FAILURE,
+                exit_code=None,
+                log_offset=self._output.size(job_id),
+                reason="the executor could not run the step",
+            )
+        except Exception:
+            log.exception("could not record the failure of step %s of job %s", number, job.id)
+
+
+def _run_id(job: ActiveJob) -> RunId:
+    return RunId(UUID(job.run_id))
+
+
+def _max_duration(job: ActiveJob) -> int:
+    value = (job.spec or {}).get("max_duration_seconds", DEFAULT_MAX_DURATION)
+    return int(value) if isinstance(value, int | float) and value > 0 else DEFAULT_MAX_DURATION

@@ -1,0 +1,47 @@
+"""The entities inside a run: its jobs, their steps and artifacts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from domain.ids import JobId
+from domain.runs.states import JobState, StepState
+
+
+@dataclass
+class Step:
+    number: int
+    name: str
+    command: str
+    image: str
+    timeout_seconds: float
+    log_start: int
+    started_at: datetime
+    state: StepState = StepState.RUNNING
+    exit_code: int | None = None
+    log_end: int | None = None
+    reason: str = ""
+    finished_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Artifact:
+    name: str
+    kind: str  # "file" or "directory" (stored as tar.gz)
+    size: int
+    sha256: str
+
+
+@dataclass
+class Job:
+    id: JobId
+    name: str
+    state: JobState = JobState.PENDING
+    reason: str = ""
+    scheduled_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    steps: dict[int, Step] = field(default_factory=dict)
+    artifacts: dict[str, Artifact] = field(default_factory=dict)
+    secrets_read: set[str] = field(default_factory=set)

@@ -1,0 +1,1 @@
+"""System-wide state: draining."""
