@@ -1,0 +1,145 @@
+"""Cloning the job's repository into its workspace at the job's commit.
+
+``git clone`` first; if the commit is not in the clone (a pull request's head, a commit
+on a branch the default clone does not fetch), ``git fetch`` of the job's ref, then of
+the commit itself. Credentials in the repository URL are used for fetching but never
+stored in the workspace and never shown: every message redacts them.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from adapters.local.environment import git_environment
+from adapters.local.process_group import ProcessGroup
+from domain.execution.ports import OutputSink, Stream
+
+Launch = Callable[[Sequence[str], Path, Mapping[str, str], OutputSink], ProcessGroup]
+
+_GIT = ("git", "-c", "credential.interactive=never", "-c", "advice.detachedHead=false")
+_SHA = re.compile(r"[0-9a-fA-F]{4,64}")
+_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/@\s'\"]+)@")
+_STDERR_LIMIT = 64 * 1024
+
+
+class CheckoutError(Exception):
+    """The workspace could not be prepared; the message says why, credentials redacted."""
+
+
+def redact(text: str) -> str:
+    """``text`` with URL credentials hidden (``https://***@host``); an ssh user name,
+    never a secret, is kept."""
+
+    def hide(match: re.Match[str]) -> str:
+        scheme, userinfo = match["scheme"], match["userinfo"]
+        if ":" not in userinfo and not scheme.lower().startswith("http"):
+            return match.group(0)
+        return f"{scheme}***@"
+
+    return _USERINFO.sub(hide, text)
+
+
+def strip_credentials(url: str) -> str:
+    return _USERINFO.sub(lambda m: m["scheme"], url)
+
+
+@dataclass(frozen=True)
+class GitCheckout:
+    repository: str
+    commit_sha: str
+    ref: str
+    workspace: Path
+    timeout: float
+    launch: Launch
+    say: Callable[[str], None]  # a Danube system line for the job's log
+
+    def run(self) -> None:
+        """Clone and check out, or raise ``CheckoutError``."""
+        self._validate()
+        repo, sha, shown = self.repository, self.commit_sha, redact(self.repository)
+        self.say(f"$ git clone {shown} (commit {sha[:7]})")
+        self._git(["clone", "--no-checkout", "--quiet", "--", repo, str(self.workspace)],
+                  self.workspace.parent, f"could not clone {shown}")  # fmt: skip
+        self._git(["remote", "set-url", "origin", strip_credentials(repo)], self.workspace,
+                  f"could not configure the clone of {shown}")  # fmt: skip
+        if not self._has_commit():
+            self._fetch_missing_commit()
+        self._git(["checkout", "--quiet", "--detach", sha], self.workspace,
+                  f"could not check out commit {sha} of {shown}")  # fmt: skip
+
+    def _validate(self) -> None:
+        shown = redact(self.repository)
+        if not self.repository.strip() or any(c in self.repository for c in "\n\r\0"):
+            raise CheckoutError(f"invalid repository {shown!r}")
+        if not _SHA.fullmatch(self.commit_sha):
+            raise CheckoutError(f"invalid commit {self.commit_sha!r} for {shown}")
+        if self.ref.startswith("-") or any(c.isspace() or c == "\0" for c in self.ref):
+            raise CheckoutError(f"invalid ref {self.ref!r} for {shown}")
+
+    def _fetch_missing_commit(self) -> None:
+        """Fetch the ref, then the commit itself (servers allowing it, e.g. protocol v2)."""
+        error = ""
+        for wanted in (self.ref, self.commit_sha):
+            if not wanted:
+                continue
+            self.say(f"$ git fetch {redact(self.repository)} {wanted}")
+            code, stderr = self._run(
+                ["fetch", "--quiet", "--no-tags", "--", self.repository, wanted], self.workspace
+            )
+            if code != 0:
+                error = _error_line(stderr)
+            elif self._has_commit():
+                return
+        detail = f": {error}" if error else ""
+        raise CheckoutError(
+            f"commit {self.commit_sha} not found in {redact(self.repository)}{detail}"
+        )
+
+    def _has_commit(self) -> bool:
+        code, _ = self._run(["cat-file", "-e", f"{self.commit_sha}^{{commit}}"], self.workspace)
+        return code == 0
+
+    def _git(self, args: Sequence[str], cwd: Path, failure: str) -> None:
+        code, stderr = self._run(args, cwd)
+        if code != 0:
+            raise CheckoutError(f"{failure}: {_error_line(stderr)}")
+
+    def _run(self, args: Sequence[str], cwd: Path) -> tuple[int, str]:
+        """Run one git command; a timeout is reported like git's own failure."""
+        capture = _Capture()
+        group = self.launch([*_GIT, *args], cwd, git_environment(), capture)
+        if not group.wait(self.timeout):
+            group.terminate()
+            return 1, f"fatal: git {args[0]} timed out after {self.timeout:g}s"
+        code = group.exit_code
+        return (1 if code is None else code), capture.text()
+
+
+def _error_line(stderr: str) -> str:
+    """Git's own explanation: its last ``fatal:``/``error:`` line, else its last line."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    explained = [ln for ln in lines if ln.startswith(("fatal:", "error:"))]
+    line = (explained or lines or ["git failed without a message"])[-1]
+    return redact(line)[:500]
+
+
+class _Capture:
+    """Keeps the tail of git's stderr; its stdout is not needed."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stderr = bytearray()
+
+    def write(self, stream: Stream, data: bytes) -> None:
+        if stream is Stream.STDERR:
+            with self._lock:
+                self._stderr += data
+                del self._stderr[:-_STDERR_LIMIT]
+
+    def text(self) -> str:
+        with self._lock:
+            return self._stderr.decode(errors="replace")

@@ -1,0 +1,95 @@
+"""``LocalExecutor``: jobs as local processes, the embedded default (DESIGN.md §5).
+
+Each job gets a workspace ``<root>/<job id hex>`` with a clone of its repository at its
+commit, a coordinator process and a fresh ``/bin/sh -c`` per step, each in a process
+group of its own. Nothing is isolated: steps run as the server's user on this machine.
+All state is in memory; after a restart of the server every job is ABSENT (``release``
+still removes a workspace left behind).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from adapters.local.job import LocalJob, LocalSettings
+from adapters.local.workspace import remove_tree
+from domain.execution.ports import (
+    JobLaunch,
+    JobStatus,
+    OutputSink,
+    Phase,
+    StepLaunch,
+    StepOutcome,
+)
+from domain.ids import JobId
+from domain.runs.states import StepState
+
+
+class LocalExecutor:
+    """The ``Executor`` port on local processes. Thread-safe; every method idempotent."""
+
+    name = "local"
+
+    def __init__(
+        self,
+        root: Path | str,
+        *,
+        coordinator_command: Sequence[str] | None = None,
+        kill_grace_seconds: float = 5.0,
+        git_timeout_seconds: float = 600.0,
+    ) -> None:
+        command = coordinator_command or [sys.executable, "-m", "danube.coordinator"]
+        self._root = Path(root).absolute()
+        self._settings = LocalSettings(tuple(command), kill_grace_seconds, git_timeout_seconds)
+        self._lock = threading.Lock()
+        self._jobs: dict[JobId, LocalJob] = {}
+
+    def workspace(self, job_id: JobId) -> Path:
+        return self._root / job_id.hex
+
+    def start(self, job: JobLaunch, output: OutputSink) -> None:
+        with self._lock:
+            if job.job_id in self._jobs:
+                return
+            local = self._jobs[job.job_id] = LocalJob(
+                job, self.workspace(job.job_id), self._settings, output
+            )
+        local.begin()
+
+    def status(self, job_id: JobId) -> JobStatus:
+        job = self._job(job_id)
+        return JobStatus(Phase.ABSENT) if job is None else job.status()
+
+    def run_step(self, job_id: JobId, step: StepLaunch, output: OutputSink) -> StepOutcome:
+        job = self._job(job_id)
+        if job is None:
+            reason = f"job {job_id} is not known to the local executor (not started or released)"
+            return StepOutcome(StepState.FAILURE, None, reason)
+        return job.run_step(step, output)
+
+    def stop(self, job_id: JobId, reason: str) -> None:
+        if (job := self._job(job_id)) is not None:
+            job.stop(reason)
+
+    def release(self, job_id: JobId) -> None:
+        job = self._job(job_id)
+        if job is not None:
+            job.stop("released")
+        remove_tree(self.workspace(job_id))
+        with self._lock:
+            if job is not None and self._jobs.get(job_id) is job:
+                del self._jobs[job_id]
+
+    def close(self) -> None:
+        """Release every job (for the server's shutdown: no process outlives it)."""
+        with self._lock:
+            job_ids = list(self._jobs)
+        for job_id in job_ids:
+            self.release(job_id)
+
+    def _job(self, job_id: JobId) -> LocalJob | None:
+        with self._lock:
+            return self._jobs.get(job_id)
