@@ -11,7 +11,7 @@ Drive it with the unmodified official `kubernetes` client over HTTP and WebSocke
 
 from .controls import Faults, KubeletControl
 from .double import KubernetesDouble
-from .kubelet import KubeletError
+from .pods import KubeletError
 from .records import RequestRecord
 
 __all__ = ["Faults", "KubeletControl", "KubeletError", "KubernetesDouble", "RequestRecord"]

@@ -10,7 +10,7 @@ import asyncio
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from . import objects
+from . import objects, podspec
 from .events import EventRecorder
 from .faults import FaultState
 from .meta import clone, parse_time, rfc3339, utcnow
@@ -64,7 +64,7 @@ class Cluster:
         if ns["status"].get("phase") == "Terminating":
             raise forbidden_terminating(resource, name, namespace)
         if resource == "pods":
-            obj = objects.new_pod(body, namespace)
+            obj = podspec.new_pod(body, namespace)
         elif resource == "secrets":
             obj = objects.new_secret(body, namespace)
         else:
@@ -91,7 +91,7 @@ class Cluster:
         if wanted_rv not in (None, "") and wanted_rv != old["metadata"]["resourceVersion"]:
             raise conflict(resource, old["metadata"]["name"])
         if resource == "pods":
-            objects.check_pod_update(old, new)
+            podspec.check_pod_update(old, new)
         elif resource == "secrets":
             objects.check_secret_update(old, new)
         new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]

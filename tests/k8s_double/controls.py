@@ -77,13 +77,13 @@ class KubeletControl:
         """Kill the container's processes and report it terminated with `exit_code`."""
         kubelet = self._p.kubelet
         rt = self._p.loop.call(lambda: kubelet.runtime(namespace, name))
-        self._p.loop.run(kubelet.terminate(rt, container, exit_code, reason, message))
+        self._p.loop.run(kubelet.containers.terminate(rt, container, exit_code, reason, message))
 
     def restart(self, namespace: str, name: str, container: str) -> None:
         """Restart a container waiting in CrashLoopBackOff."""
         kubelet = self._p.kubelet
         rt = self._p.loop.call(lambda: kubelet.runtime(namespace, name))
-        self._p.loop.run(kubelet.restart(rt, container))
+        self._p.loop.run(kubelet.containers.restart(rt, container))
 
     def finish_deletions(self) -> None:
         """Complete deletions held by `hold_deletions`."""

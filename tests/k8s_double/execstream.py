@@ -168,7 +168,7 @@ class ExecApi:
         spec = rt.container_spec(container)
         assert rt.sandbox is not None
         try:
-            declared = container_env(pod, spec, self.kubelet._secret) if pod else {}
+            declared = container_env(pod, spec, self.kubelet.containers.secret) if pod else {}
         except ConfigError:
             declared = {}
         env = process_env(pod or {"metadata": {"name": rt.name}}, spec, declared, rt.sandbox)

@@ -9,8 +9,6 @@ reaches watches as a MODIFIED event.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import hashlib
 import itertools
 import signal
 from collections.abc import Callable
@@ -18,35 +16,19 @@ from pathlib import Path
 from typing import Any
 
 from .cluster import NODE_NAME, Cluster
+from .containers import Containers
 from .faults import DEFAULT_UNSCHEDULABLE
-from .meta import clone, hex_id, utcnow
-from .objects import image_is_valid, normalize_image
-from .pods import PodRuntime, new_runtime
-from .podstatus import ContainerRecord, build_status
-from .runtime import (
-    ConfigError,
-    LogBuffer,
-    MountError,
-    Sandbox,
-    container_argv,
-    container_env,
-    exit_status,
-    kill_group,
-    materialize_volumes,
-    process_env,
-    pump,
-    spawn,
-)
+from .meta import clone, utcnow
+from .pods import KubeletError, PodRuntime, new_runtime
+from .podstatus import build_status
+from .runtime import kill_group
+from .sandbox import MountError, Sandbox, materialize_volumes
 
 JsonDict = dict[str, Any]
 HOST_IP = "10.88.0.2"
 NODE_LOST_UNSCHEDULABLE = ("0/1 nodes are available: 1 node(s) had untolerated taint "
                            "{node.kubernetes.io/unreachable: }. preemption: 0/1 nodes are "
                            "available: 1 Preemption is not helpful for scheduling.")
-
-
-class KubeletError(Exception):
-    """A step asked of the kubelet that does not apply to the pod's state."""
 
 
 class Kubelet:
@@ -62,6 +44,7 @@ class Kubelet:
         self.pods: dict[str, PodRuntime] = {}
         self._ips = itertools.count(2)
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.containers = Containers(self)
 
     # lookups --------------------------------------------------------------------------
 
@@ -81,12 +64,12 @@ class Kubelet:
         rt = new_runtime(pod, self.on_change)
         self.pods[rt.uid] = rt
         if self.auto:
-            self._spawn(self.sync(rt))
+            self.spawn(self.sync(rt))
 
     def pod_deleting(self, pod: JsonDict) -> None:
         rt = self.pods.get(pod["metadata"]["uid"])
         if rt is not None:
-            self._spawn(self.stop_pod(rt))
+            self.spawn(self.stop_pod(rt))
 
     def pod_removed(self, pod: JsonDict) -> None:
         rt = self.pods.get(pod["metadata"]["uid"])
@@ -99,7 +82,7 @@ class Kubelet:
             return
         for rt in list(self.pods.values()):
             if rt.namespace == namespace and not rt.stopping and not rt.fully_started:
-                self._spawn(self.sync(rt))
+                self.spawn(self.sync(rt))
 
     def set_auto(self, auto: bool) -> None:
         self.auto = auto
@@ -109,9 +92,9 @@ class Kubelet:
     def resync_all(self) -> None:
         for rt in list(self.pods.values()):
             if not rt.stopping and not rt.fully_started:
-                self._spawn(self.sync(rt))
+                self.spawn(self.sync(rt))
 
-    def _spawn(self, coro: Any) -> None:
+    def spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -201,7 +184,7 @@ class Kubelet:
             rt.record.start_time = utcnow()
             rt.record.host_ip = HOST_IP
         try:
-            materialize_volumes(rt.sandbox, pod, self._secret)
+            materialize_volumes(rt.sandbox, pod, self.containers.secret)
         except MountError as exc:
             self.write_status(rt)
             self.event(rt, "FailedMount", str(exc), warning=True)
@@ -222,7 +205,7 @@ class Kubelet:
                 continue
             if rec.state == "waiting" and rec.last_terminated is not None:
                 return False  # crash-looping init container: needs restart()
-            if rec.state != "running" and not self._start_container(rt, rec):
+            if rec.state != "running" and not self.containers.start(rt, rec):
                 self.write_status(rt)
                 return False
             self.write_status(rt)
@@ -240,179 +223,16 @@ class Kubelet:
             if names is not None and rec.name not in names:
                 continue
             if rec.state == "waiting" and rec.last_terminated is None:
-                self._start_container(rt, rec)
+                self.containers.start(rt, rec)
         self.write_status(rt)
         if self.auto and any(r.reason == "ErrImagePull" for r in rt.regular_records()):
             await asyncio.sleep(0)
             for rec in rt.regular_records():
                 if rec.reason == "ErrImagePull":
-                    self._start_container(rt, rec)
+                    self.containers.start(rt, rec)
             self.write_status(rt)
 
     # containers -----------------------------------------------------------------------
-
-    def _secret(self, namespace: str, name: str) -> JsonDict | None:
-        return self.store.get("secrets", namespace, name)
-
-    def _waiting(self, rt: PodRuntime, rec: ContainerRecord, reason: str, message: str) -> bool:
-        rec.state, rec.reason, rec.message = "waiting", reason, message
-        self.event(rt, "Failed", f"Error: {reason}" if reason != "CreateContainerConfigError"
-                   else f"Error: {message}", warning=True, container=rec.name)
-        return False
-
-    def _start_container(self, rt: PodRuntime, rec: ContainerRecord) -> bool:
-        """Pull, configure and start one container. False when it is left waiting."""
-        pod = self.pod_object(rt)
-        if pod is None or rt.sandbox is None:
-            return False
-        fault = self.cluster.faults.container_fault(rt.namespace, rt.name, rec.name, rec.image)
-        reason = fault.reason if fault else None
-        if reason == "InvalidImageName" or not image_is_valid(rec.image):
-            return self._waiting(rt, rec, "InvalidImageName", (fault and fault.message) or (
-                f'Failed to apply default image tag "{rec.image}": couldn\'t parse image name '
-                f'"{rec.image}": invalid reference format'))
-        if reason == "ErrImagePull":
-            return self._pull_failed(rt, rec, fault.message if fault else None)
-        try:
-            if reason == "CreateContainerConfigError":
-                raise ConfigError((fault and fault.message) or 'secret "missing" not found')
-            declared = container_env(pod, rec.spec, self._secret)
-        except ConfigError as exc:
-            return self._waiting(rt, rec, "CreateContainerConfigError", str(exc))
-        rec.image_id = self._image_id(rec.image)
-        self._pulled(rt, rec)
-        rec.container_id = "containerd://" + hex_id()
-        rec.reason = rec.message = None
-        self.event(rt, "Created", f"Created container: {rec.name}", container=rec.name)
-        env = process_env(pod, rec.spec, declared, rt.sandbox)
-        argv = container_argv(rec.spec, env, rt.sandbox)
-        rt.exits[rec.name] = asyncio.get_running_loop().create_future()
-        rec.state, rec.started_at, rec.finished_at = "running", utcnow(), None
-        self.event(rt, "Started", f"Started container {rec.name}", container=rec.name)
-        if not argv:
-            if rec.init:  # an init container without a command has nothing to do
-                self.container_exited(rt, rec, 0)
-            return True
-        watcher = asyncio.get_running_loop().create_task(
-            self._run_process(rt, rec, argv, rt.sandbox.working_dir(rec.spec), env))
-        rt.watchers[rec.name] = watcher
-        return True
-
-    def _pull_failed(self, rt: PodRuntime, rec: ContainerRecord, message: str | None) -> bool:
-        image = normalize_image(rec.image)
-        if rec.reason == "ErrImagePull":
-            rec.reason, rec.message = "ImagePullBackOff", f'Back-off pulling image "{rec.image}"'
-            self.event(rt, "BackOff", rec.message, warning=True, container=rec.name)
-            return False
-        self.event(rt, "Pulling", f'Pulling image "{rec.image}"', container=rec.name)
-        text = message or (f'failed to pull and unpack image "{image}": failed to resolve '
-                           f'reference "{image}": pull access denied, repository does not exist '
-                           "or may require authorization: server message: insufficient_scope: "
-                           "authorization failed")
-        self.event(rt, "Failed", f'Failed to pull image "{rec.image}": {text}', warning=True,
-                   container=rec.name)
-        return self._waiting(rt, rec, "ErrImagePull", text)
-
-    def _pulled(self, rt: PodRuntime, rec: ContainerRecord) -> None:
-        if rec.spec.get("imagePullPolicy") == "IfNotPresent" or rec.restart_count:
-            self.event(rt, "Pulled", f'Container image "{rec.image}" already present on '
-                       "machine", container=rec.name)
-            return
-        self.event(rt, "Pulling", f'Pulling image "{rec.image}"', container=rec.name)
-        self.event(rt, "Pulled", f'Successfully pulled image "{rec.image}" in 412ms (412ms '
-                   "including waiting). Image size: 2154311 bytes.", container=rec.name)
-
-    @staticmethod
-    def _image_id(image: str) -> str:
-        normalized = normalize_image(image)
-        repo = normalized.split("@")[0].rsplit(":", 1)[0] if "/" in normalized else normalized
-        return f"{repo}@sha256:{hashlib.sha256(normalized.encode()).hexdigest()}"
-
-    async def _run_process(self, rt: PodRuntime, rec: ContainerRecord, argv: list[str],
-                           cwd: Path, env: dict[str, str]) -> None:
-        log = rt.logs[rec.name]
-        try:
-            proc = await spawn(argv, cwd, env)
-        except OSError as exc:
-            rec.finished_at = utcnow()
-            self.container_exited(rt, rec, 128, "StartError", (
-                "failed to create containerd task: failed to create shim task: OCI runtime "
-                "create failed: runc create failed: unable to start container process: exec: "
-                f'"{argv[0]}": {exc.strerror or exc}: unknown'))
-            return
-        if rt.stopping or rt.watchers.get(rec.name) is not asyncio.current_task():
-            kill_group(proc.pid, signal.SIGKILL)  # stopped or terminated while starting
-        else:
-            rt.processes[rec.name] = proc
-        pumps = asyncio.gather(pump(proc.stdout, log.append), pump(proc.stderr, log.append))
-        returncode = await proc.wait()
-        kill_group(proc.pid, signal.SIGKILL)  # the container's PID namespace goes away
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(pumps, 5)
-        log.close()
-        if rt.processes.get(rec.name) is proc:
-            del rt.processes[rec.name]
-            self.container_exited(rt, rec, exit_status(returncode))
-
-    def container_exited(self, rt: PodRuntime, rec: ContainerRecord, code: int,
-                         reason: str | None = None, message: str | None = None) -> None:
-        rec.state, rec.exit_code = "terminated", code
-        rec.reason = reason or ("Completed" if code == 0 else "Error")
-        rec.message = message or self._termination_message(rt, rec)
-        rec.finished_at = utcnow()
-        if rec.name not in rt.processes and rec.name not in rt.watchers:
-            rt.logs[rec.name].close()
-        future = rt.exits.get(rec.name)
-        if future is not None and not future.done():
-            future.set_result(code)
-        policy = rt.spec.get("restartPolicy", "Always")
-        restart = policy == "Always" or (policy == "OnFailure" and code != 0)
-        if rec.init:
-            restart = policy != "Never" and code != 0
-        if restart and not rt.stopping and rt.record.terminal_phase is None:
-            rec.last_terminated = rec.terminated_dict()
-            rec.restart_count += 1
-            rec.state, rec.reason = "waiting", "CrashLoopBackOff"
-            rec.message = (f"back-off 10s restarting failed container={rec.name} "
-                           f"pod={rt.name}_{rt.namespace}({rt.uid})")
-            self.event(rt, "BackOff", f"Back-off restarting failed container {rec.name} in pod "
-                       f"{rt.name}_{rt.namespace}({rt.uid})", warning=True, container=rec.name)
-        if not rt.stopping:  # a stopping pod reports once, when all its containers ended
-            self.write_status(rt)
-
-    def _termination_message(self, rt: PodRuntime, rec: ContainerRecord) -> str | None:
-        policy = rec.spec.get("terminationMessagePolicy")
-        if rec.exit_code == 0 or policy != "FallbackToLogsOnError":
-            return None
-        tail = b"".join(rt.logs[rec.name].data().splitlines(keepends=True)[-80:])[-2048:]
-        return tail.decode("utf-8", "replace") or None
-
-    # stepping by tests ------------------------------------------------------------------
-
-    async def terminate(self, rt: PodRuntime, name: str, exit_code: int = 0,
-                        reason: str | None = None, message: str | None = None) -> None:
-        rec = rt.containers[name]
-        proc = rt.processes.pop(name, None)
-        watcher = rt.watchers.pop(name, None)
-        if proc is not None:
-            kill_group(proc.pid, signal.SIGKILL)
-        if watcher is not None:
-            await watcher
-        if rec.started_at is None:
-            rec.started_at = utcnow()
-        self.container_exited(rt, rec, exit_code, reason, message)
-
-    async def restart(self, rt: PodRuntime, name: str) -> None:
-        rec = rt.containers[name]
-        if rec.state != "waiting" or rec.last_terminated is None:
-            raise KubeletError(f"container {name} is not waiting to restart")
-        rt.previous_logs[name] = rt.logs[name]
-        rt.logs[name] = LogBuffer(self.on_change)
-        rt.watchers.pop(name, None)
-        self._start_container(rt, rec)
-        self.write_status(rt)
-        if self.auto:
-            self._spawn(self.sync(rt))
 
     def _kill_everything(self, rt: PodRuntime) -> None:
         for proc in list(rt.processes.values()) + list(rt.exec_processes):
@@ -448,7 +268,7 @@ class Kubelet:
             await asyncio.wait(watchers, timeout=10)
         for rec in rt.containers.values():
             if rec.state == "running" and rec.name not in rt.processes:
-                self.container_exited(rt, rec, idle_exit, reason)
+                self.containers.exited(rt, rec, idle_exit, reason)
         self.write_status(rt)
 
     async def fail_pod(self, rt: PodRuntime, reason: str, message: str,
@@ -467,9 +287,9 @@ class Kubelet:
                 await watcher
         for rec in rt.containers.values():
             if rec.state == "running":
-                self.container_exited(rt, rec, 137)
+                self.containers.exited(rt, rec, 137)
             elif rec.state == "waiting" and rec.started_at is None and rt.record.initialized:
-                self.container_exited(rt, rec, 137, "ContainerStatusUnknown",
+                self.containers.exited(rt, rec, 137, "ContainerStatusUnknown",
                                       "The container could not be located when the pod was "
                                       "terminated")
         rt.record.terminal_phase = "Failed"
@@ -494,7 +314,7 @@ class Kubelet:
         for rt in list(self.pods.values()):
             rt.record.node_ready = True
             if rt.pending_deletion:
-                self._spawn(self.stop_pod(rt))
+                self.spawn(self.stop_pod(rt))
             else:
                 self.write_status(rt)
         if self.auto:

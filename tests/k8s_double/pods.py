@@ -7,9 +7,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .podstatus import ContainerRecord, PodRecord
-from .runtime import LogBuffer, Sandbox
+from .runtime import LogBuffer
+from .sandbox import Sandbox
 
 JsonDict = dict[str, Any]
+
+
+class KubeletError(Exception):
+    """A step asked of the kubelet that does not apply to the pod's state."""
 
 
 @dataclass

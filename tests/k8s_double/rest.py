@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import objects
+from . import objects, podspec
 from .cluster import Cluster
 from .faults import RequestInfo
 from .meta import clone
@@ -120,7 +120,7 @@ class RestApi:
 
     def _dry_run(self, info: RequestInfo, body: JsonDict) -> JsonDict:
         if info.resource == "pods":
-            return objects.new_pod(body, info.namespace)
+            return podspec.new_pod(body, info.namespace)
         if info.resource == "secrets":
             return objects.new_secret(body, info.namespace)
         return objects.new_namespace(body)
