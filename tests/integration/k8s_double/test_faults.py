@@ -325,3 +325,17 @@ def test_an_exec_internal_error(double: KubernetesDouble, api: client.CoreV1Api,
         "details": {"causes": [{"message": "error executing command in container: "
                                            "container runtime is down"}]},
         "code": 500}
+
+
+def test_a_stepped_image_pull_failure_backs_off_on_the_next_sync(
+        double: KubernetesDouble, api: client.CoreV1Api, ns: str) -> None:
+    double.faults.image_pull_failure(container="main")
+    api.create_namespaced_pod(ns, pod_manifest("stepped", container("main", ["true"])))
+    double.kubelet.schedule(ns, "stepped")
+    double.kubelet.start(ns, "stepped")
+    assert waiting_reason(double, ns, "stepped", "main") == "ErrImagePull"
+    double.kubelet.sync(ns, "stepped")
+    assert waiting_reason(double, ns, "stepped", "main") == "ImagePullBackOff"
+    double.faults.clear_container_faults()
+    double.kubelet.sync(ns, "stepped")
+    double.wait_for_phase(ns, "stepped", "Succeeded")

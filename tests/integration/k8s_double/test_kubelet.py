@@ -308,3 +308,20 @@ def test_the_kubelet_and_scheduler_record_events(
     scheduled = next(e for e in events if e.reason == "Scheduled")
     assert scheduled.source.component == "default-scheduler"
     assert scheduled.involved_object.kind == "Pod"
+
+
+def test_closing_the_double_kills_every_process(tmp_path: Path) -> None:
+    double = KubernetesDouble(auto=True)
+    api = client.CoreV1Api(client.ApiClient(client.Configuration(host=double.url)))
+    main = container("main", shell("sleep 600 & echo $! > /workspace/pid; wait"),
+                     volumeMounts=MOUNTS[:1])
+    api.create_namespaced_pod("default", pod_manifest("left", main, volumes=[WORKSPACE]))
+    pid_file = double.wait_for(
+        lambda: next(double.base_dir.glob("default/left-*/volumes/workspace/pid"), None),
+        message="the pid file")
+    double.wait_for(lambda: pid_file.read_text().strip(), message="the pid")
+    pid = int(pid_file.read_text())
+    assert alive(pid)
+    double.close()
+    assert not alive(pid)
+    assert not double.base_dir.exists()
