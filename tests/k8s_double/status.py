@@ -165,4 +165,8 @@ def for_code(
                                 {"name": name, "kind": resource}))
     if code == 500:
         return internal_error(message or "etcdserver: request timed out")
+    if code == 400:
+        return bad_request(message or "the server rejected our request for an unknown reason")
+    if code == 410:
+        return ApiError(failure(410, "Expired", message or "too old resource version: 1 (2)"))
     return ApiError(failure(code, "Unknown", message or f"injected error {code}"), headers)
