@@ -18,6 +18,7 @@ from .status import (
     ApiError,
     already_exists,
     conflict,
+    failure,
     forbidden_terminating,
     method_not_allowed,
     not_found,
@@ -133,13 +134,20 @@ class Cluster:
         return removed
 
     def _check_preconditions(self, resource: str, obj: JsonDict, pre: JsonDict) -> None:
-        meta = obj["metadata"]
+        """As rest.BeforeDelete words it (the Kind stands where the resource would)."""
+        meta, kind = obj["metadata"], obj["kind"]
         if pre.get("uid") and pre["uid"] != meta["uid"]:
-            raise ApiError(dict(conflict(resource, meta["name"]).status, message=(
-                f'Operation cannot be fulfilled on {resource} "{meta["name"]}": Precondition '
-                f'failed: UID in precondition: {pre["uid"]}, UID in object meta: {meta["uid"]}')))
-        if pre.get("resourceVersion") and pre["resourceVersion"] != meta["resourceVersion"]:
-            raise conflict(resource, meta["name"])
+            reason = (f"the UID in the precondition ({pre['uid']}) does not match the UID in "
+                      f"record ({meta['uid']}). The object might have been deleted and then "
+                      "recreated")
+        elif pre.get("resourceVersion") and pre["resourceVersion"] != meta["resourceVersion"]:
+            reason = (f"the ResourceVersion in the precondition ({pre['resourceVersion']}) does "
+                      f"not match the ResourceVersion in record ({meta['resourceVersion']}). "
+                      "The object might have been modified")
+        else:
+            return
+        raise ApiError(failure(409, "Conflict", f'Operation cannot be fulfilled on {kind} '
+                               f'"{meta["name"]}": {reason}', {"name": meta["name"], "kind": kind}))
 
     def delete_pod(self, pod: JsonDict, grace: int | None,
                    propagation: str | None = None) -> JsonDict:
