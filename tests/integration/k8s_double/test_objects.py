@@ -286,3 +286,15 @@ def test_a_wrong_or_missing_token_is_unauthorized(
             "message": "Unauthorized", "reason": "Unauthorized", "code": 401}
         version = client.VersionApi(api.api_client).get_code() if token is None else None
         assert version is None or version.major == "1"
+
+
+def test_a_delete_precondition_on_the_uid(api: client.CoreV1Api, ns: str) -> None:
+    pod = api.create_namespaced_pod(ns, pod_manifest("pre"))
+    stale = client.V1DeleteOptions(preconditions=client.V1Preconditions(uid="not-the-uid"))
+    with pytest.raises(ApiException) as conflict:
+        api.delete_namespaced_pod("pre", ns, body=stale)
+    assert conflict.value.status == 409
+    assert "the UID in the precondition (not-the-uid)" in status_of(conflict.value).message
+    current = client.V1DeleteOptions(preconditions=client.V1Preconditions(
+        uid=pod.metadata.uid), grace_period_seconds=0)
+    assert api.delete_namespaced_pod("pre", ns, body=current).metadata.uid == pod.metadata.uid
