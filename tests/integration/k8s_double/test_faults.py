@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import pytest
@@ -288,18 +289,18 @@ def test_refused_connections_then_the_same_port_again(
 def test_a_dropped_exec_leaves_the_command_running(
         double: KubernetesDouble, api: client.CoreV1Api, ns: str) -> None:
     start_pod(double, api, ns, "ex", container("worker", volumeMounts=MOUNT))
-    gate = double.volume_dir(ns, "ex", "workspace") / "gate"
-    gate.parent.mkdir(parents=True, exist_ok=True)
+    workspace = double.volume_dir(ns, "ex", "workspace")
+    os.mkfifo(workspace / "gate")
     double.faults.exec_drop(after_bytes=5)
     ws = open_exec(api, ns, "ex", shell(
-        "echo step-output; while [ ! -e /workspace/gate ]; do sleep 0.05; done; "
-        "echo 0 > /workspace/exit-code"))
+        "echo step-output; cat /workspace/gate; echo 0 > /workspace/exit-code"))
     result = collect(ws)
     assert result.error is not None
     assert result.stdout.startswith(b"step")
     assert result.status is None and result.open_at_error  # as the notes say: still "open"
-    gate.touch()
-    exit_file = double.volume_dir(ns, "ex", "workspace") / "exit-code"
+    with open(workspace / "gate", "w") as gate:  # the command goes on without the client
+        gate.write("go\n")
+    exit_file = workspace / "exit-code"
     double.wait_for(exit_file.exists, message="the command to finish on its own")
 
 

@@ -298,3 +298,14 @@ def test_a_delete_precondition_on_the_uid(api: client.CoreV1Api, ns: str) -> Non
     current = client.V1DeleteOptions(preconditions=client.V1Preconditions(
         uid=pod.metadata.uid), grace_period_seconds=0)
     assert api.delete_namespaced_pod("pre", ns, body=current).metadata.uid == pod.metadata.uid
+
+
+def test_secrets_can_be_patched_and_replaced(api: client.CoreV1Api, ns: str) -> None:
+    api.create_namespaced_secret(ns, {"metadata": {"name": "s"}, "stringData": {"a": "1"}})
+    patched = api.patch_namespaced_secret("s", ns, {"metadata": {"labels": {"x": "y"}},
+                                                    "stringData": {"b": "2"}})
+    assert patched.metadata.labels == {"x": "y"}
+    assert {k: base64.b64decode(v) for k, v in patched.data.items()} == {"a": b"1", "b": b"2"}
+    patched.data = {"c": base64.b64encode(b"3").decode()}
+    replaced = api.replace_namespaced_secret("s", ns, patched)
+    assert list(replaced.data) == ["c"] and replaced.string_data is None
