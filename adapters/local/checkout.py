@@ -8,6 +8,7 @@ stored in the workspace and never shown: every message redacts them.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -60,7 +61,7 @@ class GitCheckout:
     def run(self) -> None:
         """Clone and check out, or raise ``CheckoutError``."""
         self._validate()
-        repo, sha, shown = self.repository, self.commit_sha, redact(self.repository)
+        repo, sha, shown = self._source, self.commit_sha, redact(self.repository)
         self.say(f"$ git clone {shown} (commit {sha[:7]})")
         self._git(["clone", "--no-checkout", "--quiet", "--", repo, str(self.workspace)],
                   self.workspace.parent, f"could not clone {shown}")  # fmt: skip
@@ -70,6 +71,16 @@ class GitCheckout:
             self._fetch_missing_commit()
         self._git(["checkout", "--quiet", "--detach", sha], self.workspace,
                   f"could not check out commit {sha} of {shown}")  # fmt: skip
+
+    @property
+    def _source(self) -> str:
+        """The repository as git run in any directory reads it: a relative local path is
+        made absolute (it means a path relative to the server's working directory)."""
+        repo = self.repository
+        colon, slash = repo.find(":"), repo.find("/")
+        if "://" in repo or (colon > 0 and (slash == -1 or colon < slash)):
+            return repo  # a URL, or scp-like host:path
+        return os.path.abspath(repo)
 
     def _validate(self) -> None:
         shown = redact(self.repository)
@@ -88,7 +99,7 @@ class GitCheckout:
                 continue
             self.say(f"$ git fetch {redact(self.repository)} {wanted}")
             code, stderr = self._run(
-                ["fetch", "--quiet", "--no-tags", "--", self.repository, wanted], self.workspace
+                ["fetch", "--quiet", "--no-tags", "--", self._source, wanted], self.workspace
             )
             if code != 0:
                 error = _error_line(stderr)

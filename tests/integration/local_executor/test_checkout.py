@@ -12,6 +12,7 @@ import pytest
 
 from adapters.local import LocalExecutor
 from domain.execution.ports import Phase
+from tests.integration.git.http_server import serve_git
 from tests.integration.git.origin import Origin, git
 from tests.integration.local_executor.conftest import launch_of, wait_until_prepared
 from tests.integration.local_executor.recorder import RecordingSink
@@ -180,3 +181,52 @@ def test_start_returns_at_once_and_stop_ends_a_hanging_clone(
     status = executor.status(job.job_id)
     assert status.phase is Phase.FAILED
     assert status.reason == "stopped while preparing: cancelled by alice"
+
+
+def test_a_relative_local_path_means_relative_to_the_server_s_directory(
+    origin: Origin, executors: Executors, sinks: Sinks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commit = origin.commit({"local.txt": "local\n"}, "local")
+    origin.push()
+    monkeypatch.chdir(origin.bare.parent.parent)
+    relative = f"{origin.bare.parent.name}/{origin.bare.name}"
+    executor = executors()
+    job, status = prepare(executor, sinks(), relative, commit)
+    assert status.phase is Phase.RUNNING, status.reason
+    assert (executor.workspace(job.job_id) / "local.txt").read_text() == "local\n"
+
+
+@pytest.fixture
+def http_base(origin: Origin) -> Iterator[str]:
+    """``http://127.0.0.1:PORT/origin.git`` behind basic auth (user ``ci``)."""
+    with serve_git(origin.bare.parent, "ci", "s3cret-pass") as base:
+        yield f"{base}/{origin.bare.name}"
+
+
+def test_an_authenticated_https_clone_fetches_a_pull_request_and_keeps_no_credentials(
+    origin: Origin, http_base: str, executors: Executors, sinks: Sinks
+) -> None:
+    origin.switch("contributor")
+    commit = origin.commit({"pr.txt": "over http\n"}, "pr")
+    git("push", "--quiet", "origin", "HEAD:refs/pull/7/head", cwd=origin.work)
+    url = http_base.replace("http://", "http://ci:s3cret-pass@")
+    executor, sink = executors(), sinks()
+    job, status = prepare(executor, sink, url, commit, ref="refs/pull/7/head")
+    assert status.phase is Phase.RUNNING, status.reason
+    workspace = executor.workspace(job.job_id)
+    assert (workspace / "pr.txt").read_text() == "over http\n"
+    assert git("remote", "get-url", "origin", cwd=workspace) == http_base
+    assert b"s3cret-pass" not in sink.everything()
+    assert "http://***@127.0.0.1" in sink.system_text()
+
+
+def test_wrong_credentials_fail_at_once_without_a_prompt(
+    origin: Origin, http_base: str, executors: Executors, sinks: Sinks
+) -> None:
+    url = http_base.replace("http://", "http://ci:wrong@")
+    _, status = prepare(executors(), sinks(), url, "e" * 40)
+    assert status.phase is Phase.FAILED
+    assert status.reason.startswith(
+        f"could not clone {http_base.replace('http://', 'http://***@')}"
+    )
+    assert "Authentication failed" in status.reason
