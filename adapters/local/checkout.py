@@ -63,14 +63,14 @@ class GitCheckout:
         self._validate()
         repo, sha, shown = self._source, self.commit_sha, redact(self.repository)
         self.say(f"$ git clone {shown} (commit {sha[:7]})")
-        self._git(["clone", "--no-checkout", "--quiet", "--", repo, str(self.workspace)],
-                  self.workspace.parent, f"could not clone {shown}")  # fmt: skip
-        self._git(["remote", "set-url", "origin", strip_credentials(repo)], self.workspace,
-                  f"could not configure the clone of {shown}")  # fmt: skip
+        clone = ["clone", "--no-checkout", "--quiet", "--", repo, str(self.workspace)]
+        self._git(clone, self.workspace.parent, f"could not clone {shown}")
+        forget_credentials = ["remote", "set-url", "origin", strip_credentials(repo)]
+        self._git(forget_credentials, self.workspace, f"could not configure the clone of {shown}")
         if not self._has_commit():
             self._fetch_missing_commit()
-        self._git(["checkout", "--quiet", "--detach", sha], self.workspace,
-                  f"could not check out commit {sha} of {shown}")  # fmt: skip
+        checkout = ["checkout", "--quiet", "--detach", sha]
+        self._git(checkout, self.workspace, f"could not check out commit {sha} of {shown}")
 
     @property
     def _source(self) -> str:

@@ -68,8 +68,8 @@ class LocalJob:
         self._prepared = threading.Event()
 
     def begin(self) -> None:
-        threading.Thread(target=self._prepare, name=f"prepare-{self._job.job_id}",
-                         daemon=True).start()  # fmt: skip
+        name = f"prepare-{self._job.job_id}"
+        threading.Thread(target=self._prepare, name=name, daemon=True).start()
 
     def status(self) -> JobStatus:
         with self._lock:

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from adapters.local import LocalExecutor
-from domain.execution.ports import Phase
+from domain.execution.ports import Phase, StepLaunch
+from domain.runs.states import StepState
 from tests.integration.git.http_server import serve_git
 from tests.integration.git.origin import Origin, git
 from tests.integration.local_executor.conftest import launch_of, wait_until_prepared
@@ -230,3 +231,15 @@ def test_wrong_credentials_fail_at_once_without_a_prompt(
         f"could not clone {http_base.replace('http://', 'http://***@')}"
     )
     assert "Authentication failed" in status.reason
+
+
+def test_a_step_of_a_job_whose_checkout_failed_fails_without_running(
+    tmp_path: Path, executors: Executors, sinks: Sinks
+) -> None:
+    executor = executors()
+    job, status = prepare(executor, sinks(), str(tmp_path / "missing.git"), "f" * 40)
+    assert status.phase is Phase.FAILED
+    step = StepLaunch(1, "build", "touch /nonexistent-dir/ran")
+    outcome = executor.run_step(job.job_id, step, sinks())
+    assert (outcome.state, outcome.exit_code) == (StepState.FAILURE, None)
+    assert outcome.reason == f"job failed: {status.reason}"
