@@ -89,9 +89,7 @@ def test_a_step_is_read_in_its_own_offsets(logs: SqlLogStore, job: str) -> None:
     assert joined(logs.read_step(job, 1, 5, limit=10)) == step_1[5:15]
 
 
-def test_one_stream_of_a_step_is_read_in_that_streams_offsets(
-    logs: SqlLogStore, job: str
-) -> None:
+def test_one_stream_of_a_step_is_read_in_that_streams_offsets(logs: SqlLogStore, job: str) -> None:
     assert logs.step_output(job, 1, stream="stdout") == b"one-out-a\none-out-b\n"
     assert logs.step_output(job, 1, 11, stream="stdout") == b"ne-out-b\n"
     assert logs.step_output(job, 2, stream="stderr") == b"two-err\n"
