@@ -1,0 +1,1 @@
+"""Artifact storage: files a job uploaded, kept under the job."""
