@@ -1,0 +1,1 @@
+"""Secret encryption: the master key file and AES-256-GCM envelope encryption."""
