@@ -16,8 +16,9 @@ def encodings(secret: str) -> set[bytes]:
     without surrounding whitespace, each line of a multi-line value, URL-encoded,
     escaped inside a JSON string, and base64-encoded (without padding). Forms shorter
     than ``MIN_SECRET_LENGTH`` bytes are left out; so is everything for a value shorter
-    than ``MIN_SECRET_LENGTH`` characters."""
-    if len(secret) < MIN_SECRET_LENGTH:
+    than ``MIN_SECRET_LENGTH`` characters once surrounding whitespace is removed (four
+    spaces are not worth masking every indentation for)."""
+    if len(secret.strip()) < MIN_SECRET_LENGTH:
         return set()
     texts = {secret, secret.strip(), quote(secret, safe=""), quote_plus(secret, safe="")}
     texts |= {json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import pickle
 import stat
@@ -115,3 +116,19 @@ def test_key_material_never_shows_in_repr_str_or_pickle(tmp_path: Path) -> None:
 def test_a_master_key_has_exactly_32_bytes() -> None:
     with pytest.raises(ValueError, match="32 bytes"):
         MasterKey(b"short")
+
+
+def test_without_hard_links_the_key_file_is_still_created_exclusively_and_0600(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, permissive_umask: None
+) -> None:
+    def no_links(source: object, target: object) -> None:
+        raise PermissionError(errno.EPERM, "hard links not supported here")
+
+    monkeypatch.setattr(os, "link", no_links)
+    path = tmp_path / "master.key"
+    key = load_or_create_master_key(path)
+    assert mode(path) == 0o600
+    assert load_master_key(path) == key
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["master.key"]
+    with pytest.raises(KeyFileExistsError):
+        generate_master_key(path)

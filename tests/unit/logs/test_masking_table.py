@@ -30,6 +30,7 @@ def masked(data: bytes, *secrets: str) -> bytes:
         (b"abcdabcd", ["abcd"], b"******"),  # adjacent occurrences: one mask each
         (b"aaaaaaa", ["aaaa"], b"***"),  # overlapping occurrences of one secret
         (b"abc is short", ["abc"], b"abc is short"),  # under 4 characters: ignored
+        (b"    indented\n", ["    ", " \t\n ab \n"], b"    indented\n"),  # blank-ish: ignored
         (b"x=p%40ss%20w%2Frd;", ["p@ss w/rd"], b"x=***;"),  # URL-encoded
         (b"x=p%40ss+w%2Frd;", ["p@ss w/rd"], b"x=***;"),  # form-encoded
         (b'{"v": "a\\"b\\\\c-d"}', ['a"b\\c-d'], b'{"v": "***"}'),  # JSON-escaped
