@@ -72,6 +72,11 @@ class _Heads:
         self.steps: dict[int, int] = {}
         self.streams: dict[tuple[int, str], int] = {}
 
+    def advance(self, step: int, stream: str, size: int) -> None:
+        self.job += size
+        self.steps[step] = self.steps.get(step, 0) + size
+        self.streams[(step, stream)] = self.streams.get((step, stream), 0) + size
+
 
 class SqlLogStore:
     def __init__(self, dialect: Dialect, poll_interval: float | None = None) -> None:
@@ -123,14 +128,11 @@ class SqlLogStore:
                     self.collisions += 1
                     heads.loaded = False  # another process appended: re-read, retry
                     continue
-                end = start + len(data)
-                heads.job = end
-                heads.steps[step] = heads.steps.get(step, 0) + len(data)
-                key = (step, stream)
-                heads.streams[key] = heads.streams.get(key, 0) + len(data)
+                heads.advance(step, stream, len(data))
                 break
             else:
                 raise LogAppendConflictError(f"job {job_id}: {_RETRIES} append collisions")
+        end = start + len(data)
         self._announce(job_id, end)
         return start, end
 

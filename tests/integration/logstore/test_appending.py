@@ -7,6 +7,9 @@ import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
+from adapters.sql import logstore
 from adapters.sql.dialect import Dialect, SQLiteDialect
 from adapters.sql.logstore import MAX_CHUNK, SqlLogStore
 from adapters.sql.store import SqlStore, StoreConfig
@@ -142,3 +145,16 @@ def test_the_log_lives_beside_the_event_log(store_config: StoreConfig) -> None:
         if store_config.kind == "sqlite":
             dialect.close()
         store.close()
+
+
+def test_forgotten_heads_are_read_again_from_the_database(
+    logs: SqlLogStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(logstore, "_CACHED_JOBS", 2)
+    jobs = [new_job() for _ in range(5)]
+    for round_ in range(3):
+        for job in jobs:
+            assert logs.append(job, round_ + 1, "stdout", b"12345") == (5 * round_, 5 * round_ + 5)
+    assert all(logs.size(job) == 15 for job in jobs)
+    assert logs.step_output(jobs[0], 3) == b"12345"
+    assert logs.read_step(jobs[0], 3)[0].step_offset == 0
