@@ -5,14 +5,24 @@ import time."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
+from adapters.artifacts.filesystem import FilesystemArtifactStore
+from adapters.crypto.keyfile import MasterKey, load_or_create_master_key
 from adapters.sql.store import SqlStore, StoreConfig
+from api.execution.outputs import LogOutputs
+from api.execution.vault import SecretVault
 from api.logs import REDACTOR
 from api.settings import Settings
+from domain.execution.tokens import JobTokens
 from domain.runs.application import RunsService
+from domain.secrets.application import SecretsService
+from domain.system.application import SystemService
 from projections.model import Projection
 from projections.runs import RunsProjection
 from projections.runs_view import RunsView
+
+MASTER_KEY_FILE = "master.key"
 
 
 def store_config(settings: Settings) -> StoreConfig:
@@ -32,14 +42,23 @@ def all_projections() -> list[Projection]:
 
 @dataclass
 class Danube:
+    """Everything one process works with. Built by ``build``; closed by its owner."""
+
     settings: Settings
     store: SqlStore
     runs: RunsService
+    system: SystemService
+    secrets: SecretsService
+    vault: SecretVault
+    tokens: JobTokens
+    logs: LogOutputs
+    artifacts: FilesystemArtifactStore
     projections: list[Projection]
     views: RunsView
-    closed: bool = field(default=False)
+    extras: dict[str, Any] = field(default_factory=dict)
+    closed: bool = False
 
-    def wait_for_views(self, position: int, timeout: float = 5.0) -> bool:
+    def wait_for_views(self, position: int, timeout: float = 10.0) -> bool:
         """Read-your-writes: block until every projection has folded ``position``."""
         return all(
             self.store.views.progress(p.name).wait_for_position(position, timeout)
@@ -47,10 +66,18 @@ class Danube:
             for p in self.projections
         )
 
+    def seal_env(self, env: dict[str, str]) -> dict[str, str]:
+        return self.vault.seal_env(env)
+
     def close(self) -> None:
         if not self.closed:
             self.closed = True
             self.store.close()
+
+
+def master_key(settings: Settings) -> MasterKey:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return load_or_create_master_key(settings.data_dir.resolve() / MASTER_KEY_FILE)
 
 
 def build(settings: Settings) -> Danube:
@@ -63,13 +90,21 @@ def build(settings: Settings) -> Danube:
         REDACTOR.add(secret.get_secret_value())
     store = SqlStore(store_config(settings))
     projections = all_projections()
-    runs_projection = projections[0]
     for projection in projections:
         store.views.ensure(projection)
+    key = master_key(settings)
+    vault = SecretVault(key, store.keys)
+    secrets = SecretsService(store.log, vault)
     return Danube(
         settings=settings,
         store=store,
         runs=RunsService(store.log),
+        system=SystemService(store.log),
+        secrets=secrets,
+        vault=vault,
+        tokens=JobTokens(key.derive(b"danube job tokens")),
+        logs=LogOutputs(store.logs, secrets),
+        artifacts=FilesystemArtifactStore(settings.data_dir.resolve() / "artifacts"),
         projections=projections,
-        views=RunsView(store.views.reader(runs_projection)),
+        views=RunsView(store.views.reader(projections[0])),
     )

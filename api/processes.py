@@ -75,7 +75,9 @@ class HttpServer:
         self.server.should_exit = True
 
 
-def run_until_signalled(danube: Danube, supervisor: Supervisor) -> None:
+def run_until_signalled(
+    danube: Danube, supervisor: Supervisor, on_stop: Callable[[], None] | None = None
+) -> None:
     """Block until SIGINT or SIGTERM, then stop every worker and close the stores."""
     signalled = threading.Event()
 
@@ -88,5 +90,7 @@ def run_until_signalled(danube: Danube, supervisor: Supervisor) -> None:
     while not signalled.wait(0.5):
         pass
     supervisor.stop()
+    if on_stop is not None:
+        on_stop()
     danube.close()
     log.info("stopped")

@@ -59,6 +59,7 @@ JOBS = Table(
         Column("spec", JSON),
         Column("cancel_requested", INT),
         Column("secrets_read", JSON),
+        Column("report", JSON),
     ),
     indexes=(("run_id",), ("pipeline", "requested_at"), ("state", "requested_at")),
 )
@@ -132,6 +133,7 @@ class RunsProjection:
             Run.ArtifactUploaded,
             Run.SecretRead,
             Run.Waiting,
+            Run.JobReported,
         )
     )
 
@@ -296,6 +298,13 @@ def _secret_read(event: Run.SecretRead, rows: Rows) -> None:
         rows.put("jobs", job)
 
 
+def _job_reported(event: Run.JobReported, rows: Rows) -> None:
+    job = rows.get("jobs", _hex(event.job_id))
+    if job is not None:
+        job["report"] = {"state": event.state, "reason": event.reason}
+        rows.put("jobs", job)
+
+
 def _waiting(event: Run.Waiting, rows: Rows) -> None:
     run = rows.get("runs", event.originator_id.hex)
     if run is not None:
@@ -319,4 +328,5 @@ _HANDLERS: dict[str, Any] = {
     Run.ArtifactUploaded.TOPIC: _artifact_uploaded,
     Run.SecretRead.TOPIC: _secret_read,
     Run.Waiting.TOPIC: _waiting,
+    Run.JobReported.TOPIC: _job_reported,
 }

@@ -64,6 +64,7 @@ class JobView(_FromRow):
     spec: dict[str, Any] | None = None
     cancel_requested: int = 0
     secrets_read: list[str] | None = None
+    report: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,9 @@ import stat
 from pathlib import Path
 from typing import NoReturn
 
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from adapters.crypto.errors import InsecureKeyFileError, InvalidKeyFileError, KeyFileExistsError
 
@@ -38,6 +40,12 @@ class MasterKey:
 
     def aead(self) -> AESGCM:
         return AESGCM(self._key)
+
+    def derive(self, purpose: bytes, length: int = 32) -> bytes:
+        """A separate key for another purpose (HKDF-SHA256), e.g. signing job tokens."""
+        return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=purpose).derive(
+            self._key
+        )
 
     def __repr__(self) -> str:
         return f"MasterKey(key_id={self.key_id!r})"

@@ -14,7 +14,9 @@ from typing import Literal
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from adapters.sql.dialect import Dialect, PostgresDialect, SQLiteDialect, create_schema
+from adapters.sql.keytable import SqlKeyTable
 from adapters.sql.listen import PostgresListener
+from adapters.sql.logstore import LOGS_CHANNEL, SqlLogStore
 from adapters.sql.projector import EventFeed, Projector
 from adapters.sql.viewstore import VIEWS_CHANNEL, SqlViewStore
 from adapters.sql.wakeup import Wakeup
@@ -87,6 +89,17 @@ class SqlStore:
             poll = 1.0  # safety net only: NOTIFY wakes followers
         self.views = SqlViewStore(self.dialect)
         self.feed = EventFeed(self.log.recorder, self.log.mapper, self.commits, poll)
+        # Logs and the vault's keys live beside the events (SQLite: in the events file).
+        self.events_dialect: Dialect = (
+            SQLiteDialect(config.data_dir / "events.sqlite3")
+            if config.kind == "sqlite" and config.data_dir is not None
+            else self.dialect
+        )
+        self.logs = SqlLogStore(self.events_dialect)
+        self.keys = SqlKeyTable(self.events_dialect)
+        if config.create_tables:
+            self.logs.ensure()
+            self.keys.ensure()
 
     def start_listening(self) -> None:
         """Relay other processes' commits (events and views) into this process."""
@@ -94,7 +107,11 @@ class SqlStore:
             return
         self.listener = PostgresListener(
             self.config.database_url,
-            {EVENTS_CHANNEL: self._on_events, VIEWS_CHANNEL: self._on_views},
+            {
+                EVENTS_CHANNEL: self._on_events,
+                VIEWS_CHANNEL: self._on_views,
+                LOGS_CHANNEL: self.logs.relay,
+            },
         )
         self.listener.start()
 
@@ -115,6 +132,8 @@ class SqlStore:
     def close(self) -> None:
         if self.listener is not None:
             self.listener.stop()
+        if self.events_dialect is not self.dialect:
+            self.events_dialect.close()
         self.dialect.close()
         self.log.close()
 

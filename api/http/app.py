@@ -6,11 +6,12 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from api.bootstrap import Danube
-from api.http import health
+from api.http import health, jobs
 
 
 def create_app(danube: Danube) -> FastAPI:
     app = FastAPI(title="Danube", version="0.1.0", docs_url="/api/docs", redoc_url=None)
     app.state.danube = danube
     app.include_router(health.router)
+    app.include_router(jobs.router)
     return app

@@ -41,7 +41,7 @@ class JobLaunch:
     repository: str
     commit_sha: str
     ref: str
-    token: str
+    token: str = field(repr=False)
     env: Mapping[str, str] = field(default_factory=dict)
     script: str = "danubefile.py"
     image: str = ""
@@ -101,11 +101,14 @@ class Executor(Protocol):
         """Run one step command as a fresh ``/bin/sh -c`` in the job's workspace (worker)
         with only ``step.env`` added, streaming its output to ``output``; block until it
         exits, times out (``step.timeout_seconds``) or the job is stopped. Called in a
-        thread of its own."""
+        thread of its own. A repeated call for a step number returns the first run's
+        outcome (it never runs twice); a step of an unknown or failed job ends as FAILURE
+        with exit code None; after ``stop`` every step ends CANCELLED."""
 
     def stop(self, job_id: JobId, reason: str) -> None:
         """End everything the job runs (coordinator and steps: whole process groups or
-        the pod). Running ``run_step`` calls return CANCELLED. Idempotent."""
+        the pod). Running ``run_step`` calls return CANCELLED; ``status`` then reports
+        EXITED or FAILED, never RUNNING. Idempotent."""
 
     def release(self, job_id: JobId) -> None:
         """Remove what is left (workspace, pod, secrets). Idempotent."""

@@ -17,7 +17,14 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from domain.cause import Cause
-from domain.execution.ports import Executor, JobLaunch, OutputSink, Phase, StepLaunch
+from domain.execution.ports import (
+    Executor,
+    JobLaunch,
+    OutputSink,
+    Phase,
+    StepLaunch,
+    StepOutcome,
+)
 from domain.ids import JobId, RunId
 from domain.runs.application import RunsService
 from domain.runs.errors import RunsError
@@ -45,6 +52,9 @@ class ActiveJob(Protocol):
     def cancel_requested(self) -> int: ...
     @property
     def secrets_read(self) -> Sequence[str] | None: ...
+    @property
+    def report(self) -> Mapping[str, str] | None:
+        """What the coordinator reported: ``{"state": ..., "reason": ...}``."""
 
 
 class RunningStep(Protocol):
@@ -81,6 +91,12 @@ class JobOutput(Protocol):
     def mask_secrets(self, job_id: JobId, pipeline: str, keys: Sequence[str]) -> None:
         """Make sure the values of these secrets are masked in this job's output."""
 
+    def system_line(self, job_id: JobId, text: str) -> None:
+        """A line of Danube's own in the job log (step endings, failure reasons)."""
+
+    def close(self, job_id: JobId) -> None:
+        """The job ended: flush what is held back and forget it."""
+
 
 class Reconciler:
     def __init__(
@@ -108,15 +124,15 @@ class Reconciler:
                 self._reconcile(job)
             except Exception:  # one job's trouble must not stop the others
                 log.exception("reconciling job %s failed; will retry", job.id)
-        for job_id in list(self._held - active.keys()):
+        for job_id in list(self._held - active.keys()):  # ended elsewhere (e.g. cancelled)
             self._executor.release(JobId(UUID(job_id)))
+            self._output.close(JobId(UUID(job_id)))
             self._held.discard(job_id)
 
     def _reconcile(self, job: ActiveJob) -> None:
         job_id = JobId(UUID(job.id))
         status = self._executor.status(job_id)
         if job.cancel_requested:
-            self._executor.stop(job_id, "cancelled")
             self._finish(job, JobState.CANCELLED, "cancelled")
         elif status.phase == Phase.ABSENT:
             if job.state == JobState.SCHEDULING:
@@ -135,29 +151,40 @@ class Reconciler:
             if job.state == JobState.SCHEDULING:
                 self._runs.start_job(_run_id(job), job_id, self._cause)
             if status.phase == Phase.EXITED:
-                self._finish_exited(job, status.exit_code)
+                self._finish_exited(job, status.exit_code, status.reason)
             elif self._timed_out(job):
-                self._executor.stop(job_id, "timeout")
                 limit = _max_duration(job)
                 self._finish(job, JobState.TIMEOUT, f"exceeded max_duration_seconds ({limit}s)")
             else:
                 self._start_steps(job)
 
-    def _finish_exited(self, job: ActiveJob, exit_code: int | None) -> None:
-        if exit_code == 0:
+    def _finish_exited(self, job: ActiveJob, exit_code: int | None, why: str) -> None:
+        report = job.report or {}
+        if report.get("state") in {s.value for s in JobState if s.is_terminal}:
+            self._finish(job, JobState(report["state"]), report.get("reason", ""))
+        elif exit_code == 0:
             self._finish(job, JobState.SUCCESS, "")
         elif exit_code == 1:
             self._finish(job, JobState.FAILURE, "the pipeline failed")
         elif exit_code == 2:
             self._finish(job, JobState.FAILURE, "the coordinator could not work with the master")
         else:
-            self._finish(job, JobState.FAILURE, f"the coordinator exited with code {exit_code}")
+            detail = f" ({why})" if why else ""
+            self._finish(
+                job, JobState.FAILURE, f"the coordinator exited with code {exit_code}{detail}"
+            )
 
     def _finish(self, job: ActiveJob, state: JobState, reason: str) -> None:
+        """Stop what runs, store all output, then record the end: a job's log is complete
+        by the time anyone sees its final state."""
         job_id = JobId(UUID(job.id))
+        self._executor.stop(job_id, reason or state.value)
+        if reason and state != JobState.SUCCESS:
+            self._output.system_line(job_id, f"── job {state.value}: {reason}")
+        self._output.close(job_id)
         try:
             self._runs.finish_job(_run_id(job), job_id, state, reason, self._cause)
-        except RunsError as error:  # e.g. the coordinator's report already ended it
+        except RunsError as error:  # ended meanwhile (e.g. cancelled)
             log.debug("job %s already ended: %s", job.id, error)
         self._executor.release(job_id)
         self._held.discard(job.id)
@@ -202,13 +229,15 @@ class Reconciler:
             outcome = self._executor.run_step(
                 job_id, step, self._output.for_step(job_id, step.number)
             )
+            end = self._output.size(job_id)
+            self._output.system_line(job_id, _ending(step, outcome))
             self._runs.finish_step(
                 _run_id(job),
                 job_id,
                 step.number,
                 state=outcome.state,
                 exit_code=outcome.exit_code,
-                log_offset=self._output.size(job_id),
+                log_offset=end,
                 reason=outcome.reason,
             )
         except RunsError as error:  # the job ended meanwhile and took the step with it
@@ -231,6 +260,13 @@ class Reconciler:
             )
         except Exception:
             log.exception("could not record the failure of step %s of job %s", number, job.id)
+
+
+def _ending(step: StepLaunch, outcome: StepOutcome) -> str:
+    if outcome.state == StepState.SUCCESS:
+        return f"── step {step.number} succeeded"
+    detail = outcome.reason or f"exit code {outcome.exit_code}"
+    return f"── step {step.number} {outcome.state.value}: {detail}"
 
 
 def _run_id(job: ActiveJob) -> RunId:

@@ -320,6 +320,19 @@ class Run(Aggregate):
         self.trigger_event(self.SecretRead, job_id=job_id, key=key, scope=scope)
         return True
 
+    def record_report(self, job_id: JobId, state: JobState, reason: str) -> bool:
+        """What the job's coordinator says of its outcome. The job ends with it once its
+        processes have exited (so its log is complete before its state is final)."""
+        job = self.job(job_id)
+        if job.report == (state, reason):
+            return False
+        if job.state != JobState.RUNNING:
+            raise IllegalTransitionError(str(job_id), job.state, "outcome reported")
+        if not state.is_terminal:
+            raise IllegalTransitionError(str(job_id), job.state, state)
+        self.trigger_event(self.JobReported, job_id=job_id, state=state.value, reason=reason)
+        return True
+
     def wait(self, reason: str) -> bool:
         """Why the run is still queued (capacity, pipeline limit, draining); recorded
         when the reason changes."""
@@ -440,3 +453,12 @@ class Run(Aggregate):
 
         def apply(self, run: Run) -> None:
             run.waiting_reason = self.reason
+
+    class JobReported(Aggregate.Event):
+        TOPIC = "danube:Run.JobReported"
+        job_id: UUID
+        state: str
+        reason: str
+
+        def apply(self, run: Run) -> None:
+            run.jobs[JobId(self.job_id)].report = (JobState(self.state), self.reason)

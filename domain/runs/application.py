@@ -133,6 +133,9 @@ class RunsService:
     def record_secret_read(self, run_id: RunId, job_id: JobId, key: str, scope: str) -> int:
         return self._update(run_id, lambda run: run.record_secret_read(job_id, key, scope))
 
+    def record_report(self, run_id: RunId, job_id: JobId, state: JobState, reason: str) -> int:
+        return self._update(run_id, lambda run: run.record_report(job_id, state, reason))
+
     def wait(self, run_id: RunId, reason: str) -> int:
         return self._update(run_id, lambda run: run.wait(reason))
 

@@ -45,3 +45,4 @@ class Job:
     steps: dict[int, Step] = field(default_factory=dict)
     artifacts: dict[str, Artifact] = field(default_factory=dict)
     secrets_read: set[str] = field(default_factory=set)
+    report: tuple[JobState, str] | None = None

@@ -1,0 +1,1 @@
+"""The ``danube`` subcommands, one module per concern."""

@@ -1,0 +1,80 @@
+"""The example a new user sees on the first ``danube up``: a small git repository with a
+danubefile, and one run of it."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+from pathlib import Path
+
+from api.bootstrap import Danube
+from domain.cause import Cause
+from domain.ids import new_run_id
+from domain.runs.application import RunRequest
+
+log = logging.getLogger(__name__)
+
+PIPELINE = "example"
+DANUBEFILE = '''\
+"""An example pipeline: edit it, commit, and run it again with `danube run`."""
+
+from danube import artifacts, ctx, pipeline, step
+
+
+@pipeline(name="example")
+def build() -> None:
+    step.run("echo hello from $(hostname) at commit $COMMIT", env={"COMMIT": ctx.commit_sha[:12]},
+             name="hello")
+    python = step.run("python3 --version", capture=True).strip()
+    step.run(f"echo building with {python}", name="build")
+    step.run("mkdir -p dist && date > dist/built-at.txt", name="package")
+    artifacts.upload("dist/built-at.txt")
+'''
+
+
+def example_repository(data_dir: Path) -> Path:
+    """``<data_dir>/example``: a git repository with the example danubefile."""
+    path = data_dir / "example"
+    if (path / ".git").exists():
+        return path
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "danubefile.py").write_text(DANUBEFILE)
+    git = ["git", "-C", str(path), "-c", "user.name=Danube", "-c", "user.email=danube@localhost"]
+    for command in (
+        ["init", "-q", "-b", "main"],
+        ["add", "danubefile.py"],
+        ["commit", "-q", "-m", "An example pipeline"],
+    ):
+        subprocess.run([*git, *command], check=True, capture_output=True, timeout=60)
+    return path
+
+
+def ensure_example_run(danube: Danube) -> None:
+    """Request one run of the example the first time Danube starts with no runs at all."""
+    if danube.views.pipelines() or danube.store.log.position() > 0:
+        return
+    try:
+        path = example_repository(danube.settings.data_dir.resolve())
+        commit = subprocess.run(
+            ["git", "-C", str(path), "rev-parse", "HEAD"],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError) as error:
+        log.warning("could not prepare the example pipeline: %s", error)
+        return
+    danube.runs.request_run(
+        RunRequest(
+            run_id=new_run_id(),
+            pipeline=PIPELINE,
+            repository=str(path),
+            ref="refs/heads/main",
+            commit_sha=commit,
+            trigger={"type": "manual"},
+            spec={"entrypoint": PIPELINE},
+        ),
+        Cause(actor="system:example", trigger="manual"),
+    )
+    log.info("requested a run of the example pipeline", extra={"repository": str(path)})

@@ -1,0 +1,75 @@
+"""``danube up``, ``danube server``, ``danube projector``: the long-running processes."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from api.bootstrap import build
+from api.settings import Settings
+
+log = logging.getLogger("danube")
+
+
+def up(args: argparse.Namespace, settings: Settings) -> int:
+    """Everything in one process: the embedded default."""
+    from api.commands.example import ensure_example_run
+    from api.execution.embedded import start_execution
+    from api.http.app import create_app
+    from api.processes import HttpServer, Supervisor, run_until_signalled
+
+    danube = build(settings)
+    supervisor = Supervisor()
+    execution = start_execution(danube, supervisor, settings.grpc_address)
+    supervisor.add("http", HttpServer(create_app(danube), settings.http_host, settings.http_port))
+    if not args.no_example:
+        ensure_example_run(danube)
+    log.info(
+        "danube is up",
+        extra={
+            "url": settings.public_url,
+            "data_dir": str(settings.data_dir.resolve()),
+            "event_store": settings.event_store,
+            "executor": settings.executor,
+            "grpc": execution.grpc.address,
+        },
+    )
+    run_until_signalled(danube, supervisor, execution.stop)
+    return 0
+
+
+def server(args: argparse.Namespace, settings: Settings) -> int:
+    from api.http.app import create_app
+    from api.processes import HttpServer, Supervisor, run_until_signalled
+
+    danube = build(settings)
+    danube.store.start_listening()
+    supervisor = Supervisor()
+    supervisor.add("http", HttpServer(create_app(danube), settings.http_host, settings.http_port))
+    run_until_signalled(danube, supervisor)
+    return 0
+
+
+def projector(args: argparse.Namespace, settings: Settings) -> int:
+    from api.processes import Supervisor, run_until_signalled, start_projectors
+
+    danube = build(settings)
+    danube.store.start_listening()
+    supervisor = Supervisor()
+    start_projectors(danube, supervisor)
+    run_until_signalled(danube, supervisor)
+    return 0
+
+
+def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    sub = commands.add_parser("up", help="run everything in one process: the embedded default")
+    sub.add_argument(
+        "--no-example", action="store_true", help="do not run the example pipeline on first start"
+    )
+    sub.set_defaults(handler=up)
+    commands.add_parser(
+        "server", help="run the API server (production: one of several processes)"
+    ).set_defaults(handler=server)
+    commands.add_parser("projector", help="run the projection followers (production)").set_defaults(
+        handler=projector
+    )

@@ -1,0 +1,56 @@
+"""``danube drain``, ``danube undrain`` and ``danube status``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from api.bootstrap import build
+from api.settings import Settings
+from domain.cause import Cause
+
+
+def drain(args: argparse.Namespace, settings: Settings) -> int:
+    danube = build(settings)
+    try:
+        danube.system.start_draining(Cause(actor="cli", reason="danube drain"))
+    finally:
+        danube.close()
+    print("draining: no new jobs start; running jobs finish")
+    return 0
+
+
+def undrain(args: argparse.Namespace, settings: Settings) -> int:
+    danube = build(settings)
+    try:
+        danube.system.stop_draining(Cause(actor="cli", reason="danube undrain"))
+    finally:
+        danube.close()
+    print("not draining: queued jobs start again")
+    return 0
+
+
+def status(args: argparse.Namespace, settings: Settings) -> int:
+    danube = build(settings)
+    try:
+        views = danube.views
+        report = {
+            "draining": danube.system.is_draining(),
+            "event_store": {"kind": settings.event_store, "position": danube.store.log.position()},
+            "read_models": {
+                p.name: danube.store.views.position(p.name) for p in danube.projections
+            },
+            "jobs": {"active": len(views.active_jobs()), "queued": len(views.queued_jobs())},
+        }
+    finally:
+        danube.close()
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    commands.add_parser("drain", help="stop starting new jobs; running ones finish").set_defaults(
+        handler=drain
+    )
+    commands.add_parser("undrain", help="start queued jobs again").set_defaults(handler=undrain)
+    commands.add_parser("status", help="what Danube is doing, as JSON").set_defaults(handler=status)

@@ -1,0 +1,1 @@
+"""Wiring for job execution: the vault, job output, executors and their loops."""

@@ -1,0 +1,47 @@
+"""Starting and stopping execution inside one process (``danube up`` and ``danube run``):
+the gRPC server coordinators talk to, the executor, and the loops that drive it."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from api.bootstrap import Danube
+from api.execution.loops import build_executor, dispatcher, output_flusher, reconciler
+from api.grpc.server import GrpcServer
+from api.processes import Supervisor, start_projectors
+from domain.execution.ports import Executor
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Execution:
+    grpc: GrpcServer
+    executor: Executor
+
+    def stop(self) -> None:
+        close = getattr(self.executor, "close", None)
+        if close is not None:
+            close()  # ends the local executor's processes
+        self.grpc.stop()
+
+
+def reachable(address: str) -> str:
+    """The address coordinators on this machine dial for a listen address."""
+    host, _, port = address.rpartition(":")
+    return f"127.0.0.1:{port}" if host in {"0.0.0.0", "", "::", "[::]"} else address
+
+
+def start_execution(danube: Danube, supervisor: Supervisor, grpc_address: str) -> Execution:
+    """Projectors, dispatcher, reconciler and output flushing as supervised workers."""
+    server = GrpcServer(danube, grpc_address)
+    executor = build_executor(danube)
+    start_projectors(danube, supervisor)
+    supervisor.add("dispatcher", dispatcher(danube))
+    supervisor.add("reconciler", reconciler(danube, executor, reachable(server.address)))
+    supervisor.add("output-flusher", output_flusher(danube))
+    log.info("executing jobs", extra={"executor": executor.name, "grpc": server.address})
+    if executor.name == "local":
+        log.warning("the local executor isolates nothing: steps run as this user on this machine")
+    return Execution(grpc=server, executor=executor)

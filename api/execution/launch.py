@@ -1,0 +1,52 @@
+"""What a job's coordinator is told: ``JobLaunch`` from the read model."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from domain.execution.ports import JobLaunch
+from domain.execution.reconciler import ActiveJob
+from domain.execution.tokens import JobTokens
+from domain.ids import JobId, RunId
+from projections.runs_view import JobView
+
+
+class Launcher:
+    def __init__(self, tokens: JobTokens, master_address: str) -> None:
+        self._tokens = tokens
+        self.master_address = master_address
+
+    def __call__(self, active: ActiveJob) -> JobLaunch:
+        job = active if isinstance(active, JobView) else None
+        if job is None:
+            raise TypeError("the launcher reads jobs from the runs read model")
+        spec = dict(job.spec or {})
+        job_id = JobId(UUID(job.id))
+        branch = job.ref.removeprefix("refs/heads/") if job.ref.startswith("refs/heads/") else ""
+        env = {
+            "DANUBE_MASTER_ADDRESS": self.master_address,
+            "DANUBE_JOB_ID": str(job_id),
+            "DANUBE_PIPELINE": str(spec.get("entrypoint", "")),
+            "DANUBE_REPO": job.repository,
+            "DANUBE_BRANCH": branch,
+            "DANUBE_COMMIT_SHA": job.commit_sha,
+            "DANUBE_TRIGGER_TYPE": job.trigger_type,
+            "DANUBE_TRIGGER_REF": job.trigger_ref or job.ref,
+            "DANUBE_SCRIPT": str(spec.get("script", "danubefile.py")),
+            "PYTHONUNBUFFERED": "1",  # the pipeline's prints interleave with its steps
+        }
+        return JobLaunch(
+            job_id=job_id,
+            run_id=RunId(UUID(job.run_id)),
+            pipeline=job.pipeline,
+            repository=job.repository,
+            commit_sha=job.commit_sha,
+            ref=job.ref,
+            token=self._tokens.issue(job_id),
+            env=env,
+            script=env["DANUBE_SCRIPT"],
+            image=str(spec.get("image", "")),
+            max_duration_seconds=int(spec.get("max_duration_seconds", 3600)),
+            workspace_size_gb=int(spec.get("workspace_size_gb", 10)),
+            resources={str(k): str(v) for k, v in dict(spec.get("resources", {})).items()},
+        )

@@ -1,0 +1,72 @@
+"""The long-running loops of execution: dispatcher, reconciler, output flushing.
+Each is a supervised worker (see ``api.processes.Supervisor``)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from adapters.local.executor import LocalExecutor
+from api.bootstrap import Danube
+from api.execution.launch import Launcher
+from domain.execution.dispatcher import Dispatcher
+from domain.execution.ports import Executor
+from domain.execution.reconciler import Reconciler
+
+RECONCILE_INTERVAL = 0.1
+DISPATCH_INTERVAL = 1.0
+
+
+def build_executor(danube: Danube) -> Executor:
+    if danube.settings.executor == "local":
+        return LocalExecutor(Path(danube.settings.data_dir).resolve() / "workspaces")
+    raise NotImplementedError(f"executor {danube.settings.executor!r} is not available yet")
+
+
+def loop(
+    tick: Callable[[], object], danube: Danube, interval: float
+) -> Callable[[threading.Event], None]:
+    """Run ``tick`` whenever the read models move, and at least every ``interval``."""
+    progress = danube.store.views.progress("runs")
+
+    def work(stopping: threading.Event) -> None:
+        while not stopping.is_set():
+            generation = progress.generation()
+            tick()
+            progress.wait(generation, interval)
+
+    return work
+
+
+def dispatcher(danube: Danube) -> Callable[[threading.Event], None]:
+    policy = Dispatcher(
+        danube.runs,
+        danube.views,
+        danube.system,
+        danube.settings.max_concurrent_jobs,
+        danube.wait_for_views,
+    )
+    return loop(policy.tick, danube, DISPATCH_INTERVAL)
+
+
+def reconciler(
+    danube: Danube, executor: Executor, master_address: str
+) -> Callable[[threading.Event], None]:
+    policy = Reconciler(
+        executor,
+        danube.runs,
+        danube.views,
+        danube.logs,
+        Launcher(danube.tokens, master_address),
+        danube.vault.open_env,
+    )
+    return loop(policy.tick, danube, RECONCILE_INTERVAL)
+
+
+def output_flusher(danube: Danube) -> Callable[[threading.Event], None]:
+    def work(stopping: threading.Event) -> None:
+        while not stopping.wait(0.1):
+            danube.logs.flush_idle()
+
+    return work

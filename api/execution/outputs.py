@@ -1,0 +1,140 @@
+"""Job output: masked per stream, then stored in the log store and fanned out.
+
+Implements the reconciler's ``JobOutput`` port and what the gRPC and HTTP layers read.
+Each (job, step, stream) has its own masker; a job's maskers share one set of secret
+values, fed by the secrets the job read. Maskers hold back a little output (a possible
+partial secret, an unfinished line); it is flushed when a step ends, when a size is
+asked for, and after ``IDLE_FLUSH_SECONDS`` of silence, so progress bars still flow.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from adapters.sql.logstore import Chunk, SqlLogStore
+from adapters.sql.wakeup import Wakeup
+from domain.execution.ports import OutputSink, Stream
+from domain.ids import JobId
+from domain.logs.masking import Masker, SecretSet
+from domain.secrets.application import SecretsService
+from domain.secrets.errors import SecretsError
+
+IDLE_FLUSH_SECONDS = 0.2
+JOB_LEVEL = 0  # the coordinator's output and Danube's own lines
+
+
+@dataclass
+class _JobState:
+    secrets: SecretSet = field(default_factory=SecretSet)
+    keys: set[str] = field(default_factory=set)
+    maskers: dict[tuple[int, str], Masker] = field(default_factory=dict)
+    held: dict[tuple[int, str], float] = field(default_factory=dict)  # last write
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class _Sink:
+    def __init__(self, outputs: LogOutputs, job_id: JobId, step: int) -> None:
+        self._outputs, self._job_id, self._step = outputs, job_id, step
+
+    def write(self, stream: Stream, data: bytes) -> None:
+        self._outputs.write(self._job_id, self._step, stream, data)
+
+
+class LogOutputs:
+    def __init__(self, store: SqlLogStore, secrets: SecretsService) -> None:
+        self.store = store
+        self._secrets = secrets
+        self._jobs: dict[str, _JobState] = {}
+        self._lock = threading.Lock()
+
+    def _state(self, job_id: JobId) -> _JobState:
+        with self._lock:
+            return self._jobs.setdefault(job_id.hex, _JobState())
+
+    # ---- writing (the JobOutput port) ------------------------------------------------
+
+    def for_job(self, job_id: JobId) -> OutputSink:
+        return _Sink(self, job_id, JOB_LEVEL)
+
+    def for_step(self, job_id: JobId, number: int) -> OutputSink:
+        return _Sink(self, job_id, number)
+
+    def write(self, job_id: JobId, step: int, stream: Stream, data: bytes) -> None:
+        state = self._state(job_id)
+        with state.lock:
+            masker = state.maskers.setdefault((step, stream.value), Masker(state.secrets))
+            safe = masker.feed(data)
+            state.held[(step, stream.value)] = time.monotonic()
+            if safe:
+                self.store.append(job_id.hex, step, stream.value, safe)
+
+    def system_line(self, job_id: JobId, text: str) -> None:
+        self.write(job_id, JOB_LEVEL, Stream.SYSTEM, (text.rstrip("\n") + "\n").encode())
+        self.flush(job_id)
+
+    def flush(self, job_id: JobId, idle_for: float = 0.0) -> None:
+        """Emit what the maskers hold back, for streams silent for ``idle_for`` seconds."""
+        state = self._state(job_id)
+        now = time.monotonic()
+        with state.lock:
+            for (step, stream), last in list(state.held.items()):
+                if now - last < idle_for:
+                    continue
+                rest = state.maskers[(step, stream)].flush()
+                del state.held[(step, stream)]
+                if rest:
+                    self.store.append(job_id.hex, step, stream, rest)
+
+    def flush_idle(self) -> None:
+        with self._lock:
+            jobs = list(self._jobs)
+        for job in jobs:
+            self.flush(JobId(UUID(job)), IDLE_FLUSH_SECONDS)
+
+    def size(self, job_id: JobId) -> int:
+        self.flush(job_id)
+        return self.store.size(job_id.hex)
+
+    def stored_size(self, job_id: str) -> int:
+        """What is stored now (without flushing: for readers)."""
+        return self.store.size(job_id)
+
+    def add_secret(self, job_id: JobId, value: str) -> None:
+        self._state(job_id).secrets.add(value)
+
+    def mask_secrets(self, job_id: JobId, pipeline: str, keys: Sequence[str]) -> None:
+        state = self._state(job_id)
+        for key in set(keys) - state.keys:
+            try:
+                _, value = self._secrets.find(pipeline, key)
+            except SecretsError:
+                continue  # removed since: nothing left to mask
+            state.secrets.add(value)
+            state.keys.add(key)
+
+    def close(self, job_id: JobId) -> None:
+        self.flush(job_id)
+        with self._lock:
+            self._jobs.pop(job_id.hex, None)
+
+    # ---- reading ---------------------------------------------------------------------
+
+    def read_bytes(self, job_id: str, offset: int, limit: int) -> bytes:
+        return b"".join(chunk.data for chunk in self.store.read(job_id, offset, limit))
+
+    def step_chunks(self, job_id: JobId, step: int, offset: int) -> list[Chunk]:
+        """Chunks of one step's output from a step offset (``Chunk.step_offset``)."""
+        return [
+            Chunk(c.step_offset, c.step, c.stream, c.data, c.step_offset)
+            for c in self.store.read_step(job_id.hex, step, offset)
+        ]
+
+    def step_bytes(self, job_id: JobId, step: int, stream: str) -> bytes:
+        return self.store.step_output(job_id.hex, step, stream=stream)
+
+    def progress(self, job_id: JobId) -> Wakeup:
+        return self.store.progress(job_id.hex)

@@ -1,0 +1,1 @@
+"""The gRPC surface: JobService for coordinators, plus health and reflection."""

@@ -1,0 +1,129 @@
+"""The master's side of ``JobService``: what a job's coordinator calls.
+
+Every call is authenticated by the job's token and refused unless the job is running.
+Servicers translate messages to domain values at the edge and call one application
+method; the rules live in the domain.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import NoReturn
+from uuid import UUID
+
+import grpc
+
+from api.bootstrap import Danube
+from api.grpc.admission import admit
+from api.grpc.steps import StepStreams
+from danube._proto.v1 import job_service_pb2 as pb
+from danube._proto.v1 import job_service_pb2_grpc as pb_grpc
+from domain.ids import JobId, RunId
+from domain.runs.entities import Artifact
+from domain.runs.errors import RunsError
+from domain.runs.states import JobState
+from domain.secrets.errors import (
+    InvalidSecretKeyError,
+    SecretNotFoundError,
+    SecretUnreadableError,
+)
+
+log = logging.getLogger(__name__)
+
+KINDS = {pb.ARTIFACT_KIND_FILE: "file", pb.ARTIFACT_KIND_DIRECTORY: "directory"}
+
+
+def abort(context: grpc.ServicerContext, code: grpc.StatusCode, message: str) -> NoReturn:
+    context.abort(code, message)
+    raise AssertionError("unreachable")  # abort raises
+
+
+class JobServicer(pb_grpc.JobServiceServicer):
+    def __init__(self, danube: Danube) -> None:
+        self._danube = danube
+        self._steps = StepStreams(danube)
+
+    def RunStep(
+        self, request: pb.RunStepRequest, context: grpc.ServicerContext
+    ) -> Iterator[pb.RunStepResponse]:
+        job = admit(self._danube, context)
+        yield from self._steps.run(job, request, context)
+
+    def GetSecret(
+        self, request: pb.GetSecretRequest, context: grpc.ServicerContext
+    ) -> pb.GetSecretResponse:
+        job = admit(self._danube, context)
+        danube = self._danube
+        try:
+            scope, value = danube.secrets.find(job.pipeline, request.key)
+        except InvalidSecretKeyError as error:
+            abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(error))
+        except SecretNotFoundError as error:
+            abort(context, grpc.StatusCode.NOT_FOUND, str(error))
+        except SecretUnreadableError as error:
+            abort(context, grpc.StatusCode.FAILED_PRECONDITION, str(error))
+        job_id = JobId(UUID(job.id))
+        danube.logs.add_secret(job_id, value)  # masked before anything can print it
+        try:
+            danube.runs.record_secret_read(RunId(UUID(job.run_id)), job_id, request.key, scope)
+        except RunsError as error:
+            abort(context, grpc.StatusCode.FAILED_PRECONDITION, str(error))
+        return pb.GetSecretResponse(value=value)
+
+    def UploadArtifact(
+        self, request_iterator: Iterator[pb.UploadArtifactRequest], context: grpc.ServicerContext
+    ) -> pb.UploadArtifactResponse:
+        job = admit(self._danube, context)
+        first = next(request_iterator, None)
+        if first is None or not first.HasField("header"):
+            abort(context, grpc.StatusCode.INVALID_ARGUMENT, "the first message must be a header")
+        name, kind = first.header.name, KINDS.get(first.header.kind)
+        if kind is None:
+            abort(
+                context, grpc.StatusCode.INVALID_ARGUMENT, "artifact kind must be file or directory"
+            )
+        store = self._danube.artifacts
+        try:
+            upload = store.begin(job.id, name)
+        except ValueError as error:  # InvalidArtifactNameError
+            abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(error))
+        try:
+            for message in request_iterator:
+                if message.HasField("header"):
+                    abort(context, grpc.StatusCode.INVALID_ARGUMENT, "only one header per upload")
+                upload.write(message.chunk)
+            size, sha256 = upload.commit()
+        except BaseException:
+            upload.abort()  # an interrupted upload leaves no partial artifact
+            raise
+        artifact = Artifact(name=name, kind=kind, size=size, sha256=sha256)
+        try:
+            self._danube.runs.record_artifact(
+                RunId(UUID(job.run_id)), JobId(UUID(job.id)), artifact
+            )
+        except RunsError as error:
+            abort(context, grpc.StatusCode.FAILED_PRECONDITION, str(error))
+        return pb.UploadArtifactResponse(name=name, size=size, sha256=sha256)
+
+    def ReportStatus(
+        self, request: pb.ReportStatusRequest, context: grpc.ServicerContext
+    ) -> pb.ReportStatusResponse:
+        job = admit(self._danube, context)
+        state, reason = JobState.SUCCESS, ""
+        if request.outcome != pb.JOB_OUTCOME_SUCCESS:
+            state, reason = JobState.FAILURE, request.message or "the pipeline failed"
+            step = (
+                self._danube.views.step(job.id, request.failed_step_number)
+                if request.failed_step_number
+                else None
+            )
+            if step is not None and step.state == "timeout":
+                state = JobState.TIMEOUT
+        try:
+            self._danube.runs.record_report(
+                RunId(UUID(job.run_id)), JobId(UUID(job.id)), state, reason
+            )
+        except RunsError as error:
+            abort(context, grpc.StatusCode.FAILED_PRECONDITION, str(error))
+        return pb.ReportStatusResponse()

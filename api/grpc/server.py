@@ -1,0 +1,45 @@
+"""The gRPC server: JobService, the standard health service and reflection."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from api.bootstrap import Danube
+from api.grpc.job_service import JobServicer
+from danube._proto.v1 import job_service_pb2 as pb
+from danube._proto.v1 import job_service_pb2_grpc as pb_grpc
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["JobService"].full_name
+OPTIONS = [
+    # Coordinators ping during long silent steps; accept it instead of sending GOAWAY.
+    ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+    ("grpc.http2.max_ping_strikes", 0),
+    ("grpc.max_receive_message_length", 8 * 1024 * 1024),
+]
+
+
+class GrpcServer:
+    def __init__(self, danube: Danube, address: str, workers: int = 64) -> None:
+        self.server = grpc.server(ThreadPoolExecutor(max_workers=workers), options=OPTIONS)
+        pb_grpc.add_JobServiceServicer_to_server(JobServicer(danube), self.server)
+        self.health = health.HealthServicer()
+        self.health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
+        self.health.set("", health_pb2.HealthCheckResponse.SERVING)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        reflection.enable_server_reflection(
+            [SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server
+        )
+        host, _, port = address.rpartition(":")
+        self.port = self.server.add_insecure_port(f"{host}:{port}")
+        if self.port == 0:
+            raise OSError(f"cannot listen for gRPC on {address}")
+        self.address = f"{host}:{self.port}"
+        self.server.start()
+
+    def stop(self, grace: float = 5.0) -> None:
+        self.health.enter_graceful_shutdown()
+        self.server.stop(grace).wait(grace + 1)

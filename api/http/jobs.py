@@ -1,0 +1,117 @@
+"""REST read surfaces for jobs, served from the read models (until GraphQL arrives)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import Response
+
+from api.bootstrap import Danube
+from projections.runs_view import JobView
+
+router = APIRouter(prefix="/api/v1")
+
+STATES = {"pending", "scheduling", "running", "success", "failure", "timeout", "cancelled"}
+MAX_LOG_READ = 4 * 1024 * 1024
+
+
+def _danube(request: Request) -> Danube:
+    danube: Danube = request.app.state.danube
+    return danube
+
+
+def _job_id(raw: str) -> str:
+    try:
+        return UUID(raw).hex
+    except ValueError:
+        raise HTTPException(400, f"invalid job id {raw!r}: expected a UUID") from None
+
+
+def _summary(job: JobView) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "run_id": job.run_id,
+        "name": job.name,
+        "pipeline": job.pipeline,
+        "state": job.state,
+        "reason": job.reason,
+        "trigger": {"type": job.trigger_type, "ref": job.trigger_ref},
+        "repository": job.repository,
+        "ref": job.ref,
+        "commit": job.commit_sha,
+        "requested_at": job.requested_at,
+        "scheduled_at": job.scheduled_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+    }
+
+
+@router.get("/jobs")
+def list_jobs(
+    request: Request,
+    pipeline: str = "",
+    state: str = "",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> dict[str, Any]:
+    """Jobs, newest first; filter by ``pipeline`` and ``state``."""
+    if state and state not in STATES:
+        raise HTTPException(400, f"invalid state {state!r}: one of {', '.join(sorted(STATES))}")
+    page = _danube(request).views.jobs(pipeline=pipeline, state=state, limit=limit)
+    return {"jobs": [_summary(job) for job in page.items]}
+
+
+@router.get("/jobs/{job_id}")
+def get_job(request: Request, job_id: str) -> dict[str, Any]:
+    """One job with its steps and artifacts."""
+    danube = _danube(request)
+    job = danube.views.job(_job_id(job_id))
+    if job is None:
+        raise HTTPException(404, f"no job {job_id}")
+    steps = [
+        {k: v for k, v in asdict(step).items() if k not in {"env_sealed", "job_id", "run_id"}}
+        for step in danube.views.steps(job.id)
+    ]
+    artifacts = [
+        {
+            "name": a.name,
+            "kind": a.kind,
+            "size": a.size,
+            "sha256": a.sha256,
+            "uploaded_at": a.uploaded_at,
+        }
+        for a in danube.views.artifacts(job.id)
+    ]
+    return {
+        **_summary(job),
+        "log_size": danube.logs.stored_size(job.id),
+        "steps": steps,
+        "artifacts": artifacts,
+    }
+
+
+@router.get("/jobs/{job_id}/logs")
+def get_logs(
+    request: Request,
+    job_id: str,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_LOG_READ)] = MAX_LOG_READ,
+) -> Response:
+    """The job log from a byte offset, as stored (bytes are not re-encoded). The
+    ``X-Log-Next-Offset`` header says where to continue; ``X-Log-Complete`` whether the
+    job has ended and nothing more will come."""
+    danube = _danube(request)
+    job = danube.views.job(_job_id(job_id))
+    if job is None:
+        raise HTTPException(404, f"no job {job_id}")
+    data = danube.logs.read_bytes(job.id, offset, limit)
+    finished = job.state in {"success", "failure", "timeout", "cancelled"}
+    next_offset = offset + len(data)
+    complete = finished and next_offset >= danube.logs.stored_size(job.id)
+    return Response(
+        content=data,
+        media_type="text/plain; charset=utf-8",
+        headers={"X-Log-Next-Offset": str(next_offset), "X-Log-Complete": str(complete).lower()},
+    )
