@@ -72,6 +72,7 @@ class Danube:
     def close(self) -> None:
         if not self.closed:
             self.closed = True
+            self.store.views.announce_all()  # wake anyone waiting on the read models
             self.store.close()
 
 

@@ -25,7 +25,12 @@ class Supervisor:
     def __init__(self) -> None:
         self.stopping = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._wakers: list[Callable[[], None]] = []
         self.restarts: dict[str, int] = {}
+
+    def on_stop(self, waker: Callable[[], None]) -> None:
+        """Called when stopping, to wake workers blocked waiting for something."""
+        self._wakers.append(waker)
 
     def add(self, name: str, work: Work) -> None:
         thread = threading.Thread(target=self._keep, args=(name, work), name=name, daemon=True)
@@ -46,11 +51,15 @@ class Supervisor:
 
     def stop(self, timeout: float = 10.0) -> None:
         self.stopping.set()
+        for waker in self._wakers:
+            waker()
         for thread in self._threads:
             thread.join(timeout)
 
 
 def start_projectors(danube: Danube, supervisor: Supervisor) -> None:
+    supervisor.on_stop(danube.store.commits.announce)
+    supervisor.on_stop(danube.store.views.announce_all)
     for projection in danube.projections:
         projector = danube.store.projector(projection)
         supervisor.add(f"projector-{projection.name}", projector.follow)

@@ -14,7 +14,7 @@ BACKENDS = ["sqlite", "postgres"]
 def make_store_config(kind: str, tmp: Path) -> StoreConfig:
     if kind == "sqlite":
         return StoreConfig(kind="sqlite", data_dir=tmp)
-    return StoreConfig(kind="postgres", database_url=PG_URL, schema=unique_schema(), pool_size=6)
+    return StoreConfig(kind="postgres", database_url=PG_URL, schema=unique_schema(), pool_size=2)
 
 
 @pytest.fixture(params=BACKENDS)

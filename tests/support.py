@@ -4,6 +4,7 @@ sleeps), and the PostgreSQL the suite runs against."""
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -50,6 +51,8 @@ def danube_env(config: object, **extra: str) -> dict[str, str]:
         env["DANUBE_EVENT_STORE"] = "postgres"
         env["DANUBE_DATABASE_URL"] = config.database_url
         env["DANUBE_DATABASE_SCHEMA"] = config.schema
+        env["DANUBE_DATABASE_POOL_SIZE"] = "2"  # many processes share one test PostgreSQL
+        env["DANUBE_DATA_DIR"] = tempfile.mkdtemp(prefix="danube-test-")
     env.update(extra)
     return env
 

@@ -38,6 +38,9 @@ class Dialect(Protocol):
         """Context manager: a cursor in a write transaction; commits on success."""
 
     def notify(self, cursor: Cursor, channel: str, payload: str) -> None: ...
+    def lock_ddl(self, cursor: Cursor) -> None:
+        """Serialise schema changes with other processes (inside a write transaction)."""
+
     def close(self) -> None: ...
 
 
@@ -98,6 +101,9 @@ class SQLiteDialect:
     def notify(self, cursor: Cursor, channel: str, payload: str) -> None:
         """Other processes poll; this process is woken by the caller."""
 
+    def lock_ddl(self, cursor: Cursor) -> None:
+        """``BEGIN IMMEDIATE`` already serialises writers."""
+
     def close(self) -> None:
         with self._lock:
             for conn in self._all:
@@ -152,8 +158,27 @@ class PostgresDialect:
     def notify(self, cursor: Cursor, channel: str, payload: str) -> None:
         cursor.execute("SELECT pg_notify(%s, %s)", (channel, payload))
 
+    def lock_ddl(self, cursor: Cursor) -> None:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK,))
+
     def close(self) -> None:
         self.pool.close()
+
+
+# PostgreSQL's CREATE ... IF NOT EXISTS is not safe against a concurrent identical CREATE
+# (two processes starting on an empty database): every DDL of Danube's takes this lock.
+DDL_LOCK = 0x44414E55  # "DANU"
+
+
+@contextmanager
+def migration_lock(conninfo: str) -> Iterator[None]:
+    """Hold the DDL lock (a session advisory lock) while the body creates tables."""
+    with psycopg.connect(conninfo, autocommit=True, connect_timeout=10) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (DDL_LOCK,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (DDL_LOCK,))
 
 
 def create_schema(conninfo: str, schema: str) -> None:

@@ -29,7 +29,8 @@ class SqlKeyTable:
         p = self.dialect.placeholder
         with self.dialect.write() as cur:
             cur.execute(
-                f"INSERT INTO {self.table} (key_id, wrapped_key, created_at) VALUES ({p}, {p}, {p})",
+                f"INSERT INTO {self.table} (key_id, wrapped_key, created_at) "
+                f"VALUES ({p}, {p}, {p})",
                 (key_id, wrapped_key, datetime.now(UTC).isoformat()),
             )
 

@@ -7,13 +7,20 @@ Production: one PostgreSQL database; tables ``danube_events`` and ``view_*`` in 
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from adapters.sql.dialect import Dialect, PostgresDialect, SQLiteDialect, create_schema
+from adapters.sql.dialect import (
+    Dialect,
+    PostgresDialect,
+    SQLiteDialect,
+    create_schema,
+    migration_lock,
+)
 from adapters.sql.keytable import SqlKeyTable
 from adapters.sql.listen import PostgresListener
 from adapters.sql.logstore import LOGS_CHANNEL, SqlLogStore
@@ -71,11 +78,17 @@ class SqlStore:
         self.config = config
         if config.kind == "sqlite" and config.data_dir is not None:
             config.data_dir.mkdir(parents=True, exist_ok=True)
-        conninfo = ""
-        if config.kind == "postgres":
-            conninfo = _with_search_path(config.database_url, config.schema)
-            if config.create_tables:
+        conninfo = (
+            _with_search_path(config.database_url, config.schema)
+            if config.kind == "postgres"
+            else ""
+        )
+        with migration_lock(conninfo) if conninfo and config.create_tables else nullcontext():
+            if conninfo and config.create_tables:
                 create_schema(conninfo, config.schema)
+            self._open(config, conninfo)
+
+    def _open(self, config: StoreConfig, conninfo: str) -> None:
         self.log = EventLog(eventlog_env(config))
         self.commits: Wakeup = self.log.recorder.commits  # type: ignore[attr-defined]
         self.dialect: Dialect

@@ -39,6 +39,7 @@ class SqlViewStore:
 
     def ensure(self, projection: Projection, *, indexes: bool = True) -> None:
         with self.dialect.write() as cur:
+            self.dialect.lock_ddl(cur)
             self._ensure_tracking(cur, projection.name)
             for table in projection.tables:
                 columns = ", ".join(
@@ -76,6 +77,7 @@ class SqlViewStore:
 
     def drop(self, projection: Projection) -> None:
         with self.dialect.write() as cur:
+            self.dialect.lock_ddl(cur)
             self._ensure_tracking(cur, projection.name)
             for table in projection.tables:
                 cur.execute(f"DROP TABLE IF EXISTS {self.table_name(table.name)}")

@@ -21,10 +21,10 @@ class Execution:
     executor: Executor
 
     def stop(self) -> None:
+        self.grpc.stop(grace=1.0)  # cancels calls in flight; their handlers return
         close = getattr(self.executor, "close", None)
         if close is not None:
             close()  # ends the local executor's processes
-        self.grpc.stop()
 
 
 def reachable(address: str) -> str:

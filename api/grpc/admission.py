@@ -32,7 +32,7 @@ def admit(
     token = authorization.removeprefix("Bearer ").strip()
     if not authorization.startswith("Bearer ") or not danube.tokens.verify(job_id, token):
         context.abort(grpc.StatusCode.UNAUTHENTICATED, "invalid job token")
-    job = _wait_until_started(danube, job_id)
+    job = _wait_until_started(danube, job_id, context)
     if job is None:
         context.abort(grpc.StatusCode.UNAUTHENTICATED, "invalid job token")
         raise AssertionError("unreachable")
@@ -43,13 +43,16 @@ def admit(
     return job
 
 
-def _wait_until_started(danube: Danube, job_id: JobId) -> JobView | None:
+def _wait_until_started(
+    danube: Danube, job_id: JobId, context: grpc.ServicerContext
+) -> JobView | None:
     progress = danube.store.views.progress("runs")
     deadline = time.monotonic() + START_WAIT_SECONDS
     while True:
         generation = progress.generation()
         job = danube.views.job(job_id)
         remaining = deadline - time.monotonic()
-        if job is None or job.state not in STARTING or remaining <= 0:
+        stop = danube.closed or not context.is_active()
+        if job is None or job.state not in STARTING or remaining <= 0 or stop:
             return job
         progress.wait(generation, min(remaining, 0.5))

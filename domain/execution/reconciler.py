@@ -115,6 +115,7 @@ class Reconciler:
         self._cause = Cause(actor=f"executor:{executor.name}")
         self._held: set[str] = set()
         self._steps: set[tuple[str, int]] = set()
+        self._ending: dict[str, JobState] = {}  # jobs being stopped, and why
         self._lock = threading.Lock()
 
     def tick(self) -> None:
@@ -178,6 +179,7 @@ class Reconciler:
         """Stop what runs, store all output, then record the end: a job's log is complete
         by the time anyone sees its final state."""
         job_id = JobId(UUID(job.id))
+        self._ending[job.id] = state
         self._executor.stop(job_id, reason or state.value)
         if reason and state != JobState.SUCCESS:
             self._output.system_line(job_id, f"── job {state.value}: {reason}")
@@ -188,6 +190,7 @@ class Reconciler:
             log.debug("job %s already ended: %s", job.id, error)
         self._executor.release(job_id)
         self._held.discard(job.id)
+        self._ending.pop(job.id, None)
 
     def _timed_out(self, job: ActiveJob) -> bool:
         if not job.started_at:
@@ -229,6 +232,10 @@ class Reconciler:
             outcome = self._executor.run_step(
                 job_id, step, self._output.for_step(job_id, step.number)
             )
+            ending = self._ending.get(job.id)
+            if outcome.state == StepState.CANCELLED and ending == JobState.TIMEOUT:
+                # Stopped because the job ran out of time: the step timed out with it.
+                outcome = StepOutcome(StepState.TIMEOUT, None, outcome.reason)
             end = self._output.size(job_id)
             self._output.system_line(job_id, _ending(step, outcome))
             self._runs.finish_step(

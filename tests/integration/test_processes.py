@@ -74,13 +74,22 @@ def test_server_and_projector_run_as_separate_processes(
     try:
         head = random_runs(RunsService(store.log), 20)
 
+        seen: list[bytes] = []
+
         def caught_up() -> bool:
             status, body = http_get(f"http://127.0.0.1:{port}/health/ready")
+            seen.append(body)
             return (
                 status == 200 and json.loads(body)["checks"]["projection:runs"]["position"] == head
             )
 
-        wait_until(caught_up, timeout=30, what="the projector process to catch up")
+        try:
+            wait_until(caught_up, timeout=30, what=f"the projector to reach {head}")
+        except AssertionError as error:
+            server.kill()
+            said = server.stdout.read().decode(errors="replace")[-2000:]  # type: ignore[union-attr]
+            raise AssertionError(f"{error}; the server said {seen[-1:]}: {said}") from None
     finally:
-        assert stop(projector) == 0
-        assert stop(server) == 0
+        codes = {"projector": stop(projector), "server": stop(server)}
+    output = b"".join(p.stdout.read() for p in (projector, server))  # type: ignore[union-attr]
+    assert codes == {"projector": 0, "server": 0}, output.decode(errors="replace")[-3000:]

@@ -122,8 +122,9 @@ class Cluster:
         obj = self.get(resource, namespace, name)
         self._check_preconditions(resource, obj, options.get("preconditions") or {})
         if resource == "pods":
-            return self.delete_pod(obj, options.get("gracePeriodSeconds"),
-                                   options.get("propagationPolicy"))
+            return self.delete_pod(
+                obj, options.get("gracePeriodSeconds"), options.get("propagationPolicy")
+            )
         if resource == "namespaces":
             return self.delete_namespace(name)
         if obj["metadata"].get("finalizers"):
@@ -137,20 +138,31 @@ class Cluster:
         """As rest.BeforeDelete words it (the Kind stands where the resource would)."""
         meta, kind = obj["metadata"], obj["kind"]
         if pre.get("uid") and pre["uid"] != meta["uid"]:
-            reason = (f"the UID in the precondition ({pre['uid']}) does not match the UID in "
-                      f"record ({meta['uid']}). The object might have been deleted and then "
-                      "recreated")
+            reason = (
+                f"the UID in the precondition ({pre['uid']}) does not match the UID in "
+                f"record ({meta['uid']}). The object might have been deleted and then "
+                "recreated"
+            )
         elif pre.get("resourceVersion") and pre["resourceVersion"] != meta["resourceVersion"]:
-            reason = (f"the ResourceVersion in the precondition ({pre['resourceVersion']}) does "
-                      f"not match the ResourceVersion in record ({meta['resourceVersion']}). "
-                      "The object might have been modified")
+            reason = (
+                f"the ResourceVersion in the precondition ({pre['resourceVersion']}) does "
+                f"not match the ResourceVersion in record ({meta['resourceVersion']}). "
+                "The object might have been modified"
+            )
         else:
             return
-        raise ApiError(failure(409, "Conflict", f'Operation cannot be fulfilled on {kind} '
-                               f'"{meta["name"]}": {reason}', {"name": meta["name"], "kind": kind}))
+        raise ApiError(
+            failure(
+                409,
+                "Conflict",
+                f'Operation cannot be fulfilled on {kind} "{meta["name"]}": {reason}',
+                {"name": meta["name"], "kind": kind},
+            )
+        )
 
-    def delete_pod(self, pod: JsonDict, grace: int | None,
-                   propagation: str | None = None) -> JsonDict:
+    def delete_pod(
+        self, pod: JsonDict, grace: int | None, propagation: str | None = None
+    ) -> JsonDict:
         """Graceful deletion as the registry does it (rest.BeforeDelete + Store.Delete).
 
         Every pod deletion first writes deletionTimestamp/deletionGracePeriodSeconds
@@ -164,7 +176,9 @@ class Cluster:
         current = meta.get("deletionGracePeriodSeconds")
         if meta.get("deletionTimestamp") is None:
             if not pod["spec"].get("nodeName") or pod["status"].get("phase") in (
-                    "Succeeded", "Failed"):
+                "Succeeded",
+                "Failed",
+            ):
                 grace = 0
             marked = self._mark_deleting("pods", pod, grace, utcnow())
         elif current not in (None, 0) and grace < current:
@@ -182,8 +196,9 @@ class Cluster:
             self.kubelet.pod_deleting(marked)
         return marked
 
-    def _mark_deleting(self, resource: str, obj: JsonDict, grace: int,
-                       since: dt.datetime | None = None) -> JsonDict:
+    def _mark_deleting(
+        self, resource: str, obj: JsonDict, grace: int, since: dt.datetime | None = None
+    ) -> JsonDict:
         updated = clone(obj)
         meta = updated["metadata"]
         if meta.get("deletionTimestamp") is None and meta.get("generation"):
@@ -199,8 +214,9 @@ class Cluster:
             return
         self.delete_pod(pod, 0)
 
-    def _remove(self, resource: str, namespace: str, name: str,
-                propagation: str | None = None) -> JsonDict:
+    def _remove(
+        self, resource: str, namespace: str, name: str, propagation: str | None = None
+    ) -> JsonDict:
         removed = self.store.remove(resource, namespace, name)
         if resource == "pods":
             self.kubelet.pod_removed(removed)
@@ -227,8 +243,11 @@ class Cluster:
                     self._remove(resource, obj["metadata"]["namespace"], obj["metadata"]["name"])
 
     def _uid_exists(self, uid: str) -> bool:
-        return any(o["metadata"]["uid"] == uid for r in ("pods", "secrets", "namespaces")
-                   for o in self.store.list(r))
+        return any(
+            o["metadata"]["uid"] == uid
+            for r in ("pods", "secrets", "namespaces")
+            for o in self.store.list(r)
+        )
 
     # namespaces -----------------------------------------------------------------------
 

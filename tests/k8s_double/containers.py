@@ -46,8 +46,13 @@ class Containers:
 
     def _waiting(self, rt: PodRuntime, rec: ContainerRecord, reason: str, message: str) -> bool:
         rec.state, rec.reason, rec.message = "waiting", reason, message
-        self.kubelet.event(rt, "Failed", f"Error: {reason}" if reason != "CreateContainerConfigError"
-                   else f"Error: {message}", warning=True, container=rec.name)
+        self.kubelet.event(
+            rt,
+            "Failed",
+            f"Error: {reason}" if reason != "CreateContainerConfigError" else f"Error: {message}",
+            warning=True,
+            container=rec.name,
+        )
         return False
 
     def start(self, rt: PodRuntime, rec: ContainerRecord) -> bool:
@@ -55,12 +60,21 @@ class Containers:
         pod = self.kubelet.pod_object(rt)
         if pod is None or rt.sandbox is None:
             return False
-        fault = self.kubelet.cluster.faults.container_fault(rt.namespace, rt.name, rec.name, rec.image)
+        fault = self.kubelet.cluster.faults.container_fault(
+            rt.namespace, rt.name, rec.name, rec.image
+        )
         reason = fault.reason if fault else None
         if reason == "InvalidImageName" or not image_is_valid(rec.image):
-            return self._waiting(rt, rec, "InvalidImageName", (fault and fault.message) or (
-                f'Failed to apply default image tag "{rec.image}": couldn\'t parse image name '
-                f'"{rec.image}": invalid reference format'))
+            return self._waiting(
+                rt,
+                rec,
+                "InvalidImageName",
+                (fault and fault.message)
+                or (
+                    f'Failed to apply default image tag "{rec.image}": couldn\'t parse image name '
+                    f'"{rec.image}": invalid reference format'
+                ),
+            )
         if reason == "ErrImagePull":
             return self._pull_failed(rt, rec, fault.message if fault else None)
         try:
@@ -84,7 +98,8 @@ class Containers:
                 self.exited(rt, rec, 0)
             return True
         watcher = asyncio.get_running_loop().create_task(
-            self._run_process(rt, rec, argv, rt.sandbox.working_dir(rec.spec), env))
+            self._run_process(rt, rec, argv, rt.sandbox.working_dir(rec.spec), env)
+        )
         rt.watchers[rec.name] = watcher
         return True
 
@@ -95,22 +110,38 @@ class Containers:
             self.kubelet.event(rt, "BackOff", rec.message, warning=True, container=rec.name)
             return False
         self.kubelet.event(rt, "Pulling", f'Pulling image "{rec.image}"', container=rec.name)
-        text = message or (f'failed to pull and unpack image "{image}": failed to resolve '
-                           f'reference "{image}": pull access denied, repository does not exist '
-                           "or may require authorization: server message: insufficient_scope: "
-                           "authorization failed")
-        self.kubelet.event(rt, "Failed", f'Failed to pull image "{rec.image}": {text}', warning=True,
-                   container=rec.name)
+        text = message or (
+            f'failed to pull and unpack image "{image}": failed to resolve '
+            f'reference "{image}": pull access denied, repository does not exist '
+            "or may require authorization: server message: insufficient_scope: "
+            "authorization failed"
+        )
+        self.kubelet.event(
+            rt,
+            "Failed",
+            f'Failed to pull image "{rec.image}": {text}',
+            warning=True,
+            container=rec.name,
+        )
         return self._waiting(rt, rec, "ErrImagePull", text)
 
     def _pulled(self, rt: PodRuntime, rec: ContainerRecord) -> None:
         if rec.spec.get("imagePullPolicy") == "IfNotPresent" or rec.restart_count:
-            self.kubelet.event(rt, "Pulled", f'Container image "{rec.image}" already present on '
-                       "machine", container=rec.name)
+            self.kubelet.event(
+                rt,
+                "Pulled",
+                f'Container image "{rec.image}" already present on machine',
+                container=rec.name,
+            )
             return
         self.kubelet.event(rt, "Pulling", f'Pulling image "{rec.image}"', container=rec.name)
-        self.kubelet.event(rt, "Pulled", f'Successfully pulled image "{rec.image}" in 412ms (412ms '
-                   "including waiting). Image size: 2154311 bytes.", container=rec.name)
+        self.kubelet.event(
+            rt,
+            "Pulled",
+            f'Successfully pulled image "{rec.image}" in 412ms (412ms '
+            "including waiting). Image size: 2154311 bytes.",
+            container=rec.name,
+        )
 
     @staticmethod
     def _image_id(image: str) -> str:
@@ -118,17 +149,25 @@ class Containers:
         repo = normalized.split("@")[0].rsplit(":", 1)[0] if "/" in normalized else normalized
         return f"{repo}@sha256:{hashlib.sha256(normalized.encode()).hexdigest()}"
 
-    async def _run_process(self, rt: PodRuntime, rec: ContainerRecord, argv: list[str],
-                           cwd: Path, env: dict[str, str]) -> None:
+    async def _run_process(
+        self, rt: PodRuntime, rec: ContainerRecord, argv: list[str], cwd: Path, env: dict[str, str]
+    ) -> None:
         log = rt.logs[rec.name]
         try:
             proc = await spawn(argv, cwd, env)
         except OSError as exc:
             rec.finished_at = utcnow()
-            self.exited(rt, rec, 128, "StartError", (
-                "failed to create containerd task: failed to create shim task: OCI runtime "
-                "create failed: runc create failed: unable to start container process: exec: "
-                f'"{argv[0]}": {exc.strerror or exc}: unknown'))
+            self.exited(
+                rt,
+                rec,
+                128,
+                "StartError",
+                (
+                    "failed to create containerd task: failed to create shim task: OCI runtime "
+                    "create failed: runc create failed: unable to start container process: exec: "
+                    f'"{argv[0]}": {exc.strerror or exc}: unknown'
+                ),
+            )
             return
         if rt.stopping or rt.watchers.get(rec.name) is not asyncio.current_task():
             kill_group(proc.pid, signal.SIGKILL)  # stopped or terminated while starting
@@ -144,8 +183,14 @@ class Containers:
             del rt.processes[rec.name]
             self.exited(rt, rec, exit_status(returncode))
 
-    def exited(self, rt: PodRuntime, rec: ContainerRecord, code: int,
-                         reason: str | None = None, message: str | None = None) -> None:
+    def exited(
+        self,
+        rt: PodRuntime,
+        rec: ContainerRecord,
+        code: int,
+        reason: str | None = None,
+        message: str | None = None,
+    ) -> None:
         rec.state, rec.exit_code = "terminated", code
         rec.reason = reason or ("Completed" if code == 0 else "Error")
         rec.message = message or self._termination_message(rt, rec)
@@ -163,10 +208,18 @@ class Containers:
             rec.last_terminated = rec.terminated_dict()
             rec.restart_count += 1
             rec.state, rec.reason = "waiting", "CrashLoopBackOff"
-            rec.message = (f"back-off 10s restarting failed container={rec.name} "
-                           f"pod={rt.name}_{rt.namespace}({rt.uid})")
-            self.kubelet.event(rt, "BackOff", f"Back-off restarting failed container {rec.name} in pod "
-                       f"{rt.name}_{rt.namespace}({rt.uid})", warning=True, container=rec.name)
+            rec.message = (
+                f"back-off 10s restarting failed container={rec.name} "
+                f"pod={rt.name}_{rt.namespace}({rt.uid})"
+            )
+            self.kubelet.event(
+                rt,
+                "BackOff",
+                f"Back-off restarting failed container {rec.name} in pod "
+                f"{rt.name}_{rt.namespace}({rt.uid})",
+                warning=True,
+                container=rec.name,
+            )
         if not rt.stopping:  # a stopping pod reports once, when all its containers ended
             self.kubelet.write_status(rt)
 
@@ -177,8 +230,14 @@ class Containers:
         tail = b"".join(rt.logs[rec.name].data().splitlines(keepends=True)[-80:])[-2048:]
         return tail.decode("utf-8", "replace") or None
 
-    async def terminate(self, rt: PodRuntime, name: str, exit_code: int = 0,
-                        reason: str | None = None, message: str | None = None) -> None:
+    async def terminate(
+        self,
+        rt: PodRuntime,
+        name: str,
+        exit_code: int = 0,
+        reason: str | None = None,
+        message: str | None = None,
+    ) -> None:
         rec = rt.containers[name]
         proc = rt.processes.pop(name, None)
         watcher = rt.watchers.pop(name, None)

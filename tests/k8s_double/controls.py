@@ -72,8 +72,15 @@ class KubeletControl:
         rt = self._p.loop.call(lambda: kubelet.runtime(namespace, name))
         self._p.loop.run(kubelet.sync(rt), STEP_TIMEOUT)
 
-    def terminate(self, namespace: str, name: str, container: str, exit_code: int = 0,
-                  reason: str | None = None, message: str | None = None) -> None:
+    def terminate(
+        self,
+        namespace: str,
+        name: str,
+        container: str,
+        exit_code: int = 0,
+        reason: str | None = None,
+        message: str | None = None,
+    ) -> None:
         """Kill the container's processes and report it terminated with `exit_code`."""
         kubelet = self._p.kubelet
         rt = self._p.loop.call(lambda: kubelet.runtime(namespace, name))
@@ -102,23 +109,53 @@ class Faults:
 
     # API errors and broken connections --------------------------------------------------
 
-    def fail_next(self, code: int, *, verb: str | None = None, resource: str | None = None,
-                  subresource: str | None = None, namespace: str | None = None,
-                  name: str | None = None, times: int = 1, retry_after: int | None = None,
-                  message: str | None = None) -> None:
+    def fail_next(
+        self,
+        code: int,
+        *,
+        verb: str | None = None,
+        resource: str | None = None,
+        subresource: str | None = None,
+        namespace: str | None = None,
+        name: str | None = None,
+        times: int = 1,
+        retry_after: int | None = None,
+        message: str | None = None,
+    ) -> None:
         """The next `times` matching requests get `code` with the API server's Status body
         (429/503 carry Retry-After when `retry_after` is given)."""
-        self._arm_request(RequestFault("error", code, verb, resource, subresource, namespace,
-                                       name, times, retry_after, message))
+        self._arm_request(
+            RequestFault(
+                "error",
+                code,
+                verb,
+                resource,
+                subresource,
+                namespace,
+                name,
+                times,
+                retry_after,
+                message,
+            )
+        )
 
-    def reset_next(self, *, when: str = "before", verb: str | None = None,
-                   resource: str | None = None, subresource: str | None = None,
-                   namespace: str | None = None, name: str | None = None, times: int = 1) -> None:
+    def reset_next(
+        self,
+        *,
+        when: str = "before",
+        verb: str | None = None,
+        resource: str | None = None,
+        subresource: str | None = None,
+        namespace: str | None = None,
+        name: str | None = None,
+        times: int = 1,
+    ) -> None:
         """Close the TCP connection with a reset: "before" processing (nothing happened),
         "after" processing (the change is made, no response), or "mid" response."""
         action = {"before": "reset", "after": "reset-after", "mid": "reset-mid"}[when]
-        self._arm_request(RequestFault(action, 0, verb, resource, subresource, namespace, name,
-                                       times))
+        self._arm_request(
+            RequestFault(action, 0, verb, resource, subresource, namespace, name, times)
+        )
 
     def refuse_connections(self) -> None:
         """Stop listening (connection refused) and reset open connections."""
@@ -141,30 +178,52 @@ class Faults:
     def _arm_container(self, fault: ContainerFault) -> None:
         self._p.loop.call(lambda: self._p.faults.containers.append(fault))
 
-    def image_pull_failure(self, *, image: str | None = None, container: str | None = None,
-                           pod: str | None = None, namespace: str | None = None,
-                           message: str | None = None) -> None:
+    def image_pull_failure(
+        self,
+        *,
+        image: str | None = None,
+        container: str | None = None,
+        pod: str | None = None,
+        namespace: str | None = None,
+        message: str | None = None,
+    ) -> None:
         """Matching containers wait with ErrImagePull, then ImagePullBackOff."""
-        self._arm_container(ContainerFault("ErrImagePull", message, namespace, pod, container,
-                                           image))
+        self._arm_container(
+            ContainerFault("ErrImagePull", message, namespace, pod, container, image)
+        )
 
-    def invalid_image_name(self, *, image: str | None = None, container: str | None = None,
-                           pod: str | None = None, namespace: str | None = None) -> None:
-        self._arm_container(ContainerFault("InvalidImageName", None, namespace, pod, container,
-                                           image))
+    def invalid_image_name(
+        self,
+        *,
+        image: str | None = None,
+        container: str | None = None,
+        pod: str | None = None,
+        namespace: str | None = None,
+    ) -> None:
+        self._arm_container(
+            ContainerFault("InvalidImageName", None, namespace, pod, container, image)
+        )
 
-    def create_container_config_error(self, *, container: str | None = None,
-                                      pod: str | None = None, namespace: str | None = None,
-                                      message: str = 'secret "missing" not found') -> None:
-        self._arm_container(ContainerFault("CreateContainerConfigError", message, namespace,
-                                           pod, container))
+    def create_container_config_error(
+        self,
+        *,
+        container: str | None = None,
+        pod: str | None = None,
+        namespace: str | None = None,
+        message: str = 'secret "missing" not found',
+    ) -> None:
+        self._arm_container(
+            ContainerFault("CreateContainerConfigError", message, namespace, pod, container)
+        )
 
     def clear_container_faults(self) -> None:
         """Remove container faults; in auto mode waiting containers are retried."""
+
         def clear() -> None:
             self._p.faults.containers.clear()
             if self._p.kubelet.auto:
                 self._p.kubelet.resync_all()
+
         self._p.loop.call(clear)
 
     def oom_kill(self, namespace: str, name: str, container: str) -> None:
@@ -175,8 +234,9 @@ class Faults:
 
     def evict(self, namespace: str, name: str, message: str | None = None) -> None:
         """Kubelet eviction: pod Failed, reason Evicted, DisruptionTarget condition."""
-        text = message or ("The node was low on resource: memory. Threshold quantity: 100Mi, "
-                           "available: 42Mi. ")
+        text = message or (
+            "The node was low on resource: memory. Threshold quantity: 100Mi, available: 42Mi. "
+        )
         kubelet = self._p.kubelet
         rt = self._p.loop.call(lambda: kubelet.runtime(namespace, name))
         disruption = {"reason": "TerminationByKubelet", "message": text}
@@ -187,9 +247,13 @@ class Faults:
         """activeDeadlineSeconds passed: pod Failed, reason DeadlineExceeded."""
         kubelet = self._p.kubelet
         rt = self._p.loop.call(lambda: kubelet.runtime(namespace, name))
-        self._p.loop.run(kubelet.fail_pod(
-            rt, "DeadlineExceeded", "Pod was active on the node longer than the specified "
-            "deadline"))
+        self._p.loop.run(
+            kubelet.fail_pod(
+                rt,
+                "DeadlineExceeded",
+                "Pod was active on the node longer than the specified deadline",
+            )
+        )
 
     def preempt(self, namespace: str, name: str) -> None:
         """Scheduler preemption: DisruptionTarget (PreemptionByScheduler), then deletion."""
@@ -197,33 +261,47 @@ class Faults:
 
         def preempt() -> None:
             rt = kubelet.runtime(namespace, name)
-            rt.record.disruption = {"reason": "PreemptionByScheduler", "message":
-                                    "default-scheduler: preempting to accommodate a higher "
-                                    "priority pod"}
+            rt.record.disruption = {
+                "reason": "PreemptionByScheduler",
+                "message": "default-scheduler: preempting to accommodate a higher priority pod",
+            }
             kubelet.write_status(rt, kubelet=False)
             pod = cluster.get("pods", namespace, name)
             cluster.delete_pod(pod, None)
+
         self._p.loop.call(preempt)
 
-    def unschedulable(self, *, namespace: str | None = None, pod: str | None = None,
-                      message: str = DEFAULT_UNSCHEDULABLE) -> None:
+    def unschedulable(
+        self,
+        *,
+        namespace: str | None = None,
+        pod: str | None = None,
+        message: str = DEFAULT_UNSCHEDULABLE,
+    ) -> None:
         """Matching pods that are not yet scheduled get PodScheduled=False/Unschedulable."""
         kubelet = self._p.kubelet
 
         def arm() -> None:
             self._p.faults.unschedulable.append(Unschedulable(message, namespace, pod))
             for rt in kubelet.pods.values():
-                if (not rt.record.scheduled and not rt.removed
-                        and namespace in (None, rt.namespace) and pod in (None, rt.name)):
+                if (
+                    not rt.record.scheduled
+                    and not rt.removed
+                    and namespace in (None, rt.namespace)
+                    and pod in (None, rt.name)
+                ):
                     kubelet.mark_unschedulable(rt, message)
+
         self._p.loop.call(arm)
 
     def schedulable(self) -> None:
         """Lift `unschedulable`; in auto mode pending pods are scheduled now."""
+
         def lift() -> None:
             self._p.faults.unschedulable.clear()
             if self._p.kubelet.auto:
                 self._p.kubelet.resync_all()
+
         self._p.loop.call(lift)
 
     # node and namespaces --------------------------------------------------------------
@@ -261,8 +339,9 @@ class Faults:
         """Open watches stop sending anything but stay connected."""
         return self._p.loop.call(lambda: self._p.watches.interrupt_all("stall", resource))
 
-    def next_watch(self, action: str, *, after_events: int = 0, resource: str | None = None,
-                   times: int = 1) -> None:
+    def next_watch(
+        self, action: str, *, after_events: int = 0, resource: str | None = None, times: int = 1
+    ) -> None:
         """The next `times` watches "drop", "close" or "stall" after `after_events` events."""
         fault = WatchFault(action, after_events, resource, times)
         self._p.loop.call(lambda: self._p.faults.watches.append(fault))
@@ -272,19 +351,32 @@ class Faults:
     def _arm_exec(self, fault: ExecFault) -> None:
         self._p.loop.call(lambda: self._p.faults.execs.append(fault))
 
-    def exec_drop(self, *, after_bytes: int = 1, pod: str | None = None,
-                  container: str | None = None, times: int = 1) -> None:
+    def exec_drop(
+        self,
+        *,
+        after_bytes: int = 1,
+        pod: str | None = None,
+        container: str | None = None,
+        times: int = 1,
+    ) -> None:
         """Reset the exec connection once `after_bytes` of output were sent; the command
         keeps running."""
         self._arm_exec(ExecFault("drop", after_bytes, None, pod, container, times))
 
-    def exec_close_without_status(self, *, pod: str | None = None, container: str | None = None,
-                                  times: int = 1) -> None:
+    def exec_close_without_status(
+        self, *, pod: str | None = None, container: str | None = None, times: int = 1
+    ) -> None:
         """Normal close frame after the command ends, but no channel-3 status."""
         self._arm_exec(ExecFault("no-status", 0, None, pod, container, times))
 
-    def exec_internal_error(self, *, message: str | None = None, pod: str | None = None,
-                            container: str | None = None, times: int = 1) -> None:
+    def exec_internal_error(
+        self,
+        *,
+        message: str | None = None,
+        pod: str | None = None,
+        container: str | None = None,
+        times: int = 1,
+    ) -> None:
         """The command is not run; the status is InternalError (code 500)."""
         self._arm_exec(ExecFault("internal-error", 0, message, pod, container, times))
 

@@ -51,9 +51,15 @@ class KubernetesDouble:
     here are synchronous and safe to call from tests.
     """
 
-    def __init__(self, token: str | None = None, auto: bool = False, *,
-                 history_size: int = 1000, bookmark_interval: float | None = None,
-                 base_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        token: str | None = None,
+        auto: bool = False,
+        *,
+        history_size: int = 1000,
+        bookmark_interval: float | None = None,
+        base_dir: Path | None = None,
+    ) -> None:
         self.token = token
         self._closed = False
         self._own_dir = base_dir is None
@@ -78,8 +84,14 @@ class KubernetesDouble:
         kubelet = Kubelet(cluster, self.base_dir, store.notify)
         cluster.kubelet = kubelet
         watches = WatchHub(store, faults)
-        router = Router(RestApi(cluster), watches, LogsApi(cluster, kubelet),
-                        ExecApi(cluster, kubelet, faults), faults, lambda: self.token)
+        router = Router(
+            RestApi(cluster),
+            watches,
+            LogsApi(cluster, kubelet),
+            ExecApi(cluster, kubelet, faults),
+            faults,
+            lambda: self.token,
+        )
         server = HttpServer(router.handle)
         await server.start()
         return Parts(loop, store, faults, cluster, kubelet, watches, router, server)
@@ -99,8 +111,9 @@ class KubernetesDouble:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def write_kubeconfig(self, path: str | Path, token: str | None = None,
-                         namespace: str = "default") -> Path:
+    def write_kubeconfig(
+        self, path: str | Path, token: str | None = None, namespace: str = "default"
+    ) -> Path:
         """A kubeconfig for this double (JSON is YAML); `token` defaults to the double's."""
         user: JsonDict = {}
         if (token or self.token) is not None:
@@ -110,8 +123,16 @@ class KubernetesDouble:
             "kind": "Config",
             "clusters": [{"name": "k8s-double", "cluster": {"server": self.url}}],
             "users": [{"name": "k8s-double", "user": user}],
-            "contexts": [{"name": "k8s-double", "context": {
-                "cluster": "k8s-double", "user": "k8s-double", "namespace": namespace}}],
+            "contexts": [
+                {
+                    "name": "k8s-double",
+                    "context": {
+                        "cluster": "k8s-double",
+                        "user": "k8s-double",
+                        "namespace": namespace,
+                    },
+                }
+            ],
             "current-context": "k8s-double",
         }
         target = Path(path)
@@ -128,8 +149,7 @@ class KubernetesDouble:
 
     def requests_matching(self, **attributes: Any) -> list[RequestRecord]:
         """e.g. requests_matching(verb="create", resource="pods")."""
-        return [r for r in self.requests
-                if all(getattr(r, k) == v for k, v in attributes.items())]
+        return [r for r in self.requests if all(getattr(r, k) == v for k, v in attributes.items())]
 
     def clear_requests(self) -> None:
         self._p.loop.call(self._p.router.records.clear)
@@ -176,7 +196,8 @@ class KubernetesDouble:
         pod = self.pod(namespace, name)
         status = (pod or {}).get("status") or {}
         for entry in (status.get("initContainerStatuses") or []) + (
-                status.get("containerStatuses") or []):
+            status.get("containerStatuses") or []
+        ):
             if entry["name"] == container:
                 return entry  # type: ignore[no-any-return]
         return None
@@ -194,6 +215,7 @@ class KubernetesDouble:
             if sandbox is None:
                 raise LookupError(f"pod {namespace}/{name} has no sandbox yet")
             return sandbox.root
+
         return self._p.loop.call(find)
 
     def volume_dir(self, namespace: str, name: str, volume: str) -> Path:
@@ -211,8 +233,9 @@ class KubernetesDouble:
 
     # waiting --------------------------------------------------------------------------
 
-    def wait_for(self, predicate: Callable[[], T | None], timeout: float = 10.0,
-                 message: str = "condition") -> T:
+    def wait_for(
+        self, predicate: Callable[[], T | None], timeout: float = 10.0, message: str = "condition"
+    ) -> T:
         """Poll `predicate` (woken by every change) until it returns something truthy."""
         deadline = time.monotonic() + timeout
         changed = self._p.store.changed
@@ -222,26 +245,39 @@ class KubernetesDouble:
                 return last
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise TimeoutError(f"timed out after {timeout}s waiting for {message}; "
-                                   f"last value: {last!r}")
+                raise TimeoutError(
+                    f"timed out after {timeout}s waiting for {message}; last value: {last!r}"
+                )
             with changed:
                 changed.wait(min(remaining, 0.05))
 
-    def wait_for_pod(self, namespace: str, name: str, predicate: Callable[[JsonDict], Any],
-                     timeout: float = 10.0, message: str = "pod condition") -> JsonDict:
+    def wait_for_pod(
+        self,
+        namespace: str,
+        name: str,
+        predicate: Callable[[JsonDict], Any],
+        timeout: float = 10.0,
+        message: str = "pod condition",
+    ) -> JsonDict:
         def check() -> JsonDict | None:
             pod = self.pod(namespace, name)
             return pod if pod is not None and predicate(pod) else None
+
         try:
             return self.wait_for(check, timeout, message)
         except TimeoutError as exc:
             raise TimeoutError(f"{exc}; pod status: {self.pod(namespace, name)!r}") from None
 
-    def wait_for_phase(self, namespace: str, name: str, phase: str,
-                       timeout: float = 10.0) -> JsonDict:
-        return self.wait_for_pod(namespace, name,
-                                 lambda p: p.get("status", {}).get("phase") == phase,
-                                 timeout, f"{namespace}/{name} to be {phase}")
+    def wait_for_phase(
+        self, namespace: str, name: str, phase: str, timeout: float = 10.0
+    ) -> JsonDict:
+        return self.wait_for_pod(
+            namespace,
+            name,
+            lambda p: p.get("status", {}).get("phase") == phase,
+            timeout,
+            f"{namespace}/{name} to be {phase}",
+        )
 
     # lifecycle ------------------------------------------------------------------------
 

@@ -17,16 +17,27 @@ class EventRecorder:
         self._node = node
         self._last = 0
 
-    def pod(self, pod: JsonDict, reason: str, message: str, *, warning: bool = False,
-            component: str = "kubelet", container: str | None = None) -> None:
+    def pod(
+        self,
+        pod: JsonDict,
+        reason: str,
+        message: str,
+        *,
+        warning: bool = False,
+        component: str = "kubelet",
+        container: str | None = None,
+    ) -> None:
         meta = pod["metadata"]
         namespace = self._store.get("namespaces", "", meta["namespace"])
         if namespace is None or namespace.get("status", {}).get("phase") == "Terminating":
             return
         now = rfc3339()
         involved: JsonDict = {
-            "kind": "Pod", "namespace": meta["namespace"], "name": meta["name"],
-            "uid": meta["uid"], "apiVersion": "v1",
+            "kind": "Pod",
+            "namespace": meta["namespace"],
+            "name": meta["name"],
+            "uid": meta["uid"],
+            "apiVersion": "v1",
             "resourceVersion": meta.get("resourceVersion", ""),
         }
         if container is not None:

@@ -41,7 +41,7 @@ def exit_code_status(argv: list[str], code: int) -> JsonDict:
         "metadata": {},
         "status": "Failure",
         "message": f"command terminated with non-zero exit code: error executing command "
-                   f"[{' '.join(argv)}], exit code {code}",
+        f"[{' '.join(argv)}], exit code {code}",
         "reason": "NonZeroExitCode",
         "details": {"causes": [{"reason": "ExitCode", "message": str(code)}]},
     }
@@ -105,8 +105,9 @@ class ExecApi:
         container = pick_container(pod, request.param("container"))
         phase = pod["status"].get("phase")
         if phase in ("Succeeded", "Failed"):
-            raise bad_request("cannot exec into a container in a completed pod; current phase "
-                              f"is {phase}")
+            raise bad_request(
+                f"cannot exec into a container in a completed pod; current phase is {phase}"
+            )
         if not pod["spec"].get("nodeName"):
             raise bad_request(f"pod {info.name} does not have a host assigned")
         if not self.kubelet.node_ready:
@@ -125,9 +126,12 @@ class ExecApi:
         for protocol in PROTOCOLS:
             if protocol in offered:
                 return protocol
-        raise ApiError(bad_request(f"unable to upgrade: unable to negotiate protocol: client "
-                                   f"supports {offered}, server supports {list(PROTOCOLS)}")
-                       .status)
+        raise ApiError(
+            bad_request(
+                f"unable to upgrade: unable to negotiate protocol: client "
+                f"supports {offered}, server supports {list(PROTOCOLS)}"
+            ).status
+        )
 
     async def serve(self, conn: Connection, request: Request, info: RequestInfo) -> int:
         """Validate, upgrade, run; returns the HTTP status of the handshake."""
@@ -160,8 +164,9 @@ class ExecApi:
             while (await ws.receive(conn)).opcode != ws.OP_CLOSE:
                 pass
 
-    async def _run(self, rt: PodRuntime, container: str, request: Request,
-                   session: ExecSession) -> JsonDict | None:
+    async def _run(
+        self, rt: PodRuntime, container: str, request: Request, session: ExecSession
+    ) -> JsonDict | None:
         if session.fault and session.fault.action == "internal-error":
             return internal_error_status(session.fault.message or "injected runtime failure")
         pod = self.kubelet.pod_object(rt)
@@ -174,21 +179,28 @@ class ExecApi:
         env = process_env(pod or {"metadata": {"name": rt.name}}, spec, declared, rt.sandbox)
         argv = [rt.sandbox.rewrite(spec, a) for a in request.query["command"]]
         try:
-            proc = await spawn(argv, rt.sandbox.working_dir(spec), env,
-                               stdin=request.flag("stdin"), merge_stderr=request.flag("tty"))
+            proc = await spawn(
+                argv,
+                rt.sandbox.working_dir(spec),
+                env,
+                stdin=request.flag("stdin"),
+                merge_stderr=request.flag("tty"),
+            )
         except OSError as exc:
             return internal_error_status(
                 f'failed to exec in container: failed to start exec "{hex_id()}": OCI runtime '
                 f"exec failed: exec failed: unable to start container process: exec: "
-                f'"{argv[0]}": {exc.strerror or exc}: unknown')
+                f'"{argv[0]}": {exc.strerror or exc}: unknown'
+            )
         rt.exec_processes.add(proc)
         try:
             return await self._attach(proc, request.query["command"], session)
         finally:
             rt.exec_processes.discard(proc)
 
-    async def _attach(self, proc: asyncio.subprocess.Process, argv: list[str],
-                      session: ExecSession) -> JsonDict | None:
+    async def _attach(
+        self, proc: asyncio.subprocess.Process, argv: list[str], session: ExecSession
+    ) -> JsonDict | None:
         pumps = asyncio.gather(session.pump(proc.stdout, STDOUT), session.pump(proc.stderr, STDERR))
         reader = asyncio.ensure_future(self._read_client(proc, session))
         try:

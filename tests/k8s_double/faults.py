@@ -40,12 +40,19 @@ class RequestFault:
     message: str | None = None
 
     def matches(self, info: RequestInfo) -> bool:
-        subresource = self.subresource if self.subresource is not None else (
-            None if self.resource is None else "")
-        return (self.remaining > 0 and _match(self.verb, info.verb)
-                and _match(self.resource, info.resource)
-                and _match(subresource, info.subresource)
-                and _match(self.namespace, info.namespace) and _match(self.name, info.name))
+        subresource = (
+            self.subresource
+            if self.subresource is not None
+            else (None if self.resource is None else "")
+        )
+        return (
+            self.remaining > 0
+            and _match(self.verb, info.verb)
+            and _match(self.resource, info.resource)
+            and _match(subresource, info.subresource)
+            and _match(self.namespace, info.namespace)
+            and _match(self.name, info.name)
+        )
 
 
 @dataclass
@@ -58,8 +65,12 @@ class ContainerFault:
     image: str | None = None
 
     def matches(self, namespace: str, pod: str, container: str, image: str) -> bool:
-        return (_match(self.namespace, namespace) and _match(self.pod, pod)
-                and _match(self.container, container) and _match(self.image, image))
+        return (
+            _match(self.namespace, namespace)
+            and _match(self.pod, pod)
+            and _match(self.container, container)
+            and _match(self.image, image)
+        )
 
 
 @dataclass
@@ -87,8 +98,10 @@ class Unschedulable:
     pod: str | None = None
 
 
-DEFAULT_UNSCHEDULABLE = ("0/1 nodes are available: 1 Insufficient memory. preemption: 0/1 nodes "
-                         "are available: 1 No preemption victims found for incoming pod.")
+DEFAULT_UNSCHEDULABLE = (
+    "0/1 nodes are available: 1 Insufficient memory. preemption: 0/1 nodes "
+    "are available: 1 No preemption victims found for incoming pod."
+)
 
 
 @dataclass
@@ -108,8 +121,9 @@ class FaultState:
                 return fault
         return None
 
-    def container_fault(self, namespace: str, pod: str, container: str,
-                        image: str) -> ContainerFault | None:
+    def container_fault(
+        self, namespace: str, pod: str, container: str, image: str
+    ) -> ContainerFault | None:
         for fault in self.containers:
             if fault.matches(namespace, pod, container, image):
                 return fault

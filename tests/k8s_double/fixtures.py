@@ -1,6 +1,6 @@
 """pytest fixtures for the Kubernetes double; import them in a conftest.py:
 
-    from tests.k8s_double.fixtures import k8s_double, k8s_kubeconfig  # noqa: F401
+from tests.k8s_double.fixtures import k8s_double, k8s_kubeconfig  # noqa: F401
 """
 
 from __future__ import annotations

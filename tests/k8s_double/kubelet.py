@@ -26,9 +26,11 @@ from .sandbox import MountError, Sandbox, materialize_volumes
 
 JsonDict = dict[str, Any]
 HOST_IP = "10.88.0.2"
-NODE_LOST_UNSCHEDULABLE = ("0/1 nodes are available: 1 node(s) had untolerated taint "
-                           "{node.kubernetes.io/unreachable: }. preemption: 0/1 nodes are "
-                           "available: 1 Preemption is not helpful for scheduling.")
+NODE_LOST_UNSCHEDULABLE = (
+    "0/1 nodes are available: 1 node(s) had untolerated taint "
+    "{node.kubernetes.io/unreachable: }. preemption: 0/1 nodes are "
+    "available: 1 Preemption is not helpful for scheduling."
+)
 
 
 class Kubelet:
@@ -115,12 +117,21 @@ class Kubelet:
         if updated != pod:
             self.store.modify("pods", updated)
 
-    def event(self, rt: PodRuntime, reason: str, message: str, *, warning: bool = False,
-              container: str | None = None, component: str = "kubelet") -> None:
+    def event(
+        self,
+        rt: PodRuntime,
+        reason: str,
+        message: str,
+        *,
+        warning: bool = False,
+        container: str | None = None,
+        component: str = "kubelet",
+    ) -> None:
         pod = self.pod_object(rt)
         if pod is not None and (self.node_ready or component != "kubelet"):
-            self.cluster.events.pod(pod, reason, message, warning=warning,
-                                    component=component, container=container)
+            self.cluster.events.pod(
+                pod, reason, message, warning=warning, component=component, container=container
+            )
 
     # scheduling -----------------------------------------------------------------------
 
@@ -136,8 +147,12 @@ class Kubelet:
         rt.record.scheduled, rt.record.unschedulable = True, None
         rt.record.node = node or NODE_NAME
         self.write_status(rt, kubelet=False)
-        self.event(rt, "Scheduled", f"Successfully assigned {rt.namespace}/{rt.name} to "
-                   f"{rt.record.node}", component="default-scheduler")
+        self.event(
+            rt,
+            "Scheduled",
+            f"Successfully assigned {rt.namespace}/{rt.name} to {rt.record.node}",
+            component="default-scheduler",
+        )
         return True
 
     def mark_unschedulable(self, rt: PodRuntime, message: str = DEFAULT_UNSCHEDULABLE) -> None:
@@ -252,8 +267,9 @@ class Kubelet:
             kill_group(proc.pid, signal.SIGKILL)
         self.cluster.finish_pod_deletion(rt.namespace, rt.name, rt.uid)
 
-    async def _stop_containers(self, rt: PodRuntime, idle_exit: int,
-                               reason: str | None = None) -> None:
+    async def _stop_containers(
+        self, rt: PodRuntime, idle_exit: int, reason: str | None = None
+    ) -> None:
         procs = dict(rt.processes)
         for proc in procs.values():
             kill_group(proc.pid, signal.SIGTERM)
@@ -271,8 +287,9 @@ class Kubelet:
                 self.containers.exited(rt, rec, idle_exit, reason)
         self.write_status(rt)
 
-    async def fail_pod(self, rt: PodRuntime, reason: str, message: str,
-                       disruption: JsonDict | None = None) -> None:
+    async def fail_pod(
+        self, rt: PodRuntime, reason: str, message: str, disruption: JsonDict | None = None
+    ) -> None:
         """Kubelet-side termination: eviction, deadline exceeded."""
         rt.stopping = True
         rt.record.disruption = disruption
@@ -289,9 +306,13 @@ class Kubelet:
             if rec.state == "running":
                 self.containers.exited(rt, rec, 137)
             elif rec.state == "waiting" and rec.started_at is None and rt.record.initialized:
-                self.containers.exited(rt, rec, 137, "ContainerStatusUnknown",
-                                      "The container could not be located when the pod was "
-                                      "terminated")
+                self.containers.exited(
+                    rt,
+                    rec,
+                    137,
+                    "ContainerStatusUnknown",
+                    "The container could not be located when the pod was terminated",
+                )
         rt.record.terminal_phase = "Failed"
         self.write_status(rt)
 
@@ -305,8 +326,13 @@ class Kubelet:
             rt.record.node_ready = False
             if rt.record.scheduled and rt.record.terminal_phase is None:
                 self.write_status(rt, kubelet=False)
-                self.event(rt, "NodeNotReady", "Node is not ready", warning=True,
-                           component="node-controller")
+                self.event(
+                    rt,
+                    "NodeNotReady",
+                    "Node is not ready",
+                    warning=True,
+                    component="node-controller",
+                )
         self.node_ready = False
 
     async def restore_node(self) -> None:

@@ -24,8 +24,10 @@ def pick_container(pod: JsonDict, wanted: str | None) -> str:
     if not wanted:
         if len(regular) == 1:
             return str(regular[0])
-        text = (f"a container name must be specified for pod {name}, choose one of: "
-                f"[{' '.join(regular)}]")
+        text = (
+            f"a container name must be specified for pod {name}, choose one of: "
+            f"[{' '.join(regular)}]"
+        )
         if inits:
             text += f" or one of the init containers: [{' '.join(inits)}]"
         raise bad_request(text)
@@ -35,8 +37,9 @@ def pick_container(pod: JsonDict, wanted: str | None) -> str:
 
 
 def node_unreachable(path: str) -> ApiError:
-    return internal_error(f'Get "https://{HOST_IP}:10250/{path}": dial tcp {HOST_IP}:10250: '
-                          "connect: no route to host")
+    return internal_error(
+        f'Get "https://{HOST_IP}:10250/{path}": dial tcp {HOST_IP}:10250: connect: no route to host'
+    )
 
 
 class LogsApi:
@@ -49,19 +52,24 @@ class LogsApi:
         container = pick_container(pod, request.param("container"))
         rt = self.kubelet.pods.get(pod["metadata"]["uid"])
         if not pod["spec"].get("nodeName") or rt is None:
-            raise bad_request(f'container "{container}" in pod "{info.name}" is waiting to '
-                              "start: ContainerCreating")
+            raise bad_request(
+                f'container "{container}" in pod "{info.name}" is waiting to '
+                "start: ContainerCreating"
+            )
         if not self.kubelet.node_ready:
             raise node_unreachable(f"containerLogs/{info.namespace}/{info.name}/{container}")
         rec = rt.containers[container]
         if request.flag("previous"):
             if container not in rt.previous_logs:
-                raise bad_request(f'previous terminated container "{container}" in pod '
-                                  f'"{info.name}" not found')
+                raise bad_request(
+                    f'previous terminated container "{container}" in pod "{info.name}" not found'
+                )
             return rt.previous_logs[container]
         if rec.state == "waiting" and rec.last_terminated is None:
-            raise bad_request(f'container "{container}" in pod "{info.name}" is waiting to '
-                              f"start: {rec.reason or 'ContainerCreating'}")
+            raise bad_request(
+                f'container "{container}" in pod "{info.name}" is waiting to '
+                f"start: {rec.reason or 'ContainerCreating'}"
+            )
         return rt.logs[container]
 
     async def serve(self, conn: Connection, request: Request, info: RequestInfo) -> int:
@@ -76,14 +84,22 @@ class LogsApi:
         await conn.start_stream(200, {"Content-Type": "text/plain"})
         peer_closed = asyncio.ensure_future(conn.wait_peer_closed())
         try:
-            await self._follow(conn, buffer, len(buffer.records) - len(selected), stamps,
-                               limit, peer_closed)
+            await self._follow(
+                conn, buffer, len(buffer.records) - len(selected), stamps, limit, peer_closed
+            )
         finally:
             peer_closed.cancel()
         return 200
 
-    async def _follow(self, conn: Connection, buffer: LogBuffer, index: int, stamps: bool,
-                      limit: int | None, peer_closed: asyncio.Future[None]) -> None:
+    async def _follow(
+        self,
+        conn: Connection,
+        buffer: LogBuffer,
+        index: int,
+        stamps: bool,
+        limit: int | None,
+        peer_closed: asyncio.Future[None],
+    ) -> None:
         offset = sent = 0
         records = buffer.records
         while True:
@@ -123,8 +139,11 @@ class LogsApi:
         records = list(buffer.records)
         since_seconds, since_time = request.int_param("sinceSeconds"), request.param("sinceTime")
         if since_seconds is not None or since_time:
-            cutoff = (utcnow() - dt.timedelta(seconds=since_seconds) if since_seconds is not None
-                      else parse_time(since_time or ""))
+            cutoff = (
+                utcnow() - dt.timedelta(seconds=since_seconds)
+                if since_seconds is not None
+                else parse_time(since_time or "")
+            )
             records = [r for r in records if r[0] >= cutoff]
         tail = request.int_param("tailLines")
         if tail is not None:

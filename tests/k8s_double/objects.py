@@ -34,13 +34,18 @@ def invalid_value(field: str, value: Any, detail: str) -> JsonDict:
     return cause("FieldValueInvalid", field, f'Invalid value: "{value}": {detail}')
 
 
-LABEL_DETAIL = ("a lowercase RFC 1123 label must consist of lower case alphanumeric characters "
-                "or '-', and must start and end with an alphanumeric character")
-SUBDOMAIN_DETAIL = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
-                    "characters, '-' or '.', and must start and end with an alphanumeric character")
+LABEL_DETAIL = (
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters "
+    "or '-', and must start and end with an alphanumeric character"
+)
+SUBDOMAIN_DETAIL = (
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
+    "characters, '-' or '.', and must start and end with an alphanumeric character"
+)
 
 
 # images ---------------------------------------------------------------------------
+
 
 def image_is_valid(image: str) -> bool:
     return bool(image) and bool(_IMAGE.match(image))
@@ -71,28 +76,45 @@ def pull_policy(image: str) -> str:
 
 # metadata -------------------------------------------------------------------------
 
+
 def prepare_metadata(resource: str, obj: JsonDict, namespace: str | None) -> JsonDict:
     meta = obj.setdefault("metadata", {})
     if not isinstance(meta, dict):
         raise bad_request("metadata must be an object")
     if namespace is not None:
         if meta.get("namespace") not in (None, "", namespace):
-            raise bad_request("the namespace of the provided object does not match the "
-                              "namespace sent on the request")
+            raise bad_request(
+                "the namespace of the provided object does not match the "
+                "namespace sent on the request"
+            )
         meta["namespace"] = namespace
     if not meta.get("name") and meta.get("generateName"):
         meta["name"] = meta["generateName"] + random_suffix()
     name = meta.get("name") or ""
     kind = KINDS[resource]
     if not name:
-        raise invalid(kind, "", [cause("FieldValueRequired", "metadata.name",
-                                        "Required value: name or generateName is required")])
+        raise invalid(
+            kind,
+            "",
+            [
+                cause(
+                    "FieldValueRequired",
+                    "metadata.name",
+                    "Required value: name or generateName is required",
+                )
+            ],
+        )
     valid = is_label(name) if resource == "namespaces" else is_subdomain(name)
     if not valid:
         detail = LABEL_DETAIL if resource == "namespaces" else SUBDOMAIN_DETAIL
         raise invalid(kind, name, [invalid_value("metadata.name", name, detail)])
-    for system_field in ("uid", "resourceVersion", "deletionTimestamp",
-                         "deletionGracePeriodSeconds", "selfLink"):
+    for system_field in (
+        "uid",
+        "resourceVersion",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "selfLink",
+    ):
         meta.pop(system_field, None)
     meta["uid"] = new_uid()
     meta["creationTimestamp"] = rfc3339()
@@ -102,6 +124,7 @@ def prepare_metadata(resource: str, obj: JsonDict, namespace: str | None) -> Jso
 
 
 # namespaces and secrets ---------------------------------------------------------
+
 
 def new_namespace(obj: JsonDict) -> JsonDict:
     prepare_metadata("namespaces", obj, None)
@@ -127,14 +150,25 @@ def normalize_secret_data(obj: JsonDict) -> None:
     name = obj["metadata"]["name"]
     for key, value in data.items():
         if not _SECRET_KEY.match(key):
-            raise invalid("Secret", name, [invalid_value(f"data[{key}]", key,
-                          "a valid config key must consist of alphanumeric characters, "
-                          "'-', '_' or '.'")])
+            raise invalid(
+                "Secret",
+                name,
+                [
+                    invalid_value(
+                        f"data[{key}]",
+                        key,
+                        "a valid config key must consist of alphanumeric characters, "
+                        "'-', '_' or '.'",
+                    )
+                ],
+            )
         try:
             base64.b64decode(value, validate=True)
         except (binascii.Error, TypeError, ValueError):
-            raise bad_request(f'Secret in version "v1" cannot be handled as a Secret: illegal '
-                              f"base64 data at input byte 0 (key {key})") from None
+            raise bad_request(
+                f'Secret in version "v1" cannot be handled as a Secret: illegal '
+                f"base64 data at input byte 0 (key {key})"
+            ) from None
     if data:
         obj["data"] = data
 
@@ -142,20 +176,42 @@ def normalize_secret_data(obj: JsonDict) -> None:
 def check_secret_update(old: JsonDict, new: JsonDict) -> None:
     normalize_secret_data(new)
     if old.get("immutable") and (new.get("data") != old.get("data") or not new.get("immutable")):
-        raise invalid("Secret", old["metadata"]["name"], [cause(
-            "FieldValueForbidden", "data",
-            "Forbidden: field is immutable when `immutable` is set")])
+        raise invalid(
+            "Secret",
+            old["metadata"]["name"],
+            [
+                cause(
+                    "FieldValueForbidden",
+                    "data",
+                    "Forbidden: field is immutable when `immutable` is set",
+                )
+            ],
+        )
     if new.get("type") != old.get("type"):
-        raise invalid("Secret", old["metadata"]["name"], [cause(
-            "FieldValueInvalid", "type",
-            f'Invalid value: "{new.get("type")}": field is immutable')])
+        raise invalid(
+            "Secret",
+            old["metadata"]["name"],
+            [
+                cause(
+                    "FieldValueInvalid",
+                    "type",
+                    f'Invalid value: "{new.get("type")}": field is immutable',
+                )
+            ],
+        )
 
 
 def strip_for_update(new: JsonDict, old: JsonDict) -> JsonDict:
     """Fields a client may not change through the main resource keep their old values."""
     meta, old_meta = new.setdefault("metadata", {}), old["metadata"]
-    for key in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
-                "namespace", "generation"):
+    for key in (
+        "uid",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "namespace",
+        "generation",
+    ):
         if key in old_meta:
             meta[key] = old_meta[key]
         else:
@@ -169,5 +225,8 @@ def strip_for_update(new: JsonDict, old: JsonDict) -> JsonDict:
 def check_name(new: JsonDict, name: str) -> None:
     given = (new.get("metadata") or {}).get("name")
     if given not in (None, name):
-        raise ApiError(bad_request(f"the name of the object ({given}) does not match the name "
-                                   f"on the URL ({name})").status)
+        raise ApiError(
+            bad_request(
+                f"the name of the object ({given}) does not match the name on the URL ({name})"
+            ).status
+        )

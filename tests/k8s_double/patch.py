@@ -45,21 +45,28 @@ def apply_patch(content_type: str, original: JsonDict, patch: Any) -> JsonDict:
             raise bad_request("json: cannot unmarshal object into Go value of type jsonpatch.Patch")
         return json_patch(original, patch)
     if not isinstance(patch, dict):
-        raise bad_request("json: cannot unmarshal array into Go value of type "
-                          "map[string]interface {}")
+        raise bad_request(
+            "json: cannot unmarshal array into Go value of type map[string]interface {}"
+        )
     if media == MERGE_PATCH:
         merged: JsonDict = merge_patch(original, patch)
         return merged
     if media == STRATEGIC_MERGE_PATCH:
         strategic: JsonDict = strategic_merge(original, patch)
         return strategic
-    raise ApiError(failure(415, "UnsupportedMediaType",
-                           f"the body of the request was in an unknown format - accepted media "
-                           f"types include: {JSON_PATCH}, {MERGE_PATCH}, {STRATEGIC_MERGE_PATCH}",
-                           {}))
+    raise ApiError(
+        failure(
+            415,
+            "UnsupportedMediaType",
+            f"the body of the request was in an unknown format - accepted media "
+            f"types include: {JSON_PATCH}, {MERGE_PATCH}, {STRATEGIC_MERGE_PATCH}",
+            {},
+        )
+    )
 
 
 # RFC 7386 -------------------------------------------------------------------------
+
 
 def merge_patch(target: Any, patch: Any) -> Any:
     if not isinstance(patch, dict):
@@ -74,6 +81,7 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 
 # strategic merge patch ----------------------------------------------------------------
+
 
 def strategic_merge(target: Any, patch: Any) -> Any:
     if not isinstance(patch, dict):
@@ -133,12 +141,15 @@ def _merge_list(field: str, current: Any, patch: list[Any]) -> list[Any]:
 
 # RFC 6902 -------------------------------------------------------------------------
 
+
 def _pointer(path: str) -> list[str]:
     if path == "":
         return []
     if not path.startswith("/"):
-        raise bad_request(f'the server rejected our request due to an error in our request: '
-                          f'invalid JSON pointer "{path}"')
+        raise bad_request(
+            f"the server rejected our request due to an error in our request: "
+            f'invalid JSON pointer "{path}"'
+        )
     return [p.replace("~1", "/").replace("~0", "~") for p in path[1:].split("/")]
 
 
@@ -219,8 +230,10 @@ def json_patch(original: JsonDict, operations: list[Any]) -> JsonDict:
             doc = _add(doc, path, _get(doc, op["from"]))
         elif kind == "test":
             if _get(doc, path) != op.get("value"):
-                raise _unprocessable(f"the server rejected our request due to an error in our "
-                                     f"request: testing value {path} failed")
+                raise _unprocessable(
+                    f"the server rejected our request due to an error in our "
+                    f"request: testing value {path} failed"
+                )
         else:
             raise bad_request(f"Unexpected kind: {kind}")
     if not isinstance(doc, dict):

@@ -53,22 +53,30 @@ class PodRuntime:
 
     @property
     def fully_started(self) -> bool:
-        return all(r.state != "waiting" or r.last_terminated is not None
-                   for r in self.regular_records())
+        return all(
+            r.state != "waiting" or r.last_terminated is not None for r in self.regular_records()
+        )
 
 
 def new_runtime(pod: JsonDict, on_log: Any) -> PodRuntime:
     meta, spec = pod["metadata"], pod["spec"]
-    runtime = PodRuntime(meta["namespace"], meta["name"], meta["uid"], spec,
-                         pod["status"].get("qosClass", "BestEffort"))
+    runtime = PodRuntime(
+        meta["namespace"],
+        meta["name"],
+        meta["uid"],
+        spec,
+        pod["status"].get("qosClass", "BestEffort"),
+    )
     inits = spec.get("initContainers") or []
     first_reason = "PodInitializing" if inits else "ContainerCreating"
     for container in inits:
         runtime.containers[container["name"]] = ContainerRecord(
-            container["name"], container, True, reason="PodInitializing")
+            container["name"], container, True, reason="PodInitializing"
+        )
     for container in spec["containers"]:
         runtime.containers[container["name"]] = ContainerRecord(
-            container["name"], container, False, reason=first_reason)
+            container["name"], container, False, reason=first_reason
+        )
     for name in runtime.containers:
         runtime.logs[name] = LogBuffer(on_log)
     return runtime

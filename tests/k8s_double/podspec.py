@@ -49,8 +49,9 @@ def default_pod_spec(spec: JsonDict) -> None:
     tolerations = spec.setdefault("tolerations", [])
     for key in ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"):
         if not any(t.get("key") == key for t in tolerations):
-            tolerations.append({"key": key, "operator": "Exists", "effect": "NoExecute",
-                                "tolerationSeconds": 300})
+            tolerations.append(
+                {"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}
+            )
 
 
 def _default_container(container: JsonDict) -> None:
@@ -71,19 +72,36 @@ def _default_container(container: JsonDict) -> None:
 
 def _add_service_account_volume(spec: JsonDict) -> None:
     name = f"kube-api-access-{random_suffix()}"
-    spec["volumes"].append({
-        "name": name,
-        "projected": {
-            "defaultMode": 0o644,
-            "sources": [
-                {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
-                {"configMap": {"name": "kube-root-ca.crt",
-                               "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
-                {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {
-                    "apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}},
-            ],
-        },
-    })
+    spec["volumes"].append(
+        {
+            "name": name,
+            "projected": {
+                "defaultMode": 0o644,
+                "sources": [
+                    {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+                    {
+                        "configMap": {
+                            "name": "kube-root-ca.crt",
+                            "items": [{"key": "ca.crt", "path": "ca.crt"}],
+                        }
+                    },
+                    {
+                        "downwardAPI": {
+                            "items": [
+                                {
+                                    "path": "namespace",
+                                    "fieldRef": {
+                                        "apiVersion": "v1",
+                                        "fieldPath": "metadata.namespace",
+                                    },
+                                }
+                            ]
+                        }
+                    },
+                ],
+            },
+        }
+    )
     for container in spec.get("initContainers", []) + spec.get("containers", []):
         mounts = container.setdefault("volumeMounts", [])
         if not any(m.get("mountPath") == SERVICE_ACCOUNT_MOUNT for m in mounts):
@@ -96,8 +114,11 @@ def validate_pod_spec(name: str, spec: JsonDict) -> None:
     volume_names = [v.get("name") for v in volumes]
     for i, volume_name in enumerate(volume_names):
         if not volume_name or not is_label(volume_name):
-            causes.append(required(f"spec.volumes[{i}].name") if not volume_name else
-                          invalid_value(f"spec.volumes[{i}].name", volume_name, LABEL_DETAIL))
+            causes.append(
+                required(f"spec.volumes[{i}].name")
+                if not volume_name
+                else invalid_value(f"spec.volumes[{i}].name", volume_name, LABEL_DETAIL)
+            )
     if not spec.get("containers"):
         causes.append(required("spec.containers"))
     seen: set[str] = set()
@@ -106,9 +127,13 @@ def validate_pod_spec(name: str, spec: JsonDict) -> None:
             causes += _container_causes(f"spec.{group}[{i}]", container, seen, volume_names)
     policy = spec.get("restartPolicy")
     if policy is not None and policy not in ("Always", "OnFailure", "Never"):
-        causes.append(cause("FieldValueNotSupported", "spec.restartPolicy",
-                             f'Unsupported value: "{policy}": supported values: "Always", '
-                             '"OnFailure", "Never"'))
+        causes.append(
+            cause(
+                "FieldValueNotSupported",
+                "spec.restartPolicy",
+                f'Unsupported value: "{policy}": supported values: "Always", "OnFailure", "Never"',
+            )
+        )
     if causes:
         raise invalid("Pod", name, causes)
 
@@ -130,20 +155,30 @@ def _container_causes(
     paths: set[str] = set()
     for j, mount in enumerate(container.get("volumeMounts") or []):
         if mount.get("name") not in volume_names:
-            causes.append(cause("FieldValueNotFound", f"{path}.volumeMounts[{j}].name",
-                                 f'Not found: "{mount.get("name")}"'))
+            causes.append(
+                cause(
+                    "FieldValueNotFound",
+                    f"{path}.volumeMounts[{j}].name",
+                    f'Not found: "{mount.get("name")}"',
+                )
+            )
         mount_path = mount.get("mountPath")
         if not mount_path:
             causes.append(required(f"{path}.volumeMounts[{j}].mountPath"))
         elif mount_path in paths:
-            causes.append(invalid_value(f"{path}.volumeMounts[{j}].mountPath", mount_path,
-                                        "must be unique"))
+            causes.append(
+                invalid_value(f"{path}.volumeMounts[{j}].mountPath", mount_path, "must be unique")
+            )
         paths.add(mount_path or "")
     return causes
 
 
-MUTABLE_POD_SPEC = ("activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds",
-                    "schedulingGates")
+MUTABLE_POD_SPEC = (
+    "activeDeadlineSeconds",
+    "tolerations",
+    "terminationGracePeriodSeconds",
+    "schedulingGates",
+)
 
 
 def check_pod_update(old: JsonDict, new: JsonDict) -> None:
@@ -155,12 +190,20 @@ def check_pod_update(old: JsonDict, new: JsonDict) -> None:
         for container in spec.get("initContainers", []) + spec.get("containers", []):
             container.pop("image", None)
     if before != after:
-        raise invalid("Pod", old["metadata"]["name"], [cause(
-            "FieldValueForbidden", "spec",
-            "Forbidden: pod updates may not change fields other than `spec.containers[*].image`,"
-            "`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` "
-            "(only additions to existing tolerations),`spec.terminationGracePeriodSeconds` "
-            "(allow it to be set to 1 if it was previously negative)")])
+        raise invalid(
+            "Pod",
+            old["metadata"]["name"],
+            [
+                cause(
+                    "FieldValueForbidden",
+                    "spec",
+                    "Forbidden: pod updates may not change fields other than `spec.containers[*].image`,"
+                    "`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` "
+                    "(only additions to existing tolerations),`spec.terminationGracePeriodSeconds` "
+                    "(allow it to be set to 1 if it was previously negative)",
+                )
+            ],
+        )
     for container in new["spec"].get("initContainers", []) + new["spec"].get("containers", []):
         if not container.get("image"):
             raise invalid("Pod", old["metadata"]["name"], [required("spec.containers[*].image")])

@@ -82,8 +82,13 @@ class ContainerRecord:
         if self.container_id:
             status["containerID"] = self.container_id
         mounts = [
-            {"name": m["name"], "mountPath": m["mountPath"],
-             **({"readOnly": True, "recursiveReadOnly": "Disabled"} if m.get("readOnly") else {})}
+            {
+                "name": m["name"],
+                "mountPath": m["mountPath"],
+                **(
+                    {"readOnly": True, "recursiveReadOnly": "Disabled"} if m.get("readOnly") else {}
+                ),
+            }
             for m in self.spec.get("volumeMounts") or []
         ]
         if mounts:
@@ -150,14 +155,19 @@ def compute_phase(restart_policy: str, records: list[ContainerRecord]) -> str:
     return "Pending"
 
 
-def _condition(pod: PodRecord, kind: str, status: bool, reason: str | None = None,
-               message: str | None = None) -> JsonDict:
+def _condition(
+    pod: PodRecord, kind: str, status: bool, reason: str | None = None, message: str | None = None
+) -> JsonDict:
     value = "True" if status else "False"
     previous = pod.transitions.get(kind)
     if previous is None or previous[0] != value:
         pod.transitions[kind] = (value, rfc3339())
-    condition: JsonDict = {"type": kind, "status": value, "lastProbeTime": None,
-                           "lastTransitionTime": pod.transitions[kind][1]}
+    condition: JsonDict = {
+        "type": kind,
+        "status": value,
+        "lastProbeTime": None,
+        "lastTransitionTime": pod.transitions[kind][1],
+    }
     if reason:
         condition["reason"] = reason
     if message:
@@ -165,21 +175,26 @@ def _condition(pod: PodRecord, kind: str, status: bool, reason: str | None = Non
     return condition
 
 
-def build_status(spec: JsonDict, qos: str, pod: PodRecord,
-                 records: list[ContainerRecord]) -> JsonDict:
+def build_status(
+    spec: JsonDict, qos: str, pod: PodRecord, records: list[ContainerRecord]
+) -> JsonDict:
     if not pod.scheduled:
         status: JsonDict = {"phase": "Pending", "qosClass": qos}
         if pod.unschedulable:
-            status["conditions"] = [_condition(pod, "PodScheduled", False, "Unschedulable",
-                                               pod.unschedulable)]
+            status["conditions"] = [
+                _condition(pod, "PodScheduled", False, "Unschedulable", pod.unschedulable)
+            ]
         return status
     phase = pod.terminal_phase or compute_phase(spec.get("restartPolicy", "Always"), records)
     if phase in ("Succeeded", "Failed"):
         pod.terminal_phase = phase
     conditions = []
     if pod.disruption:
-        conditions.append(_condition(pod, "DisruptionTarget", True, pod.disruption["reason"],
-                                     pod.disruption["message"]))
+        conditions.append(
+            _condition(
+                pod, "DisruptionTarget", True, pod.disruption["reason"], pod.disruption["message"]
+            )
+        )
     if pod.start_time is not None:
         conditions += _kubelet_conditions(pod, phase, records)
     conditions.append(_condition(pod, "PodScheduled", True))
@@ -204,26 +219,36 @@ def build_status(spec: JsonDict, qos: str, pod: PodRecord,
     return status
 
 
-def _kubelet_conditions(pod: PodRecord, phase: str,
-                        records: list[ContainerRecord]) -> list[JsonDict]:
+def _kubelet_conditions(
+    pod: PodRecord, phase: str, records: list[ContainerRecord]
+) -> list[JsonDict]:
     done = phase in ("Succeeded", "Failed")
     completed = "PodCompleted" if phase == "Succeeded" else None
     inits = [r for r in records if r.init]
     incomplete = [r.name for r in inits if not (r.state == "terminated" and r.exit_code == 0)]
     if incomplete and not pod.initialized:
-        initialized = _condition(pod, "Initialized", False, "ContainersNotInitialized",
-                                 f"containers with incomplete status: [{' '.join(incomplete)}]")
+        initialized = _condition(
+            pod,
+            "Initialized",
+            False,
+            "ContainersNotInitialized",
+            f"containers with incomplete status: [{' '.join(incomplete)}]",
+        )
     else:
         initialized = _condition(pod, "Initialized", True, completed)
     unready = [r.name for r in records if not r.init and not r.ready]
     if phase == "Succeeded":
-        ready = [_condition(pod, "Ready", False, "PodCompleted"),
-                 _condition(pod, "ContainersReady", False, "PodCompleted")]
+        ready = [
+            _condition(pod, "Ready", False, "PodCompleted"),
+            _condition(pod, "ContainersReady", False, "PodCompleted"),
+        ]
     elif unready or not pod.node_ready:
         message = f"containers with unready status: [{' '.join(unready)}]" if unready else None
         reason = "ContainersNotReady" if unready else None
-        ready = [_condition(pod, "Ready", False, reason, message),
-                 _condition(pod, "ContainersReady", not unready, reason, message)]
+        ready = [
+            _condition(pod, "Ready", False, reason, message),
+            _condition(pod, "ContainersReady", not unready, reason, message),
+        ]
     else:
         ready = [_condition(pod, "Ready", True), _condition(pod, "ContainersReady", True)]
     sandbox = _condition(pod, "PodReadyToStartContainers", pod.sandbox_ready and not done)

@@ -58,8 +58,12 @@ class RestApi:
         if info.subresource:
             raise method_not_allowed(request.method)
         handler = {
-            "get": self._get, "list": self._list, "create": self._create,
-            "update": self._update, "patch": self._patch, "delete": self._delete,
+            "get": self._get,
+            "list": self._list,
+            "create": self._create,
+            "update": self._update,
+            "patch": self._patch,
+            "delete": self._delete,
             "deletecollection": self._delete_collection,
         }.get(info.verb)
         if handler is None:
@@ -72,15 +76,24 @@ class RestApi:
     def _list(self, info: RequestInfo, request: Request) -> Response:
         if info.namespace and info.resource != "namespaces":
             self.cluster.require_namespace(info.namespace)
-        selector = Selector.parse(info.resource, request.param("labelSelector"),
-                                  request.param("fieldSelector"))
-        items = [o for o in self.store.list(info.resource, info.namespace or None)
-                 if selector.matches(o)]
+        selector = Selector.parse(
+            info.resource, request.param("labelSelector"), request.param("fieldSelector")
+        )
+        items = [
+            o for o in self.store.list(info.resource, info.namespace or None) if selector.matches(o)
+        ]
         meta: JsonDict = {"resourceVersion": str(self.store.rv)}
         items = self._paginate(items, request, meta)
         kind = objects.KINDS[info.resource] + "List"
-        return Response(200, {"kind": kind, "apiVersion": "v1", "metadata": meta,
-                              "items": [list_item(o) for o in items]})
+        return Response(
+            200,
+            {
+                "kind": kind,
+                "apiVersion": "v1",
+                "metadata": meta,
+                "items": [list_item(o) for o in items],
+            },
+        )
 
     def _paginate(self, items: list[JsonDict], request: Request, meta: JsonDict) -> list[JsonDict]:
         token, limit = request.param("continue"), request.int_param("limit")
@@ -91,9 +104,15 @@ class RestApi:
             except (ValueError, KeyError, TypeError):
                 raise bad_request("continue key is not valid") from None
             if start_rv < self.store.compacted:
-                raise ApiError(dict(expired(str(start_rv), self.store.compacted), message=(
-                    "The provided continue parameter is too old to display a consistent list "
-                    "result. You can start a new list without the continue parameter.")))
+                raise ApiError(
+                    dict(
+                        expired(str(start_rv), self.store.compacted),
+                        message=(
+                            "The provided continue parameter is too old to display a consistent list "
+                            "result. You can start a new list without the continue parameter."
+                        ),
+                    )
+                )
             items = [o for o in items if self._key(o) > start_key]
         if limit and len(items) > limit:
             last = self._key(items[limit - 1])
@@ -138,8 +157,13 @@ class RestApi:
         old = self.cluster.get(info.resource, info.namespace, info.name)
         content_type = request.headers.get("content-type", "")
         if content_type.startswith(APPLY_PATCH):
-            raise ApiError({**bad_request("server-side apply is not supported by the double")
-                            .status, "code": 415, "reason": "UnsupportedMediaType"})
+            raise ApiError(
+                {
+                    **bad_request("server-side apply is not supported by the double").status,
+                    "code": 415,
+                    "reason": "UnsupportedMediaType",
+                }
+            )
         patch = parse_body(request, info.resource)
         request.extra["body"] = clone(patch)
         patched = apply_patch(content_type, old, patch)
@@ -169,20 +193,33 @@ class RestApi:
         meta = result["metadata"]
         if meta.get("deletionTimestamp") and meta.get("finalizers"):
             return Response(200, result)
-        return Response(200, success({"name": meta["name"], "kind": info.resource,
-                                      "uid": meta["uid"]}))
+        return Response(
+            200, success({"name": meta["name"], "kind": info.resource, "uid": meta["uid"]})
+        )
 
     def _delete_collection(self, info: RequestInfo, request: Request) -> Response:
         options = self._delete_options(request)
-        selector = Selector.parse(info.resource, request.param("labelSelector"),
-                                  request.param("fieldSelector"))
+        selector = Selector.parse(
+            info.resource, request.param("labelSelector"), request.param("fieldSelector")
+        )
         deleted = []
         for obj in list(self.store.list(info.resource, info.namespace or None)):
             if selector.matches(obj):
                 meta = obj["metadata"]
-                deleted.append(list_item(self.cluster.delete(
-                    info.resource, meta.get("namespace", ""), meta["name"], options)))
+                deleted.append(
+                    list_item(
+                        self.cluster.delete(
+                            info.resource, meta.get("namespace", ""), meta["name"], options
+                        )
+                    )
+                )
         kind = objects.KINDS[info.resource] + "List"
-        return Response(200, {"kind": kind, "apiVersion": "v1",
-                              "metadata": {"resourceVersion": str(self.store.rv)},
-                              "items": deleted})
+        return Response(
+            200,
+            {
+                "kind": kind,
+                "apiVersion": "v1",
+                "metadata": {"resourceVersion": str(self.store.rv)},
+                "items": deleted,
+            },
+        )

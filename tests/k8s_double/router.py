@@ -21,11 +21,21 @@ from .watch import WatchHub
 JsonDict = dict[str, Any]
 NAMESPACED = {"pods", "secrets", "events"}
 PUBLIC_PATHS = {"/version", "/healthz", "/livez", "/readyz"}
-VERSION = {"major": "1", "minor": "34", "emulationMajor": "1", "emulationMinor": "34",
-           "minCompatibilityMajor": "1", "minCompatibilityMinor": "33",
-           "gitVersion": "v1.34.0-k8s-double", "gitCommit": "0" * 40,
-           "gitTreeState": "clean", "buildDate": "2025-08-27T00:00:00Z", "goVersion": "go1.24.6",
-           "compiler": "gc", "platform": "linux/amd64"}
+VERSION = {
+    "major": "1",
+    "minor": "34",
+    "emulationMajor": "1",
+    "emulationMinor": "34",
+    "minCompatibilityMajor": "1",
+    "minCompatibilityMinor": "33",
+    "gitVersion": "v1.34.0-k8s-double",
+    "gitCommit": "0" * 40,
+    "gitTreeState": "clean",
+    "buildDate": "2025-08-27T00:00:00Z",
+    "goVersion": "go1.24.6",
+    "compiler": "gc",
+    "platform": "linux/amd64",
+}
 
 
 def classify(request: Request) -> RequestInfo | None:
@@ -62,13 +72,24 @@ def _verb(request: Request, info: RequestInfo) -> str:
         if info.name:
             return "get"
         return "watch" if request.flag("watch") else "list"
-    return {"POST": "create", "PUT": "update", "PATCH": "patch",
-            "DELETE": "delete" if info.name else "deletecollection"}.get(method, method.lower())
+    return {
+        "POST": "create",
+        "PUT": "update",
+        "PATCH": "patch",
+        "DELETE": "delete" if info.name else "deletecollection",
+    }.get(method, method.lower())
 
 
 class Router:
-    def __init__(self, rest: RestApi, watches: WatchHub, logs: LogsApi, execs: ExecApi,
-                 faults: FaultState, token: Callable[[], str | None]) -> None:
+    def __init__(
+        self,
+        rest: RestApi,
+        watches: WatchHub,
+        logs: LogsApi,
+        execs: ExecApi,
+        faults: FaultState,
+        token: Callable[[], str | None],
+    ) -> None:
         self.rest = rest
         self.watches = watches
         self.logs = logs
@@ -80,11 +101,17 @@ class Router:
 
     async def handle(self, request: Request, conn: Connection) -> bool:
         info = classify(request)
-        record = RequestRecord(request.method, request.path, request.query,
-                               info.verb if info else request.method.lower(),
-                               info.resource if info else "", info.subresource if info else "",
-                               info.namespace if info else "", info.name if info else "",
-                               request.headers.get("content-type"))
+        record = RequestRecord(
+            request.method,
+            request.path,
+            request.query,
+            info.verb if info else request.method.lower(),
+            info.resource if info else "",
+            info.subresource if info else "",
+            info.namespace if info else "",
+            info.name if info else "",
+            request.headers.get("content-type"),
+        )
         self.records.append(record)
         request.extra["record"] = record
         fault = self.faults.take_request_fault(info) if info else None
@@ -130,11 +157,18 @@ class Router:
 
     @staticmethod
     def _injected(fault: RequestFault, info: RequestInfo) -> ApiError:
-        return for_code(fault.code, info.resource or "unknown", info.name, info.verb,
-                        fault.retry_after, fault.message)
+        return for_code(
+            fault.code,
+            info.resource or "unknown",
+            info.name,
+            info.verb,
+            fault.retry_after,
+            fault.message,
+        )
 
-    async def _streaming(self, request: Request, conn: Connection, info: RequestInfo,
-                         record: RequestRecord) -> bool | None:
+    async def _streaming(
+        self, request: Request, conn: Connection, info: RequestInfo, record: RequestRecord
+    ) -> bool | None:
         """Watches, logs and exec write their own responses; None for plain requests."""
         if info.verb == "watch":
             record.status = 200
@@ -159,9 +193,16 @@ class Router:
         if path in ("/healthz", "/livez", "/readyz"):
             return Response(200, b"ok")
         if path == "/api":
-            return Response(200, {"kind": "APIVersions", "versions": ["v1"],
-                                  "serverAddressByClientCIDRs": [
-                                      {"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]})
+            return Response(
+                200,
+                {
+                    "kind": "APIVersions",
+                    "versions": ["v1"],
+                    "serverAddressByClientCIDRs": [
+                        {"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}
+                    ],
+                },
+            )
         if path == "/api/v1":
             return Response(200, self._resource_list())
         raise no_route()
@@ -169,21 +210,43 @@ class Router:
     @staticmethod
     def _resource_list() -> JsonDict:
         def entry(name: str, kind: str, namespaced: bool, verbs: list[str]) -> JsonDict:
-            return {"name": name, "singularName": kind.lower(), "namespaced": namespaced,
-                    "kind": kind, "verbs": verbs}
-        crud = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
-        return {"kind": "APIResourceList", "groupVersion": "v1", "resources": [
-            entry("namespaces", "Namespace", False, ["create", "delete", "get", "list", "patch",
-                                                     "update", "watch"]),
-            entry("pods", "Pod", True, crud),
-            {**entry("pods/exec", "PodExecOptions", True, ["create", "get"]), "singularName": ""},
-            {**entry("pods/log", "Pod", True, ["get"]), "singularName": ""},
-            entry("secrets", "Secret", True, crud),
-            entry("events", "Event", True, ["get", "list", "watch"]),
-        ]}
+            return {
+                "name": name,
+                "singularName": kind.lower(),
+                "namespaced": namespaced,
+                "kind": kind,
+                "verbs": verbs,
+            }
 
-    async def _respond(self, conn: Connection, response: Response, record: RequestRecord,
-                       fault: RequestFault | None) -> bool:
+        crud = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+        return {
+            "kind": "APIResourceList",
+            "groupVersion": "v1",
+            "resources": [
+                entry(
+                    "namespaces",
+                    "Namespace",
+                    False,
+                    ["create", "delete", "get", "list", "patch", "update", "watch"],
+                ),
+                entry("pods", "Pod", True, crud),
+                {
+                    **entry("pods/exec", "PodExecOptions", True, ["create", "get"]),
+                    "singularName": "",
+                },
+                {**entry("pods/log", "Pod", True, ["get"]), "singularName": ""},
+                entry("secrets", "Secret", True, crud),
+                entry("events", "Event", True, ["get", "list", "watch"]),
+            ],
+        }
+
+    async def _respond(
+        self,
+        conn: Connection,
+        response: Response,
+        record: RequestRecord,
+        fault: RequestFault | None,
+    ) -> bool:
         headers, body = response.encode()
         headers["Audit-Id"] = secrets.token_hex(16)
         if fault is not None and fault.action == "reset-after":

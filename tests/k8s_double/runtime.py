@@ -31,6 +31,7 @@ class ConfigError(Exception):
 
 # logs -----------------------------------------------------------------------------
 
+
 class LogBuffer:
     """A container's log as (timestamp, line) records, like CRI log files."""
 
@@ -66,8 +67,11 @@ class LogBuffer:
 
     async def wait_beyond(self, count: int, size: int) -> None:
         """Wait until there are more than `count` records, the last one grew, or closed."""
-        while (not self.closed and len(self.records) <= count
-               and (not self.records or len(self.records[-1][1]) <= size)):
+        while (
+            not self.closed
+            and len(self.records) <= count
+            and (not self.records or len(self.records[-1][1]) <= size)
+        ):
             await self._event.wait()
 
 
@@ -76,14 +80,17 @@ _VAR = re.compile(r"\$\$|\$\(([-._a-zA-Z][-._a-zA-Z0-9]*)\)")
 
 def expand(text: str, env: dict[str, str]) -> str:
     """Kubernetes $(VAR) expansion: known variables are replaced, $$ escapes."""
+
     def replace(m: re.Match[str]) -> str:
         if m.group(0) == "$$":
             return "$"
         return env.get(m.group(1), m.group(0))
+
     return _VAR.sub(replace, text)
 
 
 # environment ------------------------------------------------------------------------
+
 
 def _secret_value(ref: JsonDict, namespace: str, get_secret: SecretLookup) -> str | None:
     secret = get_secret(namespace, ref.get("name", ""))
@@ -133,8 +140,9 @@ def container_env(pod: JsonDict, container: JsonDict, get_secret: SecretLookup) 
     return env
 
 
-def process_env(pod: JsonDict, container: JsonDict, declared: dict[str, str],
-                sandbox: Sandbox) -> dict[str, str]:
+def process_env(
+    pod: JsonDict, container: JsonDict, declared: dict[str, str], sandbox: Sandbox
+) -> dict[str, str]:
     base = {
         "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
         "HOME": str(sandbox.container_dir(container["name"])),
@@ -152,8 +160,15 @@ def container_argv(container: JsonDict, env: dict[str, str], sandbox: Sandbox) -
 
 # processes ------------------------------------------------------------------------
 
-async def spawn(argv: list[str], cwd: Path, env: dict[str, str], *, stdin: bool = False,
-                merge_stderr: bool = False) -> asyncio.subprocess.Process:
+
+async def spawn(
+    argv: list[str],
+    cwd: Path,
+    env: dict[str, str],
+    *,
+    stdin: bool = False,
+    merge_stderr: bool = False,
+) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         *argv,
         cwd=str(cwd),

@@ -61,8 +61,11 @@ class Sandbox:
         if not wanted:
             return self.container_dir(container["name"])
         rewritten = self.rewrite(container, wanted)
-        path = Path(rewritten) if rewritten != wanted else (
-            self.container_dir(container["name"]) / wanted.lstrip("/"))
+        path = (
+            Path(rewritten)
+            if rewritten != wanted
+            else (self.container_dir(container["name"]) / wanted.lstrip("/"))
+        )
         path.mkdir(parents=True, exist_ok=True)
         return path
 
@@ -75,23 +78,32 @@ def _write_file(path: Path, data: bytes, mode: int) -> None:
     path.chmod(mode)
 
 
-def _secret_files(volume: str, source: JsonDict, namespace: str, get_secret: SecretLookup,
-                  target: Path, default_mode: int) -> None:
+def _secret_files(
+    volume: str,
+    source: JsonDict,
+    namespace: str,
+    get_secret: SecretLookup,
+    target: Path,
+    default_mode: int,
+) -> None:
     name = source.get("secretName") or source.get("name") or ""
     secret = get_secret(namespace, name)
     if secret is None:
         if source.get("optional"):
             return
-        raise MountError(f'MountVolume.SetUp failed for volume "{volume}" : '
-                         f'secret "{name}" not found')
+        raise MountError(
+            f'MountVolume.SetUp failed for volume "{volume}" : secret "{name}" not found'
+        )
     data = {k: base64.b64decode(v) for k, v in (secret.get("data") or {}).items()}
     items = source.get("items") or [{"key": k, "path": k} for k in data]
     for item in items:
         if item["key"] not in data:
             if source.get("optional"):
                 continue
-            raise MountError(f'MountVolume.SetUp failed for volume "{volume}" : '
-                             f'references non-existent secret key: {item["key"]}')
+            raise MountError(
+                f'MountVolume.SetUp failed for volume "{volume}" : '
+                f"references non-existent secret key: {item['key']}"
+            )
         mode = item.get("mode", default_mode)
         _write_file(target / item["path"], data[item["key"]], mode)
 
@@ -99,10 +111,13 @@ def _secret_files(volume: str, source: JsonDict, namespace: str, get_secret: Sec
 def field_value(pod: JsonDict, path: str) -> str:
     meta, status = pod["metadata"], pod.get("status") or {}
     simple = {
-        "metadata.name": meta.get("name"), "metadata.namespace": meta.get("namespace"),
-        "metadata.uid": meta.get("uid"), "spec.nodeName": pod["spec"].get("nodeName"),
+        "metadata.name": meta.get("name"),
+        "metadata.namespace": meta.get("namespace"),
+        "metadata.uid": meta.get("uid"),
+        "spec.nodeName": pod["spec"].get("nodeName"),
         "spec.serviceAccountName": pod["spec"].get("serviceAccountName"),
-        "status.podIP": status.get("podIP"), "status.hostIP": status.get("hostIP"),
+        "status.podIP": status.get("podIP"),
+        "status.hostIP": status.get("hostIP"),
     }
     if path in simple:
         return str(simple[path] or "")
@@ -121,8 +136,14 @@ def materialize_volumes(sandbox: Sandbox, pod: JsonDict, get_secret: SecretLooku
         target = sandbox.volume_dir(volume["name"])
         if "secret" in volume:
             source = volume["secret"]
-            _secret_files(volume["name"], source, namespace, get_secret, target,
-                          source.get("defaultMode", 0o644))
+            _secret_files(
+                volume["name"],
+                source,
+                namespace,
+                get_secret,
+                target,
+                source.get("defaultMode", 0o644),
+            )
         elif "downwardAPI" in volume:
             for item in volume["downwardAPI"].get("items") or []:
                 value = field_value(pod, (item.get("fieldRef") or {}).get("fieldPath", ""))
@@ -138,8 +159,14 @@ def _projected(volume: JsonDict, pod: JsonDict, get_secret: SecretLookup, target
             token = b"eyJhbGciOiJSUzI1NiJ9.k8s-double-service-account-token.c2ln"
             _write_file(target / source["serviceAccountToken"]["path"], token, mode)
         elif "secret" in source:
-            _secret_files(volume["name"], source["secret"], pod["metadata"]["namespace"],
-                          get_secret, target, mode)
+            _secret_files(
+                volume["name"],
+                source["secret"],
+                pod["metadata"]["namespace"],
+                get_secret,
+                target,
+                mode,
+            )
         elif "downwardAPI" in source:
             for item in source["downwardAPI"].get("items") or []:
                 value = field_value(pod, (item.get("fieldRef") or {}).get("fieldPath", ""))

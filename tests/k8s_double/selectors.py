@@ -71,8 +71,10 @@ def _parse_requirement(part: str) -> Requirement:
         return Requirement(m.group(1), op, (m.group(4),))
     if m := _EXISTS.match(part):
         return Requirement(m.group(2), "!" if m.group(1) else "exists")
-    raise bad_request(f"unable to parse requirement: found '{part.strip()}', expected: "
-                      "'=', '!=', '==', 'in', notin'")
+    raise bad_request(
+        f"unable to parse requirement: found '{part.strip()}', expected: "
+        "'=', '!=', '==', 'in', notin'"
+    )
 
 
 def labels_match(requirements: list[Requirement], obj: JsonDict) -> bool:
@@ -82,6 +84,7 @@ def labels_match(requirements: list[Requirement], obj: JsonDict) -> bool:
 
 # field selectors ------------------------------------------------------------------
 
+
 def _path(*keys: str) -> Callable[[JsonDict], str]:
     def get(obj: JsonDict) -> str:
         value: Any = obj
@@ -90,6 +93,7 @@ def _path(*keys: str) -> Callable[[JsonDict], str]:
         if isinstance(value, bool):
             return "true" if value else "false"
         return "" if value is None else str(value)
+
     return get
 
 
@@ -110,8 +114,10 @@ FIELDS: dict[str, dict[str, Callable[[JsonDict], str]]] = {
         "status.nominatedNodeName": _path("status", "nominatedNodeName"),
     },
     "secrets": {**_COMMON, "type": _path("type")},
-    "namespaces": {"metadata.name": _path("metadata", "name"),
-                   "status.phase": _path("status", "phase")},
+    "namespaces": {
+        "metadata.name": _path("metadata", "name"),
+        "status.phase": _path("status", "phase"),
+    },
     "events": {
         **_COMMON,
         "involvedObject.kind": _path("involvedObject", "kind"),
@@ -146,7 +152,7 @@ def parse_field_selector(resource: str, text: str | None) -> list[FieldRequireme
             raise bad_request(f"invalid selector: '{text}'; can't understand '{part}'")
         field, op, value = m.groups()
         if field not in known:
-            raise bad_request(f'field label not supported: {field}')
+            raise bad_request(f"field label not supported: {field}")
         result.append(FieldRequirement(known[field], op == "!=", value))
     return result
 

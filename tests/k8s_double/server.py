@@ -126,8 +126,12 @@ class Connection:
             await asyncio.sleep(0.05)
 
     def peer_gone(self) -> bool:
-        return (self.closed or self.reader.at_eof() or self.reader.exception() is not None
-                or self.writer.transport.is_closing())
+        return (
+            self.closed
+            or self.reader.at_eof()
+            or self.reader.exception() is not None
+            or self.writer.transport.is_closing()
+        )
 
 
 Handler = Callable[[Request, Connection], Awaitable[bool]]
@@ -211,8 +215,13 @@ class HttpServer:
                 keep_alive = await self._handler(request, conn)
                 if not keep_alive or request.headers.get("connection", "").lower() == "close":
                     break
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
-                ValueError, OSError):
+        except (
+            ConnectionError,
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+            ValueError,
+            OSError,
+        ):
             pass
         except asyncio.CancelledError:
             conn.reset()  # the double is shutting down; the stream callback must not see this

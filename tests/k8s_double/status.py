@@ -20,9 +20,7 @@ class ApiError(Exception):
         return int(self.status["code"])
 
 
-def failure(
-    code: int, reason: str, message: str, details: JsonDict | None = None
-) -> JsonDict:
+def failure(code: int, reason: str, message: str, details: JsonDict | None = None) -> JsonDict:
     body: JsonDict = {
         "kind": "Status",
         "apiVersion": "v1",
@@ -58,7 +56,9 @@ def no_route() -> ApiError:
 def already_exists(resource: str, name: str) -> ApiError:
     return ApiError(
         failure(
-            409, "AlreadyExists", f'{resource} "{name}" already exists',
+            409,
+            "AlreadyExists",
+            f'{resource} "{name}" already exists',
             {"name": name, "kind": resource},
         )
     )
@@ -81,7 +81,9 @@ def invalid(kind: str, name: str, causes: list[JsonDict]) -> ApiError:
     joined = texts[0] if len(texts) == 1 else "[" + ", ".join(texts) + "]"
     return ApiError(
         failure(
-            422, "Invalid", f'{kind} "{name}" is invalid: {joined}',
+            422,
+            "Invalid",
+            f'{kind} "{name}" is invalid: {joined}',
             {"name": name, "kind": kind, "causes": causes},
         )
     )
@@ -120,7 +122,9 @@ def unauthorized() -> ApiError:
 def internal_error(message: str) -> ApiError:
     return ApiError(
         failure(
-            500, "InternalError", f"Internal error occurred: {message}",
+            500,
+            "InternalError",
+            f"Internal error occurred: {message}",
             {"causes": [{"message": message}]},
         )
     )
@@ -132,13 +136,21 @@ def expired(requested: str, oldest: int) -> JsonDict:
 
 def method_not_allowed(method: str) -> ApiError:
     return ApiError(
-        failure(405, "MethodNotAllowed", f"the server does not allow this method on the "
-                f"requested resource ({method})", {})
+        failure(
+            405,
+            "MethodNotAllowed",
+            f"the server does not allow this method on the requested resource ({method})",
+            {},
+        )
     )
 
 
 def for_code(
-    code: int, resource: str, name: str, verb: str, retry_after: int | None = None,
+    code: int,
+    resource: str,
+    name: str,
+    verb: str,
+    retry_after: int | None = None,
     message: str | None = None,
 ) -> ApiError:
     """The Status the API server would send for an injected error `code`."""
@@ -158,11 +170,24 @@ def for_code(
         text = message or "The server is currently unable to handle the request"
         return ApiError(failure(503, "ServiceUnavailable", text, details), headers)
     if code == 504:
-        return ApiError(failure(504, "Timeout", message or "Timeout: request did not complete "
-                                "within requested timeout - context deadline exceeded"))
+        return ApiError(
+            failure(
+                504,
+                "Timeout",
+                message
+                or "Timeout: request did not complete "
+                "within requested timeout - context deadline exceeded",
+            )
+        )
     if code == 403:
-        return ApiError(failure(403, "Forbidden", message or f'{resource} "{name}" is forbidden',
-                                {"name": name, "kind": resource}))
+        return ApiError(
+            failure(
+                403,
+                "Forbidden",
+                message or f'{resource} "{name}" is forbidden',
+                {"name": name, "kind": resource},
+            )
+        )
     if code == 500:
         return internal_error(message or "etcdserver: request timed out")
     if code == 400:

@@ -80,8 +80,15 @@ class Store:
             table.pop((namespace, name), None)
         else:
             table[(namespace, name)] = obj
-        change = Change(self.rv, kind, resource, namespace, name, clone(obj),
-                        clone(old) if old is not None else None)
+        change = Change(
+            self.rv,
+            kind,
+            resource,
+            namespace,
+            name,
+            clone(obj),
+            clone(old) if old is not None else None,
+        )
         self._history.append(change)
         while len(self._history) > self._history_size:
             self.compacted = self._history.popleft().rv

@@ -109,12 +109,15 @@ class WatchHub:
     def _initial(self, session: WatchSession, request: Request) -> list[tuple[str, JsonDict]]:
         rv = request.param("resourceVersion") or ""
         if rv in ("", "0") or request.param("sendInitialEvents") == "true":
-            events = [("ADDED", o) for o in
-                      self.store.list(session.resource, session.namespace or None)
-                      if session.selector.matches(o)]
+            events = [
+                ("ADDED", o)
+                for o in self.store.list(session.resource, session.namespace or None)
+                if session.selector.matches(o)
+            ]
             if request.param("sendInitialEvents") == "true" and session.bookmarks:
-                events.append(("BOOKMARK", bookmark_object(session.resource, self.store.rv,
-                                                          initial_end=True)))
+                events.append(
+                    ("BOOKMARK", bookmark_object(session.resource, self.store.rv, initial_end=True))
+                )
             return events
         start = int(rv)
         if start < self.store.compacted:
@@ -123,13 +126,15 @@ class WatchHub:
 
     async def serve(self, conn: Connection, request: Request, info: RequestInfo) -> bool:
         """Stream a watch; returns whether the connection may be reused."""
-        selector = Selector.parse(info.resource, request.param("labelSelector"),
-                                  request.param("fieldSelector"))
+        selector = Selector.parse(
+            info.resource, request.param("labelSelector"), request.param("fieldSelector")
+        )
         rv = request.param("resourceVersion") or ""
         if rv and not rv.isdigit():
             raise bad_request(f'resourceVersion: Invalid value: "{rv}": must be a number')
-        session = WatchSession(info.resource, info.namespace, selector,
-                               request.flag("allowWatchBookmarks"))
+        session = WatchSession(
+            info.resource, info.namespace, selector, request.flag("allowWatchBookmarks")
+        )
         record = request.extra.get("record")
         session.record = record if isinstance(record, RequestRecord) else None
         session.fault = self.faults.take_watch_fault(info.resource)
@@ -146,8 +151,9 @@ class WatchHub:
             self.sessions.discard(session)
             self.store.unsubscribe(session.offer)
 
-    async def _stream(self, conn: Connection, session: WatchSession,
-                      timeout_seconds: int | None) -> bool:
+    async def _stream(
+        self, conn: Connection, session: WatchSession, timeout_seconds: int | None
+    ) -> bool:
         loop = asyncio.get_running_loop()
         deadline = None if timeout_seconds is None else loop.time() + timeout_seconds
         peer_closed = asyncio.ensure_future(conn.wait_peer_closed())
@@ -170,14 +176,16 @@ class WatchHub:
                     return True
                 session.wake.clear()
                 waker = asyncio.ensure_future(session.wake.wait())
-                await asyncio.wait({waker, peer_closed}, timeout=remaining,
-                                   return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(
+                    {waker, peer_closed}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
+                )
                 waker.cancel()
         finally:
             peer_closed.cancel()
 
-    async def _send(self, conn: Connection, session: WatchSession, kind: str,
-                    obj: JsonDict) -> None:
+    async def _send(
+        self, conn: Connection, session: WatchSession, kind: str, obj: JsonDict
+    ) -> None:
         await conn.send_chunk(encode_event(kind, obj))
         if session.record is not None:
             session.record.events.append({"type": kind, "object": obj})
@@ -186,8 +194,9 @@ class WatchHub:
         if fault is not None and session.sent >= fault.after_events and session.action is None:
             session.action = fault.action
 
-    async def _act(self, conn: Connection, session: WatchSession,
-                   peer_closed: asyncio.Future[None]) -> bool:
+    async def _act(
+        self, conn: Connection, session: WatchSession, peer_closed: asyncio.Future[None]
+    ) -> bool:
         if session.action == "close":
             await conn.end_stream()
             return True

@@ -18,10 +18,18 @@ from tests.k8s_double import RequestRecord
 JsonDict = dict[str, Any]
 _CLIENT = client.ApiClient()
 _PRIMITIVES = {"str", "int", "bool", "float", "datetime", "date", "object", "bytes", "bytearray"}
-LIST_MODELS = {"pods": "V1PodList", "secrets": "V1SecretList", "namespaces": "V1NamespaceList",
-               "events": "CoreV1EventList"}
-ITEM_MODELS = {"pods": "V1Pod", "secrets": "V1Secret", "namespaces": "V1Namespace",
-               "events": "CoreV1Event"}
+LIST_MODELS = {
+    "pods": "V1PodList",
+    "secrets": "V1SecretList",
+    "namespaces": "V1NamespaceList",
+    "events": "CoreV1EventList",
+}
+ITEM_MODELS = {
+    "pods": "V1Pod",
+    "secrets": "V1Secret",
+    "namespaces": "V1Namespace",
+    "events": "CoreV1Event",
+}
 
 
 def unknown_fields(data: Any, type_name: str, path: str = "$") -> list[str]:
@@ -30,8 +38,9 @@ def unknown_fields(data: Any, type_name: str, path: str = "$") -> list[str]:
         return []
     if type_name.startswith("List["):
         inner = type_name[5:-1]
-        return [p for i, item in enumerate(data)
-                for p in unknown_fields(item, inner, f"{path}[{i}]")]
+        return [
+            p for i, item in enumerate(data) for p in unknown_fields(item, inner, f"{path}[{i}]")
+        ]
     if type_name.startswith("Dict["):
         inner = type_name.split(", ", 1)[1][:-1]
         return [p for k, v in data.items() for p in unknown_fields(v, inner, f"{path}.{k}")]
@@ -88,6 +97,7 @@ def validate_served(records: list[RequestRecord]) -> int:
 
 # exec ---------------------------------------------------------------------------------
 
+
 @dataclass
 class ExecResult:
     stdout: bytes = b""
@@ -109,14 +119,32 @@ class ExecResult:
         return None
 
 
-def open_exec(api: client.CoreV1Api, namespace: str, pod: str, command: list[str],
-              container: str = "worker", stdin: bool = False, protocol: str | None = None,
-              post: bool = False) -> Any:
+def open_exec(
+    api: client.CoreV1Api,
+    namespace: str,
+    pod: str,
+    command: list[str],
+    container: str = "worker",
+    stdin: bool = False,
+    protocol: str | None = None,
+    post: bool = False,
+) -> Any:
     headers = {"sec-websocket-protocol": protocol} if protocol else None
     method = api.connect_post_namespaced_pod_exec if post else api.connect_get_namespaced_pod_exec
-    return stream(method, pod, namespace, command=command, container=container, stdin=stdin,
-                  stdout=True, stderr=True, tty=False, _preload_content=False, binary=True,
-                  _headers=headers)
+    return stream(
+        method,
+        pod,
+        namespace,
+        command=command,
+        container=container,
+        stdin=stdin,
+        stdout=True,
+        stderr=True,
+        tty=False,
+        _preload_content=False,
+        binary=True,
+        _headers=headers,
+    )
 
 
 def collect(ws: Any, timeout: float = 10.0) -> ExecResult:
@@ -159,9 +187,16 @@ def collect(ws: Any, timeout: float = 10.0) -> ExecResult:
     return result
 
 
-def run_exec(api: client.CoreV1Api, namespace: str, pod: str, command: list[str],
-             container: str = "worker", stdin: bytes | None = None,
-             protocol: str | None = None, post: bool = False) -> ExecResult:
+def run_exec(
+    api: client.CoreV1Api,
+    namespace: str,
+    pod: str,
+    command: list[str],
+    container: str = "worker",
+    stdin: bytes | None = None,
+    protocol: str | None = None,
+    post: bool = False,
+) -> ExecResult:
     ws = open_exec(api, namespace, pod, command, container, stdin is not None, protocol, post)
     try:
         if stdin is not None:
@@ -185,17 +220,30 @@ def container(name: str, command: list[str] | None = None, **extra: Any) -> Json
     return body
 
 
-def pod_manifest(name: str, *containers: JsonDict, labels: dict[str, str] | None = None,
-                 init: list[JsonDict] | None = None, volumes: list[JsonDict] | None = None,
-                 restart_policy: str = "Never", **spec: Any) -> JsonDict:
-    body: JsonDict = {"restartPolicy": restart_policy,
-                      "containers": list(containers) or [container("worker")], **spec}
+def pod_manifest(
+    name: str,
+    *containers: JsonDict,
+    labels: dict[str, str] | None = None,
+    init: list[JsonDict] | None = None,
+    volumes: list[JsonDict] | None = None,
+    restart_policy: str = "Never",
+    **spec: Any,
+) -> JsonDict:
+    body: JsonDict = {
+        "restartPolicy": restart_policy,
+        "containers": list(containers) or [container("worker")],
+        **spec,
+    }
     if init:
         body["initContainers"] = init
     if volumes:
         body["volumes"] = volumes
-    return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": name, "labels": labels or {}}, "spec": body}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": labels or {}},
+        "spec": body,
+    }
 
 
 def shell(script: str) -> list[str]:

@@ -22,20 +22,28 @@ def running(double: KubernetesDouble, api: client.CoreV1Api, ns: str) -> str:
     """A pod whose idle `worker` shares /workspace with a finished `main`."""
     double.kubelet.auto = True
     main = container("main", shell("echo hello > /workspace/greeting"), volumeMounts=MOUNT)
-    worker = container("worker", volumeMounts=MOUNT,
-                       env=[{"name": "DANUBE_STEP", "value": "build"}])
+    worker = container(
+        "worker", volumeMounts=MOUNT, env=[{"name": "DANUBE_STEP", "value": "build"}]
+    )
     api.create_namespaced_pod(ns, pod_manifest("pod", main, worker, volumes=[WORKSPACE]))
-    double.wait_for_pod(ns, "pod", lambda p: all(
-        s["state"].get("terminated") or s["name"] == "worker"
-        for s in p["status"].get("containerStatuses", [{"state": {}, "name": ""}])),
-        message="main to finish")
+    double.wait_for_pod(
+        ns,
+        "pod",
+        lambda p: all(
+            s["state"].get("terminated") or s["name"] == "worker"
+            for s in p["status"].get("containerStatuses", [{"state": {}, "name": ""}])
+        ),
+        message="main to finish",
+    )
     return "pod"
 
 
 def test_exec_separates_stdout_and_stderr_and_reports_success(
-        api: client.CoreV1Api, ns: str, running: str) -> None:
-    result = run_exec(api, ns, running, shell(
-        "cat /workspace/greeting; echo to-stderr >&2; echo $DANUBE_STEP"))
+    api: client.CoreV1Api, ns: str, running: str
+) -> None:
+    result = run_exec(
+        api, ns, running, shell("cat /workspace/greeting; echo to-stderr >&2; echo $DANUBE_STEP")
+    )
     assert result.protocol == "v5.channel.k8s.io"
     assert result.stdout == b"hello\nbuild\n"
     assert result.stderr == b"to-stderr\n"
@@ -44,7 +52,8 @@ def test_exec_separates_stdout_and_stderr_and_reports_success(
 
 
 def test_a_non_zero_exit_is_reported_in_the_status(
-        api: client.CoreV1Api, ns: str, running: str) -> None:
+    api: client.CoreV1Api, ns: str, running: str
+) -> None:
     result = run_exec(api, ns, running, shell("exit 3"))
     assert result.exit_code == 3
     status = served(result.status, "V1Status")
@@ -54,16 +63,23 @@ def test_a_non_zero_exit_is_reported_in_the_status(
 
 
 def test_the_v4_protocol_when_it_is_the_only_one_offered(
-        api: client.CoreV1Api, ns: str, running: str) -> None:
-    result = run_exec(api, ns, running, shell("echo out; echo err >&2; exit 5"),
-                      protocol="v4.channel.k8s.io")
+    api: client.CoreV1Api, ns: str, running: str
+) -> None:
+    result = run_exec(
+        api, ns, running, shell("echo out; echo err >&2; exit 5"), protocol="v4.channel.k8s.io"
+    )
     assert result.protocol == "v4.channel.k8s.io"
     assert (result.stdout, result.stderr, result.exit_code) == (b"out\n", b"err\n", 5)
 
 
 def test_stdin_is_forwarded_and_closed(api: client.CoreV1Api, ns: str, running: str) -> None:
-    result = run_exec(api, ns, running, ["sh", "-c", "tr a-z A-Z > /workspace/upper; "
-                                         "cat /workspace/upper"], stdin=b"shout\n")
+    result = run_exec(
+        api,
+        ns,
+        running,
+        ["sh", "-c", "tr a-z A-Z > /workspace/upper; cat /workspace/upper"],
+        stdin=b"shout\n",
+    )
     assert result.stdout == b"SHOUT\n" and result.exit_code == 0
 
 
@@ -73,15 +89,18 @@ def test_exec_by_post_works_too(api: client.CoreV1Api, ns: str, running: str) ->
 
 
 def test_multibyte_output_survives_frame_boundaries(
-        api: client.CoreV1Api, ns: str, running: str) -> None:
-    result = run_exec(api, ns, running, shell(
-        "i=0; while [ $i -lt 20000 ]; do printf 'é€'; i=$((i+1)); done"))
+    api: client.CoreV1Api, ns: str, running: str
+) -> None:
+    result = run_exec(
+        api, ns, running, shell("i=0; while [ $i -lt 20000 ]; do printf 'é€'; i=$((i+1)); done")
+    )
     assert result.stdout.decode("utf-8") == "é€" * 20000
     assert len(result.frames) > 1
 
 
 def test_a_command_that_cannot_run_is_an_internal_error(
-        api: client.CoreV1Api, ns: str, running: str) -> None:
+    api: client.CoreV1Api, ns: str, running: str
+) -> None:
     result = run_exec(api, ns, running, ["no-such-command"])
     status = served(result.status, "V1Status")
     assert (status.reason, status.code) == ("InternalError", 500)
@@ -90,7 +109,8 @@ def test_a_command_that_cannot_run_is_an_internal_error(
 
 
 def test_exec_into_a_container_that_is_not_running_fails_the_handshake(
-        double: KubernetesDouble, api: client.CoreV1Api, ns: str) -> None:
+    double: KubernetesDouble, api: client.CoreV1Api, ns: str
+) -> None:
     api.create_namespaced_pod(ns, pod_manifest("idle", container("worker")))
     double.kubelet.schedule(ns, "idle")
     with pytest.raises(ApiException) as failed:
@@ -101,7 +121,8 @@ def test_exec_into_a_container_that_is_not_running_fails_the_handshake(
 
 
 def test_exec_into_a_completed_pod_is_a_bad_request(
-        double: KubernetesDouble, api: client.CoreV1Api, ns: str) -> None:
+    double: KubernetesDouble, api: client.CoreV1Api, ns: str
+) -> None:
     double.kubelet.auto = True
     api.create_namespaced_pod(ns, pod_manifest("done", container("main", ["true"])))
     double.wait_for_phase(ns, "done", "Succeeded")
@@ -112,7 +133,8 @@ def test_exec_into_a_completed_pod_is_a_bad_request(
 
 
 def test_the_exec_handshake_needs_the_token(
-        double: KubernetesDouble, ns: str, running: str, tmp_path: Path) -> None:
+    double: KubernetesDouble, ns: str, running: str, tmp_path: Path
+) -> None:
     path = double.write_kubeconfig(tmp_path / "wrong", token="wrong")
     api = client.CoreV1Api(config.new_client_from_config(config_file=str(path)))
     with pytest.raises(ApiException) as denied:

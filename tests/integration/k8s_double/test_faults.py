@@ -30,8 +30,9 @@ def waiting_reason(double: KubernetesDouble, ns: str, pod: str, name: str) -> st
     return status.get("state", {}).get("waiting", {}).get("reason")
 
 
-def start_pod(double: KubernetesDouble, api: client.CoreV1Api, ns: str, name: str,
-              *containers: dict[str, Any]) -> None:
+def start_pod(
+    double: KubernetesDouble, api: client.CoreV1Api, ns: str, name: str, *containers: dict[str, Any]
+) -> None:
     double.kubelet.auto = True
     api.create_namespaced_pod(ns, pod_manifest(name, *containers, volumes=[WORKSPACE]))
     double.wait_for_phase(ns, name, "Running")
@@ -39,13 +40,19 @@ def start_pod(double: KubernetesDouble, api: client.CoreV1Api, ns: str, name: st
 
 # containers ---------------------------------------------------------------------------
 
+
 def test_an_image_pull_failure_backs_off(
-        double: KubernetesDouble, api: client.CoreV1Api, ns: str) -> None:
+    double: KubernetesDouble, api: client.CoreV1Api, ns: str
+) -> None:
     double.faults.image_pull_failure(image="registry.example/missing:1")
     double.kubelet.auto = True
     recorder = WatchRecorder(double, api.list_namespaced_pod, ns).start()
-    api.create_namespaced_pod(ns, pod_manifest(
-        "pull", container("main", image="registry.example/missing:1"), container("worker")))
+    api.create_namespaced_pod(
+        ns,
+        pod_manifest(
+            "pull", container("main", image="registry.example/missing:1"), container("worker")
+        ),
+    )
     reasons: list[str] = []
     while "ImagePullBackOff" not in reasons:
         pod = recorder.event()["object"]
@@ -67,38 +74,52 @@ def test_an_invalid_image_name(double: KubernetesDouble, api: client.CoreV1Api, 
     api.create_namespaced_pod(ns, pod_manifest("bad", container("main", image="Not/Valid:x")))
     double.faults.invalid_image_name(container="second")
     api.create_namespaced_pod(ns, pod_manifest("forced", container("second")))
-    double.wait_for(lambda: waiting_reason(double, ns, "bad", "main") == "InvalidImageName"
-                    and waiting_reason(double, ns, "forced", "second") == "InvalidImageName",
-                    message="InvalidImageName")
+    double.wait_for(
+        lambda: (
+            waiting_reason(double, ns, "bad", "main") == "InvalidImageName"
+            and waiting_reason(double, ns, "forced", "second") == "InvalidImageName"
+        ),
+        message="InvalidImageName",
+    )
     assert api.read_namespaced_pod("bad", ns).status.phase == "Pending"
 
 
 def test_a_create_container_config_error(
-        double: KubernetesDouble, api: client.CoreV1Api, ns: str) -> None:
+    double: KubernetesDouble, api: client.CoreV1Api, ns: str
+) -> None:
     double.faults.create_container_config_error(pod="cfg", message='secret "gone" not found')
     double.kubelet.auto = True
     api.create_namespaced_pod(ns, pod_manifest("cfg", container("main", ["true"])))
-    double.wait_for(lambda: waiting_reason(double, ns, "cfg", "main")
-                    == "CreateContainerConfigError", message="CreateContainerConfigError")
+    double.wait_for(
+        lambda: waiting_reason(double, ns, "cfg", "main") == "CreateContainerConfigError",
+        message="CreateContainerConfigError",
+    )
     waiting = api.read_namespaced_pod("cfg", ns).status.container_statuses[0].state.waiting
     assert waiting.message == 'secret "gone" not found'
 
 
 def test_an_oom_killed_worker_leaves_the_pod_running(
-        double: KubernetesDouble, api: client.CoreV1Api, ns: str) -> None:
-    start_pod(double, api, ns, "oom", container("coordinator", ["sleep", "600"]),
-              container("worker", ["sleep", "600"]))
+    double: KubernetesDouble, api: client.CoreV1Api, ns: str
+) -> None:
+    start_pod(
+        double,
+        api,
+        ns,
+        "oom",
+        container("coordinator", ["sleep", "600"]),
+        container("worker", ["sleep", "600"]),
+    )
     double.faults.oom_kill(ns, "oom", "worker")
     pod = api.read_namespaced_pod("oom", ns)
     worker = next(s for s in pod.status.container_statuses if s.name == "worker")
-    assert (worker.state.terminated.reason, worker.state.terminated.exit_code) == (
-        "OOMKilled", 137)
+    assert (worker.state.terminated.reason, worker.state.terminated.exit_code) == ("OOMKilled", 137)
     assert pod.status.phase == "Running"
     assert next(c for c in pod.status.conditions if c.type == "Ready").status == "False"
 
 
 def test_an_evicted_pod_fails_with_a_disruption_condition(
-        double: KubernetesDouble, api: client.CoreV1Api, ns: str) -> None:
+    double: KubernetesDouble, api: client.CoreV1Api, ns: str
+) -> None:
     start_pod(double, api, ns, "evictee", container("main", ["sleep", "600"]))
     double.faults.evict(ns, "evictee")
     pod = api.read_namespaced_pod("evictee", ns)
@@ -109,7 +130,8 @@ def test_an_evicted_pod_fails_with_a_disruption_condition(
 
 
 def test_deadline_exceeded_and_preemption(
-        double: KubernetesDouble, api: client.CoreV1Api, ns: str) -> None:
+    double: KubernetesDouble, api: client.CoreV1Api, ns: str
+) -> None:
     start_pod(double, api, ns, "late", container("main", ["sleep", "600"]))
     double.faults.deadline_exceeded(ns, "late")
     late = api.read_namespaced_pod("late", ns)
@@ -119,22 +141,29 @@ def test_deadline_exceeded_and_preemption(
     double.faults.preempt(ns, "victim")
     victim = api.read_namespaced_pod("victim", ns)
     assert victim.metadata.deletion_timestamp is not None
-    assert any(c.type == "DisruptionTarget" and c.reason == "PreemptionByScheduler"
-               for c in victim.status.conditions)
+    assert any(
+        c.type == "DisruptionTarget" and c.reason == "PreemptionByScheduler"
+        for c in victim.status.conditions
+    )
     double.kubelet.finish_deletions()
     double.wait_for(lambda: double.pod(ns, "victim") is None, message="preempted pod gone")
 
 
 def test_an_unschedulable_pod_stays_pending(
-        double: KubernetesDouble, api: client.CoreV1Api, ns: str) -> None:
+    double: KubernetesDouble, api: client.CoreV1Api, ns: str
+) -> None:
     double.faults.unschedulable(message="0/1 nodes are available: 1 Insufficient cpu.")
     double.kubelet.auto = True
     api.create_namespaced_pod(ns, pod_manifest("big", container("main", ["true"])))
-    pod = double.wait_for_pod(ns, "big", lambda p: p["status"].get("conditions"),
-                              message="PodScheduled condition")
+    pod = double.wait_for_pod(
+        ns, "big", lambda p: p["status"].get("conditions"), message="PodScheduled condition"
+    )
     condition = api.read_namespaced_pod("big", ns).status.conditions[0]
     assert (condition.type, condition.status, condition.reason) == (
-        "PodScheduled", "False", "Unschedulable")
+        "PodScheduled",
+        "False",
+        "Unschedulable",
+    )
     assert pod["status"]["phase"] == "Pending" and not pod["spec"].get("nodeName")
     events = api.list_namespaced_event(ns, field_selector="reason=FailedScheduling")
     assert events.items[0].message == "0/1 nodes are available: 1 Insufficient cpu."
@@ -144,8 +173,10 @@ def test_an_unschedulable_pod_stays_pending(
 
 # node loss --------------------------------------------------------------------------------
 
+
 def test_a_lost_node_breaks_exec_and_logs_and_holds_deletions(
-        double: KubernetesDouble, api: client.CoreV1Api, ns: str) -> None:
+    double: KubernetesDouble, api: client.CoreV1Api, ns: str
+) -> None:
     start_pod(double, api, ns, "stranded", container("main", ["sleep", "600"]))
     start_pod(double, api, ns, "forced", container("main", ["sleep", "600"]))
     double.faults.lose_node()
@@ -170,34 +201,52 @@ def test_a_lost_node_breaks_exec_and_logs_and_holds_deletions(
 
 # namespaces -------------------------------------------------------------------------------
 
+
 def test_creating_in_a_terminating_namespace_is_forbidden(
-        double: KubernetesDouble, api: client.CoreV1Api, ns: str) -> None:
+    double: KubernetesDouble, api: client.CoreV1Api, ns: str
+) -> None:
     double.faults.terminate_namespace(ns)
     assert api.read_namespace(ns).status.phase == "Terminating"
     with pytest.raises(ApiException) as pod:
         api.create_namespaced_pod(ns, pod_manifest("p"))
     assert pod.value.status == 403
     assert json.loads(pod.value.body) == {
-        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
         "message": f'pods "p" is forbidden: unable to create new content in namespace {ns} '
-                   "because it is being terminated",
+        "because it is being terminated",
         "reason": "Forbidden",
-        "details": {"name": "p", "kind": "pods", "causes": [{
-            "reason": "NamespaceTerminating", "message": f"namespace {ns} is being terminated",
-            "field": "metadata.namespace"}]},
-        "code": 403}
+        "details": {
+            "name": "p",
+            "kind": "pods",
+            "causes": [
+                {
+                    "reason": "NamespaceTerminating",
+                    "message": f"namespace {ns} is being terminated",
+                    "field": "metadata.namespace",
+                }
+            ],
+        },
+        "code": 403,
+    }
     with pytest.raises(ApiException) as secret:
         api.create_namespaced_secret(ns, {"metadata": {"name": "s"}})
     assert status_of(secret.value).reason == "Forbidden"
     double.faults.finish_namespace_termination(ns)
-    double.wait_for(lambda: all(n["metadata"]["name"] != ns for n in double.namespaces()),
-                    message="namespace gone")
+    double.wait_for(
+        lambda: all(n["metadata"]["name"] != ns for n in double.namespaces()),
+        message="namespace gone",
+    )
 
 
 # API errors ---------------------------------------------------------------------------------
 
+
 def test_injected_api_errors_have_real_status_bodies(
-        double: KubernetesDouble, api: client.CoreV1Api, ns: str) -> None:
+    double: KubernetesDouble, api: client.CoreV1Api, ns: str
+) -> None:
     double.faults.fail_next(500, verb="create", resource="pods")
     with pytest.raises(ApiException) as internal:
         api.create_namespaced_pod(ns, pod_manifest("p"))
@@ -221,12 +270,16 @@ def test_injected_api_errors_have_real_status_bodies(
 
 
 def test_throttling_is_retried_by_the_client_for_reads_only(
-        double: KubernetesDouble, api: client.CoreV1Api, ns: str) -> None:
+    double: KubernetesDouble, api: client.CoreV1Api, ns: str
+) -> None:
     double.faults.fail_next(429, verb="list", resource="pods", retry_after=0)
     double.faults.fail_next(503, verb="list", resource="pods", retry_after=0)
     assert api.list_namespaced_pod(ns).items == []
     assert [r.status for r in double.requests_matching(verb="list", resource="pods")] == [
-        429, 503, 200]
+        429,
+        503,
+        200,
+    ]
 
     double.faults.fail_next(429, verb="create", resource="pods", retry_after=1)
     with pytest.raises(ApiException) as throttled:
@@ -242,8 +295,10 @@ def test_throttling_is_retried_by_the_client_for_reads_only(
 
 # broken connections -------------------------------------------------------------------------
 
+
 def test_a_reset_before_a_read_is_retried_but_not_before_a_create(
-        double: KubernetesDouble, api: client.CoreV1Api, ns: str) -> None:
+    double: KubernetesDouble, api: client.CoreV1Api, ns: str
+) -> None:
     double.faults.reset_next(verb="list", resource="pods")
     assert api.list_namespaced_pod(ns).items == []
     assert [r.fault for r in double.requests_matching(verb="list")] == ["reset", None]
@@ -255,7 +310,8 @@ def test_a_reset_before_a_read_is_retried_but_not_before_a_create(
 
 
 def test_a_reset_after_a_create_leaves_the_pod_created(
-        double: KubernetesDouble, api: client.CoreV1Api, ns: str) -> None:
+    double: KubernetesDouble, api: client.CoreV1Api, ns: str
+) -> None:
     double.faults.reset_next(when="after", verb="create", resource="pods")
     with pytest.raises(urllib3.exceptions.ProtocolError):
         api.create_namespaced_pod(ns, pod_manifest("ambiguous"))
@@ -265,7 +321,8 @@ def test_a_reset_after_a_create_leaves_the_pod_created(
 
 
 def test_a_reset_in_the_middle_of_a_response(
-        double: KubernetesDouble, api: client.CoreV1Api, ns: str) -> None:
+    double: KubernetesDouble, api: client.CoreV1Api, ns: str
+) -> None:
     api.create_namespaced_pod(ns, pod_manifest("p"))
     double.faults.reset_next(when="mid", verb="get", resource="pods", name="p")
     with pytest.raises(urllib3.exceptions.ProtocolError):
@@ -274,7 +331,8 @@ def test_a_reset_in_the_middle_of_a_response(
 
 
 def test_refused_connections_then_the_same_port_again(
-        double: KubernetesDouble, api: client.CoreV1Api, ns: str) -> None:
+    double: KubernetesDouble, api: client.CoreV1Api, ns: str
+) -> None:
     port = double.port
     with double.faults.connections_refused():
         with pytest.raises(urllib3.exceptions.MaxRetryError) as refused:
@@ -286,14 +344,17 @@ def test_refused_connections_then_the_same_port_again(
 
 # exec ---------------------------------------------------------------------------------------
 
+
 def test_a_dropped_exec_leaves_the_command_running(
-        double: KubernetesDouble, api: client.CoreV1Api, ns: str) -> None:
+    double: KubernetesDouble, api: client.CoreV1Api, ns: str
+) -> None:
     start_pod(double, api, ns, "ex", container("worker", volumeMounts=MOUNT))
     workspace = double.volume_dir(ns, "ex", "workspace")
     os.mkfifo(workspace / "gate")
     double.faults.exec_drop(after_bytes=5)
-    ws = open_exec(api, ns, "ex", shell(
-        "echo step-output; cat /workspace/gate; echo 0 > /workspace/exit-code"))
+    ws = open_exec(
+        api, ns, "ex", shell("echo step-output; cat /workspace/gate; echo 0 > /workspace/exit-code")
+    )
     result = collect(ws)
     assert result.error is not None
     assert result.stdout.startswith(b"step")
@@ -305,31 +366,37 @@ def test_a_dropped_exec_leaves_the_command_running(
 
 
 def test_an_exec_closed_without_status(
-        double: KubernetesDouble, api: client.CoreV1Api, ns: str) -> None:
+    double: KubernetesDouble, api: client.CoreV1Api, ns: str
+) -> None:
     start_pod(double, api, ns, "ex", container("worker"))
     double.faults.exec_close_without_status()
     result = run_exec(api, ns, "ex", ["echo", "out"])
     assert (result.stdout, result.status, result.error) == (b"out\n", None, None)
 
 
-def test_an_exec_internal_error(double: KubernetesDouble, api: client.CoreV1Api,
-                                ns: str) -> None:
+def test_an_exec_internal_error(double: KubernetesDouble, api: client.CoreV1Api, ns: str) -> None:
     start_pod(double, api, ns, "ex", container("worker"))
     double.faults.exec_internal_error(message="container runtime is down")
     result = run_exec(api, ns, "ex", ["echo", "never"])
     assert result.stdout == b""
     assert result.status == {
-        "metadata": {}, "status": "Failure",
+        "metadata": {},
+        "status": "Failure",
         "message": "Internal error occurred: error executing command in container: "
-                   "container runtime is down",
+        "container runtime is down",
         "reason": "InternalError",
-        "details": {"causes": [{"message": "error executing command in container: "
-                                           "container runtime is down"}]},
-        "code": 500}
+        "details": {
+            "causes": [
+                {"message": "error executing command in container: container runtime is down"}
+            ]
+        },
+        "code": 500,
+    }
 
 
 def test_a_stepped_image_pull_failure_backs_off_on_the_next_sync(
-        double: KubernetesDouble, api: client.CoreV1Api, ns: str) -> None:
+    double: KubernetesDouble, api: client.CoreV1Api, ns: str
+) -> None:
     double.faults.image_pull_failure(container="main")
     api.create_namespaced_pod(ns, pod_manifest("stepped", container("main", ["true"])))
     double.kubelet.schedule(ns, "stepped")

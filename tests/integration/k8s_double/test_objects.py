@@ -20,13 +20,21 @@ def status_of(exc: ApiException) -> client.V1Status:
 
 
 def test_a_created_pod_gets_the_defaults_of_an_api_server(
-        double: KubernetesDouble, api: client.CoreV1Api, ns: str) -> None:
+    double: KubernetesDouble, api: client.CoreV1Api, ns: str
+) -> None:
     body = client.V1Pod(
         metadata=client.V1ObjectMeta(name="job-1", labels={"danube/job": "1"}),
-        spec=client.V1PodSpec(restart_policy="Never", containers=[
-            client.V1Container(name="worker", image="busybox:1.36",
-                               resources=client.V1ResourceRequirements(
-                                   limits={"cpu": "1", "memory": "64Mi"}))]))
+        spec=client.V1PodSpec(
+            restart_policy="Never",
+            containers=[
+                client.V1Container(
+                    name="worker",
+                    image="busybox:1.36",
+                    resources=client.V1ResourceRequirements(limits={"cpu": "1", "memory": "64Mi"}),
+                )
+            ],
+        ),
+    )
     pod = api.create_namespaced_pod(ns, body)
 
     assert pod.metadata.uid and pod.metadata.creation_timestamp is not None
@@ -39,19 +47,28 @@ def test_a_created_pod_gets_the_defaults_of_an_api_server(
     assert worker.termination_message_policy == "File"
     assert pod.spec.service_account_name == "default"
     assert pod.spec.termination_grace_period_seconds == 30
-    assert {t.key for t in pod.spec.tolerations} == {"node.kubernetes.io/not-ready",
-                                                     "node.kubernetes.io/unreachable"}
-    assert any(m.mount_path == "/var/run/secrets/kubernetes.io/serviceaccount"
-               for m in worker.volume_mounts)
+    assert {t.key for t in pod.spec.tolerations} == {
+        "node.kubernetes.io/not-ready",
+        "node.kubernetes.io/unreachable",
+    }
+    assert any(
+        m.mount_path == "/var/run/secrets/kubernetes.io/serviceaccount"
+        for m in worker.volume_mounts
+    )
     create = double.requests_matching(verb="create", resource="pods")[0]
     assert create.status == 201
     assert create.content_type is None  # the client sends JSON without a Content-Type
 
 
 def test_get_and_list_select_by_labels_and_fields(
-        double: KubernetesDouble, api: client.CoreV1Api, ns: str) -> None:
-    for name, labels in [("a", {"app": "x", "tier": "web"}), ("b", {"app": "y"}),
-                         ("c", {"app": "z", "tier": "db"}), ("d", {})]:
+    double: KubernetesDouble, api: client.CoreV1Api, ns: str
+) -> None:
+    for name, labels in [
+        ("a", {"app": "x", "tier": "web"}),
+        ("b", {"app": "y"}),
+        ("c", {"app": "z", "tier": "db"}),
+        ("d", {}),
+    ]:
         api.create_namespaced_pod(ns, pod_manifest(name, labels=labels))
     double.kubelet.schedule(ns, "a")
 
@@ -74,8 +91,9 @@ def test_get_and_list_select_by_labels_and_fields(
         api.list_namespaced_pod(ns, field_selector="spec.image=x")
     assert bad.value.status == 400
     assert status_of(bad.value).message == "field label not supported: spec.image"
-    assert [p.metadata.name for p in api.list_pod_for_all_namespaces(
-        label_selector="app=y").items] == ["b"]
+    assert [
+        p.metadata.name for p in api.list_pod_for_all_namespaces(label_selector="app=y").items
+    ] == ["b"]
 
 
 def test_a_missing_pod_is_a_not_found_status(api: client.CoreV1Api, ns: str) -> None:
@@ -83,9 +101,15 @@ def test_a_missing_pod_is_a_not_found_status(api: client.CoreV1Api, ns: str) -> 
         api.read_namespaced_pod("nope", ns)
     assert missing.value.status == 404
     assert json.loads(missing.value.body) == {
-        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-        "message": 'pods "nope" not found', "reason": "NotFound",
-        "details": {"name": "nope", "kind": "pods"}, "code": 404}
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": 'pods "nope" not found',
+        "reason": "NotFound",
+        "details": {"name": "nope", "kind": "pods"},
+        "code": 404,
+    }
 
 
 def test_creating_a_pod_twice_is_already_exists(api: client.CoreV1Api, ns: str) -> None:
@@ -94,9 +118,15 @@ def test_creating_a_pod_twice_is_already_exists(api: client.CoreV1Api, ns: str) 
         api.create_namespaced_pod(ns, pod_manifest("twice"))
     assert again.value.status == 409
     assert json.loads(again.value.body) == {
-        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-        "message": 'pods "twice" already exists', "reason": "AlreadyExists",
-        "details": {"name": "twice", "kind": "pods"}, "code": 409}
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": 'pods "twice" already exists',
+        "reason": "AlreadyExists",
+        "details": {"name": "twice", "kind": "pods"},
+        "code": 409,
+    }
 
 
 def test_an_invalid_pod_is_rejected_with_its_causes(api: client.CoreV1Api, ns: str) -> None:
@@ -111,8 +141,10 @@ def test_an_invalid_pod_is_rejected_with_its_causes(api: client.CoreV1Api, ns: s
     with pytest.raises(ApiException) as invalid:
         api.create_namespaced_pod(ns, manifest)
     causes = {c.field: c.reason for c in status_of(invalid.value).details.causes}
-    assert causes == {"spec.containers[0].image": "FieldValueRequired",
-                      "spec.restartPolicy": "FieldValueNotSupported"}
+    assert causes == {
+        "spec.containers[0].image": "FieldValueRequired",
+        "spec.restartPolicy": "FieldValueNotSupported",
+    }
 
 
 def test_generate_name_gives_a_unique_name(api: client.CoreV1Api, ns: str) -> None:
@@ -125,24 +157,40 @@ def test_generate_name_gives_a_unique_name(api: client.CoreV1Api, ns: str) -> No
 
 
 def test_the_three_patch_types(api: client.CoreV1Api, ns: str) -> None:
-    api.create_namespaced_pod(ns, pod_manifest(
-        "p", container("main"), container("worker"), labels={"a": "1", "b": "2"}))
+    api.create_namespaced_pod(
+        ns, pod_manifest("p", container("main"), container("worker"), labels={"a": "1", "b": "2"})
+    )
 
-    patched = api.patch_namespaced_pod("p", ns, {
-        "metadata": {"labels": {"a": None, "c": "3"}},
-        "spec": {"containers": [{"name": "worker", "image": "registry.example/other:2"}]}})
+    patched = api.patch_namespaced_pod(
+        "p",
+        ns,
+        {
+            "metadata": {"labels": {"a": None, "c": "3"}},
+            "spec": {"containers": [{"name": "worker", "image": "registry.example/other:2"}]},
+        },
+    )
     assert patched.metadata.labels == {"b": "2", "c": "3"}
     assert [c.image for c in patched.spec.containers] == [
-        "registry.example/danube/runner:1.0", "registry.example/other:2"]
+        "registry.example/danube/runner:1.0",
+        "registry.example/other:2",
+    ]
 
-    patched = api.patch_namespaced_pod("p", ns, [
-        {"op": "add", "path": "/metadata/annotations", "value": {"danube/step": "1"}},
-        {"op": "test", "path": "/metadata/labels/b", "value": "2"}])
+    patched = api.patch_namespaced_pod(
+        "p",
+        ns,
+        [
+            {"op": "add", "path": "/metadata/annotations", "value": {"danube/step": "1"}},
+            {"op": "test", "path": "/metadata/labels/b", "value": "2"},
+        ],
+    )
     assert patched.metadata.annotations == {"danube/step": "1"}
 
     patched = api.patch_namespaced_pod(
-        "p", ns, {"metadata": {"annotations": {"danube/step": "2"}}},
-        _content_type="application/merge-patch+json")
+        "p",
+        ns,
+        {"metadata": {"annotations": {"danube/step": "2"}}},
+        _content_type="application/merge-patch+json",
+    )
     assert patched.metadata.annotations == {"danube/step": "2"}
 
     with pytest.raises(ApiException) as forbidden:
@@ -157,8 +205,7 @@ def test_the_three_patch_types(api: client.CoreV1Api, ns: str) -> None:
     assert status_of(conflict.value).reason == "Conflict"
 
 
-def test_replace_with_a_stale_resource_version_conflicts(
-        api: client.CoreV1Api, ns: str) -> None:
+def test_replace_with_a_stale_resource_version_conflicts(api: client.CoreV1Api, ns: str) -> None:
     pod = api.create_namespaced_pod(ns, pod_manifest("r"))
     pod.metadata.labels = {"x": "1"}
     replaced = api.replace_namespaced_pod("r", ns, pod)
@@ -169,7 +216,8 @@ def test_replace_with_a_stale_resource_version_conflicts(
 
 
 def test_deleting_an_unscheduled_pod_is_immediate_and_returns_the_pod(
-        api: client.CoreV1Api, ns: str) -> None:
+    api: client.CoreV1Api, ns: str
+) -> None:
     api.create_namespaced_pod(ns, pod_manifest("gone"))
     deleted = api.delete_namespaced_pod("gone", ns)
     assert isinstance(deleted, client.V1Pod)
@@ -180,7 +228,8 @@ def test_deleting_an_unscheduled_pod_is_immediate_and_returns_the_pod(
 
 
 def test_a_finalizer_holds_a_deleted_pod_until_it_is_removed(
-        double: KubernetesDouble, api: client.CoreV1Api, ns: str) -> None:
+    double: KubernetesDouble, api: client.CoreV1Api, ns: str
+) -> None:
     manifest = pod_manifest("held")
     manifest["metadata"]["finalizers"] = ["danube.dev/cleanup"]
     api.create_namespaced_pod(ns, manifest)
@@ -210,16 +259,22 @@ def test_lists_are_paginated_with_continue_tokens(api: client.CoreV1Api, ns: str
 
 
 def test_secrets_store_string_data_as_base64(api: client.CoreV1Api, ns: str) -> None:
-    created = api.create_namespaced_secret(ns, client.V1Secret(
-        metadata=client.V1ObjectMeta(name="creds", labels={"danube/run": "7"}),
-        string_data={"token": "s3cr3t"}, data={"raw": base64.b64encode(b"\x00\x01").decode()}))
+    created = api.create_namespaced_secret(
+        ns,
+        client.V1Secret(
+            metadata=client.V1ObjectMeta(name="creds", labels={"danube/run": "7"}),
+            string_data={"token": "s3cr3t"},
+            data={"raw": base64.b64encode(b"\x00\x01").decode()},
+        ),
+    )
     assert created.type == "Opaque"
     assert created.string_data is None
     assert base64.b64decode(created.data["token"]) == b"s3cr3t"
     read = api.read_namespaced_secret("creds", ns)
     assert read.data == created.data
-    assert [s.metadata.name for s in api.list_namespaced_secret(
-        ns, label_selector="danube/run=7").items] == ["creds"]
+    assert [
+        s.metadata.name for s in api.list_namespaced_secret(ns, label_selector="danube/run=7").items
+    ] == ["creds"]
     # the API server answers a secret deletion with a Status; 37.x returns it as a dict
     status = served(api.delete_namespaced_secret("creds", ns), "V1Status")
     assert status.status == "Success" and status.details.name == "creds"
@@ -229,12 +284,21 @@ def test_secrets_store_string_data_as_base64(api: client.CoreV1Api, ns: str) -> 
 
 
 def test_a_secret_owned_by_a_pod_is_collected_with_it(
-        double: KubernetesDouble, api: client.CoreV1Api, ns: str) -> None:
+    double: KubernetesDouble, api: client.CoreV1Api, ns: str
+) -> None:
     pod = api.create_namespaced_pod(ns, pod_manifest("owner"))
-    api.create_namespaced_secret(ns, {
-        "metadata": {"name": "owned", "ownerReferences": [{
-            "apiVersion": "v1", "kind": "Pod", "name": "owner", "uid": pod.metadata.uid}]},
-        "stringData": {"k": "v"}})
+    api.create_namespaced_secret(
+        ns,
+        {
+            "metadata": {
+                "name": "owned",
+                "ownerReferences": [
+                    {"apiVersion": "v1", "kind": "Pod", "name": "owner", "uid": pod.metadata.uid}
+                ],
+            },
+            "stringData": {"k": "v"},
+        },
+    )
     api.create_namespaced_secret(ns, {"metadata": {"name": "free"}, "stringData": {"k": "v"}})
     api.delete_namespaced_pod("owner", ns)
     double.wait_for(lambda: double.secret(ns, "owned") is None, message="garbage collection")
@@ -261,18 +325,20 @@ def test_creating_in_a_missing_namespace_is_not_found(api: client.CoreV1Api) -> 
 
 
 def test_deleting_a_namespace_removes_its_content(
-        double: KubernetesDouble, api: client.CoreV1Api, ns: str) -> None:
+    double: KubernetesDouble, api: client.CoreV1Api, ns: str
+) -> None:
     api.create_namespaced_pod(ns, pod_manifest("p"))
     api.create_namespaced_secret(ns, {"metadata": {"name": "s"}})
     terminating = served(api.delete_namespace(ns), "V1Namespace")  # a dict in 37.x
     assert terminating.status.phase == "Terminating"
-    double.wait_for(lambda: ns not in [n["metadata"]["name"] for n in double.namespaces()],
-                    message="namespace removal")
+    double.wait_for(
+        lambda: ns not in [n["metadata"]["name"] for n in double.namespaces()],
+        message="namespace removal",
+    )
     assert double.pods(ns) == [] and double.secrets(ns) == []
 
 
-def test_a_wrong_or_missing_token_is_unauthorized(
-        double: KubernetesDouble, tmp_path: Path) -> None:
+def test_a_wrong_or_missing_token_is_unauthorized(double: KubernetesDouble, tmp_path: Path) -> None:
     for token in ("wrong", None):
         path = double.write_kubeconfig(tmp_path / f"kc-{token}", token=token)
         if token is None:
@@ -282,8 +348,14 @@ def test_a_wrong_or_missing_token_is_unauthorized(
             api.list_namespaced_pod("default")
         assert denied.value.status == 401
         assert json.loads(denied.value.body) == {
-            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-            "message": "Unauthorized", "reason": "Unauthorized", "code": 401}
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": "Unauthorized",
+            "reason": "Unauthorized",
+            "code": 401,
+        }
         version = client.VersionApi(api.api_client).get_code() if token is None else None
         assert version is None or version.major == "1"
 
@@ -295,15 +367,17 @@ def test_a_delete_precondition_on_the_uid(api: client.CoreV1Api, ns: str) -> Non
         api.delete_namespaced_pod("pre", ns, body=stale)
     assert conflict.value.status == 409
     assert "the UID in the precondition (not-the-uid)" in status_of(conflict.value).message
-    current = client.V1DeleteOptions(preconditions=client.V1Preconditions(
-        uid=pod.metadata.uid), grace_period_seconds=0)
+    current = client.V1DeleteOptions(
+        preconditions=client.V1Preconditions(uid=pod.metadata.uid), grace_period_seconds=0
+    )
     assert api.delete_namespaced_pod("pre", ns, body=current).metadata.uid == pod.metadata.uid
 
 
 def test_secrets_can_be_patched_and_replaced(api: client.CoreV1Api, ns: str) -> None:
     api.create_namespaced_secret(ns, {"metadata": {"name": "s"}, "stringData": {"a": "1"}})
-    patched = api.patch_namespaced_secret("s", ns, {"metadata": {"labels": {"x": "y"}},
-                                                    "stringData": {"b": "2"}})
+    patched = api.patch_namespaced_secret(
+        "s", ns, {"metadata": {"labels": {"x": "y"}}, "stringData": {"b": "2"}}
+    )
     assert patched.metadata.labels == {"x": "y"}
     assert {k: base64.b64decode(v) for k, v in patched.data.items()} == {"a": b"1", "b": b"2"}
     patched.data = {"c": base64.b64encode(b"3").decode()}

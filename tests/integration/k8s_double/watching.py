@@ -13,8 +13,9 @@ from tests.k8s_double import KubernetesDouble
 
 
 class WatchRecorder:
-    def __init__(self, double: KubernetesDouble, func: Callable[..., Any], *args: Any,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, double: KubernetesDouble, func: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> None:
         self.double = double
         self.watch = watch.Watch()
         self.items: queue.Queue[tuple[str, Any]] = queue.Queue()
@@ -34,8 +35,9 @@ class WatchRecorder:
 
     def start(self, open_watches: int = 1) -> WatchRecorder:
         self._thread.start()
-        self.double.wait_for(lambda: self.double.open_watches >= open_watches,
-                             message="the watch to be open")
+        self.double.wait_for(
+            lambda: self.double.open_watches >= open_watches, message="the watch to be open"
+        )
         return self
 
     def next(self, timeout: float = 5.0) -> tuple[str, Any]:
