@@ -5,22 +5,35 @@ import time."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adapters.artifacts.filesystem import FilesystemArtifactStore
 from adapters.crypto.keyfile import MasterKey, load_or_create_master_key
+from adapters.forges.github import GitHubWebhooks
+from adapters.forges.gitlab import GitLabWebhooks
 from adapters.sql.store import SqlStore, StoreConfig
 from api.execution.outputs import LogOutputs
 from api.execution.vault import SecretVault
 from api.logs import REDACTOR
 from api.settings import Settings
+from api.triggers.git import GitCommits
+from api.triggers.secrets import WebhookSecrets
+from domain.config.application import ConfigService
 from domain.execution.tokens import JobTokens
 from domain.runs.application import RunsService
 from domain.secrets.application import SecretsService
 from domain.system.application import SystemService
+from domain.triggers.manual import ManualTriggers
+from domain.webhooks.application import Inbox
+from projections.config import ConfigProjection
+from projections.config_view import ConfigView, DeliveriesView
+from projections.deliveries import DeliveriesProjection
 from projections.model import Projection
 from projections.runs import RunsProjection
 from projections.runs_view import RunsView
+
+if TYPE_CHECKING:
+    from api.triggers.loops import ConfigSyncLoop
 
 MASTER_KEY_FILE = "master.key"
 
@@ -37,7 +50,7 @@ def store_config(settings: Settings) -> StoreConfig:
 
 
 def all_projections() -> list[Projection]:
-    return [RunsProjection()]
+    return [RunsProjection(), ConfigProjection(), DeliveriesProjection()]
 
 
 @dataclass
@@ -53,8 +66,15 @@ class Danube:
     tokens: JobTokens
     logs: LogOutputs
     artifacts: FilesystemArtifactStore
+    config: ConfigService
+    inbox: Inbox
+    triggers: ManualTriggers
     projections: list[Projection]
     views: RunsView
+    config_view: ConfigView
+    deliveries: DeliveriesView
+    webhook_secrets: WebhookSecrets
+    config_sync: ConfigSyncLoop | None = None
     extras: dict[str, Any] = field(default_factory=dict)
     closed: bool = False
 
@@ -96,16 +116,38 @@ def build(settings: Settings) -> Danube:
     key = master_key(settings)
     vault = SecretVault(key, store.keys)
     secrets = SecretsService(store.log, vault)
+    runs, system, config = (
+        RunsService(store.log),
+        SystemService(store.log),
+        ConfigService(store.log),
+    )
+    commits = GitCommits(settings.config_repo_ssh_key_path)
+    runs_projection, config_projection, deliveries_projection = projections
     return Danube(
         settings=settings,
         store=store,
-        runs=RunsService(store.log),
-        system=SystemService(store.log),
+        runs=runs,
+        system=system,
         secrets=secrets,
         vault=vault,
         tokens=JobTokens(key.derive(b"danube job tokens")),
         logs=LogOutputs(store.logs, secrets),
         artifacts=FilesystemArtifactStore(settings.data_dir.resolve() / "artifacts"),
+        config=config,
+        inbox=Inbox(
+            store.log, runs, config, {"github": GitHubWebhooks(), "gitlab": GitLabWebhooks()}
+        ),
+        triggers=ManualTriggers(runs, config, system, commits),
         projections=projections,
-        views=RunsView(store.views.reader(projections[0])),
+        views=RunsView(store.views.reader(runs_projection)),
+        config_view=ConfigView(store.views.reader(config_projection)),
+        deliveries=DeliveriesView(store.views.reader(deliveries_projection)),
+        webhook_secrets=WebhookSecrets(
+            {
+                "github": settings.github_webhook_secret.get_secret_value(),
+                "gitlab": settings.gitlab_webhook_token.get_secret_value(),
+            },
+            config,
+            secrets,
+        ),
     )

@@ -32,7 +32,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "config_repo_sync_interval",
         "config_repo_ssh_key_path",
     ),
-    "webhooks": ("github_webhook_secret", "gitlab_webhook_token"),
+    "webhooks": ("github_webhook_secret", "gitlab_webhook_token", "webhook_max_body_bytes"),
     "oidc": ("oidc_issuer", "oidc_client_id", "oidc_client_secret", "oidc_audience"),
     "logging": ("log_level", "log_format"),
 }
@@ -76,6 +76,7 @@ class Settings(BaseSettings):
 
     github_webhook_secret: SecretStr = SecretStr("")
     gitlab_webhook_token: SecretStr = SecretStr("")
+    webhook_max_body_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
 
     oidc_issuer: str = ""
     oidc_client_id: str = ""

@@ -29,7 +29,8 @@ from domain.config.model import (
 
 PIPELINE_FIELDS = (
     "repository", "branch_filter", "triggers", "script", "max_duration_seconds",
-    "workspace_size_gb", "worker", "permissions", "webhook_secret_name",
+    "workspace_size_gb", "worker", "permissions", "webhook_secret_name", "concurrency",
+    "entrypoint",
 )  # fmt: skip
 TRIGGER_FIELDS = {
     TriggerKind.PUSH: ("branches",),
@@ -92,6 +93,8 @@ def parse_pipeline(name: str, spec: Fields, refs: list[Reference]) -> Pipeline |
         worker=_worker(spec.mapping("worker", ("image", "resources"))),
         permissions=tuple(permissions),
         webhook_secret_name=spec.string("webhook_secret_name", checks.secret_name),
+        concurrency=spec.integer("concurrency", minimum=1),
+        entrypoint=spec.string("entrypoint", checks.non_empty),
     )
     return result if repository is not None else None
 

@@ -7,7 +7,7 @@ from adapters.git.errors import (
     GitRefNotFoundError,
     GitUnreachableError,
 )
-from adapters.git.remote import resolve_ref
+from adapters.git.remote import resolve_ref, resolve_ref_name
 from adapters.git.repository import FetchResult, GitRepository
 
 __all__ = [
@@ -19,4 +19,5 @@ __all__ = [
     "GitUnreachableError",
     "redact",
     "resolve_ref",
+    "resolve_ref_name",
 ]

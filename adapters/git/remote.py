@@ -106,3 +106,39 @@ def _has_commit(git: Git, url: str, sha: str) -> bool:
             return False
         kind = git.run(["cat-file", "-t", sha], operation="inspecting", cwd=path).stdout.strip()
         return kind == "commit"
+
+
+def resolve_ref_name(
+    remote_url: str,
+    ref: str,
+    *,
+    ssh_key_path: Path | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> tuple[str, str]:
+    """(commit SHA, full ref name) of ``ref`` on the remote: ``main`` gives
+    ``refs/heads/main``, ``v1`` ``refs/tags/v1``, ``HEAD`` the branch it points at, a
+    full SHA itself."""
+    git = Git(ssh_key_path, timeout)
+    check_ref(ref, remote_url)
+    refs = list_refs(git, remote_url)
+    candidates = (
+        [ref] if ref.startswith("refs/") or ref == "HEAD"
+        else [f"refs/{ref}", f"refs/tags/{ref}", f"refs/heads/{ref}"]
+    )  # fmt: skip
+    for name in candidates:
+        for key in (f"{name}^{{}}", name):
+            if key in refs:
+                if name == "HEAD":
+                    return refs[key], _branch_at(refs, refs[key])
+                return refs[key], name
+    return resolve_ref(remote_url, ref, ssh_key_path=ssh_key_path, timeout=timeout), ref
+
+
+def _branch_at(refs: dict[str, str], sha: str) -> str:
+    branches = sorted(
+        name for name, value in refs.items() if value == sha and name.startswith("refs/heads/")
+    )
+    for preferred in ("refs/heads/main", "refs/heads/master"):
+        if preferred in branches:
+            return preferred
+    return branches[0] if branches else "HEAD"

@@ -51,8 +51,8 @@ def example_repository(data_dir: Path) -> Path:
 
 def ensure_example_run(danube: Danube) -> None:
     """Request one run of the example the first time Danube starts with no runs at all."""
-    if danube.views.pipelines() or danube.store.log.position() > 0:
-        return
+    if danube.settings.config_repo_url or danube.store.log.position() > 0:
+        return  # configured pipelines, or not the first start
     try:
         path = example_repository(danube.settings.data_dir.resolve())
         commit = subprocess.run(

@@ -17,10 +17,12 @@ def up(args: argparse.Namespace, settings: Settings) -> int:
     from api.execution.embedded import start_execution
     from api.http.app import create_app
     from api.processes import HttpServer, Supervisor, run_until_signalled
+    from api.triggers.loops import start_triggers
 
     danube = build(settings)
     supervisor = Supervisor()
     execution = start_execution(danube, supervisor, settings.grpc_address)
+    start_triggers(danube, supervisor)
     supervisor.add("http", HttpServer(create_app(danube), settings.http_host, settings.http_port))
     if not args.no_example:
         ensure_example_run(danube)
@@ -41,10 +43,12 @@ def up(args: argparse.Namespace, settings: Settings) -> int:
 def server(args: argparse.Namespace, settings: Settings) -> int:
     from api.http.app import create_app
     from api.processes import HttpServer, Supervisor, run_until_signalled
+    from api.triggers.loops import start_triggers
 
     danube = build(settings)
     danube.store.start_listening()
     supervisor = Supervisor()
+    start_triggers(danube, supervisor)
     supervisor.add("http", HttpServer(create_app(danube), settings.http_host, settings.http_port))
     run_until_signalled(danube, supervisor)
     return 0

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
-from api.bootstrap import build
+from api.bootstrap import Danube, build
 from api.settings import Settings
 from domain.cause import Cause
 
@@ -41,11 +42,24 @@ def status(args: argparse.Namespace, settings: Settings) -> int:
                 p.name: danube.store.views.position(p.name) for p in danube.projections
             },
             "jobs": {"active": len(views.active_jobs()), "queued": len(views.queued_jobs())},
+            "config": _config(danube, settings),
         }
     finally:
         danube.close()
     print(json.dumps(report, indent=2))
     return 0
+
+
+def _config(danube: Danube, settings: Settings) -> dict[str, Any]:
+    state = danube.config_view.state() or {}
+    return {
+        "repository": settings.config_repo_url or None,
+        "commit": state.get("commit_sha"),
+        "synced_at": state.get("accepted_at"),
+        "last_rejection": None if not state.get("rejected_commit") else {
+            "commit": state["rejected_commit"], "errors": state["errors"]},
+        "fetch_problem": state.get("fetch_problem") or None,
+    }  # fmt: skip
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from api.bootstrap import Danube
-from api.http import health, jobs
+from api.http import health, jobs, pipelines, webhooks
 
 
 def create_app(danube: Danube) -> FastAPI:
@@ -14,4 +14,6 @@ def create_app(danube: Danube) -> FastAPI:
     app.state.danube = danube
     app.include_router(health.router)
     app.include_router(jobs.router)
+    app.include_router(pipelines.router)
+    app.include_router(webhooks.router)
     return app

@@ -51,7 +51,7 @@ def config_from_dict(data: Encoded) -> Config:
     return Config(
         commit=data["commit"],
         settings=_settings_from_dict(data.get("settings", {})),
-        pipelines=tuple(_pipeline_from_dict(p) for p in data.get("pipelines", [])),
+        pipelines=tuple(pipeline_from_dict(p) for p in data.get("pipelines", [])),
         users=tuple(_user_from_dict(u) for u in data.get("users", [])),
         teams=tuple(_team_from_dict(t) for t in data.get("teams", [])),
     )
@@ -146,10 +146,12 @@ def _pipeline_to_dict(pipeline: Pipeline) -> Encoded:
         },
         "permissions": [[team, level.value] for team, level in pipeline.permissions],
         "webhook_secret_name": pipeline.webhook_secret_name,
+        "concurrency": pipeline.concurrency,
+        "entrypoint": pipeline.entrypoint,
     }
 
 
-def _pipeline_from_dict(data: Encoded) -> Pipeline:
+def pipeline_from_dict(data: Encoded) -> Pipeline:
     defaults = Pipeline(name="", repository="")
     worker = data.get("worker", {})
     return Pipeline(
@@ -166,6 +168,8 @@ def _pipeline_from_dict(data: Encoded) -> Pipeline:
         ),
         permissions=tuple((team, Permission(level)) for team, level in data.get("permissions", [])),
         webhook_secret_name=data.get("webhook_secret_name"),
+        concurrency=data.get("concurrency"),
+        entrypoint=data.get("entrypoint"),
     )
 
 

@@ -71,6 +71,10 @@ class Pipeline:
     permissions: tuple[tuple[str, Permission], ...] = ()
     webhook_secret_name: str | None = None
     """Name of a Danube secret (pipeline-scoped) holding this pipeline's webhook secret."""
+    concurrency: int | None = None
+    """At most this many of the pipeline's jobs run at once (None: only the global limit)."""
+    entrypoint: str | None = None
+    """Which ``@pipeline(name=...)`` of the script to run (None: the script's only one)."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,63 @@
+"""``danube config sync`` and ``danube trigger``."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+
+from api.bootstrap import build
+from api.settings import Settings
+from domain.cause import Cause
+from domain.ids import job_id_for
+from domain.triggers.manual import TriggerRefusedError
+
+
+def sync(args: argparse.Namespace, settings: Settings) -> int:
+    from api.triggers.loops import ConfigSyncLoop
+
+    if not settings.config_repo_url:
+        print(
+            "danube config sync: no config repository (set DANUBE_CONFIG_REPO_URL)", file=sys.stderr
+        )
+        return 2
+    danube = build(settings)
+    try:
+        result = ConfigSyncLoop(danube).sync(allow_force_push=args.allow_force_push)
+    finally:
+        danube.close()
+    print(f"{result.outcome} {result.commit[:12]}".rstrip())
+    if result.message:
+        print(result.message, file=sys.stderr)
+    return 0 if result.outcome in {"accepted", "unchanged"} else 1
+
+
+def trigger(args: argparse.Namespace, settings: Settings) -> int:
+    danube = build(settings)
+    try:
+        run_id = danube.triggers.trigger(
+            args.pipeline, args.ref, Cause(actor=f"cli:{getpass.getuser()}", trigger="manual")
+        )
+    except TriggerRefusedError as error:
+        print(f"danube trigger: {error}", file=sys.stderr)
+        return 1
+    finally:
+        danube.close()
+    print(f"run {run_id} requested (job {job_id_for(run_id, 'main')})")
+    return 0
+
+
+def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    config = commands.add_parser("config", help="configuration as code")
+    actions = config.add_subparsers(dest="action", metavar="ACTION", required=True)
+    sub = actions.add_parser("sync", help="fetch and apply the config repository now")
+    sub.add_argument(
+        "--allow-force-push",
+        action="store_true",
+        help="accept a branch head that does not descend from the config in force",
+    )
+    sub.set_defaults(handler=sync)
+    run = commands.add_parser("trigger", help="start a run of a configured pipeline")
+    run.add_argument("pipeline")
+    run.add_argument("--ref", default="HEAD", help="branch, tag or commit (default: HEAD)")
+    run.set_defaults(handler=trigger)

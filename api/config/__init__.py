@@ -1,0 +1,1 @@
+"""Configuration as code: the git-backed config source and the sync loop."""

@@ -1,0 +1,125 @@
+"""``POST /webhooks/github`` and ``/webhooks/gitlab``: verify, store, then process.
+
+Order matters: the signature is checked on the raw body before anything is parsed; a
+body that is too large, unsigned or badly signed is refused with nothing stored; a
+verified delivery is stored before the 2xx reply, so a crash after the reply loses
+nothing (the inbox worker processes what is left)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from api.bootstrap import Danube
+from domain.triggers.errors import (
+    InvalidRepositoryUrlError,
+    MalformedPayloadError,
+    WebhookRejectedError,
+)
+from domain.triggers.model import EventKind, IgnoredDelivery, TriggerEvent
+from domain.triggers.repository_url import normalise_repository_url
+
+router = APIRouter()
+log = logging.getLogger(__name__)
+
+# Only these reach the inbox: never a signature or a token.
+KEPT_HEADERS = {
+    "content-type", "user-agent", "x-github-event", "x-github-delivery", "x-github-hook-id",
+    "x-gitlab-event", "x-gitlab-event-uuid", "x-gitlab-webhook-uuid", "idempotency-key",
+    "x-gitlab-instance",
+}  # fmt: skip
+
+
+class BodyTooLargeError(Exception):
+    pass
+
+
+def reply(status: int, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"status": message, **extra}, status_code=status)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise BodyTooLargeError
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise BodyTooLargeError
+    return bytes(body)
+
+
+@router.post("/webhooks/{provider}")
+async def receive(provider: str, request: Request) -> JSONResponse:
+    danube: Danube = request.app.state.danube
+    forge = danube.inbox.forge(provider)
+    if forge is None:
+        return reply(404, "unknown forge", detail=f"no webhooks for {provider!r}: github, gitlab")
+    limit = danube.settings.webhook_max_body_bytes
+    try:
+        body = await read_body(request, limit)
+    except BodyTooLargeError:
+        return reply(413, "rejected", detail=f"the body exceeds {limit} bytes")
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    return await run_in_threadpool(_handle, danube, provider, forge, body, headers)
+
+
+def _handle(
+    danube: Danube, provider: str, forge: Any, body: bytes, headers: dict[str, str]
+) -> JSONResponse:
+    secrets = danube.webhook_secrets.candidates(provider)
+    try:
+        verified = list(forge.verify(body, headers, secrets))
+    except WebhookRejectedError as error:
+        return reply(401, "rejected", detail=str(error))
+    if danube.system.is_draining():
+        return JSONResponse(
+            {"status": "draining", "detail": "Danube is draining; retry later"},
+            status_code=503,
+            headers={"Retry-After": "60"},
+        )
+    try:
+        parsed = forge.parse(body, headers)
+        body.decode("utf-8")
+    except (MalformedPayloadError, UnicodeDecodeError) as error:
+        return reply(400, "rejected", detail=f"malformed payload: {error}")
+    if isinstance(parsed, IgnoredDelivery):
+        return reply(200, "ignored", reason=parsed.reason)
+    assert isinstance(parsed, TriggerEvent)
+    if parsed.kind == EventKind.PING:
+        return reply(200, "ignored", reason="ping: the webhook reaches Danube")
+    kept = {k: v for k, v in headers.items() if k in KEPT_HEADERS}
+    delivery_id, stored = danube.inbox.receive(
+        provider, parsed.delivery_id, parsed.event_name, kept, body, verified
+    )
+    if not stored:
+        return reply(200, "duplicate", delivery=parsed.delivery_id)
+    _maybe_sync_config(danube, parsed)
+    try:
+        outcome = danube.inbox.process(delivery_id)
+    except Exception:  # stored: the inbox worker will process it
+        log.exception("processing delivery %s failed; it stays in the inbox", parsed.delivery_id)
+        return reply(202, "accepted", delivery=parsed.delivery_id)
+    return reply(
+        202 if outcome.outcome == "started" else 200,
+        outcome.outcome,
+        delivery=parsed.delivery_id,
+        runs=outcome.runs,
+        reason=outcome.reason,
+    )
+
+
+def _maybe_sync_config(danube: Danube, event: TriggerEvent) -> None:
+    """A push to the config repository itself: sync now instead of at the next interval."""
+    url = danube.settings.config_repo_url
+    if danube.config_sync is None or not url:
+        return
+    with contextlib.suppress(InvalidRepositoryUrlError):
+        if normalise_repository_url(url) in event.repository_keys():
+            danube.config_sync.wake()

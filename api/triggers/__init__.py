@@ -1,0 +1,1 @@
+"""Wiring for triggers: webhooks, cron, manual runs and the config sync loop."""

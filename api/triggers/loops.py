@@ -1,0 +1,105 @@
+"""The long-running loops on the trigger side: config sync, cron, the inbox worker."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from uuid import UUID
+
+from adapters.cron.croniter_schedule import CroniterSchedule
+from api.bootstrap import Danube
+from api.config.source import GitConfigSource
+from api.processes import Supervisor
+from api.triggers.git import GitCommits
+from domain.config.application import ConfigSync, SyncResult
+from domain.schedules.application import CronScheduler
+
+log = logging.getLogger(__name__)
+
+Work = Callable[[threading.Event], None]
+INBOX_INTERVAL = 5.0
+
+
+class ConfigSyncLoop:
+    """Syncs every ``config_repo_sync_interval`` and whenever woken (a push webhook for
+    the config repository, ``danube config sync``)."""
+
+    def __init__(self, danube: Danube) -> None:
+        settings = danube.settings
+        source = GitConfigSource(
+            settings.config_repo_url,
+            settings.config_repo_branch,
+            Path(settings.data_dir).resolve() / "cache" / "config-repo",
+            settings.config_repo_ssh_key_path,
+        )
+        self.policy = ConfigSync(danube.config, source, settings.config_repo_branch)
+        self.interval = settings.config_repo_sync_interval
+        self._woken = threading.Event()
+        self._danube = danube
+
+    def wake(self) -> None:
+        self._woken.set()
+
+    def sync(self, *, allow_force_push: bool = False) -> SyncResult:
+        result = self.policy.sync(allow_force_push=allow_force_push)
+        if result.outcome in {"accepted", "rejected", "force-pushed", "fetch-failed"}:
+            log.info("config sync: %s %s %s", result.outcome, result.commit[:12], result.message)
+        self._danube.webhook_secrets.forget()
+        return result
+
+    def __call__(self, stopping: threading.Event) -> None:
+        while not stopping.is_set():
+            try:
+                self.sync()
+            except Exception:  # keep syncing; the next round may work
+                log.exception("config sync failed")
+            self._woken.wait(self.interval)
+            self._woken.clear()
+
+
+def cron_loop(danube: Danube, clock: Callable[[], datetime] | None = None) -> Work:
+    now = clock or (lambda: datetime.now(UTC))
+    scheduler = CronScheduler(
+        danube.store.log,
+        danube.runs,
+        danube.config,
+        danube.system,
+        CroniterSchedule.for_trigger,
+        GitCommits(danube.settings.config_repo_ssh_key_path),
+        now,
+    )
+
+    def work(stopping: threading.Event) -> None:
+        while not stopping.is_set():
+            scheduler.tick()
+            moment = now()
+            stopping.wait(60.5 - moment.second - moment.microsecond / 1e6)  # next minute
+
+    return work
+
+
+def inbox_loop(danube: Danube, interval: float = INBOX_INTERVAL) -> Work:
+    """Processes deliveries stored but not processed (a crash between the reply and the
+    processing); processing is idempotent, so racing the request path is harmless."""
+
+    def work(stopping: threading.Event) -> None:
+        while not stopping.wait(interval):
+            for row in danube.deliveries.unprocessed():
+                try:
+                    danube.inbox.process(UUID(row["id"]))
+                except Exception:
+                    log.exception("processing delivery %s failed", row["delivery_id"])
+
+    return work
+
+
+def start_triggers(danube: Danube, supervisor: Supervisor) -> None:
+    if danube.settings.config_repo_url:
+        danube.config_sync = ConfigSyncLoop(danube)
+        supervisor.add("config-sync", danube.config_sync)
+        supervisor.on_stop(danube.config_sync.wake)
+    supervisor.add("cron", cron_loop(danube))
+    supervisor.add("inbox", inbox_loop(danube))

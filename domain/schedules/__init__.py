@@ -1,0 +1,1 @@
+"""Cron triggers: each scheduled minute fires once, across restarts and replicas."""

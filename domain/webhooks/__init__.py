@@ -1,0 +1,1 @@
+"""The durable webhook inbox: deliveries stored before they are acknowledged."""

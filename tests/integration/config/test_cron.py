@@ -1,0 +1,137 @@
+"""Cron triggers with a fake clock: once per scheduled minute, across restarts and
+replicas; a tick missed while down fires once; skipped while draining."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+
+from adapters.cron.croniter_schedule import CroniterSchedule
+from adapters.sql.store import StoreConfig
+from api.triggers.git import GitCommits
+from domain.cause import Cause
+from domain.schedules.aggregates import CronTrigger
+from domain.schedules.application import CronScheduler
+from tests.integration.config.conftest import ConfigWorld, make_world
+from tests.integration.git.origin import Origin, git
+
+NOON = datetime(2026, 11, 27, 12, 0, 30, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def cron(store_config: StoreConfig, tmp_path: Path) -> Iterator[tuple[ConfigWorld, Origin]]:
+    app = Origin(tmp_path / "app")
+    app.commit({"danubefile.py": "# nightly\n"}, "app")
+    app.push()
+    for world in make_world(store_config, tmp_path):
+        world.push(
+            {
+                "pipelines/nightly.yaml": f"""
+            apiVersion: danube.dev/v1
+            kind: Pipeline
+            metadata: {{name: nightly}}
+            spec:
+              repository: {app.file_url}
+              triggers: [{{kind: cron, schedule: "*/5 * * * *", branch: main}}]
+        """
+            }
+        )
+        assert world.loop.sync().outcome == "accepted"
+        yield world, app
+
+
+def scheduler(world: ConfigWorld, clock: Clock) -> CronScheduler:
+    danube = world.danube
+    return CronScheduler(
+        danube.store.log,
+        danube.runs,
+        danube.config,
+        danube.system,
+        CroniterSchedule.for_trigger,
+        GitCommits(),
+        clock,
+    )
+
+
+def test_each_scheduled_minute_fires_once(cron: tuple[ConfigWorld, Origin]) -> None:
+    world, app = cron
+    clock = Clock(NOON)
+    first = scheduler(world, clock)
+    [run_hex] = first.tick()
+    assert first.tick() == [], "the same minute never fires twice"
+    run = world.danube.runs.get(UUID(run_hex))  # type: ignore[arg-type]
+    assert (run.pipeline, run.trigger["type"], run.ref) == ("nightly", "cron", "refs/heads/main")
+    assert run.trigger["scheduled_for"] == "2026-11-27T12:00:00+00:00"
+    assert run.commit_sha == git("rev-parse", "HEAD", cwd=app.work)
+    clock.now = NOON + timedelta(minutes=3)
+    assert first.tick() == []
+    clock.now = NOON + timedelta(minutes=5)
+    assert len(first.tick()) == 1
+
+
+def test_ticks_missed_while_down_fire_once_after_a_restart(
+    cron: tuple[ConfigWorld, Origin],
+) -> None:
+    world, _ = cron
+    clock = Clock(NOON)
+    assert len(scheduler(world, clock).tick()) == 1
+    clock.now = NOON + timedelta(minutes=27)  # 12:05 ... 12:25 were missed
+    restarted = scheduler(world, clock)  # a new process: nothing in memory
+    fired = restarted.tick()
+    assert len(fired) == 1
+    run = world.danube.runs.get(UUID(fired[0]))  # type: ignore[arg-type]
+    assert run.trigger["scheduled_for"] == "2026-11-27T12:25:00+00:00"
+    assert restarted.tick() == []
+
+
+def test_two_replicas_never_fire_one_minute_twice(cron: tuple[ConfigWorld, Origin]) -> None:
+    world, _ = cron
+    clock = Clock(NOON)
+    replicas = [scheduler(world, clock) for _ in range(4)]
+    barrier = threading.Barrier(len(replicas))
+    fired: list[list[str]] = []
+
+    def tick(replica: CronScheduler) -> None:
+        barrier.wait()
+        fired.append(replica.tick())
+
+    threads = [threading.Thread(target=tick, args=(r,)) for r in replicas]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len({run for runs in fired for run in runs}) == 1
+    requested = [
+        n
+        for n in world.danube.store.log.recorder.select_notifications(1, 10_000)
+        if n.topic == "danube:Run.Requested"
+    ]
+    assert len(requested) == 1
+
+
+def test_a_tick_while_draining_is_skipped_and_the_skip_recorded(
+    cron: tuple[ConfigWorld, Origin],
+) -> None:
+    world, _ = cron
+    world.danube.system.start_draining(Cause(actor="user:ops"))
+    assert scheduler(world, Clock(NOON)).tick() == []
+    skipped = [
+        n
+        for n in world.danube.store.log.recorder.select_notifications(1, 10_000)
+        if n.topic == CronTrigger.Skipped.TOPIC
+    ]
+    assert len(skipped) == 1
+    assert b"draining" in skipped[0].state

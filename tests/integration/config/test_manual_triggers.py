@@ -1,0 +1,118 @@
+"""Manual and API triggers: a configured pipeline at a ref, the commit resolved."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+
+from adapters.sql.store import StoreConfig
+from api.http.app import create_app
+from api.processes import HttpServer, Supervisor
+from domain.cause import Cause
+from tests.integration.config.conftest import ConfigWorld, make_world
+from tests.integration.git.origin import Origin, git
+from tests.support import danube_env, free_port, wait_until
+
+
+@pytest.fixture
+def app(store_config: StoreConfig, tmp_path: Path) -> Iterator[tuple[ConfigWorld, Origin, str]]:
+    repo = Origin(tmp_path / "app")
+    repo.commit({"danubefile.py": "# build\n"}, "one")
+    repo.push()
+    repo.tag("v1.0")
+    repo.commit({"danubefile.py": "# build 2\n"}, "two")
+    repo.push()
+    for world in make_world(store_config, tmp_path):
+        world.push(
+            {
+                "pipelines/app.yaml": f"""
+            apiVersion: danube.dev/v1
+            kind: Pipeline
+            metadata: {{name: app}}
+            spec: {{repository: {repo.file_url}}}
+        """
+            }
+        )
+        assert world.loop.sync().outcome == "accepted"
+        supervisor = Supervisor()
+        port = free_port()
+        supervisor.add("http", HttpServer(create_app(world.danube), "127.0.0.1", port))
+        url = f"http://127.0.0.1:{port}"
+        wait_until(lambda url=url: _status(f"{url}/health")[0] == 200, what="HTTP")
+        yield world, repo, url
+        supervisor.stop()
+
+
+def _status(url: str, data: dict | None = None) -> tuple[int, dict]:  # type: ignore[type-arg]
+    request = urllib.request.Request(
+        url,
+        data=None if data is None else json.dumps(data).encode(),
+        headers={"Content-Type": "application/json"},
+        method="GET" if data is None else "POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+    except OSError:
+        return 0, {}
+
+
+def test_a_run_is_triggered_at_a_branch_or_tag_through_the_api(
+    app: tuple[ConfigWorld, Origin, str],
+) -> None:
+    world, repo, url = app
+    status, body = _status(f"{url}/api/v1/pipelines/app/runs", {"ref": "main"})
+    assert status == 201, body
+    run = world.danube.runs.get(UUID(body["run_id"]))  # type: ignore[arg-type]
+    assert (run.ref, run.commit_sha) == ("refs/heads/main", git("rev-parse", "HEAD", cwd=repo.work))
+    assert (run.trigger["type"], run.cause.actor) == ("api", "api")
+    status, body = _status(f"{url}/api/v1/pipelines/app/runs", {"ref": "v1.0"})
+    assert status == 201
+    run = world.danube.runs.get(UUID(body["run_id"]))  # type: ignore[arg-type]
+    assert (run.ref, run.commit_sha) == ("refs/tags/v1.0", git("rev-parse", "v1.0", cwd=repo.work))
+
+
+def test_refusals_name_the_problem(app: tuple[ConfigWorld, Origin, str]) -> None:
+    world, _, url = app
+    status, body = _status(f"{url}/api/v1/pipelines/nope/runs", {"ref": "main"})
+    assert (status, body["detail"]) == (404, "no pipeline 'nope' in the configuration")
+    status, body = _status(f"{url}/api/v1/pipelines/app/runs", {"ref": "no-such-branch"})
+    assert status == 400
+    assert "no-such-branch" in body["detail"]
+    status, body = _status(f"{url}/api/v1/pipelines/app/runs", {"ref": ""})
+    assert status == 422
+    world.danube.system.start_draining(Cause(actor="user:ops"))
+    status, body = _status(f"{url}/api/v1/pipelines/app/runs", {"ref": "main"})
+    assert status == 503
+
+
+def test_danube_trigger_on_the_command_line(app: tuple[ConfigWorld, Origin, str]) -> None:
+    world, _, _ = app
+    env = danube_env(world.danube.store.config, DANUBE_DATA_DIR=str(world.danube.settings.data_dir))
+    result = subprocess.run(
+        [sys.executable, "-m", "api.cli", "trigger", "app", "--ref", "v1.0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("run ")
+    result = subprocess.run(
+        [sys.executable, "-m", "api.cli", "trigger", "ghost"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "no pipeline 'ghost'" in result.stderr
