@@ -63,6 +63,18 @@ def list_jobs(
     return {"jobs": [_summary(job) for job in page.items]}
 
 
+@router.get("/queue")
+def queue(request: Request) -> dict[str, Any]:
+    """Jobs waiting to start, first come first served, each with why it waits."""
+    danube = _danube(request)
+    waiting = []
+    for position, job in enumerate(danube.views.queued_jobs(), start=1):
+        run = danube.views.run(job.run_id)
+        waiting.append({**_summary(job), "position": position,
+                        "reason": run.waiting_reason if run is not None else ""})
+    return {"draining": danube.system.is_draining(), "queue": waiting}
+
+
 @router.get("/jobs/{job_id}")
 def get_job(request: Request, job_id: str) -> dict[str, Any]:
     """One job with its steps and artifacts."""

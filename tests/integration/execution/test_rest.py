@@ -76,3 +76,23 @@ def test_bad_requests_are_named(embedded: Embedded, base_url: str) -> None:
     assert status == 404
     status, body = get_json(f"{base_url}/api/v1/jobs/{'0' * 32}/logs?offset=-1")
     assert status == 422
+
+
+def test_the_queue_shows_waiting_jobs_in_order_with_their_reason(
+    embedded: Embedded, base_url: str
+) -> None:
+    from domain.cause import Cause
+
+    embedded.danube.system.start_draining(Cause(actor="user:ops"))
+    program = "from danube import pipeline\n@pipeline(name='demo')\ndef b() -> None: pass\n"
+    first = embedded.request(program)[1]
+    second = embedded.request(program)[1]
+
+    def queue() -> dict | None:  # type: ignore[type-arg]
+        body = get_json(f"{base_url}/api/v1/queue")[1]
+        reasons = [job["reason"] for job in body["queue"]]
+        return body if len(reasons) == 2 and all("draining" in r for r in reasons) else None
+
+    body = wait_until(queue, what="both runs to wait because of draining")
+    assert body["draining"] is True
+    assert [(j["id"], j["position"]) for j in body["queue"]] == [(first.hex, 1), (second.hex, 2)]
