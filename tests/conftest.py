@@ -45,3 +45,19 @@ def shared_store(
     opened.close()
     if config.kind == "postgres":
         drop_schema(config.schema)
+
+
+@pytest.fixture
+def pg_store_config(tmp_path: Path) -> Iterator[StoreConfig]:
+    """A fresh PostgreSQL schema, for behaviour only PostgreSQL has (NOTIFY, connections
+    the server can kill)."""
+    config = make_store_config("postgres", tmp_path)
+    yield config
+    drop_schema(config.schema)
+
+
+@pytest.fixture
+def pg_store(pg_store_config: StoreConfig) -> Iterator[SqlStore]:
+    opened = SqlStore(pg_store_config)
+    yield opened
+    opened.close()

@@ -98,11 +98,14 @@ def test_relayed_notifications_wake_followers(logs: SqlLogStore) -> None:
 
 @pytest.fixture
 def postgres_only(store_config: StoreConfig) -> StoreConfig:
-    if store_config.kind != "postgres":
-        pytest.skip("NOTIFY is PostgreSQL's")
+    assert store_config.kind == "postgres"
     return store_config
 
 
+ON_POSTGRES = pytest.mark.parametrize("store_config", ["postgres"], indirect=True)
+
+
+@ON_POSTGRES
 def test_an_append_notifies_listeners_on_postgres(
     postgres_only: StoreConfig, logs: SqlLogStore
 ) -> None:
@@ -118,6 +121,7 @@ def test_an_append_notifies_listeners_on_postgres(
     assert seen == [f"{job}:5", f"{job}:11"]
 
 
+@ON_POSTGRES
 def test_a_follower_in_another_process_is_woken_by_notify(
     postgres_only: StoreConfig, open_logs: OpenLogs
 ) -> None:

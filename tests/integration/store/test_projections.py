@@ -138,10 +138,19 @@ def test_a_follower_killed_during_catch_up_resumes_without_missing_or_repeating(
 
 
 def test_a_follower_recovers_when_postgres_kills_its_connections(
-    store_config: StoreConfig, store: SqlStore, following: Supervisor
+    pg_store_config: StoreConfig, pg_store: SqlStore
 ) -> None:
-    if store_config.kind != "postgres":
-        pytest.skip("PostgreSQL connections only")
+    store, store_config = pg_store, pg_store_config
+    following = Supervisor()
+    store.start_listening()
+    following.add("projector", store.projector(RunsProjection()).follow)
+    try:
+        _kill_connections_under_a_live_follower(store, store_config)
+    finally:
+        following.stop()
+
+
+def _kill_connections_under_a_live_follower(store: SqlStore, store_config: StoreConfig) -> None:
     runs = RunsService(store.log)
     progress = store.views.progress("runs")
     _, _, position = request(runs)
