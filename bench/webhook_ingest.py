@@ -26,13 +26,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pydantic import SecretStr  # noqa: E402
+from pydantic import SecretStr
 
-from api.bootstrap import build  # noqa: E402
-from api.http.app import create_app  # noqa: E402
-from api.processes import HttpServer, Supervisor, start_projectors  # noqa: E402
-from api.settings import Settings  # noqa: E402
-from domain.config.model import Config, Pipeline, Trigger, TriggerKind  # noqa: E402
+from api.bootstrap import build
+from api.http.app import create_app
+from api.processes import HttpServer, Supervisor, start_projectors
+from api.settings import Settings
+from domain.config.model import Config, Pipeline, Trigger, TriggerKind
 
 FULL = "--full" in sys.argv
 SECONDS = 30.0 if FULL else 12.0
@@ -50,17 +50,30 @@ def free_port() -> int:
 
 
 def push(delivery: str, commit: str) -> tuple[bytes, dict[str, str]]:
-    body = json.dumps({
-        "ref": "refs/heads/main", "before": "0" * 40, "after": commit, "deleted": False,
-        "repository": {"full_name": "acme/service", "clone_url": REPO,
-                       "ssh_url": "git@github.com:acme/service.git",
-                       "html_url": "https://github.com/acme/service"},
-        "sender": {"login": "bench"}, "pusher": {"name": "bench"},
-        "head_commit": {"id": commit},
-    }).encode()
+    body = json.dumps(
+        {
+            "ref": "refs/heads/main",
+            "before": "0" * 40,
+            "after": commit,
+            "deleted": False,
+            "repository": {
+                "full_name": "acme/service",
+                "clone_url": REPO,
+                "ssh_url": "git@github.com:acme/service.git",
+                "html_url": "https://github.com/acme/service",
+            },
+            "sender": {"login": "bench"},
+            "pusher": {"name": "bench"},
+            "head_commit": {"id": commit},
+        }
+    ).encode()
     signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-    return body, {"Content-Type": "application/json", "X-GitHub-Event": "push",
-                  "X-GitHub-Delivery": delivery, "X-Hub-Signature-256": signature}
+    return body, {
+        "Content-Type": "application/json",
+        "X-GitHub-Event": "push",
+        "X-GitHub-Delivery": delivery,
+        "X-Hub-Signature-256": signature,
+    }
 
 
 def drive(
@@ -102,11 +115,20 @@ def drive(
 
 def main() -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="danube-bench-webhooks-"))
-    settings = Settings(data_dir=data_dir, log_level="error",
-                        github_webhook_secret=SecretStr(SECRET))
+    settings = Settings(
+        data_dir=data_dir, log_level="error", github_webhook_secret=SecretStr(SECRET)
+    )
     danube = build(settings)
-    danube.config.accept(Config(commit="c" * 40, pipelines=(Pipeline(
-        name="service", repository=REPO, triggers=(Trigger(kind=TriggerKind.PUSH),)),)))
+    danube.config.accept(
+        Config(
+            commit="c" * 40,
+            pipelines=(
+                Pipeline(
+                    name="service", repository=REPO, triggers=(Trigger(kind=TriggerKind.PUSH),)
+                ),
+            ),
+        )
+    )
     supervisor = Supervisor()
     start_projectors(danube, supervisor)
     port = free_port()
@@ -119,8 +141,7 @@ def main() -> None:
         except OSError:
             time.sleep(0.05)
 
-    baseline_rate, baseline_latency, _ = drive(
-        port, 4.0, lambda rng: ("GET", "/health", None, {}))
+    baseline_rate, baseline_latency, _ = drive(port, 4.0, lambda rng: ("GET", "/health", None, {}))
     sent: list[tuple[bytes, dict[str, str]]] = []
     sent_lock = threading.Lock()
 

@@ -70,8 +70,13 @@ def queue(request: Request) -> dict[str, Any]:
     waiting = []
     for position, job in enumerate(danube.views.queued_jobs(), start=1):
         run = danube.views.run(job.run_id)
-        waiting.append({**_summary(job), "position": position,
-                        "reason": run.waiting_reason if run is not None else ""})
+        waiting.append(
+            {
+                **_summary(job),
+                "position": position,
+                "reason": run.waiting_reason if run is not None else "",
+            }
+        )
     return {"draining": danube.system.is_draining(), "queue": waiting}
 
 

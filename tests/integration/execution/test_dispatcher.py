@@ -118,4 +118,3 @@ def test_cancelled_runs_leave_the_queue(world: World) -> None:
     world.settle()
     assert world.dispatcher(limit=1).tick() == 1
     assert world.states([first, second]) == ["cancelled", "scheduling"]
-
