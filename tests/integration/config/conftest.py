@@ -87,7 +87,9 @@ class ConfigWorld:
 def make_world(store_config: StoreConfig, tmp_path: Path, **settings: Any) -> Iterator[ConfigWorld]:
     origin = Origin(tmp_path / "config-repo")
     danube = build(
-        settings_for(store_config, tmp_path / "data", config_repo_url=origin.file_url, **settings)
+        settings_for(
+            store_config, tmp_path / "data", **{"config_repo_url": origin.file_url, **settings}
+        )
     )
     supervisor = Supervisor()
     start_projectors(danube, supervisor)

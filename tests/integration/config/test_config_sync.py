@@ -5,8 +5,11 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
-from tests.integration.config.conftest import ConfigWorld
+from adapters.sql.store import StoreConfig
+from tests.integration.config.conftest import ConfigWorld, files, make_world
+from tests.integration.git.origin import Origin
 from tests.support import danube_env
 
 
@@ -149,3 +152,26 @@ def test_danube_config_sync_and_status_on_the_command_line(world: ConfigWorld) -
     )
     assert result.returncode == 1
     assert "fetch-failed" in result.stdout
+
+
+def test_an_authentication_failure_over_https_is_reported_without_the_password(
+    store_config: StoreConfig, tmp_path: Path
+) -> None:
+    from tests.integration.git.http_server import serve_git
+
+    origin = Origin(tmp_path / "served")
+    origin.commit(files(), "config")
+    origin.push()
+    with serve_git(origin.bare.parent, "ci", "right-password") as base:
+        good = base.replace("://", "://ci:right-password@") + "/origin.git"
+        bad = base.replace("://", "://ci:wrong-password@") + "/origin.git"
+        for world in make_world(store_config, tmp_path / "good", config_repo_url=good):
+            assert world.loop.sync().outcome == "accepted"
+        for world in make_world(store_config, tmp_path / "bad", config_repo_url=bad):
+            result = world.loop.sync()
+            assert result.outcome == "fetch-failed"
+            assert "Authentication failed" in result.message
+            assert "wrong-password" not in result.message
+            world.settle()
+            problem = world.danube.config_view.state()["fetch_problem"]  # type: ignore[index]
+            assert "wrong-password" not in problem
