@@ -4,6 +4,7 @@ import time."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -79,12 +80,18 @@ class Danube:
     closed: bool = False
 
     def wait_for_views(self, position: int, timeout: float = 10.0) -> bool:
-        """Read-your-writes: block until every projection has folded ``position``."""
-        return all(
-            self.store.views.progress(p.name).wait_for_position(position, timeout)
-            or self.store.views.position(p.name) >= position
-            for p in self.projections
-        )
+        """Read-your-writes: block until every projection has folded ``position``.
+        Woken at once by this process's projectors (or, on PostgreSQL, by NOTIFY);
+        another process's SQLite projector is noticed by reading its position."""
+        deadline = time.monotonic() + timeout
+        for projection in self.projections:
+            progress = self.store.views.progress(projection.name)
+            while not progress.wait_for_position(position, 0.05):
+                if self.store.views.position(projection.name) >= position:
+                    break
+                if time.monotonic() > deadline:
+                    return False
+        return True
 
     def seal_env(self, env: dict[str, str]) -> dict[str, str]:
         return self.vault.seal_env(env)

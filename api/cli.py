@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from api.commands import config, run, secrets, serve, store, system
+from api.commands import config, run, secrets, serve, store, system, workers
 from api.logs import configure_logging
 from api.settings import Settings, SettingsError, load_settings
 
@@ -36,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="danube", description="Self-hosted CI/CD.")
     parser.add_argument("--config", help="path to danube.toml (or set DANUBE_CONFIG)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (serve, run, config, store, secrets, system):
+    for module in (serve, workers, run, config, store, secrets, system):
         module.register(commands)
     return parser
 

@@ -93,3 +93,45 @@ def test_server_and_projector_run_as_separate_processes(
         codes = {"projector": stop(projector), "server": stop(server)}
     output = b"".join(p.stdout.read() for p in (projector, server))  # type: ignore[union-attr]
     assert codes == {"projector": 0, "server": 0}, output.decode(errors="replace")[-3000:]
+
+
+def test_the_dispatcher_runs_as_a_process_of_its_own(
+    store_config: StoreConfig, store: SqlStore
+) -> None:
+    from domain.cause import Cause
+    from domain.ids import job_id_for, new_run_id
+    from domain.runs.application import RunRequest
+    from projections.runs import RunsProjection
+    from projections.runs_view import RunsView
+
+    env = danube_env(store_config, DANUBE_MAX_CONCURRENT_JOBS="1")
+    store.views.ensure(RunsProjection())
+    projector, dispatcher = start("projector", env), start("dispatcher", env)
+    try:
+        runs = RunsService(store.log)
+        ids = [new_run_id() for _ in range(2)]
+        for run_id in ids:
+            runs.request_run(
+                RunRequest(
+                    run_id=run_id,
+                    pipeline="web",
+                    repository="r",
+                    ref="refs/heads/main",
+                    commit_sha="c" * 40,
+                    trigger={"type": "manual"},
+                ),
+                Cause(actor="t"),
+            )
+        view = RunsView(store.views.reader(RunsProjection()))
+
+        def states() -> list[str]:
+            return [getattr(view.job(job_id_for(r, "main")), "state", "") for r in ids]
+
+        wait_until(
+            lambda: states() == ["scheduling", "pending"],
+            timeout=30,
+            what="the dispatcher process to schedule within its limit",
+        )
+    finally:
+        assert stop(dispatcher) == 0
+        assert stop(projector) == 0

@@ -141,6 +141,7 @@ def test_a_follower_recovers_when_postgres_kills_its_connections(
     pg_store_config: StoreConfig, pg_store: SqlStore
 ) -> None:
     store, store_config = pg_store, pg_store_config
+    store.views.ensure(RunsProjection())
     following = Supervisor()
     store.start_listening()
     following.add("projector", store.projector(RunsProjection()).follow)

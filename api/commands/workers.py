@@ -1,0 +1,27 @@
+"""``danube dispatcher``: the dispatcher as a process of its own (production)."""
+
+from __future__ import annotations
+
+import argparse
+
+from api.bootstrap import build
+from api.settings import Settings
+
+
+def dispatcher(args: argparse.Namespace, settings: Settings) -> int:
+    from api.execution.loops import dispatcher as dispatch_loop
+    from api.processes import Supervisor, run_until_signalled
+
+    danube = build(settings)
+    danube.store.start_listening()  # read-model progress from the projector process
+    supervisor = Supervisor()
+    supervisor.on_stop(danube.store.views.announce_all)
+    supervisor.add("dispatcher", dispatch_loop(danube))
+    run_until_signalled(danube, supervisor)
+    return 0
+
+
+def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    commands.add_parser(
+        "dispatcher", help="schedule queued jobs within the concurrency limits (production)"
+    ).set_defaults(handler=dispatcher)
