@@ -26,6 +26,7 @@ from .runtime import (
     container_env,
     exit_status,
     kill_group,
+    kill_marked,
     process_env,
     pump,
     spawn,
@@ -176,6 +177,7 @@ class Containers:
         pumps = asyncio.gather(pump(proc.stdout, log.append), pump(proc.stderr, log.append))
         returncode = await proc.wait()
         kill_group(proc.pid, signal.SIGKILL)  # the container's PID namespace goes away
+        kill_marked(rt.uid, rec.name)
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(pumps, 5)
         log.close()
@@ -243,6 +245,7 @@ class Containers:
         watcher = rt.watchers.pop(name, None)
         if proc is not None:
             kill_group(proc.pid, signal.SIGKILL)
+        kill_marked(rt.uid, name)  # exec'd processes die with their container
         if watcher is not None:
             await watcher
         if rec.started_at is None:

@@ -21,7 +21,7 @@ from .faults import DEFAULT_UNSCHEDULABLE
 from .meta import clone, utcnow
 from .pods import KubeletError, PodRuntime, new_runtime
 from .podstatus import build_status
-from .runtime import kill_group
+from .runtime import kill_group, kill_marked
 from .sandbox import MountError, Sandbox, materialize_volumes
 
 JsonDict = dict[str, Any]
@@ -218,6 +218,8 @@ class Kubelet:
         for rec in rt.init_records():
             if rec.state == "terminated" and rec.exit_code == 0:
                 continue
+            if rec.state == "terminated":
+                return False  # failed for good (restartPolicy Never): never run again
             if rec.state == "waiting" and rec.last_terminated is not None:
                 return False  # crash-looping init container: needs restart()
             if rec.state != "running" and not self.containers.start(rt, rec):
@@ -252,6 +254,7 @@ class Kubelet:
     def _kill_everything(self, rt: PodRuntime) -> None:
         for proc in list(rt.processes.values()) + list(rt.exec_processes):
             kill_group(proc.pid, signal.SIGKILL)
+        kill_marked(rt.uid)
 
     async def stop_pod(self, rt: PodRuntime) -> None:
         """Graceful termination after a delete: TERM, wait a little, KILL, report, remove."""
@@ -265,6 +268,7 @@ class Kubelet:
         await self._stop_containers(rt, 137)
         for proc in list(rt.exec_processes):
             kill_group(proc.pid, signal.SIGKILL)
+        kill_marked(rt.uid)
         self.cluster.finish_pod_deletion(rt.namespace, rt.name, rt.uid)
 
     async def _stop_containers(
@@ -297,6 +301,7 @@ class Kubelet:
         procs = dict(rt.processes)
         for proc in procs.values():
             kill_group(proc.pid, signal.SIGKILL)
+        kill_marked(rt.uid)
         rt.processes.clear()
         for name in procs:
             watcher = rt.watchers.pop(name, None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,3 +27,4 @@ class RequestRecord:
     body: Any = field(default=None, repr=False)
     response: Any = field(default=None, repr=False)  # the JSON body sent, if any
     events: list[JsonDict] = field(default_factory=list, repr=False)  # watch events, exec status
+    at: float = field(default_factory=time.time, repr=False)  # when it arrived (epoch seconds)

@@ -150,6 +150,7 @@ def process_env(
         "LANG": os.environ.get("LANG", "C.UTF-8"),
     }
     base.update({k: sandbox.rewrite(container, v) for k, v in declared.items()})
+    base[MARKER] = container_marker(pod["metadata"].get("uid", ""), container["name"])
     return base
 
 
@@ -178,6 +179,45 @@ async def spawn(
         stderr=asyncio.subprocess.STDOUT if merge_stderr else asyncio.subprocess.PIPE,
         start_new_session=True,
     )
+
+
+# Every process of a container (and of an exec in it) carries this variable, inherited
+# by its descendants: what stands in for the container's cgroup, so processes that left
+# their process group or session (setsid, nohup) still die with their container.
+MARKER = "K8S_DOUBLE_CONTAINER"
+
+
+def container_marker(pod_uid: str, container: str) -> str:
+    return f"{pod_uid}/{container}"
+
+
+def kill_marked(pod_uid: str, container: str | None = None) -> None:
+    """SIGKILL every process of the pod's containers (or of one container)."""
+    if not pod_uid:
+        return
+    wanted = f"{MARKER}={container_marker(pod_uid, container or '')}".encode()
+    for _ in range(5):  # again, for what forked while we looked
+        found = [pid for pid in _pids() if _environ_matches(pid, wanted, container is None)]
+        for pid in found:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        if not found:
+            return
+
+
+def _pids() -> list[int]:
+    return [
+        int(name) for name in os.listdir("/proc") if name.isdigit() and int(name) != os.getpid()
+    ]
+
+
+def _environ_matches(pid: int, wanted: bytes, prefix: bool) -> bool:
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as file:
+            entries = file.read().split(b"\0")
+    except OSError:
+        return False
+    return any(e.startswith(wanted) if prefix else e == wanted for e in entries)
 
 
 def kill_group(pid: int, sig: int = signal.SIGKILL) -> None:

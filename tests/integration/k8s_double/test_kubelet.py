@@ -167,6 +167,24 @@ def test_a_failing_init_container_fails_the_pod(
     assert initialized.status == "False" and initialized.reason == "ContainersNotInitialized"
 
 
+def test_a_failed_init_container_is_not_run_again_when_a_secret_changes(
+    double: KubernetesDouble, api: client.CoreV1Api, ns: str
+) -> None:
+    double.kubelet.auto = True
+    api.create_namespaced_secret(ns, {"metadata": {"name": "s"}, "data": {}})
+    init = container("once", shell("echo ran >> /workspace/runs; exit 3"), volumeMounts=MOUNTS[:1])
+    api.create_namespaced_pod(
+        ns, pod_manifest("once", container("main"), init=[init], volumes=[WORKSPACE])
+    )
+    double.wait_for_phase(ns, "once", "Failed")
+    api.patch_namespaced_secret("s", ns, {"metadata": {"labels": {"changed": "yes"}}})
+    double.wait_for(
+        lambda: double.secret(ns, "s")["metadata"].get("labels"), message="the secret update"
+    )
+    double.kubelet.sync(ns, "once")
+    assert (double.volume_dir(ns, "once", "workspace") / "runs").read_text() == "ran\n"
+
+
 def test_a_failed_container_fails_a_never_restarting_pod(
     double: KubernetesDouble, api: client.CoreV1Api, ns: str
 ) -> None:
@@ -290,6 +308,24 @@ def test_graceful_deletion_is_modified_then_deleted_and_kills_processes(
     assert final["main"].exit_code == 143 and final["worker"].exit_code == 137
     double.wait_for(lambda: not alive(child), message="the container's child to be killed")
     recorder.stop()
+
+
+def test_processes_that_left_their_process_group_die_with_their_pod(
+    double: KubernetesDouble, api: client.CoreV1Api, ns: str
+) -> None:
+    """As with a container's cgroup: setsid does not take a process out of its pod."""
+    double.kubelet.auto = True
+    main = container(
+        "main",
+        shell("setsid sleep 600 & echo $! > /workspace/escaped.pid; echo ready; wait"),
+        volumeMounts=MOUNTS[:1],
+    )
+    api.create_namespaced_pod(ns, pod_manifest("leaky", main, volumes=[WORKSPACE]))
+    double.wait_for(lambda: b"ready" in double.logs(ns, "leaky", "main"), message="ready")
+    escaped = int((double.volume_dir(ns, "leaky", "workspace") / "escaped.pid").read_text())
+    assert os.getpgid(escaped) != os.getpgid(os.getpid())
+    api.delete_namespaced_pod("leaky", ns, grace_period_seconds=0)
+    double.wait_for(lambda: not alive(escaped), message="the escaped process to be killed")
 
 
 def test_deletion_with_grace_period_zero_is_immediate(
