@@ -200,9 +200,15 @@ class WatchHub:
         if session.action == "close":
             await conn.end_stream()
             return True
-        if session.action == "stall":
-            with contextlib.suppress(asyncio.CancelledError):
-                await peer_closed
-            return False
+        if session.action == "stall":  # silent until the client goes or a test acts again
+            while session.action == "stall" and not peer_closed.done():
+                session.wake.clear()
+                waker = asyncio.ensure_future(session.wake.wait())
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait({waker, peer_closed}, return_when=asyncio.FIRST_COMPLETED)
+                waker.cancel()
+            if peer_closed.done():
+                return False
+            return await self._act(conn, session, peer_closed)
         conn.drop()
         return False

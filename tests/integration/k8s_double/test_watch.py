@@ -212,6 +212,17 @@ def test_a_stalled_watch_hits_the_read_timeout(
     double.wait_for(lambda: double.open_watches == 0, message="the stalled watch to end")
 
 
+def test_a_stalled_watch_can_still_be_dropped(
+    double: KubernetesDouble, api: client.CoreV1Api, ns: str
+) -> None:
+    recorder = WatchRecorder(double, api.list_namespaced_pod, ns).start()
+    assert double.faults.stall_watches() == 1
+    api.create_namespaced_pod(ns, pod_manifest("p"))  # not sent: the watch is stalled
+    assert double.faults.drop_watches() == 1
+    kind, error = recorder.next()
+    assert kind == "error" and isinstance(error, ProtocolError)
+
+
 def test_watch_one_is_a_watch_too(double: KubernetesDouble, api: client.CoreV1Api, ns: str) -> None:
     api.create_namespaced_pod(ns, pod_manifest("p"))
     http = urllib3.PoolManager()
