@@ -14,6 +14,7 @@ from uuid import UUID
 
 import grpc
 
+from adapters.artifacts.names import ArtifactError
 from api.bootstrap import Danube
 from api.grpc.admission import admit
 from api.grpc.steps import StepStreams
@@ -86,7 +87,7 @@ class JobServicer(pb_grpc.JobServiceServicer):
         store = self._danube.artifacts
         try:
             upload = store.begin(job.id, name)
-        except ValueError as error:  # InvalidArtifactNameError
+        except ArtifactError as error:  # a bad name, or one that collides with another
             abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(error))
         try:
             for message in request_iterator:
