@@ -1,0 +1,120 @@
+"""One exec call: ``stream(..., binary=True, _preload_content=False)``, stdin written
+once, stdout/stderr handed over frame by frame, and the channel-3 Status parsed here
+(the client's ``returncode`` raises on anything but an exit code).
+
+``stream`` swaps the ``ApiClient``'s ``call_api`` while it connects, which other threads
+would see; so every exec gets an ``ApiClient`` of its own (on the adapter's
+configuration: same credentials and TLS settings).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kubernetes.client import ApiClient, CoreV1Api
+from kubernetes.stream import stream
+
+from adapters.kubernetes.client import KubeApi
+from adapters.kubernetes.errors import ApiError
+
+STDOUT, STDERR, STATUS = 1, 2, 3
+Output = Callable[[int, bytes], None]  # channel, data
+
+
+@dataclass(frozen=True)
+class ExecEnd:
+    """How an exec ended: an exit code from its Status, or why there is none."""
+
+    exit_code: int | None
+    problem: str = ""  # set when exit_code is None
+    status: int = 0  # HTTP status of a refused handshake
+
+
+def run_exec(
+    api: KubeApi,
+    namespace: str,
+    pod: str,
+    container: str,
+    argv: list[str],
+    output: Output,
+    *,
+    stdin: bytes | None = None,
+    cancelled: threading.Event | None = None,
+    poll: float = 0.2,
+) -> ExecEnd:
+    try:
+        ws = _connect(api, namespace, pod, container, argv, stdin is not None)
+    except ApiError as error:
+        return ExecEnd(None, f"exec refused: {error.explain()}", error.status)
+    try:
+        if stdin is not None:
+            ws.write_stdin(stdin)
+        return _read(ws, output, cancelled, poll)
+    except Exception as error:  # the connection dropped (is_open() may still say True)
+        return ExecEnd(None, f"exec connection lost: {type(error).__name__}: {error}")
+    finally:
+        with contextlib.suppress(Exception):
+            ws.close()
+
+
+def _connect(
+    api: KubeApi, namespace: str, pod: str, container: str, argv: list[str], stdin: bool
+) -> Any:
+    def connect() -> Any:
+        with ApiClient(api.api_client.configuration) as own:
+            return stream(
+                CoreV1Api(own).connect_get_namespaced_pod_exec,
+                pod,
+                namespace,
+                command=argv,
+                container=container,
+                stdin=stdin,
+                stdout=True,
+                stderr=True,
+                tty=False,
+                binary=True,
+                _preload_content=False,
+                _request_timeout=api.settings.request_timeout,
+            )
+
+    ws = api.call("exec", connect, retry_for=0, ok="101")
+    ws.sock.settimeout(api.settings.request_timeout)  # a frame stalled midway fails
+    return ws
+
+
+def _read(ws: Any, output: Output, cancelled: threading.Event | None, poll: float) -> ExecEnd:
+    status = b""
+    while True:
+        if cancelled is not None and cancelled.is_set():
+            return ExecEnd(None, "cancelled")
+        ws.update(timeout=poll)
+        for channel in (STDOUT, STDERR):
+            data = ws.read_channel(channel)
+            if data:
+                output(channel, data)
+        status += ws.read_channel(STATUS)
+        if not ws.is_open():
+            return parse_status(status)
+
+
+def parse_status(raw: bytes) -> ExecEnd:
+    """The exit code in a channel-3 Status (Success, or NonZeroExitCode with the code)."""
+    if not raw:
+        return ExecEnd(None, "the exec connection closed without a status")
+    try:
+        status = json.loads(raw)
+    except ValueError:
+        return ExecEnd(None, f"unreadable exec status {raw[:200]!r}")
+    if status.get("status") == "Success":
+        return ExecEnd(0)
+    causes = (status.get("details") or {}).get("causes") or []
+    if status.get("reason") == "NonZeroExitCode":
+        for cause in causes:
+            if cause.get("reason") == "ExitCode" and str(cause.get("message", "")).isdigit():
+                return ExecEnd(int(cause["message"]))
+    return ExecEnd(None, f"exec failed: {status.get('message') or status.get('reason')}")

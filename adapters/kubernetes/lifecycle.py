@@ -1,0 +1,112 @@
+"""The side-effecting edge of a job's pod: creating it (Secret, pod, ownership) and
+deleting it, idempotently.
+
+Creation is at-least-once: an ambiguous create (no response) is retried with the same
+deterministic name, and 409 AlreadyExists for an object labelled with this job is
+success. Deletion treats 404 as done; a pod stuck terminating past its grace period (its
+node is gone) is deleted again with grace period 0.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from adapters.kubernetes.client import KubeApi, Obj
+from adapters.kubernetes.errors import ApiError
+from adapters.kubernetes.pods import (
+    PodTemplate,
+    job_id_of,
+    owner_patch,
+    pod_manifest,
+    secret_manifest,
+    secret_name,
+)
+from domain.execution.ports import JobLaunch
+from domain.ids import JobId
+
+log = logging.getLogger(__name__)
+CONFLICT_ROUNDS = 3
+
+
+class JobStoppedError(Exception):
+    """The job was stopped while its pod was being created."""
+
+
+def create_pod(
+    api: KubeApi, launch: JobLaunch, template: PodTemplate, stopped: Callable[[], bool]
+) -> Obj:
+    """Create the job's Secret, then its pod; returns the pod. Raises ``ApiError`` or
+    ``JobStoppedError``. (``own_secret`` then makes the pod the Secret's owner.)"""
+    namespace, job_id = template.namespace, launch.job_id
+    secret = secret_manifest(launch, template)
+    _ensure(
+        lambda: api.create_secret(namespace, secret),
+        lambda: api.read_secret(namespace, secret["metadata"]["name"]),
+        job_id,
+        "Secret",
+    )
+    if stopped():
+        raise JobStoppedError()
+    manifest = pod_manifest(launch, template)
+    return _ensure(
+        lambda: api.create_pod(namespace, manifest),
+        lambda: api.read_pod(namespace, manifest["metadata"]["name"]),
+        job_id,
+        "pod",
+    )
+
+
+def own_secret(api: KubeApi, namespace: str, pod: Obj) -> None:
+    """Make the pod the owner of its job's Secret, so the Secret goes with the pod even
+    if nobody deletes it. Not fatal: deleting the job deletes its Secret too."""
+    job_id = job_id_of(pod)
+    if job_id is None:
+        return
+    try:
+        api.patch_secret(namespace, secret_name(job_id), owner_patch(pod))
+    except ApiError as error:
+        log.warning("could not make pod %s own its Secret: %s", pod["metadata"]["name"], error)
+
+
+def _ensure(
+    create: Callable[[], Obj], read: Callable[[], Obj | None], job_id: JobId, kind: str
+) -> Obj:
+    for _ in range(CONFLICT_ROUNDS):
+        try:
+            return create()
+        except ApiError as error:
+            if error.status != 409:
+                raise
+            existing = read()
+        if existing is None:
+            continue  # it went away meanwhile: create it again
+        if job_id_of(existing) != job_id:
+            name = existing["metadata"]["name"]
+            raise ApiError(409, f"a {kind} named {name} exists and is not this job's")
+        return existing
+    raise ApiError(409, f"the {kind} kept conflicting")
+
+
+def delete_pod(
+    api: KubeApi, namespace: str, job_id: JobId, pod: Obj | None, force: bool, force_after: float
+) -> None:
+    """Delete the job's pod as last seen (with its grace period unless forced or
+    overdue) and its Secret, each only if it is this job's."""
+    if pod is not None and job_id_of(pod) == job_id:
+        meta = pod["metadata"]
+        grace = 0 if force or _overdue(pod, force_after) else None
+        if not meta.get("deletionTimestamp") or grace == 0:
+            api.delete_pod(namespace, meta["name"], meta["uid"], grace)
+    secret = api.read_secret(namespace, secret_name(job_id))
+    if secret is not None and job_id_of(secret) == job_id:
+        api.delete_secret(namespace, secret["metadata"]["name"], secret["metadata"]["uid"])
+
+
+def _overdue(pod: Obj | None, after: float) -> bool:
+    stamp = ((pod or {}).get("metadata") or {}).get("deletionTimestamp")
+    if not stamp:
+        return False
+    deadline = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return (datetime.now(UTC) - deadline).total_seconds() > after

@@ -1,0 +1,286 @@
+"""A job's pod and its Secret, built by pure functions (DESIGN.md §5).
+
+One pod per job, named after the job id: a ``checkout`` init container clones the
+repository at the commit into the shared ``/workspace`` emptyDir; ``coordinator``
+(Danube's image) runs the danubefile with the job token read from a file mounted from
+the job's Secret; ``worker`` (the pipeline's image) idles while the pod adapter execs
+each step in it. Everything runs as a non-root user without privileges, so the pod is
+admitted under Pod Security "restricted". The manifest holds no secret value: the
+token and the repository URL (which may carry credentials) are only in the Secret.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from adapters.kubernetes.scripts import CHECKOUT_SCRIPT, CONTROL_DIR, WORKER_IDLE_SCRIPT
+from domain.config.model import Resources, Worker
+from domain.execution.ports import JobLaunch
+from domain.ids import JobId
+
+Manifest = dict[str, Any]
+
+MANAGED_BY = "app.kubernetes.io/managed-by"
+MANAGER = "danube"
+PIPELINE_LABEL = "danube.dev/pipeline"
+RUN_LABEL = "danube.dev/run"
+JOB_LABEL = "danube.dev/job"
+SELECTOR = f"{MANAGED_BY}={MANAGER}"
+NAME_PREFIX = "danube-job-"
+
+WORKSPACE = "/workspace"
+JOB_SECRET_DIR = "/var/run/danube/job"
+TOKEN_KEY, REPOSITORY_KEY = "token", "repository"
+TOKEN_FILE = f"{JOB_SECRET_DIR}/{TOKEN_KEY}"
+# Git refuses repositories owned by another user (the emptyDir's root is root's).
+GIT_SAFE_DIRECTORY = {
+    "GIT_CONFIG_COUNT": "1",
+    "GIT_CONFIG_KEY_0": "safe.directory",
+    "GIT_CONFIG_VALUE_0": "*",
+}
+_LABEL_VALUE = re.compile(r"[^A-Za-z0-9._-]")
+_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/@\s'\"]+)@")
+_SIDECAR_RESOURCES = {
+    "requests": {"cpu": "100m", "memory": "128Mi"},
+    "limits": {"cpu": "1", "memory": "512Mi"},
+}
+
+
+@dataclass(frozen=True)
+class PodTemplate:
+    """What every job pod shares (from the settings)."""
+
+    namespace: str = "danube-jobs"
+    coordinator_image: str = "ghcr.io/danube-ci/danube:latest"
+    coordinator_command: tuple[str, ...] = ("python3", "-m", "danube.coordinator")
+    checkout_image: str = ""  # empty: the coordinator image (it has git)
+    shell: str = "/bin/sh"
+    run_as_user: int = 1000
+    termination_grace_seconds: int = 10
+    start_budget_seconds: int = 900  # added to max_duration_seconds for activeDeadlineSeconds
+
+
+def pod_name(job_id: JobId) -> str:
+    return f"{NAME_PREFIX}{job_id.hex}"
+
+
+def secret_name(job_id: JobId) -> str:
+    return f"{NAME_PREFIX}{job_id.hex}"
+
+
+def job_id_of(obj: Mapping[str, Any]) -> JobId | None:
+    """The job a pod or Secret of ours belongs to, from its label."""
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    try:
+        return JobId(UUID(labels.get(JOB_LABEL, "")))
+    except ValueError:
+        return None
+
+
+def label_value(text: str) -> str:
+    """``text`` as a valid label value (63 characters, alphanumeric at both ends)."""
+    value = _LABEL_VALUE.sub("-", text)[:63].strip("-._")
+    return value or "unnamed"
+
+
+def labels(job: JobLaunch) -> dict[str, str]:
+    return {
+        MANAGED_BY: MANAGER,
+        PIPELINE_LABEL: label_value(job.pipeline),
+        RUN_LABEL: str(job.run_id),
+        JOB_LABEL: str(job.job_id),
+    }
+
+
+def strip_credentials(url: str) -> str:
+    """``url`` without a password or token; an ssh user name (never a secret) stays."""
+
+    def strip(match: re.Match[str]) -> str:
+        keep = ":" not in match["userinfo"] and not match["scheme"].lower().startswith("http")
+        return match.group(0) if keep else match["scheme"]
+
+    return _USERINFO.sub(strip, url)
+
+
+def secret_manifest(job: JobLaunch, template: PodTemplate) -> Manifest:
+    """The job's Secret: its token and the repository URL as given (maybe with
+    credentials). The pod adapter makes the pod its owner once the pod exists."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": {
+            "name": secret_name(job.job_id),
+            "namespace": template.namespace,
+            "labels": labels(job),
+        },
+        "data": {TOKEN_KEY: _b64(job.token), REPOSITORY_KEY: _b64(job.repository)},
+    }
+
+
+def owner_patch(pod: Mapping[str, Any]) -> Manifest:
+    """Makes the pod the Secret's owner: the Secret goes with the pod."""
+    meta = pod["metadata"]
+    owner = {"apiVersion": "v1", "kind": "Pod", "name": meta["name"], "uid": meta["uid"]}
+    return {"metadata": {"ownerReferences": [owner]}}
+
+
+def pod_manifest(job: JobLaunch, template: PodTemplate) -> Manifest:
+    size = f"{max(1, job.workspace_size_gb)}Gi"
+    deadline = max(1, job.max_duration_seconds) + template.start_budget_seconds
+    uid = template.run_as_user
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": pod_name(job.job_id),
+            "namespace": template.namespace,
+            "labels": labels(job),
+            "annotations": {
+                "danube.dev/pipeline-name": job.pipeline,
+                "danube.dev/commit": job.commit_sha,
+            },
+        },
+        "spec": {
+            "restartPolicy": "Never",
+            "automountServiceAccountToken": False,
+            "enableServiceLinks": False,
+            "terminationGracePeriodSeconds": template.termination_grace_seconds,
+            "activeDeadlineSeconds": deadline,
+            "securityContext": {
+                "runAsNonRoot": True,
+                "runAsUser": uid,
+                "runAsGroup": uid,
+                "fsGroup": uid,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+            "initContainers": [_checkout(job, template)],
+            "containers": [_coordinator(job, template), _worker(job, template)],
+            "volumes": [
+                {"name": "workspace", "emptyDir": {"sizeLimit": size}},
+                {"name": "control", "emptyDir": {"sizeLimit": size}},
+                {
+                    "name": "job-secret",
+                    "secret": {"secretName": secret_name(job.job_id), "defaultMode": 0o440},
+                },
+            ],
+        },
+    }
+
+
+def _checkout(job: JobLaunch, template: PodTemplate) -> Manifest:
+    env = {
+        "DANUBE_REPO": strip_credentials(job.repository),
+        "DANUBE_COMMIT_SHA": job.commit_sha,
+        "DANUBE_REF": job.ref,
+        "DANUBE_REPOSITORY_FILE": f"{JOB_SECRET_DIR}/{REPOSITORY_KEY}",
+        "GIT_TERMINAL_PROMPT": "0",
+        "HOME": "/tmp",
+        **GIT_SAFE_DIRECTORY,
+    }
+    return _container(
+        "checkout",
+        template.checkout_image or template.coordinator_image,
+        [template.shell, "-c", CHECKOUT_SCRIPT],
+        env,
+        [_mount("workspace", WORKSPACE), _mount("job-secret", JOB_SECRET_DIR, read_only=True)],
+        _SIDECAR_RESOURCES,
+    )
+
+
+def _coordinator(job: JobLaunch, template: PodTemplate) -> Manifest:
+    env = {k: v for k, v in job.env.items() if v != job.token and k != "DANUBE_JOB_TOKEN"}
+    env.update(
+        DANUBE_REPO=strip_credentials(env.get("DANUBE_REPO", job.repository)),
+        DANUBE_SCRIPT=job.script,
+        DANUBE_WORKSPACE=WORKSPACE,
+        DANUBE_JOB_TOKEN_FILE=TOKEN_FILE,
+        **GIT_SAFE_DIRECTORY,
+    )
+    return _container(
+        "coordinator",
+        template.coordinator_image,
+        list(template.coordinator_command),
+        env,
+        [_mount("workspace", WORKSPACE), _mount("job-secret", JOB_SECRET_DIR, read_only=True)],
+        _SIDECAR_RESOURCES,
+    )
+
+
+def _worker(job: JobLaunch, template: PodTemplate) -> Manifest:
+    env = {
+        "CI": "true",
+        "DANUBE_WORKSPACE": WORKSPACE,
+        "HOME": f"{CONTROL_DIR}/home",
+        **GIT_SAFE_DIRECTORY,
+    }
+    return _container(
+        "worker",
+        job.image or Worker().image,
+        [template.shell, "-c", WORKER_IDLE_SCRIPT],
+        env,
+        [_mount("workspace", WORKSPACE), _mount("control", CONTROL_DIR)],
+        worker_resources(job.resources),
+    )
+
+
+def worker_resources(given: Mapping[str, str]) -> Manifest:
+    """The pipeline's ``worker.resources`` over the defaults of ``domain.config``."""
+    default = Resources()
+
+    def pick(key: str) -> str:
+        value = str(given.get(key, "") or "").strip()
+        return value or str(getattr(default, key))
+
+    return {
+        "requests": {"cpu": pick("cpu_request"), "memory": pick("memory_request")},
+        "limits": {"cpu": pick("cpu_limit"), "memory": pick("memory_limit")},
+    }
+
+
+def _container(
+    name: str,
+    image: str,
+    command: list[str],
+    env: Mapping[str, str],
+    mounts: list[Manifest],
+    resources: Mapping[str, Any],
+) -> Manifest:
+    return {
+        "name": name,
+        "image": image,
+        "command": [_literal(word) for word in command],
+        "env": [{"name": key, "value": _literal(value)} for key, value in env.items()],
+        "workingDir": WORKSPACE,
+        "volumeMounts": mounts,
+        "resources": {group: dict(values) for group, values in resources.items()},
+        "terminationMessagePolicy": "FallbackToLogsOnError",
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "privileged": False,
+            "runAsNonRoot": True,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+    }
+
+
+def _mount(volume: str, path: str, read_only: bool = False) -> Manifest:
+    mount: Manifest = {"name": volume, "mountPath": path}
+    if read_only:
+        mount["readOnly"] = True
+    return mount
+
+
+def _literal(text: str) -> str:
+    """Kubernetes expands ``$(VAR)`` in commands and env values; ``$$`` is a ``$``."""
+    return text.replace("$", "$$")
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()

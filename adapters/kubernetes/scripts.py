@@ -1,0 +1,162 @@
+"""The shell scripts a job's pod runs (POSIX ``sh`` with the usual tools: ``git`` in the
+checkout image; ``mkdir``, ``setsid``, ``sleep``, ``tail``, ``head`` and ``wc`` in the
+worker image, as coreutils, busybox and toybox all provide them).
+
+A step survives a dropped exec connection because the step does not write to the exec
+connection at all. ``STEP_SCRIPT`` claims the step (``mkdir`` is atomic, so a step runs
+at most once however often the script is exec'd), starts it detached with its output
+appended to ``<n>.out``/``<n>.err`` and its exit status written to ``<n>.exit`` when it
+ends, then follows those files from the byte offsets it was given: exactly the bytes
+``[offset, size)`` each time, so a reattached follower continues where the pod adapter
+stopped receiving, without loss or duplication. It exits with the step's exit status.
+The step's environment arrives on stdin (never in the exec URL or the manifest).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import shlex
+from collections.abc import Mapping
+
+CONTROL_DIR = "/danube"
+STEPS_DIR = f"{CONTROL_DIR}/steps"
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+CHECKOUT_SCRIPT = r"""set -eu
+repo=$(cat "$DANUBE_REPOSITORY_FILE")
+short=$(printf '%.7s' "$DANUBE_COMMIT_SHA")
+has_commit() { git -C /workspace cat-file -e "$DANUBE_COMMIT_SHA^{commit}" 2>/dev/null; }
+echo "\$ git clone $DANUBE_REPO (commit $short)"
+git -c credential.interactive=never clone --no-checkout --quiet -- "$repo" /workspace
+git -C /workspace remote set-url origin "$DANUBE_REPO"
+if ! has_commit && [ -n "$DANUBE_REF" ]; then
+  echo "\$ git fetch $DANUBE_REPO $DANUBE_REF"
+  git -C /workspace fetch --quiet --no-tags -- "$repo" "$DANUBE_REF" || true
+fi
+if ! has_commit; then
+  echo "\$ git fetch $DANUBE_REPO $DANUBE_COMMIT_SHA"
+  git -C /workspace fetch --quiet --no-tags -- "$repo" "$DANUBE_COMMIT_SHA"
+fi
+git -C /workspace -c advice.detachedHead=false checkout --quiet --detach "$DANUBE_COMMIT_SHA"
+"""
+
+WORKER_IDLE_SCRIPT = f"""mkdir -p {CONTROL_DIR}/home {STEPS_DIR}
+trap 'exit 0' TERM INT
+while :; do sleep 3600 & wait $!; done
+"""
+
+# Started in a session of its own (when ``setsid`` exists), so nothing that happens to
+# the exec that started it reaches the step. $1 step number, $2 timeout, $3 environment
+# file, $4 the command. The step itself gets a session (process group) of its own too,
+# which is what a timeout kills.
+RUNNER_SCRIPT = f"""D={STEPS_DIR}; n=$1; t=$2; env=$3
+o=$D/$n.out; e=$D/$n.err; x=$D/$n.exit
+trap '' HUP
+s=; command -v setsid >/dev/null 2>&1 && s=setsid
+( . "$env"; rm -f "$env"; exec $s /bin/sh -c "$4" ) </dev/null >>"$o" 2>>"$e" &
+p=$!
+echo "$p" > "$D/$n.pid"
+tp=
+if [ "$t" != 0 ]; then
+  (
+    sleep "$t" & sp=$!
+    trap 'kill $sp 2>/dev/null; exit 0' TERM
+    wait $sp
+    [ -e "$x" ] && exit 0
+    : > "$D/$n.timeout"
+    kill -TERM -"$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null
+    sleep 5
+    kill -KILL -"$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null
+  ) &
+  tp=$!
+fi
+wait "$p"; c=$?
+[ -n "$tp" ] && kill "$tp" 2>/dev/null
+echo "$c" > "$x.tmp" && mv "$x.tmp" "$x"
+"""
+
+# $1 step number, $2 timeout seconds (0: none), $3/$4 stdout/stderr offsets already
+# received, $5 the line that ends the environment on stdin, $6 the command.
+STEP_SCRIPT = f"""RUNNER={shlex.quote(RUNNER_SCRIPT)}
+D={STEPS_DIR}; n=$1; t=$2; ko=$3; ke=$4; end=$5
+o=$D/$n.out; e=$D/$n.err; x=$D/$n.exit; env=$D/$n.env.$$
+umask 077
+mkdir -p "$D" || exit 125
+got=
+while IFS= read -r line; do
+  if [ "$line" = "$end" ]; then got=1; break; fi
+  printf '%s\\n' "$line"
+done > "$env"
+if [ -z "$got" ]; then
+  rm -f "$env"; echo "danube: the step's environment was cut off" >&2; exit 125
+fi
+: >> "$o"; : >> "$e"
+s=; command -v setsid >/dev/null 2>&1 && s=setsid
+if mkdir "$D/$n.claim" 2>/dev/null; then
+  $s /bin/sh -c "$RUNNER" danube-runner "$n" "$t" "$env" "$6" </dev/null >/dev/null 2>&1 &
+else
+  rm -f "$env"
+fi
+w=0.01
+while :; do
+  f=; [ -e "$x" ] && f=1
+  set -- $(wc -c "$o" "$e")
+  if [ "$1" -gt "$ko" ]; then
+    tail -c +$((ko + 1)) "$o" | head -c $(($1 - ko)); ko=$1; w=0.01
+  fi
+  if [ "$3" -gt "$ke" ]; then
+    tail -c +$((ke + 1)) "$e" | head -c $(($3 - ke)) >&2; ke=$3; w=0.01
+  fi
+  if [ -n "$f" ]; then read c < "$x"; exit "$c"; fi
+  sleep $w
+  case $w in 0.01) w=0.02 ;; 0.02) w=0.05 ;; 0.05) w=0.1 ;; 0.1) w=0.2 ;; esac
+done
+"""
+
+# $1 step number: prints the recorded exit status ("none" if there is none yet) and
+# "timeout" if the step was ended by its timeout.
+RESULT_SCRIPT = f"""cat "{STEPS_DIR}/$1.exit" 2>/dev/null || echo none
+[ -e "{STEPS_DIR}/$1.timeout" ] && echo timeout
+exit 0
+"""
+
+
+class InvalidStepEnvironmentError(ValueError):
+    """A variable name or value that no process environment can hold."""
+
+
+def step_argv(
+    shell: str, number: int, command: str, timeout: float, offsets: tuple[int, int], end: str
+) -> list[str]:
+    seconds = f"{timeout:g}" if timeout > 0 else "0"
+    stdout, stderr = offsets
+    return [shell, "-c", STEP_SCRIPT, "danube-step", str(number), seconds,
+            str(stdout), str(stderr), end, command]  # fmt: skip
+
+
+def result_argv(shell: str, number: int) -> list[str]:
+    return [shell, "-c", RESULT_SCRIPT, "danube-step-result", str(number)]
+
+
+def new_end_marker() -> str:
+    return f"__danube_env_end_{secrets.token_hex(16)}__"
+
+
+def env_payload(env: Mapping[str, str], end: str) -> bytes:
+    """The step's environment as ``export`` lines for ``STEP_SCRIPT``'s stdin."""
+    lines = []
+    for name, value in env.items():
+        if not _NAME.fullmatch(name):
+            raise InvalidStepEnvironmentError(f"invalid environment variable name {name!r}")
+        if "\0" in value:
+            raise InvalidStepEnvironmentError(f"the value of {name} contains a NUL character")
+        lines.append(f"export {name}={shlex.quote(value)}\n")
+    return ("".join(lines) + end + "\n").encode()
+
+
+def parse_result(stdout: bytes) -> tuple[int | None, bool]:
+    """(exit status or None if the step has not recorded one, whether it timed out)."""
+    words = stdout.decode(errors="replace").split()
+    code = int(words[0]) if words and words[0].isdigit() else None
+    return code, "timeout" in words[1:]

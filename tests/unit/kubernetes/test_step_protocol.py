@@ -1,0 +1,56 @@
+"""What travels to a step: its environment on stdin, never in the exec URL."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapters.kubernetes.scripts import (
+    InvalidStepEnvironmentError,
+    env_payload,
+    new_end_marker,
+    parse_result,
+    step_argv,
+)
+
+
+def test_the_environment_is_export_lines_ending_with_the_marker() -> None:
+    payload = env_payload({"A": "plain", "B": "it's $HOME\nand `more`"}, "END")
+    assert payload == b"export A=plain\nexport B='it'\"'\"'s $HOME\nand `more`'\nEND\n"
+
+
+@pytest.mark.parametrize(
+    ("env", "problem"),
+    [
+        ({"1X": "v"}, "invalid environment variable name '1X'"),
+        ({"A-B": "v"}, "invalid environment variable name 'A-B'"),
+        ({"A": "nul\0"}, "the value of A contains a NUL character"),
+    ],
+)
+def test_an_environment_no_process_can_hold_is_refused(env: dict[str, str], problem: str) -> None:
+    with pytest.raises(InvalidStepEnvironmentError, match=problem):
+        env_payload(env, "END")
+
+
+def test_markers_are_unguessable() -> None:
+    assert new_end_marker() != new_end_marker()
+    assert len(new_end_marker()) > 40
+
+
+def test_the_exec_argv_carries_the_command_and_offsets_but_no_environment() -> None:
+    argv = step_argv("/bin/sh", 3, "make test", 90.0, (10, 20), "END")
+    assert argv[:2] == ["/bin/sh", "-c"]
+    assert argv[3:] == ["danube-step", "3", "90", "10", "20", "END", "make test"]
+    assert step_argv("/bin/sh", 1, "x", 0, (0, 0), "E")[5] == "0"
+
+
+@pytest.mark.parametrize(
+    ("stdout", "result"),
+    [
+        (b"0\n", (0, False)),
+        (b"143\ntimeout\n", (143, True)),
+        (b"none\n", (None, False)),
+        (b"", (None, False)),
+    ],
+)
+def test_the_recorded_result_is_read_back(stdout: bytes, result: tuple[int | None, bool]) -> None:
+    assert parse_result(stdout) == result
