@@ -8,10 +8,10 @@ or a restart of the caller, and must then do nothing new.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from domain.ids import JobId, RunId
 from domain.runs.states import StepState
@@ -93,7 +93,9 @@ class Executor(Protocol):
     def start(self, job: JobLaunch, output: OutputSink) -> None:
         """Begin preparing and starting the job (workspace, checkout, coordinator) and
         return quickly; progress is observed through ``status``. The coordinator's own
-        output goes to ``output``. Starting a job that is already known does nothing."""
+        output goes to ``output``. Starting a job that is already known does nothing,
+        except that an executor which found the job running from before a restart of its
+        caller now sends the coordinator's further output to ``output``."""
 
     def status(self, job_id: JobId) -> JobStatus: ...
 
@@ -112,3 +114,13 @@ class Executor(Protocol):
 
     def release(self, job_id: JobId) -> None:
         """Remove what is left (workspace, pod, secrets). Idempotent."""
+
+
+@runtime_checkable
+class Inventory(Protocol):
+    """An executor that can say what it holds, e.g. pods that outlive its own process."""
+
+    def jobs(self) -> Collection[JobId]:
+        """Every job the executor holds something for (running or left over). The
+        reconciler releases those that are not active: orphans of jobs that ended while
+        nobody watched."""

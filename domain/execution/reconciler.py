@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -19,6 +20,7 @@ from uuid import UUID
 from domain.cause import Cause
 from domain.execution.ports import (
     Executor,
+    Inventory,
     JobLaunch,
     OutputSink,
     Phase,
@@ -33,6 +35,7 @@ from domain.runs.states import JobState, StepState
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_DURATION = 3600
+SWEEP_INTERVAL = 10.0
 
 
 class ActiveJob(Protocol):
@@ -108,10 +111,13 @@ class Reconciler:
         launch: Callable[[ActiveJob], JobLaunch],
         open_env: Callable[[Mapping[str, str] | None], dict[str, str]],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        sweep_interval: float = SWEEP_INTERVAL,
     ) -> None:
         self._executor, self._runs, self._view = executor, runs, view
         self._output, self._launch, self._open_env = output, launch, open_env
         self._clock = clock
+        self._sweep_interval = sweep_interval
+        self._swept: float | None = None
         self._cause = Cause(actor=f"executor:{executor.name}")
         self._held: set[str] = set()
         self._steps: set[tuple[str, int]] = set()
@@ -129,6 +135,25 @@ class Reconciler:
             self._executor.release(JobId(UUID(job_id)))
             self._output.close(JobId(UUID(job_id)))
             self._held.discard(job_id)
+        self._sweep({JobId(UUID(job_id)) for job_id in active})
+
+    def _sweep(self, active: set[JobId]) -> None:
+        """Release what the executor holds for jobs that are not active (e.g. the pods of
+        jobs that ended while it was down): on the first tick and then now and again."""
+        if not isinstance(self._executor, Inventory):
+            return
+        now = time.monotonic()
+        if self._swept is not None and now - self._swept < self._sweep_interval:
+            return
+        self._swept = now
+        try:
+            orphans = set(self._executor.jobs()) - active
+        except Exception:
+            log.exception("listing what the executor holds failed; will retry")
+            return
+        for job_id in orphans:
+            log.info("releasing job %s: it is not active", job_id)
+            self._executor.release(job_id)
 
     def _reconcile(self, job: ActiveJob) -> None:
         job_id = JobId(UUID(job.id))
@@ -140,15 +165,14 @@ class Reconciler:
                 self._executor.start(self._launch(job), self._output.for_job(job_id))
                 self._held.add(job.id)
             else:
-                self._finish(
-                    job,
-                    JobState.FAILURE,
-                    "the job's processes are gone (its executor restarted or lost it)",
-                )
+                why = status.reason or "its executor restarted or lost it"
+                self._finish(job, JobState.FAILURE, f"the job's processes are gone ({why})")
         elif status.phase == Phase.FAILED:
             self._finish(job, JobState.FAILURE, status.reason or "the job could not start")
+        elif status.phase == Phase.PREPARING:
+            self._adopt(job)
         elif status.phase in (Phase.RUNNING, Phase.EXITED):
-            self._held.add(job.id)
+            self._adopt(job)
             if job.state == JobState.SCHEDULING:
                 self._runs.start_job(_run_id(job), job_id, self._cause)
             if status.phase == Phase.EXITED:
@@ -158,6 +182,13 @@ class Reconciler:
                 self._finish(job, JobState.TIMEOUT, f"exceeded max_duration_seconds ({limit}s)")
             else:
                 self._start_steps(job)
+
+    def _adopt(self, job: ActiveJob) -> None:
+        """A job started before this process (the executor found it): hand it its output."""
+        if job.id not in self._held:
+            job_id = JobId(UUID(job.id))
+            self._executor.start(self._launch(job), self._output.for_job(job_id))
+            self._held.add(job.id)
 
     def _finish_exited(self, job: ActiveJob, exit_code: int | None, why: str) -> None:
         report = job.report or {}
