@@ -11,11 +11,19 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -25,7 +33,21 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "server": ("data_dir", "bind_address", "grpc_address", "public_url", "auto_migrate"),
     "store": ("event_store", "database_url", "database_schema", "database_pool_size"),
     "executor": ("executor", "max_concurrent_jobs"),
-    "kubernetes": ("kubeconfig", "k8s_context", "k8s_namespace_jobs", "k8s_namespace_system"),
+    "kubernetes": (
+        "kubeconfig",
+        "k8s_context",
+        "k8s_namespace_jobs",
+        "k8s_namespace_system",
+        "k8s_master_address",
+        "k8s_coordinator_image",
+        "k8s_coordinator_command",
+        "k8s_checkout_image",
+        "k8s_run_as_user",
+        "k8s_unschedulable_timeout",
+        "k8s_node_lost_timeout",
+        "k8s_start_timeout",
+        "pod_adapter_metrics_address",
+    ),
     "config_repo": (
         "config_repo_url",
         "config_repo_branch",
@@ -68,6 +90,15 @@ class Settings(BaseSettings):
     k8s_context: str = ""
     k8s_namespace_jobs: str = "danube-jobs"
     k8s_namespace_system: str = "danube-system"
+    k8s_master_address: str = ""  # host:port job pods dial for JobService; "" = this gRPC
+    k8s_coordinator_image: str = "ghcr.io/danube-ci/danube:latest"
+    k8s_coordinator_command: str = "python3 -m danube.coordinator"
+    k8s_checkout_image: str = ""  # "" = the coordinator image
+    k8s_run_as_user: int = Field(default=1000, ge=1, le=2**31 - 1)
+    k8s_unschedulable_timeout: int = 300
+    k8s_node_lost_timeout: int = 60
+    k8s_start_timeout: int = 900
+    pod_adapter_metrics_address: str = "0.0.0.0:9102"  # "" = no /metrics listener
 
     config_repo_url: str = ""
     config_repo_branch: str = "main"
@@ -86,15 +117,25 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
 
-    @field_validator("bind_address", "grpc_address")
+    @field_validator(
+        "bind_address", "grpc_address", "k8s_master_address", "pod_adapter_metrics_address"
+    )
     @classmethod
-    def _host_port(cls, value: str) -> str:
+    def _host_port(cls, value: str, info: ValidationInfo) -> str:
+        if not value and info.field_name in ("k8s_master_address", "pod_adapter_metrics_address"):
+            return value
         host, sep, port = value.rpartition(":")
         if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
             raise ValueError(f"expected host:port (e.g. 127.0.0.1:8080), got {value!r}")
         return value
 
-    @field_validator("config_repo_sync_interval", mode="before")
+    @field_validator(
+        "config_repo_sync_interval",
+        "k8s_unschedulable_timeout",
+        "k8s_node_lost_timeout",
+        "k8s_start_timeout",
+        mode="before",
+    )
     @classmethod
     def _duration(cls, value: Any) -> int:
         match = _DURATION.match(str(value))
@@ -108,6 +149,17 @@ class Settings(BaseSettings):
         if value and not re.match(r"^https?://[^\s/]+", value):
             raise ValueError(f"expected an http(s) URL, got {value!r}")
         return value.rstrip("/")
+
+    @field_validator("k8s_coordinator_command")
+    @classmethod
+    def _command(cls, value: str) -> str:
+        try:
+            words = shlex.split(value)
+        except ValueError as error:
+            raise ValueError(f"not a valid command line ({error}): {value!r}") from None
+        if not words:
+            raise ValueError("the coordinator needs a command (e.g. python3 -m danube.coordinator)")
+        return value
 
     @field_validator("log_level", "log_format", "event_store", "executor", mode="before")
     @classmethod

@@ -1,9 +1,11 @@
-"""``danube up``, ``danube server``, ``danube projector``: the long-running processes."""
+"""``danube up``, ``danube server``, ``danube projector``, ``danube pod-adapter``: the
+long-running processes."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import sys
 
 from api.bootstrap import build
 from api.settings import Settings
@@ -41,6 +43,7 @@ def up(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def server(args: argparse.Namespace, settings: Settings) -> int:
+    from api.grpc.server import GrpcServer
     from api.http.app import create_app
     from api.processes import HttpServer, Supervisor, run_until_signalled
     from api.triggers.loops import start_triggers
@@ -50,7 +53,43 @@ def server(args: argparse.Namespace, settings: Settings) -> int:
     supervisor = Supervisor()
     start_triggers(danube, supervisor)
     supervisor.add("http", HttpServer(create_app(danube), settings.http_host, settings.http_port))
-    run_until_signalled(danube, supervisor)
+    grpc = GrpcServer(danube, settings.grpc_address)  # the JobService job pods dial
+    run_until_signalled(danube, supervisor, lambda: grpc.stop(grace=1.0))
+    return 0
+
+
+def pod_adapter(args: argparse.Namespace, settings: Settings) -> int:
+    """The Kubernetes executor in a process of its own: reconciles the jobs of the read
+    models (kept by ``danube projector``) with pods; job pods dial ``danube server``."""
+    from api.execution.kubernetes import FreshlyMaskedOutput, kubernetes_executor
+    from api.execution.loops import output_flusher, reconciler
+    from api.processes import Supervisor, run_until_signalled
+
+    if not settings.k8s_master_address:
+        print(
+            "danube: set DANUBE_K8S_MASTER_ADDRESS to the host:port job pods dial for the "
+            "JobService (danube server's gRPC address as seen from the cluster)",
+            file=sys.stderr,
+        )
+        return 2
+    danube = build(settings)
+    danube.store.start_listening()
+    executor = kubernetes_executor(danube)
+    if settings.pod_adapter_metrics_address:
+        from prometheus_client import start_http_server
+
+        host, _, port = settings.pod_adapter_metrics_address.rpartition(":")
+        start_http_server(int(port), host)
+    supervisor = Supervisor()
+    supervisor.on_stop(danube.store.views.announce_all)
+    output = FreshlyMaskedOutput(danube)
+    supervisor.add("reconciler", reconciler(danube, executor, settings.k8s_master_address, output))
+    supervisor.add("output-flusher", output_flusher(danube))
+    log.info(
+        "pod adapter is up",
+        extra={"namespace": settings.k8s_namespace_jobs, "master": settings.k8s_master_address},
+    )
+    run_until_signalled(danube, supervisor, executor.close)
     return 0
 
 
@@ -77,3 +116,6 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     commands.add_parser("projector", help="run the projection followers (production)").set_defaults(
         handler=projector
     )
+    commands.add_parser(
+        "pod-adapter", help="run jobs as Kubernetes pods (production: with server and projector)"
+    ).set_defaults(handler=pod_adapter)

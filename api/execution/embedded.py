@@ -39,7 +39,8 @@ def start_execution(danube: Danube, supervisor: Supervisor, grpc_address: str) -
     executor = build_executor(danube)
     start_projectors(danube, supervisor)
     supervisor.add("dispatcher", dispatcher(danube))
-    supervisor.add("reconciler", reconciler(danube, executor, reachable(server.address)))
+    master = danube.settings.k8s_master_address if executor.name == "kubernetes" else ""
+    supervisor.add("reconciler", reconciler(danube, executor, master or reachable(server.address)))
     supervisor.add("output-flusher", output_flusher(danube))
     log.info("executing jobs", extra={"executor": executor.name, "grpc": server.address})
     if executor.name == "local":

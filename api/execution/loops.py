@@ -12,16 +12,18 @@ from api.bootstrap import Danube
 from api.execution.launch import Launcher
 from domain.execution.dispatcher import Dispatcher
 from domain.execution.ports import Executor
-from domain.execution.reconciler import Reconciler
+from domain.execution.reconciler import JobOutput, Reconciler
 
 RECONCILE_INTERVAL = 0.1
 DISPATCH_INTERVAL = 1.0
 
 
 def build_executor(danube: Danube) -> Executor:
-    if danube.settings.executor == "local":
-        return LocalExecutor(Path(danube.settings.data_dir).resolve() / "workspaces")
-    raise NotImplementedError(f"executor {danube.settings.executor!r} is not available yet")
+    if danube.settings.executor == "kubernetes":
+        from api.execution.kubernetes import kubernetes_executor
+
+        return kubernetes_executor(danube)
+    return LocalExecutor(Path(danube.settings.data_dir).resolve() / "workspaces")
 
 
 def loop(
@@ -51,13 +53,13 @@ def dispatcher(danube: Danube) -> Callable[[threading.Event], None]:
 
 
 def reconciler(
-    danube: Danube, executor: Executor, master_address: str
+    danube: Danube, executor: Executor, master_address: str, output: JobOutput | None = None
 ) -> Callable[[threading.Event], None]:
     policy = Reconciler(
         executor,
         danube.runs,
         danube.views,
-        danube.logs,
+        output or danube.logs,
         Launcher(danube.tokens, master_address),
         danube.vault.open_env,
     )

@@ -1,0 +1,108 @@
+"""Wiring the Kubernetes executor: its settings from Danube's, where a reattached step
+resumes, and job output that knows every secret the job has read even when another
+process (the server) handed the secret out."""
+
+from __future__ import annotations
+
+import shlex
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from adapters.kubernetes.client import ClientSettings
+from adapters.kubernetes.executor import KubernetesExecutor
+from adapters.kubernetes.pods import PodTemplate
+from adapters.kubernetes.podstate import Waits
+from adapters.kubernetes.settings import KubernetesSettings
+from api.bootstrap import Danube
+from api.settings import Settings
+from domain.execution.ports import OutputSink, Stream
+from domain.ids import JobId
+
+
+def kubernetes_settings(settings: Settings) -> KubernetesSettings:
+    return KubernetesSettings(
+        client=ClientSettings(
+            kubeconfig=str(Path(settings.kubeconfig).expanduser()) if settings.kubeconfig else "",
+            context=settings.k8s_context,
+        ),
+        pod=PodTemplate(
+            namespace=settings.k8s_namespace_jobs,
+            coordinator_image=settings.k8s_coordinator_image,
+            coordinator_command=tuple(shlex.split(settings.k8s_coordinator_command)),
+            checkout_image=settings.k8s_checkout_image,
+            run_as_user=settings.k8s_run_as_user,
+        ),
+        waits=Waits(
+            unschedulable_seconds=settings.k8s_unschedulable_timeout,
+            node_lost_seconds=settings.k8s_node_lost_timeout,
+            start_seconds=settings.k8s_start_timeout,
+        ),
+    )
+
+
+def kubernetes_executor(danube: Danube) -> KubernetesExecutor:
+    logs = danube.logs
+
+    def resume(job_id: JobId, step: int) -> tuple[int, int]:
+        """A step's output stored so far, per stream: where a reattached follower
+        continues after a restart (exact unless masking changed lengths)."""
+        return (
+            len(logs.step_bytes(job_id, step, Stream.STDOUT.value)),
+            len(logs.step_bytes(job_id, step, Stream.STDERR.value)),
+        )
+
+    return KubernetesExecutor(kubernetes_settings(danube.settings), resume=resume)
+
+
+class FreshlyMaskedOutput:
+    """The reconciler's ``JobOutput`` for a process that does not serve ``GetSecret``
+    itself: before output of a job is written, the secrets the job has read so far (every
+    read is in the event log before the value is handed out) join its masks."""
+
+    def __init__(self, danube: Danube) -> None:
+        self._danube = danube
+        self._logs = danube.logs
+        self._seen: dict[JobId, int] = {}
+        self._lock = threading.Lock()
+
+    def refresh(self, job_id: JobId) -> None:
+        position = self._danube.store.log.recorder.max_notification_id() or 0
+        with self._lock:
+            if self._seen.get(job_id) == position:
+                return
+        self._danube.wait_for_views(position, timeout=5.0)
+        job = self._danube.views.job(job_id)
+        if job is not None and job.secrets_read:
+            self._logs.mask_secrets(job_id, job.pipeline, job.secrets_read)
+        with self._lock:
+            self._seen[job_id] = position
+
+    def for_job(self, job_id: JobId) -> OutputSink:
+        return _RefreshingSink(self, job_id, self._logs.for_job(job_id))
+
+    def for_step(self, job_id: JobId, number: int) -> OutputSink:
+        return _RefreshingSink(self, job_id, self._logs.for_step(job_id, number))
+
+    def size(self, job_id: JobId) -> int:
+        return self._logs.size(job_id)
+
+    def mask_secrets(self, job_id: JobId, pipeline: str, keys: Sequence[str]) -> None:
+        self._logs.mask_secrets(job_id, pipeline, keys)
+
+    def system_line(self, job_id: JobId, text: str) -> None:
+        self._logs.system_line(job_id, text)
+
+    def close(self, job_id: JobId) -> None:
+        self._logs.close(job_id)
+        with self._lock:
+            self._seen.pop(job_id, None)
+
+
+class _RefreshingSink:
+    def __init__(self, output: FreshlyMaskedOutput, job_id: JobId, sink: OutputSink) -> None:
+        self._output, self._job_id, self._sink = output, job_id, sink
+
+    def write(self, stream: Stream, data: bytes) -> None:
+        self._output.refresh(self._job_id)
+        self._sink.write(stream, data)
