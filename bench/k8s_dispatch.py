@@ -1,0 +1,234 @@
+"""Kubernetes dispatch and exec figures (DESIGN.md §11), against the Kubernetes API double
+(auto kubelet, pods as local processes), with the local executor measured in the same
+run as the baseline. Prints one JSON object as its last line.
+
+* dispatch: 50 runs requested at once; for each, the time from its request to the pod
+  create call the double received (p50/p99), and, as the baseline, from its request to
+  the local executor's ``start``;
+* exec: a pipeline of 20 trivial steps; each step's time from recorded start to recorded
+  end, on Kubernetes (exec + in-pod runner + follower) and on the local executor.
+
+    python bench/k8s_dispatch.py          # about a minute
+    python bench/k8s_dispatch.py --full   # 200 runs, 50 steps
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from api.bootstrap import Danube, build
+from api.execution.embedded import start_execution
+from api.processes import Supervisor
+from api.settings import Settings
+from domain.cause import Cause
+from domain.ids import JobId, job_id_for, new_run_id
+from domain.runs.application import RunRequest
+from tests.k8s_double import KubernetesDouble
+
+FULL = "--full" in sys.argv
+RUNS = 200 if FULL else 50
+STEPS = 50 if FULL else 20
+NAMESPACE = "danube-jobs"
+USER = Cause(actor="user:bench", trigger="manual")
+TERMINAL = {"success", "failure", "timeout", "cancelled"}
+NO_STEPS = """
+    from danube import pipeline
+
+    @pipeline(name="bench")
+    def build() -> None:
+        pass
+"""
+MANY_STEPS = f"""
+    from danube import pipeline, step
+
+    @pipeline(name="bench")
+    def build() -> None:
+        for i in range({STEPS}):
+            step.run("true", name=f"step {{i}}")
+"""
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def ms(seconds: float) -> float:
+    return round(seconds * 1000, 2)
+
+
+def repo(root: Path, danubefile: str) -> tuple[str, str]:
+    root.mkdir(parents=True)
+    (root / "danubefile.py").write_text(textwrap.dedent(danubefile))
+    git = ["git", "-C", str(root), "-c", "user.name=b", "-c", "user.email=b@example.com"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "bench"], check=True)
+    head = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True)
+    return str(root), head.stdout.strip()
+
+
+@contextmanager
+def system(tmp: Path, **settings: Any) -> Iterator[Danube]:
+    danube = build(
+        Settings(
+            data_dir=tmp / "data",
+            log_level="error",
+            max_concurrent_jobs=RUNS,
+            **settings,
+        )
+    )
+    supervisor = Supervisor()
+    execution = start_execution(danube, supervisor, "127.0.0.1:0")
+    danube.extras["executor"] = execution.executor
+    try:
+        yield danube
+    finally:
+        supervisor.stop()
+        execution.stop()
+        danube.close()
+
+
+def request(danube: Danube, source: tuple[str, str]) -> JobId:
+    run_id = new_run_id()
+    danube.runs.request_run(
+        RunRequest(
+            run_id=run_id,
+            pipeline="bench",
+            repository=source[0],
+            ref="refs/heads/main",
+            commit_sha=source[1],
+            trigger={"type": "manual"},
+            spec={},
+        ),
+        USER,
+    )
+    return job_id_for(run_id, "main")
+
+
+def wait_finished(danube: Danube, jobs: list[JobId], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        states = [getattr(danube.views.job(j), "state", "") for j in jobs]
+        if all(s in TERMINAL for s in states):
+            failed = [s for s in states if s != "success"]
+            if failed:
+                raise RuntimeError(f"{len(failed)} jobs did not succeed: {failed[:3]}")
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"jobs did not finish within {timeout}s")
+
+
+def dispatch_kubernetes(tmp: Path, double: KubernetesDouble, kube: dict[str, Any]) -> list[float]:
+    source = repo(tmp / "repo", NO_STEPS)
+    with system(tmp, **kube) as danube:
+        requested: dict[str, float] = {}
+        jobs = []
+        for _ in range(RUNS):
+            requested_at = time.time()
+            job = request(danube, source)
+            requested[f"danube-job-{job.hex}"] = requested_at
+            jobs.append(job)
+        wait_finished(danube, jobs, timeout=240)
+    created = {
+        r.body["metadata"]["name"]: r.at
+        for r in double.requests_matching(verb="create", resource="pods")
+        if r.status == 201
+    }
+    return [created[name] - at for name, at in requested.items()]
+
+
+def dispatch_local(tmp: Path) -> list[float]:
+    source = repo(tmp / "repo", NO_STEPS)
+    with system(tmp, executor="local") as danube:
+        executor = danube.extras["executor"]
+        started: dict[JobId, float] = {}
+        plain = executor.start
+
+        def start(job: Any, output: Any) -> None:
+            started.setdefault(job.job_id, time.time())
+            plain(job, output)
+
+        executor.start = start
+        requested = {}
+        for _ in range(RUNS):
+            requested_at = time.time()
+            requested[request(danube, source)] = requested_at
+        wait_finished(danube, list(requested), timeout=240)
+    return [started[job] - at for job, at in requested.items()]
+
+
+def step_times(tmp: Path, **settings: Any) -> list[float]:
+    source = repo(tmp / "repo", MANY_STEPS)
+    with system(tmp, **settings) as danube:
+        job = request(danube, source)
+        wait_finished(danube, [job], timeout=120)
+        steps = danube.views.steps(job)
+    assert len(steps) == STEPS
+    return [
+        (
+            datetime.fromisoformat(s.finished_at) - datetime.fromisoformat(s.started_at)
+        ).total_seconds()
+        for s in steps
+        if s.finished_at
+    ]
+
+
+def main() -> None:
+    logging.disable(logging.WARNING)
+    root = Path(tempfile.mkdtemp(prefix="danube-bench-k8s-"))
+    double = KubernetesDouble(token="bench", auto=True, base_dir=root / "double")
+    double.create_namespace(NAMESPACE)
+    kube = {
+        "executor": "kubernetes",
+        "kubeconfig": str(double.write_kubeconfig(root / "kubeconfig")),
+        "k8s_namespace_jobs": NAMESPACE,
+        "k8s_coordinator_command": f"{sys.executable} -m danube.coordinator",
+    }
+    try:
+        started = time.monotonic()
+        kube_dispatch = dispatch_kubernetes(root / "dispatch-k8s", double, kube)
+        kube_dispatch_s = time.monotonic() - started
+        local_dispatch = dispatch_local(root / "dispatch-local")
+        kube_steps = step_times(root / "steps-k8s", **kube)
+        local_steps = step_times(root / "steps-local", executor="local")
+    finally:
+        double.close()
+    kube_p50, local_p50 = statistics.median(kube_steps), statistics.median(local_steps)
+    figures = {
+        "runs_requested_at_once": RUNS,
+        "request_to_pod_create_p50_ms": ms(percentile(kube_dispatch, 0.5)),
+        "request_to_pod_create_p99_ms": ms(percentile(kube_dispatch, 0.99)),
+        "baseline_request_to_local_start_p50_ms": ms(percentile(local_dispatch, 0.5)),
+        "baseline_request_to_local_start_p99_ms": ms(percentile(local_dispatch, 0.99)),
+        "dispatch_p50_ratio": round(
+            percentile(kube_dispatch, 0.5) / max(1e-9, percentile(local_dispatch, 0.5)), 2
+        ),
+        "all_runs_finished_on_kubernetes_s": round(kube_dispatch_s, 2),
+        "steps": STEPS,
+        "kubernetes_step_p50_ms": ms(kube_p50),
+        "kubernetes_step_p99_ms": ms(percentile(kube_steps, 0.99)),
+        "baseline_local_step_p50_ms": ms(local_p50),
+        "baseline_local_step_p99_ms": ms(percentile(local_steps, 0.99)),
+        "step_exec_overhead_ms": ms(kube_p50 - local_p50),
+        "step_p50_ratio": round(kube_p50 / max(1e-9, local_p50), 2),
+    }
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()

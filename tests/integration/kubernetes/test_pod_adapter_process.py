@@ -1,0 +1,209 @@
+"""``danube pod-adapter`` as a real process next to an in-process master (store,
+projectors, dispatcher, JobService): killed with SIGKILL mid-run and started again,
+every run ends in the right state exactly once, no step runs twice, no output is lost or
+repeated, and pods of jobs that are not active are deleted when it starts."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from kubernetes import config
+from kubernetes.client import CoreV1Api
+from pydantic import SecretStr
+
+from adapters.sql.store import StoreConfig
+from api.bootstrap import Danube, build
+from api.execution.loops import dispatcher
+from api.grpc.server import GrpcServer
+from api.processes import Supervisor, start_projectors
+from api.settings import Settings
+from domain.cause import Cause
+from domain.ids import JobId, RunId, job_id_for, new_run_id
+from domain.runs.application import RunRequest
+from tests.integration.execution.conftest import TERMINAL, USER, make_repo
+from tests.integration.kubernetes.conftest import COORDINATOR, NAMESPACE
+from tests.k8s_double import KubernetesDouble
+from tests.support import danube_env, wait_until
+
+
+@dataclass
+class Master:
+    danube: Danube
+    grpc: GrpcServer
+    double: KubernetesDouble
+    env: dict[str, str]
+    tmp: Path
+
+    def request(self, danubefile: str) -> tuple[RunId, JobId]:
+        repo, commit = make_repo(self.tmp / f"repo-{uuid4().hex[:6]}", danubefile)
+        run_id = new_run_id()
+        self.danube.runs.request_run(
+            RunRequest(
+                run_id=run_id,
+                pipeline="demo",
+                repository=str(repo),
+                ref="refs/heads/main",
+                commit_sha=commit,
+                trigger={"type": "manual"},
+                spec={},
+            ),
+            USER,
+        )
+        return run_id, job_id_for(run_id, "main")
+
+    def log(self, job_id: JobId) -> bytes:
+        return self.danube.logs.read_bytes(job_id.hex, 0, 1 << 26)
+
+    def state(self, job_id: JobId) -> str:
+        job = self.danube.views.job(job_id)
+        return "" if job is None else job.state
+
+    def adapter(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "api.cli", "pod-adapter"],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.tmp / "adapter.log", "ab"),
+        )
+
+
+@pytest.fixture
+def master(store_config: StoreConfig, tmp_path: Path) -> Iterator[Master]:
+    double = KubernetesDouble(token="k8s-double-token", auto=True)
+    double.create_namespace(NAMESPACE)
+    kubeconfig = double.write_kubeconfig(tmp_path / "kubeconfig")
+    data = tmp_path / "data"
+    values: dict[str, Any] = {"data_dir": data, "log_level": "warning"}
+    if store_config.kind == "postgres":
+        values |= {
+            "event_store": "postgres",
+            "database_url": SecretStr(store_config.database_url),
+            "database_schema": store_config.schema,
+        }
+    danube = build(Settings(**values))
+    supervisor = Supervisor()
+    start_projectors(danube, supervisor)
+    supervisor.add("dispatcher", dispatcher(danube))
+    grpc = GrpcServer(danube, "127.0.0.1:0")
+    env = danube_env(
+        store_config,
+        DANUBE_DATA_DIR=str(data),  # the same master key: the same job tokens
+        DANUBE_KUBECONFIG=str(kubeconfig),
+        DANUBE_K8S_NAMESPACE_JOBS=NAMESPACE,
+        DANUBE_K8S_COORDINATOR_COMMAND=COORDINATOR,
+        DANUBE_K8S_MASTER_ADDRESS=grpc.address,
+        DANUBE_POD_ADAPTER_METRICS_ADDRESS="",
+        DANUBE_LOG_LEVEL="info",
+    )
+    try:
+        yield Master(danube, grpc, double, env, tmp_path)
+    finally:
+        supervisor.stop()
+        grpc.stop(grace=0.5)
+        danube.close()
+        double.close()
+
+
+def orphan_pod(kubeconfig: Path) -> str:
+    """A pod with our labels for a job that does not exist (left from a lost database)."""
+    job = str(uuid4())
+    name = f"danube-job-{job.replace('-', '')}"
+    api = CoreV1Api(config.new_client_from_config(config_file=str(kubeconfig)))
+    labels = {"app.kubernetes.io/managed-by": "danube", "danube.dev/job": job}
+    api.create_namespaced_pod(
+        NAMESPACE,
+        {
+            "metadata": {"name": name, "labels": labels},
+            "spec": {"containers": [{"name": "worker", "image": "busybox"}]},
+        },
+    )
+    return name
+
+
+def finished_events(danube: Danube, job_id: JobId) -> int:
+    recorder = danube.store.log.recorder
+    return sum(
+        1
+        for n in recorder.select_notifications(1, 1_000_000)
+        if n.topic.endswith("JobFinished") and job_id.hex.encode() in n.state
+    )
+
+
+def test_a_pod_adapter_killed_mid_run_and_started_again_ends_every_run_rightly_once(
+    master: Master,
+) -> None:
+    marks, go = master.tmp / "marks", master.tmp / "go"
+    orphan = orphan_pod(master.tmp / "kubeconfig")
+    first = master.adapter()
+    try:
+        _, resumed = master.request(f"""
+            from danube import pipeline, step
+
+            @pipeline(name="demo")
+            def build() -> None:
+                step.run("echo 1 >> {marks}; echo one")
+                step.run(
+                    "echo 2 >> {marks}; echo half; echo half-err >&2; "
+                    "while [ ! -e {go} ]; do sleep 0.05; done; echo second half"
+                )
+                step.run("echo 3 >> {marks}; echo three")
+        """)
+        cancelled_run, cancelled = master.request("""
+            from danube import pipeline, step
+
+            @pipeline(name="demo")
+            def build() -> None:
+                step.run("echo ready; sleep 300")
+        """)
+        wait_until(lambda: b"half-err" in master.log(resumed), timeout=30, what="step 2")
+        wait_until(lambda: b"ready" in master.log(cancelled), timeout=30, what="the long step")
+        assert not any(p["metadata"]["name"] == orphan for p in master.double.pods(NAMESPACE))
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    # While no adapter runs: a cancel, a step that finishes, a new run.
+    master.danube.runs.cancel_run(cancelled_run, Cause(actor="user:alice"))
+    go.touch()
+    _, later = master.request("""
+        from danube import pipeline, step
+
+        @pipeline(name="demo")
+        def build() -> None:
+            step.run("echo later")
+    """)
+    second = master.adapter()
+    try:
+        jobs = (resumed, cancelled, later)
+        wait_until(
+            lambda: all(master.state(j) in TERMINAL for j in jobs),
+            timeout=60,
+            what="every job to end",
+        )
+        assert [master.state(j) for j in jobs] == ["success", "cancelled", "success"], (
+            master.log(resumed).decode(errors="replace"),
+            (master.tmp / "adapter.log").read_text(),
+        )
+        logs = master.danube.logs
+        assert logs.step_bytes(resumed, 2, "stdout") == b"half\nsecond half\n"
+        assert logs.step_bytes(resumed, 2, "stderr") == b"half-err\n"
+        assert logs.step_bytes(resumed, 3, "stdout") == b"three\n"
+        assert marks.read_text() == "1\n2\n3\n"  # each step ran exactly once
+        assert [s.state for s in master.danube.views.steps(cancelled)] == ["cancelled"]
+        assert all(finished_events(master.danube, j) == 1 for j in jobs)
+        wait_until(
+            lambda: not master.double.pods(NAMESPACE) and not master.double.secrets(NAMESPACE),
+            timeout=20,
+            what="no pod or Secret left, the orphan's included",
+        )
+    finally:
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(20) == 0
+    assert "Traceback" not in (master.tmp / "adapter.log").read_text()
