@@ -4,7 +4,9 @@ once, stdout/stderr handed over frame by frame, and the channel-3 Status parsed 
 
 ``stream`` swaps the ``ApiClient``'s ``call_api`` while it connects, which other threads
 would see; so every exec gets an ``ApiClient`` of its own (on the adapter's
-configuration: same credentials and TLS settings).
+configuration: same credentials and TLS settings). ``stream`` offers no timeout for the
+WebSocket handshake, so websocket-client's default timeout (used by nothing else here) is
+set once: a handshake that hangs fails instead of holding a step forever.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import websocket
 from kubernetes.client import ApiClient, CoreV1Api
 from kubernetes.stream import stream
 
@@ -65,6 +68,9 @@ def run_exec(
 def _connect(
     api: KubeApi, namespace: str, pod: str, container: str, argv: list[str], stdin: bool
 ) -> Any:
+    if websocket.getdefaulttimeout() is None:
+        websocket.setdefaulttimeout(api.settings.request_timeout)
+
     def connect() -> Any:
         with ApiClient(api.api_client.configuration) as own:
             return stream(

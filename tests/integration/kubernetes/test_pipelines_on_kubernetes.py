@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
+from prometheus_client import REGISTRY
+
 from domain.cause import Cause
+from domain.ids import RunId
 from tests.integration.kubernetes.conftest import NAMESPACE, Kube
+from tests.support import wait_until
 
 ADMIN = Cause(actor="user:admin")
 VALUE = "s3cr3t-Value-42"
@@ -39,3 +45,42 @@ def test_a_pipeline_with_steps_a_secret_and_an_artifact_succeeds_on_kubernetes(k
     creates = kube.double.requests_matching(verb="create", resource="pods")
     assert [r.namespace for r in creates] == [NAMESPACE]
     kube.no_pods_left()
+
+
+def sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def test_api_calls_and_active_pods_are_measured(kube: Kube) -> None:
+    before = {
+        "created": sample("danube_k8s_api_calls_total", operation="create_pod", status="201"),
+        "throttled": sample("danube_k8s_api_calls_total", operation="create_pod", status="429"),
+        "timed": sample("danube_k8s_api_call_duration_seconds_count", operation="create_pod"),
+        "execs": sample("danube_k8s_api_calls_total", operation="exec", status="101"),
+    }
+    kube.double.faults.fail_next(429, verb="create", resource="pods", retry_after=0)
+    _, job_id = kube.request("""
+        from danube import pipeline, step
+
+        @pipeline(name="demo")
+        def build() -> None:
+            step.run("echo ready; sleep 300")
+    """)
+    wait_until(lambda: b"ready" in kube.log(job_id), timeout=20, what="the step to run")
+    assert sample("danube_k8s_pods_active") == 1
+    job = kube.danube.views.job(job_id)
+    assert job is not None
+    kube.danube.runs.cancel_run(RunId(UUID(job.run_id)), ADMIN)
+    assert kube.finished(job_id).state == "cancelled"
+    kube.no_pods_left()
+    wait_until(lambda: sample("danube_k8s_pods_active") == 0, what="no active pod counted")
+    after = {
+        "created": sample("danube_k8s_api_calls_total", operation="create_pod", status="201"),
+        "throttled": sample("danube_k8s_api_calls_total", operation="create_pod", status="429"),
+        "timed": sample("danube_k8s_api_call_duration_seconds_count", operation="create_pod"),
+        "execs": sample("danube_k8s_api_calls_total", operation="exec", status="101"),
+    }
+    assert after["created"] - before["created"] == 1
+    assert after["throttled"] - before["throttled"] == 1
+    assert after["timed"] - before["timed"] == 2  # every attempt is timed
+    assert after["execs"] - before["execs"] >= 1

@@ -33,6 +33,8 @@ from tests.integration.kubernetes.conftest import COORDINATOR, NAMESPACE
 from tests.k8s_double import KubernetesDouble
 from tests.support import danube_env, wait_until
 
+SECRET = "s3cr3t-Value-42"
+
 
 @dataclass
 class Master:
@@ -172,12 +174,15 @@ def test_a_pod_adapter_killed_mid_run_and_started_again_ends_every_run_rightly_o
     # While no adapter runs: a cancel, a step that finishes, a new run.
     master.danube.runs.cancel_run(cancelled_run, Cause(actor="user:alice"))
     go.touch()
+    master.danube.secrets.set("demo", "DEPLOY_TOKEN", SECRET, Cause(actor="user:admin"))
     _, later = master.request("""
-        from danube import pipeline, step
+        from danube import pipeline, secrets, step
 
         @pipeline(name="demo")
         def build() -> None:
-            step.run("echo later")
+            token = secrets.get("DEPLOY_TOKEN")
+            print("coordinator sees", token)
+            step.run("echo step sees $TOKEN", env={"TOKEN": token})
     """)
     second = master.adapter()
     try:
@@ -198,6 +203,9 @@ def test_a_pod_adapter_killed_mid_run_and_started_again_ends_every_run_rightly_o
         assert marks.read_text() == "1\n2\n3\n"  # each step ran exactly once
         assert [s.state for s in master.danube.views.steps(cancelled)] == ["cancelled"]
         assert all(finished_events(master.danube, j) == 1 for j in jobs)
+        log = master.log(later)
+        assert SECRET.encode() not in log  # read from the server, masked by the adapter
+        assert b"coordinator sees ***" in log and b"step sees ***" in log
         wait_until(
             lambda: not master.double.pods(NAMESPACE) and not master.double.secrets(NAMESPACE),
             timeout=20,
@@ -207,3 +215,49 @@ def test_a_pod_adapter_killed_mid_run_and_started_again_ends_every_run_rightly_o
         second.send_signal(signal.SIGTERM)
         assert second.wait(20) == 0
     assert "Traceback" not in (master.tmp / "adapter.log").read_text()
+
+
+def test_a_pod_adapter_killed_right_after_creating_a_pod_adopts_it(master: Master) -> None:
+    marks = master.tmp / "marks"
+    first = master.adapter()
+    try:
+        _, job_id = master.request(f"""
+            from danube import pipeline, step
+
+            @pipeline(name="demo")
+            def build() -> None:
+                step.run("echo 1 >> {marks}; echo one")
+                step.run("echo 2 >> {marks}; echo two")
+        """)
+        wait_until(
+            lambda: master.double.requests_matching(verb="create", resource="pods"),
+            timeout=30,
+            what="the pod to be created",
+        )
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    second = master.adapter()
+    try:
+        wait_until(lambda: master.state(job_id) in TERMINAL, timeout=60, what="the job to end")
+        assert master.state(job_id) == "success", master.log(job_id).decode(errors="replace")
+        assert marks.read_text() == "1\n2\n"
+        assert master.danube.logs.step_bytes(job_id, 2, "stdout") == b"two\n"
+        assert len(master.double.requests_matching(verb="create", resource="pods")) == 1
+        wait_until(lambda: not master.double.pods(NAMESPACE), timeout=20, what="the pod to go")
+    finally:
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(20) == 0
+
+
+def test_the_pod_adapter_refuses_to_start_without_a_master_address(tmp_path: Path) -> None:
+    env = danube_env(StoreConfig(kind="sqlite", data_dir=tmp_path))
+    result = subprocess.run(
+        [sys.executable, "-m", "api.cli", "pod-adapter"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "set DANUBE_K8S_MASTER_ADDRESS" in result.stderr

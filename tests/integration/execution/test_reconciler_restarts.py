@@ -1,0 +1,177 @@
+"""What the reconciler does for an executor whose jobs outlive their caller (pods): it
+releases what belongs to no active job, hands jobs found running their output, and says
+why a job's processes are gone."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Iterator, Sequence
+
+import pytest
+
+from adapters.sql.store import SqlStore
+from domain.cause import Cause
+from domain.execution.ports import (
+    JobLaunch,
+    JobStatus,
+    OutputSink,
+    Phase,
+    StepLaunch,
+    StepOutcome,
+    Stream,
+)
+from domain.execution.reconciler import ActiveJob, Reconciler
+from domain.ids import JobId, RunId, job_id_for, new_run_id
+from domain.runs.application import RunRequest, RunsService
+from domain.runs.states import StepState
+from projections.runs import RunsProjection
+from projections.runs_view import RunsView
+
+USER = Cause(actor="user:test")
+
+
+class FakeSink:
+    def write(self, stream: Stream, data: bytes) -> None:
+        pass
+
+
+class FakeOutput:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def for_job(self, job_id: JobId) -> OutputSink:
+        return FakeSink()
+
+    def for_step(self, job_id: JobId, number: int) -> OutputSink:
+        return FakeSink()
+
+    def size(self, job_id: JobId) -> int:
+        return 0
+
+    def mask_secrets(self, job_id: JobId, pipeline: str, keys: Sequence[str]) -> None:
+        pass
+
+    def system_line(self, job_id: JobId, text: str) -> None:
+        self.lines.append(text)
+
+    def close(self, job_id: JobId) -> None:
+        pass
+
+
+class FakeExecutor:
+    """Jobs that outlive the reconciler; ``held`` is what it says it holds."""
+
+    name = "fake"
+
+    def __init__(self) -> None:
+        self.statuses: dict[JobId, JobStatus] = {}
+        self.held: set[JobId] = set()
+        self.started: list[JobId] = []
+        self.released: list[JobId] = []
+
+    def start(self, job: JobLaunch, output: OutputSink) -> None:
+        self.started.append(job.job_id)
+
+    def status(self, job_id: JobId) -> JobStatus:
+        return self.statuses.get(job_id, JobStatus(Phase.ABSENT))
+
+    def run_step(self, job_id: JobId, step: StepLaunch, output: OutputSink) -> StepOutcome:
+        return StepOutcome(StepState.SUCCESS, 0)
+
+    def stop(self, job_id: JobId, reason: str) -> None:
+        pass
+
+    def release(self, job_id: JobId) -> None:
+        self.released.append(job_id)
+        self.held.discard(job_id)
+
+    def jobs(self) -> Collection[JobId]:
+        return set(self.held)
+
+
+class World:
+    def __init__(self, store: SqlStore) -> None:
+        self.runs = RunsService(store.log)
+        self.projector = store.projector(RunsProjection())
+        self.projector.start()
+        self.view = RunsView(store.views.reader(RunsProjection()))
+        self.executor = FakeExecutor()
+        self.output = FakeOutput()
+
+    def reconciler(self, sweep_interval: float = 10.0) -> Reconciler:
+        def launch(job: ActiveJob) -> JobLaunch:
+            return JobLaunch(
+                job_id=JobId(uuid.UUID(job.id)),
+                run_id=RunId(uuid.UUID(job.run_id)),
+                pipeline=job.pipeline,
+                repository="r",
+                commit_sha="c" * 40,
+                ref="refs/heads/main",
+                token="t",
+            )
+
+        return Reconciler(
+            self.executor,
+            self.runs,
+            self.view,
+            self.output,
+            launch,
+            lambda _sealed: {},
+            sweep_interval=sweep_interval,
+        )
+
+    def running_job(self) -> tuple[RunId, JobId]:
+        run_id = new_run_id()
+        job_id = job_id_for(run_id, "main")
+        self.runs.request_run(
+            RunRequest(run_id, "p", "r", "refs/heads/main", "c" * 40, {"type": "manual"}, {}),
+            USER,
+        )
+        self.runs.schedule_job(run_id, job_id, USER)
+        self.runs.start_job(run_id, job_id, USER)
+        self.projector.catch_up()
+        return run_id, job_id
+
+
+@pytest.fixture
+def world(store: SqlStore) -> Iterator[World]:
+    return World(store)
+
+
+def test_what_belongs_to_no_active_job_is_released_on_the_first_tick(world: World) -> None:
+    _, active = world.running_job()
+    orphan = JobId(uuid.uuid4())
+    world.executor.held = {active, orphan}
+    world.executor.statuses[active] = JobStatus(Phase.RUNNING)
+    world.reconciler().tick()
+    assert world.executor.released == [orphan]
+
+
+def test_the_sweep_waits_its_interval_before_looking_again(world: World) -> None:
+    reconciler = world.reconciler(sweep_interval=3600)
+    reconciler.tick()
+    late = JobId(uuid.uuid4())
+    world.executor.held = {late}
+    reconciler.tick()
+    assert world.executor.released == []
+    world.reconciler(sweep_interval=0).tick()
+    assert world.executor.released == [late]
+
+
+def test_a_job_found_running_after_a_restart_is_handed_its_output_once(world: World) -> None:
+    _, job_id = world.running_job()
+    world.executor.statuses[job_id] = JobStatus(Phase.RUNNING)
+    reconciler = world.reconciler()
+    reconciler.tick()
+    reconciler.tick()
+    assert world.executor.started == [job_id]
+
+
+def test_a_job_whose_processes_are_gone_fails_saying_why(world: World) -> None:
+    _, job_id = world.running_job()
+    world.executor.statuses[job_id] = JobStatus(Phase.ABSENT, reason="its pod p does not exist")
+    world.reconciler().tick()
+    world.projector.catch_up()
+    job = world.view.job(job_id)
+    assert job is not None and job.state == "failure"
+    assert job.reason == "the job's processes are gone (its pod p does not exist)"
