@@ -126,7 +126,6 @@ class KubernetesExecutor:
         if record is None:
             return verdict
         if verdict.phase == Phase.FAILED:
-            record.force_delete = "node lost" in verdict.reason
             record.fail(verdict.reason)
             return record.verdict or verdict
         if verdict.phase == Phase.EXITED and not record.log_drained():
@@ -251,13 +250,8 @@ class KubernetesExecutor:
 
     def _delete_now(self, job_id: JobId, forget: bool) -> None:
         try:
-            with self._lock:
-                record = self._jobs.get(job_id)
             pod = self.informer.get(pod_name(job_id))
-            force = record is not None and record.force_delete
-            delete_pod(
-                self.api, self.namespace, job_id, pod, force, self.settings.force_delete_after
-            )
+            delete_pod(self.api, self.namespace, job_id, pod, self.settings.force_delete_after)
             with self._lock:
                 self._secrets.discard(job_id)
                 if forget:

@@ -42,7 +42,6 @@ class PodJob:
         self.verdict: JobStatus | None = None  # FAILED, once judged so
         self.stop_reason: str | None = None
         self.final: JobStatus | None = None  # what status says once stopped
-        self.force_delete = False  # its node is gone: delete without grace
         self.seen_pod = False
         self.latest: Obj | None = None
         self.logs: JobLogs | None = None

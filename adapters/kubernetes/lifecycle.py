@@ -23,6 +23,7 @@ from adapters.kubernetes.pods import (
     secret_manifest,
     secret_name,
 )
+from adapters.kubernetes.podstate import on_lost_node
 from domain.execution.ports import JobLaunch
 from domain.ids import JobId
 
@@ -90,13 +91,13 @@ def _ensure(
 
 
 def delete_pod(
-    api: KubeApi, namespace: str, job_id: JobId, pod: Obj | None, force: bool, force_after: float
+    api: KubeApi, namespace: str, job_id: JobId, pod: Obj | None, force_after: float
 ) -> None:
-    """Delete the job's pod as last seen (with its grace period unless forced or
-    overdue) and its Secret, each only if it is this job's."""
+    """Delete the job's pod as last seen and its Secret, each only if it is this job's;
+    with grace period 0 if its node is lost or it is stuck terminating."""
     if pod is not None and job_id_of(pod) == job_id:
         meta = pod["metadata"]
-        grace = 0 if force or _overdue(pod, force_after) else None
+        grace = 0 if on_lost_node(pod) or _overdue(pod, force_after) else None
         if not meta.get("deletionTimestamp") or grace == 0:
             api.delete_pod(namespace, meta["name"], meta["uid"], grace)
     secret = api.read_secret(namespace, secret_name(job_id))

@@ -101,17 +101,26 @@ def _unschedulable(conditions: Mapping[str, Obj], now: datetime, waits: Waits) -
     return JobStatus(Phase.PREPARING, reason=str(condition.get("message") or ""))
 
 
+def on_lost_node(pod: Obj) -> bool:
+    """The node controller marks a lost node's pods not ready; their containers are
+    still reported ready (the kubelet is not there to say otherwise). Such a pod can
+    only be deleted with grace period 0."""
+    status = pod.get("status") or {}
+    conditions = {c.get("type"): c for c in status.get("conditions") or []}
+    ready, containers_ready = conditions.get("Ready"), conditions.get("ContainersReady")
+    return (
+        status.get("phase") == "Running"
+        and (ready or {}).get("status") == "False"
+        and (containers_ready or {}).get("status") == "True"
+    )
+
+
 def _node_lost(
     status: Obj, conditions: Mapping[str, Obj], now: datetime, waits: Waits
 ) -> JobStatus | None:
-    """The node controller marks a lost node's pods not ready; their containers are
-    still reported ready (the kubelet is not there to say otherwise)."""
-    ready, containers_ready = conditions.get("Ready"), conditions.get("ContainersReady")
-    if status.get("phase") != "Running" or ready is None or containers_ready is None:
+    if not on_lost_node({"status": status}):
         return None
-    if ready.get("status") != "False" or containers_ready.get("status") != "True":
-        return None
-    waited = _since(ready, now)
+    waited = _since(conditions["Ready"], now)
     if waited >= waits.node_lost_seconds:
         return _failed(f"the node running the pod stopped responding {waited:.0f}s ago (node lost)")
     return None

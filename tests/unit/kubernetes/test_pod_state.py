@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from adapters.kubernetes.podstate import Waits, judge
+from adapters.kubernetes.podstate import Waits, judge, on_lost_node
 from domain.execution.ports import JobStatus, Phase
 
 NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
@@ -258,3 +258,18 @@ CASES = [
 @pytest.mark.parametrize(("case", "manifest", "expected"), CASES, ids=[c[0] for c in CASES])
 def test_a_job_is_judged_from_its_pod(case: str, manifest: JsonDict, expected: JobStatus) -> None:
     assert judge(manifest, NOW, WAITS) == expected
+
+
+@pytest.mark.parametrize(
+    ("conditions", "lost"),
+    [
+        ([condition("Ready", "False"), condition("ContainersReady", "True")], True),
+        ([condition("Ready", "False"), condition("ContainersReady", "False")], False),
+        ([condition("Ready", "True"), condition("ContainersReady", "True")], False),
+        ([], False),
+    ],
+)
+def test_a_pod_on_a_lost_node_is_recognised_for_deletion_without_grace(
+    conditions: list[JsonDict], lost: bool
+) -> None:
+    assert on_lost_node(pod(coordinator=running(), worker=running(), conditions=conditions)) is lost

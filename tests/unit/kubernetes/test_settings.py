@@ -3,12 +3,21 @@ executor is configured with."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
 
 from api.execution.kubernetes import kubernetes_settings
 from api.settings import Settings, SettingsError, load_settings
+
+
+@pytest.fixture(autouse=True)
+def no_settings_from_outside(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only what each test says: no DANUBE_* variable or config file of the environment."""
+    for name in list(os.environ):
+        if name.startswith("DANUBE_"):
+            monkeypatch.delenv(name)
 
 
 def test_defaults_and_what_the_executor_gets() -> None:
