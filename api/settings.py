@@ -13,6 +13,7 @@ import os
 import re
 import shlex
 import tomllib
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,6 +29,8 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 ENV_PREFIX = "DANUBE_"
+# ``--config`` for this load only (the environment's DANUBE_CONFIG otherwise).
+CONFIG_PATH: ContextVar[str | None] = ContextVar("danube_config_path", default=None)
 
 SECTIONS: dict[str, tuple[str, ...]] = {
     "server": ("data_dir", "bind_address", "grpc_address", "public_url", "auto_migrate"),
@@ -202,7 +205,7 @@ class TomlSource(PydanticBaseSettingsSource):
 
     def __init__(self, settings_cls: type[BaseSettings]) -> None:
         super().__init__(settings_cls)
-        self.values = read_toml(os.environ.get("DANUBE_CONFIG", ""))
+        self.values = read_toml(CONFIG_PATH.get() or os.environ.get("DANUBE_CONFIG", ""))
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         return self.values.get(field_name), field_name, False
@@ -251,12 +254,13 @@ SECTION_PREFIXES = {"kubernetes": "k8s_", "store": "database_", "logging": "log_
 
 def load_settings(config_path: str | None = None, **overrides: Any) -> Settings:
     """Build the settings or raise ``SettingsError`` naming every bad key."""
-    if config_path:
-        os.environ["DANUBE_CONFIG"] = config_path
+    token = CONFIG_PATH.set(config_path or None)
     try:
         return Settings(**overrides)
     except ValidationError as error:
         raise SettingsError(_describe(error)) from None
+    finally:
+        CONFIG_PATH.reset(token)
 
 
 def _describe(error: ValidationError) -> str:
