@@ -59,6 +59,9 @@ def internal_error_status(message: str) -> JsonDict:
     }
 
 
+PUMP_DRAIN_SECONDS = 5.0
+
+
 class ContainerNotRunning(Exception):
     """The kubelet's plain-text answer for a container that is not running."""
 
@@ -205,8 +208,10 @@ class ExecApi:
         reader = asyncio.ensure_future(self._read_client(proc, session))
         try:
             returncode = await proc.wait()
+            # Drain what the command wrote (background children may hold the pipes open:
+            # do not wait for them forever). Generous, so a loaded CI machine loses nothing.
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(asyncio.shield(pumps), 1.0)
+                await asyncio.wait_for(asyncio.shield(pumps), PUMP_DRAIN_SECONDS)
         except asyncio.CancelledError:
             kill_group(proc.pid, signal.SIGKILL)
             raise

@@ -148,7 +148,8 @@ def test_what_a_finished_step_left_in_the_background_is_ended(
 ) -> None:
     sink = sinks()
     assert run(running_job, "sleep 300 & echo $!", sink).exit_code == 0
-    assert not is_alive(int(sink.data(Stream.STDOUT)))
+    child = int(sink.data(Stream.STDOUT))
+    wait_for(lambda: is_alive(child), lambda alive: not alive, timeout=15)
 
 
 def test_a_step_that_already_ran_is_not_run_again(running_job: RunningJob, sinks: Sinks) -> None:
