@@ -148,6 +148,9 @@ class SqlStore:
         if self.events_dialect is not self.dialect:
             self.events_dialect.close()
         self.dialect.close()
+        close_writer = getattr(self.log.recorder, "close_writer", None)
+        if close_writer is not None:
+            close_writer()
         self.log.close()
 
 
