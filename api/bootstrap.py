@@ -128,7 +128,9 @@ def build(settings: Settings) -> Danube:
         SystemService(store.log),
         ConfigService(store.log),
     )
-    commits = GitCommits(settings.config_repo_ssh_key_path)
+    commits = GitCommits(
+        settings.config_repo_ssh_key_path, settings.config_repo_ssh_known_hosts_path
+    )
     runs_projection, config_projection, deliveries_projection = projections
     return Danube(
         settings=settings,

@@ -56,6 +56,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "config_repo_branch",
         "config_repo_sync_interval",
         "config_repo_ssh_key_path",
+        "config_repo_ssh_known_hosts_path",
     ),
     "webhooks": ("github_webhook_secret", "gitlab_webhook_token", "webhook_max_body_bytes"),
     "oidc": ("oidc_issuer", "oidc_client_id", "oidc_client_secret", "oidc_audience"),
@@ -107,6 +108,8 @@ class Settings(BaseSettings):
     config_repo_branch: str = "main"
     config_repo_sync_interval: int = 60
     config_repo_ssh_key_path: str = ""
+    # ssh host keys to trust (known_hosts format); "" = trust a host on first use
+    config_repo_ssh_known_hosts_path: str = ""
 
     github_webhook_secret: SecretStr = SecretStr("")
     gitlab_webhook_token: SecretStr = SecretStr("")

@@ -75,22 +75,32 @@ def strip_credentials(url: str) -> str:
     return _URL_USERINFO.sub(lambda m: m["scheme"], url)
 
 
-def ssh_command(ssh_key_path: Path | None) -> str:
+def ssh_command(ssh_key_path: Path | None, known_hosts_path: Path | None = None) -> str:
+    """The ssh git runs: never prompting; with ``known_hosts_path``, only the host keys
+    pinned there are trusted (an unknown or changed key fails); without it, a key file
+    trusts a host on first use, as ``ssh -o StrictHostKeyChecking=accept-new`` does."""
     parts = ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=30"]
     if ssh_key_path is not None:
         parts += ["-i", str(ssh_key_path), "-o", "IdentitiesOnly=yes"]
+    if known_hosts_path is not None:
+        # Quoted: ssh splits this option's value into several files at whitespace.
+        parts += ["-o", f'UserKnownHostsFile="{known_hosts_path}"']
+        parts += ["-o", "StrictHostKeyChecking=yes"]
+    elif ssh_key_path is not None:
         parts += ["-o", "StrictHostKeyChecking=accept-new"]
     return shlex.join(parts)
 
 
 def git_environment(
-    ssh_key_path: Path | None, extra: dict[str, str] | None = None
+    ssh_key_path: Path | None,
+    extra: dict[str, str] | None = None,
+    known_hosts_path: Path | None = None,
 ) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV}
     env.update(
         GIT_TERMINAL_PROMPT="0",
         GCM_INTERACTIVE="never",
-        GIT_SSH_COMMAND=ssh_command(ssh_key_path),
+        GIT_SSH_COMMAND=ssh_command(ssh_key_path, known_hosts_path),
         LC_ALL="C",
         LANGUAGE="C",
     )
@@ -107,10 +117,12 @@ class GitResult:
 
 @dataclass(frozen=True)
 class Git:
-    """How to run git: which ssh key, how long a call may take."""
+    """How to run git: which ssh key, how long a call may take, which ssh host keys to
+    trust."""
 
     ssh_key_path: Path | None = None
     timeout: float = DEFAULT_TIMEOUT
+    known_hosts_path: Path | None = None
 
     def run(
         self,
@@ -128,7 +140,7 @@ class Git:
         with subprocess.Popen(
             command,
             cwd=cwd,
-            env=git_environment(self.ssh_key_path, env),
+            env=git_environment(self.ssh_key_path, env, self.known_hosts_path),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -57,6 +57,7 @@ def resolve_ref(
     ref: str,
     *,
     ssh_key_path: Path | None = None,
+    known_hosts_path: Path | None = None,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> str:
     """The commit SHA that ``ref`` (branch, tag, ``HEAD``, or full SHA) names on the remote.
@@ -64,7 +65,7 @@ def resolve_ref(
     A full SHA that is no ref's tip is confirmed by fetching just that commit into a
     throw-away repository. Abbreviated SHAs cannot be resolved without a clone: use
     ``GitRepository.resolve`` for those."""
-    git = Git(ssh_key_path, timeout)
+    git = Git(ssh_key_path, timeout, known_hosts_path)
     check_ref(ref, remote_url)
     refs = list_refs(git, remote_url)
     if (sha := match_ref(refs, ref)) is not None:
@@ -113,12 +114,13 @@ def resolve_ref_name(
     ref: str,
     *,
     ssh_key_path: Path | None = None,
+    known_hosts_path: Path | None = None,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> tuple[str, str]:
     """(commit SHA, full ref name) of ``ref`` on the remote: ``main`` gives
     ``refs/heads/main``, ``v1`` ``refs/tags/v1``, ``HEAD`` the branch it points at, a
     full SHA itself."""
-    git = Git(ssh_key_path, timeout)
+    git = Git(ssh_key_path, timeout, known_hosts_path)
     check_ref(ref, remote_url)
     refs = list_refs(git, remote_url)
     candidates = (
@@ -131,7 +133,14 @@ def resolve_ref_name(
                 if name == "HEAD":
                     return refs[key], _branch_at(refs, refs[key])
                 return refs[key], name
-    return resolve_ref(remote_url, ref, ssh_key_path=ssh_key_path, timeout=timeout), ref
+    resolved = resolve_ref(
+        remote_url,
+        ref,
+        ssh_key_path=ssh_key_path,
+        known_hosts_path=known_hosts_path,
+        timeout=timeout,
+    )
+    return resolved, ref
 
 
 def _branch_at(refs: dict[str, str], sha: str) -> str:

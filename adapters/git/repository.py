@@ -50,11 +50,12 @@ class GitRepository:
         cache_root: Path,
         *,
         ssh_key_path: Path | None = None,
+        known_hosts_path: Path | None = None,
         timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         check_url(url)
         self.url = url
-        self._git = Git(ssh_key_path, timeout)
+        self._git = Git(ssh_key_path, timeout, known_hosts_path)
         self._remote = redact(url)
         plain = strip_credentials(url)
         slug = re.sub(r"[^A-Za-z0-9]+", "-", plain.rstrip("/").rsplit("/", 1)[-1])[:40]

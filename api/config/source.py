@@ -14,13 +14,20 @@ from domain.config.model import Config
 
 class GitConfigSource:
     def __init__(
-        self, url: str, branch: str, cache_root: Path, ssh_key_path: str = "", timeout: float = 120
+        self,
+        url: str,
+        branch: str,
+        cache_root: Path,
+        ssh_key_path: str = "",
+        known_hosts_path: str = "",
+        timeout: float = 120,
     ) -> None:
         self._branch = branch
         self._repository = GitRepository(
             url,
             cache_root,
             ssh_key_path=Path(ssh_key_path) if ssh_key_path else None,
+            known_hosts_path=Path(known_hosts_path) if known_hosts_path else None,
             timeout=timeout,
         )
 

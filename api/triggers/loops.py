@@ -34,6 +34,7 @@ class ConfigSyncLoop:
             settings.config_repo_branch,
             Path(settings.data_dir).resolve() / "cache" / "config-repo",
             settings.config_repo_ssh_key_path,
+            settings.config_repo_ssh_known_hosts_path,
         )
         self.policy = ConfigSync(danube.config, source, settings.config_repo_branch)
         self.interval = settings.config_repo_sync_interval
@@ -68,7 +69,10 @@ def cron_loop(danube: Danube, clock: Callable[[], datetime] | None = None) -> Wo
         danube.config,
         danube.system,
         CroniterSchedule.for_trigger,
-        GitCommits(danube.settings.config_repo_ssh_key_path),
+        GitCommits(
+            danube.settings.config_repo_ssh_key_path,
+            danube.settings.config_repo_ssh_known_hosts_path,
+        ),
         now,
     )
 

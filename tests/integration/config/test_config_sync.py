@@ -175,3 +175,31 @@ def test_an_authentication_failure_over_https_is_reported_without_the_password(
             world.settle()
             problem = world.danube.config_view.state()["fetch_problem"]  # type: ignore[index]
             assert "wrong-password" not in problem
+
+
+def test_an_ssh_config_repository_syncs_with_the_deploy_key_from_settings(
+    store_config: StoreConfig, tmp_path: Path
+) -> None:
+    from tests.integration.git.ssh_server import serve_ssh
+
+    origin = Origin(tmp_path / "served")
+    with serve_ssh(tmp_path / "sshd") as sshd:
+        ssh = {
+            "config_repo_url": sshd.url(origin.bare),
+            "config_repo_ssh_key_path": str(sshd.client_key),
+            "config_repo_ssh_known_hosts_path": str(sshd.known_hosts),
+        }
+        for world in make_world(store_config, tmp_path / "good", **ssh):
+            world.origin = origin
+            commit = world.push()
+            assert (world.loop.sync().outcome, world.loop.sync().outcome) == (
+                "accepted",
+                "unchanged",
+            )
+            assert world.danube.config.current().commit == commit  # type: ignore[union-attr]
+            (tmp_path / "sshd" / "authorized_keys").write_text("")  # the deploy key is revoked
+            world.push({"config.yaml": files()["config.yaml"] + "# changed\n"})
+            result = world.loop.sync()
+            assert result.outcome == "fetch-failed"
+            assert "Permission denied (publickey)" in result.message
+            assert world.danube.config.current().commit == commit  # type: ignore[union-attr]

@@ -1,8 +1,8 @@
 """Failures against real remotes: authentication (HTTP 401), unreachable hosts, timeouts.
 
-The HTTP remote is ``git http-backend`` behind a small basic-auth server. SSH
-authentication cannot be exercised for real here (no sshd on the test machine); the ssh
-tests cover an unreachable host and the ssh command line instead.
+The HTTP remote is ``git http-backend`` behind a small basic-auth server. SSH keys and
+host keys against a real sshd are in ``test_ssh_remote.py``; here, an unreachable ssh host
+and the ssh command line.
 """
 
 import socket
@@ -169,3 +169,14 @@ def test_ssh_uses_the_configured_key_without_prompting(tmp_path: Path) -> None:
     assert env["GIT_TERMINAL_PROMPT"] == "0"
     assert "GIT_ASKPASS" not in env
     assert "SSH_ASKPASS" not in env
+
+
+def test_a_known_hosts_file_pins_host_keys(tmp_path: Path) -> None:
+    key, known = tmp_path / "key", tmp_path / "known hosts"
+
+    command = git_environment(key, known_hosts_path=known)["GIT_SSH_COMMAND"]
+
+    assert command.endswith(
+        f"""-o IdentitiesOnly=yes -o 'UserKnownHostsFile="{known}"' """
+        "-o StrictHostKeyChecking=yes"
+    )
