@@ -102,6 +102,7 @@ class Settings(BaseSettings):
     k8s_unschedulable_timeout: int = 300
     k8s_node_lost_timeout: int = 60
     k8s_start_timeout: int = 900
+    k8s_exec_idle_timeout: int = 60  # a step's exec connection silent this long is reattached
     pod_adapter_metrics_address: str = "0.0.0.0:9102"  # "" = no /metrics listener
 
     config_repo_url: str = ""
@@ -140,6 +141,7 @@ class Settings(BaseSettings):
         "k8s_unschedulable_timeout",
         "k8s_node_lost_timeout",
         "k8s_start_timeout",
+        "k8s_exec_idle_timeout",
         mode="before",
     )
     @classmethod

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import select
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -49,7 +51,14 @@ def run_exec(
     stdin: bytes | None = None,
     cancelled: threading.Event | None = None,
     poll: float = 0.2,
+    idle_timeout: float | None = None,
 ) -> ExecEnd:
+    """Run ``argv`` in ``container``, handing output to ``output`` as it arrives.
+
+    With ``idle_timeout``, a connection that stays silent is pinged, and one on which
+    nothing at all arrives (no output, not even the pong) for that long is given up as
+    lost: a black-holed connection would otherwise hold the step until the job's
+    deadline."""
     try:
         ws = _connect(api, namespace, pod, container, argv, stdin is not None)
     except ApiError as error:
@@ -57,7 +66,7 @@ def run_exec(
     try:
         if stdin is not None:
             ws.write_stdin(stdin)
-        return _read(ws, output, cancelled, poll)
+        return _read(ws, output, cancelled, poll, idle_timeout)
     except Exception as error:  # the connection dropped (is_open() may still say True)
         return ExecEnd(None, f"exec connection lost: {type(error).__name__}: {error}")
     finally:
@@ -93,12 +102,21 @@ def _connect(
     return ws
 
 
-def _read(ws: Any, output: Output, cancelled: threading.Event | None, poll: float) -> ExecEnd:
+def _read(
+    ws: Any,
+    output: Output,
+    cancelled: threading.Event | None,
+    poll: float,
+    idle_timeout: float | None,
+) -> ExecEnd:
     status = b""
+    heard = pinged = time.monotonic()
     while True:
         if cancelled is not None and cancelled.is_set():
             return ExecEnd(None, "cancelled")
-        ws.update(timeout=poll)
+        if _arrives(ws, poll):
+            heard = time.monotonic()
+            ws.update(timeout=0)  # one frame: data, close, or a pong
         for channel in (STDOUT, STDERR):
             data = ws.read_channel(channel)
             if data:
@@ -106,6 +124,26 @@ def _read(ws: Any, output: Output, cancelled: threading.Event | None, poll: floa
         status += ws.read_channel(STATUS)
         if not ws.is_open():
             return parse_status(status)
+        if idle_timeout is not None:
+            now = time.monotonic()
+            if now - heard > idle_timeout:
+                return ExecEnd(
+                    None, f"nothing arrived on the exec connection for {idle_timeout:g}s"
+                )
+            if min(now - heard, now - pinged) > idle_timeout / 3:
+                ws.sock.ping()  # API servers answer pings themselves
+                pinged = now
+
+
+def _arrives(ws: Any, timeout: float) -> bool:
+    """Whether bytes of a frame are waiting on the connection (within ``timeout``)."""
+    sock = ws.sock.sock
+    pending = getattr(sock, "pending", None)  # TLS may hold decrypted bytes already
+    if pending is not None and pending() > 0:
+        return True
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(timeout * 1000))
 
 
 def parse_status(raw: bytes) -> ExecEnd:

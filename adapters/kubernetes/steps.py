@@ -54,6 +54,7 @@ class StepPolicy:
     give_up_after: float = 300.0  # of exec failures without any progress
     backoff: Backoff = field(default_factory=lambda: Backoff(base=0.05, cap=2.0))
     poll: float = 0.2
+    idle_timeout: float = 60.0  # an exec connection silent this long (pings unanswered) is lost
 
 
 class StepExecution:
@@ -122,6 +123,7 @@ class StepExecution:
             stdin=payload,
             cancelled=self._host.cancelled,
             poll=self._policy.poll,
+            idle_timeout=self._policy.idle_timeout,
         )
 
     def _outcome(self, ended: ExecEnd) -> StepOutcome | None:
@@ -149,6 +151,7 @@ class StepExecution:
             lambda channel, data: chunks.append(data) if channel == STDOUT else None,
             cancelled=self._host.cancelled,
             poll=self._policy.poll,
+            idle_timeout=self._policy.idle_timeout,
         )
         if ended.exit_code != 0:
             return None, False

@@ -14,6 +14,7 @@ from adapters.kubernetes.executor import KubernetesExecutor
 from adapters.kubernetes.pods import PodTemplate
 from adapters.kubernetes.podstate import Waits
 from adapters.kubernetes.settings import KubernetesSettings
+from adapters.kubernetes.steps import StepPolicy
 from api.bootstrap import Danube
 from api.settings import Settings
 from domain.execution.ports import OutputSink, Stream
@@ -38,6 +39,7 @@ def kubernetes_settings(settings: Settings) -> KubernetesSettings:
             node_lost_seconds=settings.k8s_node_lost_timeout,
             start_seconds=settings.k8s_start_timeout,
         ),
+        steps=StepPolicy(idle_timeout=settings.k8s_exec_idle_timeout),
     )
 
 

@@ -363,6 +363,19 @@ class Faults:
         keeps running."""
         self._arm_exec(ExecFault("drop", after_bytes, None, pod, container, times))
 
+    def exec_stall(
+        self,
+        *,
+        after_bytes: int = 1,
+        pod: str | None = None,
+        container: str | None = None,
+        times: int = 1,
+    ) -> None:
+        """A black hole once `after_bytes` of output were sent: the connection stays open
+        but nothing more arrives (no output, status or close) and pings go unanswered; the
+        command keeps running."""
+        self._arm_exec(ExecFault("stall", after_bytes, None, pod, container, times))
+
     def exec_close_without_status(
         self, *, pod: str | None = None, container: str | None = None, times: int = 1
     ) -> None:

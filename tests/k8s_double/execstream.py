@@ -60,6 +60,7 @@ def internal_error_status(message: str) -> JsonDict:
 
 
 PUMP_DRAIN_SECONDS = 5.0
+STALL_SECONDS = 600.0  # how long a stalled exec keeps a silent client connected
 
 
 class ContainerNotRunning(Exception):
@@ -73,9 +74,10 @@ class ExecSession:
         self.tty = tty
         self.forwarded = 0
         self.detached = False
+        self.stalled = False
 
     async def output(self, channel: int, data: bytes) -> None:
-        if self.detached:
+        if self.detached or self.stalled:
             return
         if self.tty:
             channel = STDOUT
@@ -85,9 +87,12 @@ class ExecSession:
             self.detached = True
             return
         self.forwarded += len(data)
-        if self.fault and self.fault.action == "drop" and self.forwarded >= self.fault.after_bytes:
-            self.detached = True
-            self.conn.drop()
+        if self.fault and self.forwarded >= self.fault.after_bytes:
+            if self.fault.action == "drop":
+                self.detached = True
+                self.conn.drop()
+            elif self.fault.action == "stall":
+                self.stalled = True  # nothing more is sent, no ping answered
 
     async def pump(self, stream: asyncio.StreamReader | None, channel: int) -> None:
         if stream is None:
@@ -150,6 +155,11 @@ class ExecApi:
         status = await self._run(rt, container, request, session)
         if session.detached:
             return 101
+        if session.stalled:  # a black hole: the connection stays open until the client goes
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._await_close(conn, answer_pings=False), STALL_SECONDS)
+            conn.drop()
+            return 101
         with contextlib.suppress(ConnectionError, OSError):
             if status is not None and not (fault and fault.action == "no-status"):
                 body = json.dumps(status, separators=(",", ":")).encode()
@@ -162,9 +172,9 @@ class ExecApi:
         return 101
 
     @staticmethod
-    async def _await_close(conn: Connection) -> None:
+    async def _await_close(conn: Connection, answer_pings: bool = True) -> None:
         with contextlib.suppress(ConnectionError, OSError, asyncio.IncompleteReadError):
-            while (await ws.receive(conn)).opcode != ws.OP_CLOSE:
+            while (await ws.receive(conn, lambda: answer_pings)).opcode != ws.OP_CLOSE:
                 pass
 
     async def _run(
@@ -224,7 +234,7 @@ class ExecApi:
         """Forward stdin; a client that goes away leaves the command running."""
         try:
             while True:
-                message = await ws.receive(session.conn)
+                message = await ws.receive(session.conn, lambda: not session.stalled)
                 if message.opcode == ws.OP_CLOSE:
                     break
                 if not message.data:

@@ -83,7 +83,7 @@ class WatchFault:
 
 @dataclass
 class ExecFault:
-    action: str  # "drop", "no-status", "internal-error"
+    action: str  # "drop", "stall", "no-status", "internal-error"
     after_bytes: int = 1
     message: str | None = None
     pod: str | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .server import Connection, Request
@@ -88,14 +89,16 @@ async def _read_frame(conn: Connection) -> tuple[bool, int, bytes]:
     return fin, opcode, payload
 
 
-async def receive(conn: Connection) -> Message:
-    """The next data or close message; answers pings on the way."""
+async def receive(conn: Connection, answer_pings: Callable[[], bool] = lambda: True) -> Message:
+    """The next data or close message; answers pings on the way (unless ``answer_pings``
+    says otherwise: a black-holed connection answers nothing)."""
     buffer = bytearray()
     message_opcode = None
     while True:
         fin, opcode, payload = await _read_frame(conn)
         if opcode == OP_PING:
-            await send(conn, OP_PONG, payload)
+            if answer_pings():
+                await send(conn, OP_PONG, payload)
             continue
         if opcode == OP_PONG:
             continue

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 from typing import Any
 
 import pytest
@@ -363,6 +364,31 @@ def test_a_dropped_exec_leaves_the_command_running(
         gate.write("go\n")
     exit_file = workspace / "exit-code"
     double.wait_for(exit_file.exists, message="the command to finish on its own")
+
+
+def test_a_stalled_exec_goes_silent_and_answers_no_pings(
+    double: KubernetesDouble, api: client.CoreV1Api, ns: str
+) -> None:
+    start_pod(double, api, ns, "ex", container("worker", volumeMounts=MOUNT))
+    workspace = double.volume_dir(ns, "ex", "workspace")
+    os.mkfifo(workspace / "gate")
+    double.faults.exec_stall(after_bytes=5)
+    ws = open_exec(
+        api,
+        ns,
+        "ex",
+        shell("echo step-output; cat /workspace/gate; echo more; echo 0 > /workspace/exit-code"),
+    )
+    result = collect(ws, timeout=1.0)
+    assert isinstance(result.error, TimeoutError)
+    assert result.stdout == b"step-output\n" and ws.is_open()
+    ws.sock.ping()
+    with open(workspace / "gate", "w") as gate:  # the command goes on regardless
+        gate.write("go\n")
+    double.wait_for((workspace / "exit-code").exists, message="the command to finish")
+    readable, _, _ = select.select([ws.sock.sock], [], [], 0.5)
+    assert readable == [], "a black hole sends nothing: no output, status, close or pong"
+    ws.close()
 
 
 def test_an_exec_closed_without_status(

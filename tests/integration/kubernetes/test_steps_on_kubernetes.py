@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from adapters.kubernetes.steps import StepPolicy
 from domain.cause import Cause
 from tests.integration.kubernetes.conftest import NAMESPACE, Kube
 from tests.support import wait_until
@@ -122,3 +123,33 @@ def test_cancelling_a_running_job_deletes_its_pod_and_secret(kube: Kube) -> None
     kube.no_pods_left()
     deleted = {r.resource for r in kube.double.requests_matching(verb="delete")}
     assert deleted == {"pods", "secrets"}
+
+
+@pytest.mark.parametrize("executor_tweaks", [{"steps": StepPolicy(idle_timeout=1.0)}])
+def test_a_silent_exec_connection_is_given_up_and_reattached(kube: Kube, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A black hole (open, but no output, status or pong) mid-step: the adapter notices
+    within its idle timeout and reattaches; the step still runs once, every byte once."""
+    kube.double.faults.exec_stall(after_bytes=5000, container="worker")
+    step, out, err, runs = run_bursts(kube, tmp_path)
+    assert (step.state, step.exit_code) == ("failure", 4)
+    assert out == expected("out") and err == expected("err")
+    assert runs == "run\n"
+    kube.no_pods_left()
+
+
+@pytest.mark.parametrize("executor_tweaks", [{"steps": StepPolicy(idle_timeout=0.6)}])
+def test_a_quiet_step_is_not_disturbed_by_the_idle_watchdog(kube: Kube, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Pings keep a healthy connection that carries no output alive: one exec, no
+    reattaching, however long the step is quiet."""
+    _, job_id = kube.request("""
+        from danube import pipeline, step
+
+        @pipeline(name="demo")
+        def build() -> None:
+            step.run("echo begin; sleep 3; echo end")
+    """)
+    job = kube.finished(job_id, timeout=30)
+    assert job.state == "success"
+    assert kube.danube.logs.step_bytes(job_id, 1, "stdout") == b"begin\nend\n"
+    execs = kube.double.requests_matching(resource="pods", subresource="exec")
+    assert len(execs) == 1

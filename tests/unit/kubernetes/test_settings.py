@@ -36,12 +36,14 @@ def test_durations_commands_and_addresses_are_parsed() -> None:
         k8s_unschedulable_timeout="2m",
         k8s_node_lost_timeout="45s",
         k8s_start_timeout="1h",
+        k8s_exec_idle_timeout="2m",
         k8s_coordinator_command="'/opt/py 3/bin/python' -m danube.coordinator",
         k8s_master_address="danube-grpc.danube-system:9000",
     )
     wired = kubernetes_settings(settings)
     assert (wired.waits.unschedulable_seconds, wired.waits.node_lost_seconds) == (120, 45)
     assert wired.waits.start_seconds == 3600
+    assert wired.steps.idle_timeout == 120
     assert wired.pod.coordinator_command == ("/opt/py 3/bin/python", "-m", "danube.coordinator")
 
 
@@ -53,6 +55,7 @@ def test_durations_commands_and_addresses_are_parsed() -> None:
         ({"k8s_master_address": "no-port"}, "DANUBE_K8S_MASTER_ADDRESS"),
         ({"k8s_unschedulable_timeout": "soon"}, "DANUBE_K8S_UNSCHEDULABLE_TIMEOUT"),
         ({"k8s_run_as_user": 0}, "DANUBE_K8S_RUN_AS_USER"),
+        ({"k8s_exec_idle_timeout": "0s"}, "DANUBE_K8S_EXEC_IDLE_TIMEOUT"),
         ({"pod_adapter_metrics_address": ":x"}, "DANUBE_POD_ADAPTER_METRICS_ADDRESS"),
     ],
 )
