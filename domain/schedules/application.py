@@ -16,6 +16,7 @@ from domain.cause import Cause
 from domain.config.application import ConfigService
 from domain.config.model import Pipeline, Trigger, TriggerKind
 from domain.eventlog import EventLog
+from domain.ids import scheduled_run_id_for
 from domain.runs.application import RunsService
 from domain.runs.errors import RunAlreadyExistsError
 from domain.schedules.aggregates import CronTrigger, cron_trigger_id
@@ -100,10 +101,11 @@ class CronScheduler:
             ref=ref,
             commit=commit,
             trigger={"scheduled_for": minute.isoformat(), "schedule": trigger.schedule or ""},
-            deduplicate_on=minute.isoformat(),
+            run_id=scheduled_run_id_for(pipeline.name, aggregate_id.hex, minute.isoformat()),
         )
-        # The run first (its id is derived from the minute: a second replica or a retry
-        # after a crash collides with it), then the record that the minute is done.
+        # The run first, then the record that the minute is done. The run id is derived
+        # from (pipeline, trigger, minute) and not from the commit, so a second replica or
+        # a retry after a crash collides with it even when the branch moved in between.
         with contextlib.suppress(RunAlreadyExistsError):
             self._runs.request_run(request, CRON)
         self._record(aggregate_id, lambda t: t.fired(minute, request.run_id.hex))

@@ -36,15 +36,18 @@ def run_request(
     commit: str,
     trigger: dict[str, str],
     deduplicate_on: str | None = None,
+    run_id: RunId | None = None,
 ) -> RunRequest:
-    """A run request. With ``deduplicate_on`` (the trigger's identity: the ref for
-    pushes, the scheduled minute for cron) the run id is derived from (pipeline, commit,
-    kind, that), so the same trigger can never start a second run."""
-    run_id: RunId = (
-        run_id_for(pipeline.name, commit, kind, deduplicate_on)
-        if deduplicate_on is not None
-        else new_run_id()
-    )
+    """A run request. With ``deduplicate_on`` (the trigger's identity, e.g. the ref of a
+    push) the run id is derived from (pipeline, commit, kind, that), so the same trigger
+    can never start a second run; a caller with its own deduplicated id (cron: one per
+    scheduled minute, whatever the commit) passes ``run_id``."""
+    if run_id is None:
+        run_id = (
+            run_id_for(pipeline.name, commit, kind, deduplicate_on)
+            if deduplicate_on is not None
+            else new_run_id()
+        )
     return RunRequest(
         run_id=run_id,
         pipeline=pipeline.name,

@@ -4,6 +4,7 @@ replicas; a tick missed while down fires once; skipped while draining."""
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -53,7 +54,22 @@ def cron(store_config: StoreConfig, tmp_path: Path) -> Iterator[tuple[ConfigWorl
         yield world, app
 
 
-def scheduler(world: ConfigWorld, clock: Clock) -> CronScheduler:
+class FakeCommitResolver:
+    """A branch that moves between any two resolutions. Every caller waits until all
+    ``callers`` are resolving, so each of them has already found the minute due."""
+
+    def __init__(self, callers: int) -> None:
+        self._together = threading.Barrier(callers)
+        self.resolved: list[str] = []
+
+    def resolve(self, repository: str, ref: str) -> tuple[str, str]:
+        self._together.wait(30)
+        commit = uuid.uuid4().hex + uuid.uuid4().hex[:8]
+        self.resolved.append(commit)
+        return commit, f"refs/heads/{ref}"
+
+
+def scheduler(world: ConfigWorld, clock: Clock, commits: object = None) -> CronScheduler:
     danube = world.danube
     return CronScheduler(
         danube.store.log,
@@ -61,9 +77,14 @@ def scheduler(world: ConfigWorld, clock: Clock) -> CronScheduler:
         danube.config,
         danube.system,
         CroniterSchedule.for_trigger,
-        GitCommits(),
+        commits or GitCommits(),  # type: ignore[arg-type]
         clock,
     )
+
+
+def run_requests(world: ConfigWorld) -> list[object]:
+    notifications = world.danube.store.log.recorder.select_notifications(1, 10_000)
+    return [n for n in notifications if n.topic == "danube:Run.Requested"]
 
 
 def test_each_scheduled_minute_fires_once(cron: tuple[ConfigWorld, Origin]) -> None:
@@ -114,12 +135,25 @@ def test_two_replicas_never_fire_one_minute_twice(cron: tuple[ConfigWorld, Origi
     for thread in threads:
         thread.join(30)
     assert len({run for runs in fired for run in runs}) == 1
-    requested = [
-        n
-        for n in world.danube.store.log.recorder.select_notifications(1, 10_000)
-        if n.topic == "danube:Run.Requested"
-    ]
-    assert len(requested) == 1
+    assert len(run_requests(world)) == 1
+
+
+def test_a_branch_that_moves_between_two_replicas_still_fires_the_minute_once(
+    cron: tuple[ConfigWorld, Origin],
+) -> None:
+    world, _ = cron
+    clock = Clock(NOON)
+    commits = FakeCommitResolver(callers=2)
+    replicas = [scheduler(world, clock, commits) for _ in range(2)]
+    fired: list[list[str]] = []
+    threads = [threading.Thread(target=lambda r=r: fired.append(r.tick())) for r in replicas]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(set(commits.resolved)) == 2, "each replica saw the branch at another commit"
+    assert len(run_requests(world)) == 1
+    assert len({run for runs in fired for run in runs}) == 1
 
 
 def test_a_tick_while_draining_is_skipped_and_the_skip_recorded(
