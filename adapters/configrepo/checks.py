@@ -6,7 +6,9 @@ import re
 import zoneinfo
 from collections.abc import Callable
 
-from croniter import croniter
+from domain.triggers.errors import InvalidGlobError, InvalidScheduleError
+from domain.triggers.globs import validate_glob
+from domain.triggers.ports import ScheduleFactory
 
 Check = Callable[[str], "str | None"]
 
@@ -83,18 +85,19 @@ def _image_problem(value: str) -> str | None:
     return None
 
 
-def cron_schedule(value: str) -> str | None:
-    fields = value.split()
-    if not value.startswith("@") and len(fields) != 5:
-        return (
-            f"invalid cron expression '{value}': expected 5 fields "
-            f"(minute hour day-of-month month day-of-week), got {len(fields)}"
-        )
-    try:
-        croniter(value)
-    except (ValueError, KeyError, TypeError) as error:  # croniter's errors are ValueErrors
-        return f"invalid cron expression '{value}': {error}"
-    return None
+def cron_schedule(schedules: ScheduleFactory, timezone: str = "UTC") -> Check:
+    """The check of a cron expression: building it with the schedule class the scheduler
+    runs, so an expression that passes is one the scheduler can evaluate (``0 0 31 2 *``
+    is well-formed but never fires, and is refused here as it would be there)."""
+
+    def check(value: str) -> str | None:
+        try:
+            schedules(value, timezone)
+        except InvalidScheduleError as error:
+            return str(error)
+        return None
+
+    return check
 
 
 def timezone(value: str) -> str | None:
@@ -112,7 +115,13 @@ def glob(value: str) -> str | None:
         return f"invalid glob '{value}': character {bad.group()!r} cannot occur in a git ref name"
     if ".." in value:
         return f"invalid glob '{value}': '..' cannot occur in a git ref name"
-    return _bracket_problem(value)
+    if (problem := _bracket_problem(value)) is not None:
+        return problem
+    try:  # what the matcher compiles, so a glob that passes is one it can match with
+        validate_glob(value)
+    except InvalidGlobError as error:
+        return str(error)
+    return None
 
 
 def _bracket_problem(value: str) -> str | None:

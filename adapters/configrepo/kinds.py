@@ -26,6 +26,7 @@ from domain.config.model import (
     User,
     Worker,
 )
+from domain.triggers.ports import ScheduleFactory
 
 PIPELINE_FIELDS = (
     "repository", "branch_filter", "triggers", "script", "max_duration_seconds",
@@ -72,7 +73,9 @@ def _egress_entry(value: str) -> str | None:
     return None
 
 
-def parse_pipeline(name: str, spec: Fields, refs: list[Reference]) -> Pipeline | None:
+def parse_pipeline(
+    name: str, spec: Fields, refs: list[Reference], schedules: ScheduleFactory
+) -> Pipeline | None:
     repository = spec.string("repository", checks.repository_url, required=True)
     max_duration = spec.integer("max_duration_seconds", minimum=1)
     workspace = spec.integer("workspace_size_gb", minimum=1)
@@ -86,7 +89,7 @@ def parse_pipeline(name: str, spec: Fields, refs: list[Reference]) -> Pipeline |
         name=name,
         repository=repository or "",
         branch_filter=spec.strings("branch_filter", checks.glob),
-        triggers=tuple(_triggers(spec)),
+        triggers=tuple(_triggers(spec, schedules)),
         script=spec.string("script", checks.relative_path) or "danubefile.py",
         max_duration_seconds=3600 if max_duration is None else max_duration,
         workspace_size_gb=10 if workspace is None else workspace,
@@ -99,9 +102,9 @@ def parse_pipeline(name: str, spec: Fields, refs: list[Reference]) -> Pipeline |
     return result if repository is not None else None
 
 
-def _triggers(spec: Fields) -> list[Trigger]:
+def _triggers(spec: Fields, schedules: ScheduleFactory) -> list[Trigger]:
     found = (
-        _trigger(Fields(spec.problems, node, spec.field(path), ALL_TRIGGER_FIELDS))
+        _trigger(Fields(spec.problems, node, spec.field(path), ALL_TRIGGER_FIELDS), schedules)
         for path, node in spec.items("triggers")
     )
     return [trigger for trigger in found if trigger is not None]
@@ -114,7 +117,7 @@ def _trigger_kind(value: str) -> str | None:
     return f"unknown trigger kind '{value}': expected one of {', '.join(kinds)}"
 
 
-def _trigger(fields: Fields) -> Trigger | None:
+def _trigger(fields: Fields, schedules: ScheduleFactory) -> Trigger | None:
     kind_text = fields.string("kind", _trigger_kind, required=True)
     if kind_text is None:
         return None
@@ -122,12 +125,15 @@ def _trigger(fields: Fields) -> Trigger | None:
     others = set(ALL_TRIGGER_FIELDS) - {"kind", *TRIGGER_FIELDS[kind]}
     fields.forbid(sorted(others), f"for a {kind.value} trigger")
     cron = kind is TriggerKind.CRON
+    timezone = fields.string("timezone", checks.timezone)
+    # A bad timezone is reported on its own field; the schedule is checked in UTC then.
+    schedule = checks.cron_schedule(schedules, timezone or "UTC")
     return Trigger(
         kind=kind,
         branches=fields.strings("branches", checks.glob),
         tags=fields.strings("tags", checks.glob),
-        schedule=fields.string("schedule", checks.cron_schedule, required=cron),
-        timezone=fields.string("timezone", checks.timezone) or "UTC",
+        schedule=fields.string("schedule", schedule, required=cron),
+        timezone=timezone or "UTC",
         branch=fields.string("branch", _branch_name),
     )
 

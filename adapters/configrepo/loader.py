@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,15 +34,12 @@ from adapters.configrepo.kinds import (
 )
 from adapters.configrepo.nodes import Fields, Problems, line_of, read_documents
 from domain.config.model import Config, ConfigError, ConfigInvalidError, Settings
+from domain.triggers.ports import ScheduleFactory
 
 API_VERSION = "danube.dev/v1"
 _Parser = Callable[[str, Fields, list[Reference]], Any]
-_KINDS: dict[str, tuple[tuple[str, ...], _Parser]] = {
-    "Config": (SETTINGS_FIELDS, parse_settings),
-    "User": (USER_FIELDS, parse_user),
-    "Team": (TEAM_FIELDS, parse_team),
-    "Pipeline": (PIPELINE_FIELDS, parse_pipeline),
-}
+_Kinds = dict[str, tuple[tuple[str, ...], _Parser]]
+_KIND_NAMES = ("Config", "User", "Team", "Pipeline")
 _TOP_FILES = (("config", "Config"), ("users", "User"), ("teams", "Team"))
 
 
@@ -64,10 +62,13 @@ class _Loaded:
     errors: list[ConfigError] = field(default_factory=list)
 
 
-def load_config(directory: Path, commit: str) -> Config:
-    """The validated config in ``directory``; raises ``ConfigInvalidError`` with every error."""
+def load_config(directory: Path, commit: str, *, schedules: ScheduleFactory) -> Config:
+    """The validated config in ``directory``; raises ``ConfigInvalidError`` with every error.
+    ``schedules`` builds the cron schedules the scheduler will run: every cron trigger's
+    schedule is built with it, so what it refuses is a config error here."""
     if not directory.is_dir():
         raise FileNotFoundError(f"config repository directory {directory} does not exist")
+    kinds = _kinds(schedules)
     loaded = _Loaded()
     for relative, kind in _config_files(directory):
         problems = Problems(relative)
@@ -75,7 +76,7 @@ def load_config(directory: Path, commit: str) -> Config:
         if not complete:
             loaded.incomplete.add(kind)
         for document in documents:
-            _read_document(document, kind, problems, loaded)
+            _read_document(document, kind, problems, loaded, kinds)
         loaded.errors.extend(problems.errors)
     loaded.errors.extend(_duplicates(loaded.definitions))
     loaded.errors.extend(_unknown_references(loaded))
@@ -84,6 +85,15 @@ def load_config(directory: Path, commit: str) -> Config:
         ordered = sorted(loaded.errors, key=lambda e: (e.file, e.line or 0))
         raise ConfigInvalidError(commit, tuple(ordered))
     return _config(commit, loaded.objects)
+
+
+def _kinds(schedules: ScheduleFactory) -> _Kinds:
+    return {
+        "Config": (SETTINGS_FIELDS, parse_settings),
+        "User": (USER_FIELDS, parse_user),
+        "Team": (TEAM_FIELDS, parse_team),
+        "Pipeline": (PIPELINE_FIELDS, partial(parse_pipeline, schedules=schedules)),
+    }
 
 
 def _config_files(directory: Path) -> Iterator[tuple[str, str]]:
@@ -100,7 +110,9 @@ def _config_files(directory: Path) -> Iterator[tuple[str, str]]:
             yield f"pipelines/{path.name}", "Pipeline"
 
 
-def _read_document(node: yaml.Node, expected: str, problems: Problems, loaded: _Loaded) -> None:
+def _read_document(
+    node: yaml.Node, expected: str, problems: Problems, loaded: _Loaded, kinds: _Kinds
+) -> None:
     top = Fields(problems, node, "", ("apiVersion", "kind", "metadata", "spec"))
     api_version = top.string("apiVersion", required=True)
     if api_version is not None and api_version != API_VERSION:
@@ -109,8 +121,8 @@ def _read_document(node: yaml.Node, expected: str, problems: Problems, loaded: _
     kind = top.string("kind", required=True)
     if kind is None:
         return
-    if kind not in _KINDS:
-        known = ", ".join(sorted(_KINDS))
+    if kind not in kinds:
+        known = ", ".join(sorted(kinds))
         top.error(top.get("kind"), "kind", f"unknown kind '{kind}': expected one of {known}")
         return
     if kind != expected:
@@ -119,7 +131,7 @@ def _read_document(node: yaml.Node, expected: str, problems: Problems, loaded: _
         return
     metadata = top.mapping("metadata", ("name",))
     name = _name(metadata, kind, loaded)
-    allowed, parse = _KINDS[kind]
+    allowed, parse = kinds[kind]
     result = parse(name or "", top.mapping("spec", allowed), loaded.references)
     if result is not None and name is not None:
         loaded.objects.setdefault(kind, []).append(result)
@@ -157,7 +169,7 @@ def _unknown_references(loaded: _Loaded) -> Iterator[ConfigError]:
     for item in loaded.definitions:
         names.setdefault(item.kind, set()).add(item.name)
     for ref in loaded.references:
-        if ref.kind not in _KINDS or ref.kind in loaded.incomplete:
+        if ref.kind not in _KIND_NAMES or ref.kind in loaded.incomplete:
             continue  # not a name; or its file could not be read, which is reported already
         known = names.get(ref.kind, set())
         if ref.name not in known:

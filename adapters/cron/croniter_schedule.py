@@ -112,15 +112,18 @@ class CroniterSchedule:
 def _expand(expression: str) -> str:
     text = " ".join(expression.split())
     if not text:
-        raise InvalidScheduleError("cron expression is empty")
+        raise InvalidScheduleError("invalid cron expression '': it is empty")
     if text.startswith("@") and text.lower() not in _ALIASES:
-        raise InvalidScheduleError(f"cron expression {expression!r} is not a known @alias")
+        known = ", ".join(_ALIASES)
+        raise InvalidScheduleError(
+            f"invalid cron expression '{expression}': not a known @alias (one of {known})"
+        )
     fields = _ALIASES.get(text.lower(), text)
     count = len(fields.split())
     if count != 5:
         raise InvalidScheduleError(
-            f"cron expression {expression!r} has {count} fields; expected 5 "
-            "(minute hour day-of-month month day-of-week)"
+            f"invalid cron expression '{expression}': it has {count} fields; expected 5 "
+            f"fields (minute hour day-of-month month day-of-week)"
         )
     return fields
 
@@ -130,9 +133,11 @@ def _parse(expression: str, fields: str) -> croniter:
         parsed = croniter(fields, _REFERENCE)
         copy.copy(parsed).get_next(datetime)
     except CroniterBadDateError as error:
-        raise InvalidScheduleError(f"cron expression {expression!r} never fires") from error
+        raise InvalidScheduleError(
+            f"invalid cron expression '{expression}': it never fires (no date matches it)"
+        ) from error
     except (CroniterError, ValueError, KeyError) as error:
-        raise InvalidScheduleError(f"cron expression {expression!r} is invalid: {error}") from error
+        raise InvalidScheduleError(f"invalid cron expression '{expression}': {error}") from error
     return parsed
 
 

@@ -1,5 +1,6 @@
 """The config repository read through git (``adapters.git``) and validated
-(``adapters.configrepo``): the ``ConfigSource`` port."""
+(``adapters.configrepo``, with the cron schedules of ``adapters.cron`` that the scheduler
+runs): the ``ConfigSource`` port."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 from adapters.configrepo import load_config
+from adapters.cron import CroniterSchedule
 from adapters.git import GitError, GitRepository
 from domain.config.application import ConfigFetchError, Head
 from domain.config.model import Config
@@ -49,4 +51,4 @@ class GitConfigSource:
                 self._repository.export(commit, Path(directory) / "tree")
             except GitError as error:
                 raise ConfigFetchError(str(error)) from None
-            return load_config(Path(directory) / "tree", commit)
+            return load_config(Path(directory) / "tree", commit, schedules=CroniterSchedule)

@@ -27,7 +27,7 @@ from domain.triggers.model import (
     WebhookSecret,
     is_zero_sha,
 )
-from domain.triggers.ports import CronSchedule, ForgeWebhooks
+from domain.triggers.ports import CronSchedule, ForgeWebhooks, ScheduleFactory
 from domain.triggers.repository_url import normalise_repository_url, same_repository
 
 __all__ = [
@@ -41,6 +41,7 @@ __all__ = [
     "InvalidScheduleError",
     "MalformedPayloadError",
     "Provider",
+    "ScheduleFactory",
     "SignatureMismatchError",
     "SignatureMissingError",
     "TriggerError",

@@ -40,11 +40,11 @@ def validate_glob(pattern: str) -> None:
 @lru_cache(maxsize=1024)
 def compile_glob(pattern: str) -> re.Pattern[str]:
     if not pattern:
-        raise InvalidGlobError("glob is empty")
+        raise InvalidGlobError("invalid glob '': it is empty")
     try:
         return re.compile(_translate(pattern))
-    except re.error as error:
-        raise InvalidGlobError(f"glob {pattern!r} is invalid: {error}") from error
+    except re.error as error:  # its position is in the regex, not the glob: left out
+        raise InvalidGlobError(f"invalid glob '{pattern}': {error.msg}") from error
 
 
 def _translate(pattern: str) -> str:
@@ -68,7 +68,7 @@ def _token(pattern: str, i: int) -> tuple[str, int]:
         return _char_class(pattern, i)
     if char == "\\":
         if i + 1 == len(pattern):
-            raise InvalidGlobError(f"glob {pattern!r} ends with a lone backslash")
+            raise InvalidGlobError(f"invalid glob '{pattern}': it ends with a lone backslash")
         return re.escape(pattern[i + 1]), i + 2
     return re.escape(char), i + 1
 
@@ -91,6 +91,6 @@ def _char_class(pattern: str, i: int) -> tuple[str, int]:
         j += 1  # a leading ']' is a literal member
     close = pattern.find("]", j)
     if close == -1:
-        raise InvalidGlobError(f"glob {pattern!r} has an unclosed '['")
+        raise InvalidGlobError(f"invalid glob '{pattern}': '[' at position {i + 1} is never closed")
     body = "".join(c if c == "-" else re.escape(c) for c in pattern[start:close])
     return (f"[^/{body}]" if negate else f"[{body}]"), close + 1

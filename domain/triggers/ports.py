@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -30,6 +30,12 @@ class CronSchedule(Protocol):
     def previous(self, at: datetime) -> datetime: ...
 
     def next(self, after: datetime) -> datetime: ...
+
+
+ScheduleFactory = Callable[[str, str], CronSchedule]
+"""Builds the :class:`CronSchedule` of ``(expression, timezone)``, raising
+``InvalidScheduleError``. Config validation is given the one the scheduler runs, so a
+config that validates holds no schedule the scheduler would refuse."""
 
 
 class ForgeWebhooks(Protocol):

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from adapters.configrepo import ConfigInvalidError, load_config
+from adapters.cron import CroniterSchedule
 from adapters.git import GitRepository
 from tests.integration.git.origin import Origin
 
@@ -30,7 +31,7 @@ def test_a_pushed_config_is_fetched_exported_and_loaded_at_its_commit(
     head = repo.fetch("main").commit
     repo.export(head, tmp_path / "good")
 
-    config = load_config(tmp_path / "good", head)
+    config = load_config(tmp_path / "good", head, schedules=CroniterSchedule)
     assert (config.commit, [p.name for p in config.pipelines]) == (good, ["web"])
 
 
@@ -48,7 +49,7 @@ def test_a_broken_config_commit_is_rejected_with_its_file_and_line(
     repo.export(result.commit, tmp_path / "bad")
 
     with pytest.raises(ConfigInvalidError) as caught:
-        load_config(tmp_path / "bad", result.commit)
+        load_config(tmp_path / "bad", result.commit, schedules=CroniterSchedule)
     assert caught.value.commit == bad
     assert [str(e).split(": ")[0:2] for e in caught.value.errors] == [
         ["pipelines/web.yaml:9", "spec.triggers[0].schedule"]

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from adapters.configrepo import ConfigError, ConfigInvalidError, load_config
+from adapters.cron import CroniterSchedule
 from domain.config.model import Config
 
 HEADER = "apiVersion: danube.dev/v1\n"
@@ -22,7 +23,7 @@ def write(root: Path, files: dict[str, str]) -> Path:
 
 
 def load(root: Path, files: dict[str, str], commit: str = "c0ffee") -> Config:
-    return load_config(write(root, files), commit)
+    return load_config(write(root, files), commit, schedules=CroniterSchedule)
 
 
 def errors(root: Path, files: dict[str, str]) -> list[ConfigError]:

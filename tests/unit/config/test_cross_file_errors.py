@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from adapters.configrepo import ConfigInvalidError, load_config
+from adapters.cron import CroniterSchedule
 from tests.unit.config.repo import HEADER, errors, pipeline, where, write
 
 REPO = "repository: /srv/git/web\n"
@@ -49,7 +50,9 @@ def test_the_same_name_in_different_kinds_is_no_duplicate(tmp_path: Path) -> Non
         "pipelines/w.yaml": pipeline(REPO),
     }
 
-    assert load_config(write(tmp_path, files), "c").teams[0].name == "web"
+    assert (
+        load_config(write(tmp_path, files), "c", schedules=CroniterSchedule).teams[0].name == "web"
+    )
 
 
 def test_a_second_config_document_is_refused_whatever_its_name(tmp_path: Path) -> None:
@@ -123,7 +126,7 @@ def test_every_error_of_every_file_is_reported_together_in_file_order(tmp_path: 
     }
 
     with pytest.raises(ConfigInvalidError) as caught:
-        load_config(write(tmp_path, files), "deadbeef")
+        load_config(write(tmp_path, files), "deadbeef", schedules=CroniterSchedule)
 
     assert [where(e) for e in caught.value.errors] == [
         ("config.yaml", 6, "spec.retention.logs_days"),

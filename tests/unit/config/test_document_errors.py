@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from adapters.configrepo import load_config
+from adapters.cron import CroniterSchedule
 from tests.unit.config.repo import HEADER, errors, where
 
 USER = HEADER + "kind: User\nmetadata:\n  name: alice\nspec:\n"
@@ -133,4 +134,4 @@ def test_an_oversized_file_is_refused_unread(tmp_path: Path) -> None:
 
 def test_a_directory_that_does_not_exist_is_not_an_empty_config(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
-        load_config(tmp_path / "missing", "c")
+        load_config(tmp_path / "missing", "c", schedules=CroniterSchedule)

@@ -3,6 +3,7 @@ from pathlib import Path
 import bcrypt
 
 from adapters.configrepo import load_config
+from adapters.cron import CroniterSchedule
 from domain.config.model import (
     Config,
     KubernetesConfig,
@@ -170,7 +171,7 @@ def test_a_full_repository_loads_into_the_exact_model(tmp_path: Path) -> None:
 
 
 def test_an_empty_repository_is_a_config_with_defaults(tmp_path: Path) -> None:
-    assert load_config(tmp_path, "c1") == Config(commit="c1")
+    assert load_config(tmp_path, "c1", schedules=CroniterSchedule) == Config(commit="c1")
 
 
 def test_a_minimal_pipeline_takes_the_model_defaults(tmp_path: Path) -> None:
@@ -223,4 +224,4 @@ def test_a_null_optional_field_means_its_default(tmp_path: Path) -> None:
 def test_pipelines_in_nested_directories_are_ignored(tmp_path: Path) -> None:
     write(tmp_path, {"pipelines/old/web.yaml": "not: [valid"})
 
-    assert load_config(tmp_path, "c").pipelines == ()
+    assert load_config(tmp_path, "c", schedules=CroniterSchedule).pipelines == ()

@@ -4,6 +4,9 @@ import bcrypt
 import pytest
 
 from adapters.configrepo import checks
+from adapters.cron import CroniterSchedule
+
+cron_schedule = checks.cron_schedule(CroniterSchedule)
 
 VALID = [
     (checks.image_reference, "python:3.12-slim"),
@@ -26,9 +29,9 @@ VALID = [
     (checks.glob, "feature/[a-z]*"),
     (checks.glob, "hotfix-[!x]?"),
     (checks.glob, "[]]x"),
-    (checks.cron_schedule, "*/5 * * * mon-fri"),
-    (checks.cron_schedule, "0 3 1 * *"),
-    (checks.cron_schedule, "@hourly"),
+    (cron_schedule, "*/5 * * * mon-fri"),
+    (cron_schedule, "0 3 1 * *"),
+    (cron_schedule, "@hourly"),
     (checks.timezone, "UTC"),
     (checks.timezone, "America/New_York"),
     (checks.dns_name, "a"),
@@ -63,11 +66,14 @@ INVALID = [
     (checks.glob, "a..b"),
     (checks.glob, "a~1"),
     (checks.glob, "refs:x"),
-    (checks.cron_schedule, "61 * * * *"),
-    (checks.cron_schedule, "* * * *"),
-    (checks.cron_schedule, "0 0 * * * *"),
-    (checks.cron_schedule, "0 25 * * *"),
-    (checks.cron_schedule, "H * * * *"),
+    (checks.glob, "[z-a]"),
+    (cron_schedule, "61 * * * *"),
+    (cron_schedule, "* * * *"),
+    (cron_schedule, "0 0 * * * *"),
+    (cron_schedule, "0 25 * * *"),
+    (cron_schedule, "H * * * *"),
+    (cron_schedule, "0 0 31 2 *"),
+    (cron_schedule, "@reboot"),
     (checks.timezone, "Mars/Olympus"),
     (checks.timezone, "../etc/passwd"),
     (checks.dns_name, "Web"),
