@@ -5,8 +5,10 @@ when absent, ``sha256:<hex of the body>``.
 
 Events: ``push`` (branches and tags; deletions are parsed with ``deleted=True``),
 ``pull_request`` with action ``opened``/``synchronize``/``reopened`` (other actions are
-ignored), and ``ping``. Other events are ignored with a reason. Bodies may be JSON or the
-``application/x-www-form-urlencoded`` form (``payload=<json>``) GitHub can be set to send.
+ignored), and ``ping``. Other events are ignored with a reason, once their body is known
+to be a JSON object (a body that is not is malformed, whatever the event). Bodies may be
+JSON or the ``application/x-www-form-urlencoded`` form (``payload=<json>``) GitHub can be
+set to send.
 """
 
 from __future__ import annotations
@@ -63,11 +65,12 @@ class GitHubWebhooks:
         if event_name is None:
             raise MalformedPayloadError(f"delivery has no {EVENT_HEADER} header")
         envelope = Envelope(self.provider, self.delivery_id(body, headers), event_name)
+        what = f"{event_name} payload"
+        data = _load(body, what)
         handler = _HANDLERS.get(event_name)
         if handler is None:
             return envelope.ignored(f"GitHub event '{event_name}' does not start runs")
-        what = f"{event_name} payload"
-        return handler(envelope, Payload(_load(body, what), what))
+        return handler(envelope, Payload(data, what))
 
 
 def _load(body: bytes, what: str) -> dict[str, Any]:

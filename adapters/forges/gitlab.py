@@ -13,7 +13,8 @@ Events: ``Push Hook`` and ``Tag Push Hook`` (deletions parsed with ``deleted=Tru
 ``Merge Request Hook`` with ``object_attributes.action`` ``open``/``reopen``, or
 ``update`` when it carries ``object_attributes.oldrev`` (new commits; an update that only
 edits the title or labels is ignored). ``System Hook`` deliveries are dispatched on the
-body's ``object_kind``. Everything else is ignored with a reason.
+body's ``object_kind``. Everything else is ignored with a reason, once its body is known
+to be a JSON object (a body that is not is malformed, whatever the event).
 """
 
 from __future__ import annotations
@@ -82,12 +83,13 @@ class GitLabWebhooks:
             raise MalformedPayloadError(f"delivery has no {EVENT_HEADER} header")
         envelope = Envelope(self.provider, self.delivery_id(body, headers), event_name)
         what = f"{event_name} payload"
+        payload = Payload(load_object(body, what), what)
         if event_name == SYSTEM_HOOK:
-            return _system_hook(envelope, Payload(load_object(body, what), what))
+            return _system_hook(envelope, payload)
         handler = _HANDLERS.get(event_name)
         if handler is None:
             return envelope.ignored(f"GitLab event '{event_name}' does not start runs")
-        return handler(envelope, Payload(load_object(body, what), what))
+        return handler(envelope, payload)
 
 
 def _system_hook(envelope: Envelope, p: Payload) -> Result:

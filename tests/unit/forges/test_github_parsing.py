@@ -172,10 +172,16 @@ def test_an_organisation_ping_has_no_repository() -> None:
 
 
 @pytest.mark.parametrize("name", ["issues", "check_run", "workflow_run", "create", "release"])
-def test_other_events_are_ignored_without_reading_the_body(name: str) -> None:
-    result = github.parse(b"<not json>", github_headers(name, b"<not json>"))
+def test_other_events_are_ignored_with_a_reason(name: str) -> None:
+    result = github.parse(b'{"action": "opened"}', github_headers(name, b'{"action": "opened"}'))
     assert isinstance(result, IgnoredDelivery)
     assert result.reason == f"GitHub event '{name}' does not start runs"
+
+
+@pytest.mark.parametrize("name", ["issues", "check_run"])
+def test_another_event_whose_body_is_not_json_is_malformed(name: str) -> None:
+    with pytest.raises(MalformedPayloadError, match=f"{name} payload is not valid JSON"):
+        github.parse(b"<not json>", github_headers(name, b"<not json>"))
 
 
 def test_the_delivery_id_is_the_delivery_header() -> None:

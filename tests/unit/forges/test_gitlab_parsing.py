@@ -133,10 +133,16 @@ def test_system_hooks_are_dispatched_on_object_kind() -> None:
 
 
 @pytest.mark.parametrize("name", ["Issue Hook", "Note Hook", "Pipeline Hook", "Job Hook"])
-def test_other_events_are_ignored_without_reading_the_body(name: str) -> None:
-    result = gitlab.parse(b"<not json>", gitlab_headers(name))
+def test_other_events_are_ignored_with_a_reason(name: str) -> None:
+    result = gitlab.parse(b'{"object_kind": "issue"}', gitlab_headers(name))
     assert isinstance(result, IgnoredDelivery)
     assert result.reason == f"GitLab event '{name}' does not start runs"
+
+
+@pytest.mark.parametrize("name", ["Issue Hook", "Pipeline Hook"])
+def test_another_event_whose_body_is_not_json_is_malformed(name: str) -> None:
+    with pytest.raises(MalformedPayloadError, match=f"{name} payload is not valid JSON"):
+        gitlab.parse(b"<not json>", gitlab_headers(name))
 
 
 def test_the_delivery_id_prefers_the_idempotency_key_then_webhook_then_event_uuid() -> None:
