@@ -144,7 +144,11 @@ def build(settings: Settings) -> Danube:
         artifacts=FilesystemArtifactStore(settings.data_dir.resolve() / "artifacts"),
         config=config,
         inbox=Inbox(
-            store.log, runs, config, {"github": GitHubWebhooks(), "gitlab": GitLabWebhooks()}
+            store.log,
+            runs,
+            config,
+            system,
+            {"github": GitHubWebhooks(), "gitlab": GitLabWebhooks()},
         ),
         triggers=ManualTriggers(runs, config, system, commits),
         projections=projections,

@@ -13,6 +13,7 @@ from api.bootstrap import Danube
 from domain.cause import Cause
 from domain.ids import job_id_for
 from domain.triggers.manual import DrainingError, PipelineNotFoundError, TriggerRefusedError
+from domain.webhooks.errors import InboxDrainingError
 
 router = APIRouter(prefix="/api/v1")
 
@@ -97,7 +98,7 @@ def list_deliveries(request: Request, provider: str = "", limit: int = 50) -> di
 @router.post("/webhooks/deliveries/{delivery}/replay")
 def replay_delivery(request: Request, delivery: str) -> dict[str, Any]:
     """Process a stored delivery again with the config in force now (it never starts a
-    second run of a trigger that already ran)."""
+    second run of a trigger that already ran). While draining: 503, nothing changes."""
     danube = _danube(request)
     try:
         key = UUID(delivery)
@@ -105,5 +106,8 @@ def replay_delivery(request: Request, delivery: str) -> dict[str, Any]:
         raise HTTPException(400, f"invalid delivery id {delivery!r}: expected a UUID") from None
     if danube.deliveries.get(key.hex) is None:
         raise HTTPException(404, f"no delivery {delivery}")
-    outcome = danube.inbox.replay(key, Cause(actor="api", reason="replay"))
+    try:
+        outcome = danube.inbox.replay(key, Cause(actor="api", reason="replay"))
+    except InboxDrainingError as error:
+        raise HTTPException(503, str(error), headers={"Retry-After": "60"}) from None
     return {"outcome": outcome.outcome, "runs": outcome.runs, "reason": outcome.reason}

@@ -1,9 +1,10 @@
 """``POST /webhooks/github`` and ``/webhooks/gitlab``: verify, store, then process.
 
 Order matters: the signature is checked on the raw body before anything is parsed; a
-body that is too large, unsigned or badly signed is refused with nothing stored; a
-verified delivery is stored before the 2xx reply, so a crash after the reply loses
-nothing (the inbox worker processes what is left)."""
+body that is too large, unsigned or badly signed, or arrives while draining, or is not
+the JSON the forge documents, is refused with nothing stored. Every other delivery (pings
+and events that start nothing too) is stored before the 2xx reply, so a crash after the
+reply loses nothing (the inbox worker processes what is left) and each is listed."""
 
 from __future__ import annotations
 
@@ -21,8 +22,9 @@ from domain.triggers.errors import (
     MalformedPayloadError,
     WebhookRejectedError,
 )
-from domain.triggers.model import EventKind, IgnoredDelivery, TriggerEvent
+from domain.triggers.model import TriggerEvent
 from domain.triggers.repository_url import normalise_repository_url
+from domain.webhooks.application import PENDING
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -85,27 +87,25 @@ def _handle(
             headers={"Retry-After": "60"},
         )
     try:
-        parsed = forge.parse(body, headers)
         body.decode("utf-8")
+        parsed = forge.parse(body, headers)
     except (MalformedPayloadError, UnicodeDecodeError) as error:
         return reply(400, "rejected", detail=f"malformed payload: {error}")
-    if isinstance(parsed, IgnoredDelivery):
-        return reply(200, "ignored", reason=parsed.reason)
-    assert isinstance(parsed, TriggerEvent)
-    if parsed.kind == EventKind.PING:
-        return reply(200, "ignored", reason="ping: the webhook reaches Danube")
     kept = {k: v for k, v in headers.items() if k in KEPT_HEADERS}
     delivery_id, stored = danube.inbox.receive(
         provider, parsed.delivery_id, parsed.event_name, kept, body, verified
     )
     if not stored:
         return reply(200, "duplicate", delivery=parsed.delivery_id)
-    _maybe_sync_config(danube, parsed)
+    if isinstance(parsed, TriggerEvent):
+        _maybe_sync_config(danube, parsed)
     try:
         outcome = danube.inbox.process(delivery_id)
     except Exception:  # stored: the inbox worker will process it
         log.exception("processing delivery %s failed; it stays in the inbox", parsed.delivery_id)
         return reply(202, "accepted", delivery=parsed.delivery_id)
+    if outcome.outcome == PENDING:  # stored; the inbox worker processes it later
+        return reply(202, "accepted", delivery=parsed.delivery_id, reason=outcome.reason)
     return reply(
         202 if outcome.outcome == "started" else 200,
         outcome.outcome,

@@ -24,10 +24,11 @@ INBOX_INTERVAL = 5.0
 
 
 class ConfigSyncLoop:
-    """Syncs every ``config_repo_sync_interval`` and whenever woken (a push webhook for
-    the config repository, ``danube config sync``)."""
+    """Syncs on start (the first sync clones), then every ``config_repo_sync_interval``
+    and whenever woken (a push webhook for the config repository). ``on_accepted`` is
+    called after a sync that put a new config in force."""
 
-    def __init__(self, danube: Danube) -> None:
+    def __init__(self, danube: Danube, on_accepted: Callable[[], None] | None = None) -> None:
         settings = danube.settings
         source = GitConfigSource(
             settings.config_repo_url,
@@ -40,6 +41,7 @@ class ConfigSyncLoop:
         self.interval = settings.config_repo_sync_interval
         self._woken = threading.Event()
         self._danube = danube
+        self._on_accepted = on_accepted
 
     def wake(self) -> None:
         self._woken.set()
@@ -49,16 +51,20 @@ class ConfigSyncLoop:
         if result.outcome in {"accepted", "rejected", "force-pushed", "fetch-failed"}:
             log.info("config sync: %s %s %s", result.outcome, result.commit[:12], result.message)
         self._danube.webhook_secrets.forget()
+        if result.outcome == "accepted" and self._on_accepted is not None:
+            self._on_accepted()
         return result
 
     def __call__(self, stopping: threading.Event) -> None:
         while not stopping.is_set():
+            # Cleared before the sync, not after the wait: a wake that arrives while this
+            # sync runs is kept, so every wake is followed by a sync that starts after it.
+            self._woken.clear()
             try:
                 self.sync()
             except Exception:  # keep syncing; the next round may work
                 log.exception("config sync failed")
             self._woken.wait(self.interval)
-            self._woken.clear()
 
 
 def cron_loop(danube: Danube, clock: Callable[[], datetime] | None = None) -> Work:
@@ -85,25 +91,41 @@ def cron_loop(danube: Danube, clock: Callable[[], datetime] | None = None) -> Wo
     return work
 
 
-def inbox_loop(danube: Danube, interval: float = INBOX_INTERVAL) -> Work:
-    """Processes deliveries stored but not processed (a crash between the reply and the
-    processing); processing is idempotent, so racing the request path is harmless."""
+class InboxWorker:
+    """Processes deliveries stored but not processed: left by a crash between the reply
+    and the processing, or kept while draining or before the first config (the inbox
+    leaves those pending). Runs at once on start, then every ``interval`` and whenever
+    woken; processing is idempotent, so racing the request path is harmless."""
 
-    def work(stopping: threading.Event) -> None:
-        while not stopping.wait(interval):
-            for row in danube.deliveries.unprocessed():
-                try:
-                    danube.inbox.process(UUID(row["id"]))
-                except Exception:
-                    log.exception("processing delivery %s failed", row["delivery_id"])
+    def __init__(self, danube: Danube, interval: float = INBOX_INTERVAL) -> None:
+        self._danube, self._interval = danube, interval
+        self._woken = threading.Event()
+        self.rounds = 0  # completed passes over the inbox, for whoever waits on one
 
-    return work
+    def wake(self) -> None:
+        self._woken.set()
+
+    def __call__(self, stopping: threading.Event) -> None:
+        while not stopping.is_set():
+            self._woken.clear()
+            self.process_waiting()
+            self.rounds += 1
+            self._woken.wait(self._interval)
+
+    def process_waiting(self) -> None:
+        for row in self._danube.deliveries.unprocessed():
+            try:
+                self._danube.inbox.process(UUID(row["id"]))
+            except Exception:
+                log.exception("processing delivery %s failed", row["delivery_id"])
 
 
 def start_triggers(danube: Danube, supervisor: Supervisor) -> None:
+    inbox = InboxWorker(danube)
     if danube.settings.config_repo_url:
-        danube.config_sync = ConfigSyncLoop(danube)
+        danube.config_sync = ConfigSyncLoop(danube, on_accepted=inbox.wake)
         supervisor.add("config-sync", danube.config_sync)
         supervisor.on_stop(danube.config_sync.wake)
     supervisor.add("cron", cron_loop(danube))
-    supervisor.add("inbox", inbox_loop(danube))
+    supervisor.add("inbox", inbox)
+    supervisor.on_stop(inbox.wake)

@@ -1,9 +1,14 @@
 """The inbox: store a verified delivery, then turn it into runs (exactly once in effect).
 
-``receive`` is called before the forge gets its 2xx; ``process`` right after, and again by
-the inbox worker for anything a crash left unprocessed. Processing is idempotent: run ids
-are derived from (pipeline, commit, trigger kind, ref), so a second pass, a redelivery or
-a replay never starts a second run of the same trigger."""
+``receive`` is called before the forge gets its 2xx, for every verified delivery (pings
+and events that start nothing too, so each is listed and can be replayed); ``process``
+right after, and again by the inbox worker for anything left unprocessed. Processing is
+idempotent: run ids are derived from (pipeline, commit, trigger kind, ref), so a second
+pass, a redelivery or a replay never starts a second run of the same trigger.
+
+A delivery is left unprocessed (outcome ``pending``, nothing recorded) while Danube is
+draining and while no configuration is in force yet: the worker processes it later, so
+it starts its runs once draining ends or the first config lands."""
 
 from __future__ import annotations
 
@@ -20,19 +25,25 @@ from domain.config.model import Pipeline
 from domain.eventlog import EventLog
 from domain.runs.application import RunsService
 from domain.runs.errors import RunAlreadyExistsError
+from domain.system.application import SystemService
 from domain.triggers.errors import MalformedPayloadError
 from domain.triggers.matching import match_pipelines
-from domain.triggers.model import IgnoredDelivery, TriggerEvent
+from domain.triggers.model import EventKind, IgnoredDelivery, TriggerEvent
 from domain.triggers.ports import ForgeWebhooks
 from domain.triggers.requests import run_request
 from domain.webhooks.aggregates import Delivery, delivery_id_for
+from domain.webhooks.errors import InboxDrainingError
 
 GLOBAL_SECRET = "global"
+PENDING = "pending"
+DRAINING = "Danube is draining; the delivery is processed when draining ends"
+NO_CONFIG = "no configuration is in force yet; the delivery is processed once one is"
+PING = "ping: the webhook reaches Danube"
 
 
 @dataclass(frozen=True)
 class Outcome:
-    outcome: str  # started | ignored | failed
+    outcome: str  # started | ignored | failed (recorded) | pending (left unprocessed)
     runs: list[str]
     reason: str = ""
 
@@ -51,9 +62,11 @@ class Inbox:
         log: EventLog,
         runs: RunsService,
         config: ConfigService,
+        system: SystemService,
         forges: Mapping[str, ForgeWebhooks],
     ) -> None:
         self._log, self._runs, self._config, self._forges = log, runs, config, forges
+        self._system = system
 
     def forge(self, provider: str) -> ForgeWebhooks | None:
         return self._forges.get(provider)
@@ -81,7 +94,11 @@ class Inbox:
         delivery = self._log.load(Delivery, delivery_id)
         if delivery.processed:
             return Outcome(delivery.outcome, list(delivery.runs))
+        if self._system.is_draining():
+            return Outcome(PENDING, [], DRAINING)
         outcome = self._outcome(delivery)
+        if outcome.outcome == PENDING:
+            return outcome
         self._log.update(
             Delivery,
             delivery_id,
@@ -90,6 +107,10 @@ class Inbox:
         return outcome
 
     def replay(self, delivery_id: UUID, cause: Cause) -> Outcome:
+        """Process a stored delivery again with the config in force now. Refused while
+        draining (``InboxDrainingError``), with nothing recorded."""
+        if self._system.is_draining():
+            raise InboxDrainingError("Danube is draining: deliveries are replayed after it")
         self._log.update(Delivery, delivery_id, lambda d: d.replay(cause.to_dict()))
         return self.process(delivery_id)
 
@@ -103,9 +124,11 @@ class Inbox:
             return Outcome("failed", [], str(error))
         if isinstance(parsed, IgnoredDelivery):
             return Outcome("ignored", [], parsed.reason)
+        if parsed.kind is EventKind.PING:
+            return Outcome("ignored", [], PING)
         config = self._config.current()
         if config is None:
-            return Outcome("ignored", [], "no configuration is in force yet")
+            return Outcome(PENDING, [], NO_CONFIG)
         return self._start(parsed, authorised(config.pipelines, delivery.verified_by))
 
     def _start(self, event: TriggerEvent, pipelines: list[Pipeline]) -> Outcome:

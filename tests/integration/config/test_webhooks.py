@@ -5,19 +5,17 @@ from __future__ import annotations
 import json
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from uuid import UUID
 
 import pytest
 
 from adapters.sql.store import StoreConfig
-from api.http.app import create_app
-from api.processes import HttpServer, Supervisor
-from api.triggers.loops import inbox_loop
+from api.processes import Supervisor
+from api.triggers.loops import InboxWorker
 from domain.cause import Cause
-from tests.integration.config.conftest import ConfigWorld, make_world
-from tests.support import free_port, wait_until
+from tests.integration.config.conftest import make_world
+from tests.integration.config.hooks import Hooks, serving
+from tests.support import wait_until
 from tests.unit.forges.deliveries import (
     GITHUB_SECRET,
     GITLAB_TOKEN,
@@ -46,31 +44,6 @@ GITLAB_PIPELINE = """
 """
 
 
-@dataclass
-class Hooks:
-    world: ConfigWorld
-    url: str
-
-    def post(self, provider: str, raw: bytes, headers: dict[str, str]) -> tuple[int, dict]:  # type: ignore[type-arg]
-        request = urllib.request.Request(
-            f"{self.url}/webhooks/{provider}", data=raw, headers=headers, method="POST"
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status, json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"{}")
-
-    def github(self, event: str, raw: bytes, **kw: str) -> tuple[int, dict]:  # type: ignore[type-arg]
-        return self.post("github", raw, github_headers(event, raw, **kw))
-
-    def position(self) -> int:
-        return self.world.danube.store.log.position()
-
-    def run(self, run_hex: str):  # type: ignore[no-untyped-def]
-        return self.world.danube.runs.get(UUID(run_hex))  # type: ignore[arg-type]
-
-
 @pytest.fixture
 def hooks(store_config: StoreConfig, tmp_path: Path) -> Iterator[Hooks]:
     for world in make_world(
@@ -81,21 +54,8 @@ def hooks(store_config: StoreConfig, tmp_path: Path) -> Iterator[Hooks]:
     ):
         world.push({"pipelines/diaspora.yaml": GITLAB_PIPELINE})
         assert world.loop.sync().outcome == "accepted"
-        supervisor = Supervisor()
-        port = free_port()
-        supervisor.add("http", HttpServer(create_app(world.danube), "127.0.0.1", port))
-        url = f"http://127.0.0.1:{port}"
-        wait_until(lambda url=url: _up(url), what="the HTTP server")
-        yield Hooks(world, url)
-        supervisor.stop()
-
-
-def _up(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/health", timeout=1):
-            return True
-    except OSError:
-        return False
+        with serving(world) as hooks:
+            yield hooks
 
 
 def test_a_signed_push_starts_a_run_that_records_where_it_came_from(hooks: Hooks) -> None:
@@ -182,22 +142,26 @@ def test_an_oversized_body_is_refused(store_config: StoreConfig, tmp_path: Path)
     for world in make_world(
         store_config, tmp_path, github_webhook_secret=GITHUB_SECRET, webhook_max_body_bytes=2048
     ):
-        supervisor = Supervisor()
-        port = free_port()
-        supervisor.add("http", HttpServer(create_app(world.danube), "127.0.0.1", port))
-        hooks = Hooks(world, f"http://127.0.0.1:{port}")
-        wait_until(lambda hooks=hooks: _up(hooks.url), what="the HTTP server")
-        raw = json.dumps({"padding": "x" * 4096}).encode()
-        status, reply = hooks.github("push", raw)
-        supervisor.stop()
-        assert status == 413
-        assert "2048" in reply["detail"]
+        with serving(world) as hooks:
+            position = hooks.position()
+            raw = json.dumps({"padding": "x" * 4096}).encode()
+            status, reply = hooks.github("push", raw)
+            assert status == 413
+            assert "2048" in reply["detail"]
+            # No Content-Length to go by: the limit is enforced while the body streams in.
+            chunks = [b'{"padding": "', *[b"x" * 512] * 8, b'"}']
+            status, reply = hooks.chunked("/webhooks/github", chunks, github_headers("push", raw))
+            assert (status, "2048" in reply["detail"]) == (413, True)
+            assert hooks.position() == position, "nothing stored"
 
 
-def test_draining_answers_503(hooks: Hooks) -> None:
+def test_draining_answers_503_with_nothing_stored(hooks: Hooks) -> None:
     hooks.world.danube.system.start_draining(Cause(actor="user:ops"))
+    position = hooks.position()
     status, reply = hooks.github("push", body("github/push_branch.json"), delivery="dr1")
     assert (status, reply["status"]) == (503, "draining")
+    assert hooks.position() == position
+    assert "dr1" not in hooks.deliveries()
 
 
 def test_gitlab_push_tag_and_merge_request(hooks: Hooks) -> None:
@@ -237,7 +201,7 @@ def test_a_delivery_stored_before_a_crash_is_processed_afterwards(hooks: Hooks) 
     hooks.world.settle()
     assert [row["delivery_id"] for row in danube.deliveries.unprocessed()] == ["crash-1"]
     supervisor = Supervisor()
-    supervisor.add("inbox", inbox_loop(danube, interval=0.05))
+    supervisor.add("inbox", InboxWorker(danube, interval=0.05))
 
     def processed() -> bool:
         hooks.world.settle()
