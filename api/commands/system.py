@@ -57,8 +57,10 @@ def _config(danube: Danube, settings: Settings) -> dict[str, Any]:
         "commit": state.get("commit_sha"),
         "synced_at": state.get("accepted_at"),
         "last_rejection": None if not state.get("rejected_commit") else {
-            "commit": state["rejected_commit"], "errors": state["errors"]},
+            "commit": state["rejected_commit"], "at": state["rejected_at"],
+            "errors": state["errors"]},
         "fetch_problem": state.get("fetch_problem") or None,
+        "fetch_problem_at": (state.get("fetch_problem") and state.get("fetch_problem_at")) or None,
     }  # fmt: skip
 
 

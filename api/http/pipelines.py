@@ -86,6 +86,7 @@ def config_status(request: Request) -> dict[str, Any]:
             "commit": state["rejected_commit"], "at": state["rejected_at"],
             "errors": state["errors"]},
         "fetch_problem": state.get("fetch_problem") or None,
+        "fetch_problem_at": (state.get("fetch_problem") and state.get("fetch_problem_at")) or None,
     }  # fmt: skip
 
 
