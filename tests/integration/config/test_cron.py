@@ -14,11 +14,14 @@ import pytest
 
 from adapters.cron.croniter_schedule import CroniterSchedule
 from adapters.sql.store import StoreConfig
+from api.bootstrap import Danube, build
 from api.triggers.git import GitCommits
+from api.triggers.loops import ConfigSyncLoop
 from domain.cause import Cause
 from domain.schedules.aggregates import CronTrigger
 from domain.schedules.application import CronScheduler
-from tests.integration.config.conftest import ConfigWorld, make_world
+from tests.integration.config.conftest import ConfigWorld, files, make_world
+from tests.integration.execution.conftest import settings_for
 from tests.integration.git.origin import Origin, git
 
 NOON = datetime(2026, 11, 27, 12, 0, 30, tzinfo=UTC)
@@ -32,15 +35,9 @@ class Clock:
         return self.now
 
 
-@pytest.fixture
-def cron(store_config: StoreConfig, tmp_path: Path) -> Iterator[tuple[ConfigWorld, Origin]]:
-    app = Origin(tmp_path / "app")
-    app.commit({"danubefile.py": "# nightly\n"}, "app")
-    app.push()
-    for world in make_world(store_config, tmp_path):
-        world.push(
-            {
-                "pipelines/nightly.yaml": f"""
+def nightly(app: Origin) -> dict[str, str]:
+    return {
+        "pipelines/nightly.yaml": f"""
             apiVersion: danube.dev/v1
             kind: Pipeline
             metadata: {{name: nightly}}
@@ -48,8 +45,21 @@ def cron(store_config: StoreConfig, tmp_path: Path) -> Iterator[tuple[ConfigWorl
               repository: {app.file_url}
               triggers: [{{kind: cron, schedule: "*/5 * * * *", branch: main}}]
         """
-            }
-        )
+    }
+
+
+def app_repository(tmp_path: Path) -> Origin:
+    app = Origin(tmp_path / "app")
+    app.commit({"danubefile.py": "# nightly\n"}, "app")
+    app.push()
+    return app
+
+
+@pytest.fixture
+def cron(store_config: StoreConfig, tmp_path: Path) -> Iterator[tuple[ConfigWorld, Origin]]:
+    app = app_repository(tmp_path)
+    for world in make_world(store_config, tmp_path):
+        world.push(nightly(app))
         assert world.loop.sync().outcome == "accepted"
         yield world, app
 
@@ -69,8 +79,8 @@ class FakeCommitResolver:
         return commit, f"refs/heads/{ref}"
 
 
-def scheduler(world: ConfigWorld, clock: Clock, commits: object = None) -> CronScheduler:
-    danube = world.danube
+def scheduler(world: ConfigWorld | Danube, clock: Clock, commits: object = None) -> CronScheduler:
+    danube = world.danube if isinstance(world, ConfigWorld) else world
     return CronScheduler(
         danube.store.log,
         danube.runs,
@@ -82,8 +92,9 @@ def scheduler(world: ConfigWorld, clock: Clock, commits: object = None) -> CronS
     )
 
 
-def run_requests(world: ConfigWorld) -> list[object]:
-    notifications = world.danube.store.log.recorder.select_notifications(1, 10_000)
+def run_requests(world: ConfigWorld | Danube) -> list[object]:
+    danube = world.danube if isinstance(world, ConfigWorld) else world
+    notifications = danube.store.log.recorder.select_notifications(1, 10_000)
     return [n for n in notifications if n.topic == "danube:Run.Requested"]
 
 
@@ -116,6 +127,34 @@ def test_ticks_missed_while_down_fire_once_after_a_restart(
     run = world.danube.runs.get(UUID(fired[0]))  # type: ignore[arg-type]
     assert run.trigger["scheduled_for"] == "2026-11-27T12:25:00+00:00"
     assert restarted.tick() == []
+
+
+def test_a_tick_missed_while_danube_was_down_fires_once_after_a_real_restart(
+    store_config: StoreConfig, tmp_path: Path
+) -> None:
+    app = app_repository(tmp_path)
+    config_repo = Origin(tmp_path / "config-repo")
+    config_repo.commit(files(nightly(app)), "config")
+    config_repo.push()
+    settings = settings_for(store_config, tmp_path / "data", config_repo_url=config_repo.file_url)
+    clock = Clock(NOON)
+    before = build(settings)
+    try:
+        assert ConfigSyncLoop(before).sync().outcome == "accepted"
+        assert len(scheduler(before, clock).tick()) == 1
+    finally:
+        before.close()  # the process is gone: its store connections are closed
+    clock.now = NOON + timedelta(minutes=27)  # 12:05 ... 12:25 were missed
+    after = build(settings)  # a new process on the same data directory (or schema)
+    try:
+        restarted = scheduler(after, clock)
+        [run_hex] = restarted.tick()
+        assert restarted.tick() == []
+        run = after.runs.get(UUID(run_hex))  # type: ignore[arg-type]
+        assert run.trigger["scheduled_for"] == "2026-11-27T12:25:00+00:00"
+        assert len(run_requests(after)) == 2, "12:00 before the restart, 12:25 once after it"
+    finally:
+        after.close()
 
 
 def test_two_replicas_never_fire_one_minute_twice(cron: tuple[ConfigWorld, Origin]) -> None:
