@@ -71,9 +71,9 @@ def unconfigured(store_config: StoreConfig, tmp_path: Path) -> Iterator[Hooks]:
 
 
 @contextmanager
-def inbox_worker(world: ConfigWorld) -> Iterator[InboxWorker]:
+def inbox_worker(world: ConfigWorld, interval: float = 0.05) -> Iterator[InboxWorker]:
     supervisor = Supervisor()
-    worker = InboxWorker(world.danube, interval=0.05)
+    worker = InboxWorker(world.danube, interval=interval)
     supervisor.add("inbox", worker)
     supervisor.on_stop(worker.wake)
     try:
@@ -171,6 +171,22 @@ def test_the_inbox_worker_keeps_deliveries_while_draining_and_processes_them_aft
         row = wait_until(lambda: processed(hooks, "drain-w"), what="processing after the drain")
     assert (row["outcome"], len(row["runs"])) == ("started", 1)  # type: ignore[arg-type]
     assert danube.deliveries.get(stored.hex)["processed"] == 1  # type: ignore[index]
+
+
+def test_the_inbox_worker_processes_what_it_finds_at_once_on_start(hooks: Hooks) -> None:
+    danube = hooks.world.danube
+    danube.inbox.receive(
+        "github",
+        "left-1",
+        "push",
+        {"x-github-event": "push"},
+        body("github/push_branch.json"),
+        ["global"],
+    )
+    hooks.world.settle()
+    with inbox_worker(hooks.world, interval=3600):
+        row = wait_until(lambda: processed(hooks, "left-1"), what="the first round, not an hour")
+    assert row["outcome"] == "started"
 
 
 def test_a_delivery_before_the_first_config_starts_its_runs_once_the_config_lands(
