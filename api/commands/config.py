@@ -35,7 +35,7 @@ def sync(args: argparse.Namespace, settings: Settings) -> int:
 def trigger(args: argparse.Namespace, settings: Settings) -> int:
     danube = build(settings)
     try:
-        run_id = danube.triggers.trigger(
+        run = danube.triggers.trigger(
             args.pipeline, args.ref, Cause(actor=f"cli:{getpass.getuser()}", trigger="manual")
         )
     except TriggerRefusedError as error:
@@ -43,7 +43,7 @@ def trigger(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     finally:
         danube.close()
-    print(f"run {run_id} requested (job {job_id_for(run_id, 'main')})")
+    print(f"run {run.run_id} requested at {run.commit[:12]} (job {job_id_for(run.run_id, 'main')})")
     return 0
 
 

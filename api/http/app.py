@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from api.bootstrap import Danube
+from api.graphql.router import graphql_router
 from api.http import health, jobs, pipelines, webhooks
 
 
@@ -16,4 +17,5 @@ def create_app(danube: Danube) -> FastAPI:
     app.include_router(jobs.router)
     app.include_router(pipelines.router)
     app.include_router(webhooks.router)
+    app.include_router(graphql_router(), prefix="/graphql")
     return app

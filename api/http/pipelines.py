@@ -62,14 +62,19 @@ def trigger_run(request: Request, name: str, body: TriggerRun) -> dict[str, Any]
     from the repository)."""
     danube = _danube(request)
     try:
-        run_id = danube.triggers.trigger(name, body.ref, Cause(actor="api", trigger="api"), "api")
+        run = danube.triggers.trigger(name, body.ref, Cause(actor="api", trigger="api"), "api")
     except PipelineNotFoundError as error:
         raise HTTPException(404, str(error)) from None
     except DrainingError as error:
         raise HTTPException(503, str(error), headers={"Retry-After": "60"}) from None
     except TriggerRefusedError as error:
         raise HTTPException(400, str(error)) from None
-    return {"run_id": run_id.hex, "jobs": [job_id_for(run_id, "main").hex]}
+    return {
+        "run_id": run.run_id.hex,
+        "jobs": [job_id_for(run.run_id, "main").hex],
+        "commit": run.commit,
+        "ref": run.ref,
+    }
 
 
 @router.get("/config")

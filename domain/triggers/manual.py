@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from domain.cause import Cause
 from domain.config.application import ConfigService
 from domain.ids import RunId
@@ -23,6 +25,15 @@ class DrainingError(TriggerRefusedError):
     pass
 
 
+@dataclass(frozen=True)
+class TriggeredRun:
+    """The run a manual trigger requested, with the commit and full ref it resolved."""
+
+    run_id: RunId
+    commit: str
+    ref: str
+
+
 class ManualTriggers:
     def __init__(
         self,
@@ -33,7 +44,9 @@ class ManualTriggers:
     ) -> None:
         self._runs, self._config, self._system, self._commits = runs, config, system, commits
 
-    def trigger(self, pipeline_name: str, ref: str, cause: Cause, kind: str = "manual") -> RunId:
+    def trigger(
+        self, pipeline_name: str, ref: str, cause: Cause, kind: str = "manual"
+    ) -> TriggeredRun:
         config = self._config.current()
         pipeline = config.pipeline(pipeline_name) if config is not None else None
         if pipeline is None:
@@ -50,4 +63,4 @@ class ManualTriggers:
             pipeline, kind=kind, ref=full_ref, commit=commit, trigger={"actor": cause.actor}
         )
         self._runs.request_run(request, cause)
-        return request.run_id
+        return TriggeredRun(request.run_id, commit, full_ref)

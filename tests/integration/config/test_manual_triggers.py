@@ -66,6 +66,19 @@ def _status(url: str, data: dict | None = None) -> tuple[int, dict]:  # type: ig
         return 0, {}
 
 
+TRIGGER = """
+    mutation Trigger($pipeline: String!, $ref: String!) {
+      triggerRun(pipeline: $pipeline, ref: $ref) { pipeline runIds commit ref }
+    }
+"""
+
+
+def graphql(url: str, query: str, **variables: str) -> dict:  # type: ignore[type-arg]
+    status, reply = _status(f"{url}/graphql", {"query": query, "variables": variables})
+    assert status == 200, reply
+    return reply
+
+
 def test_a_run_is_triggered_at_a_branch_or_tag_through_the_api(
     app: tuple[ConfigWorld, Origin, str],
 ) -> None:
@@ -74,6 +87,7 @@ def test_a_run_is_triggered_at_a_branch_or_tag_through_the_api(
     assert status == 201, body
     run = world.danube.runs.get(UUID(body["run_id"]))  # type: ignore[arg-type]
     assert (run.ref, run.commit_sha) == ("refs/heads/main", git("rev-parse", "HEAD", cwd=repo.work))
+    assert (body["commit"], body["ref"]) == (run.commit_sha, run.ref)
     assert (run.trigger["type"], run.cause.actor) == ("api", "api")
     status, body = _status(f"{url}/api/v1/pipelines/app/runs", {"ref": "v1.0"})
     assert status == 201
@@ -93,6 +107,64 @@ def test_refusals_name_the_problem(app: tuple[ConfigWorld, Origin, str]) -> None
     world.danube.system.start_draining(Cause(actor="user:ops"))
     status, body = _status(f"{url}/api/v1/pipelines/app/runs", {"ref": "main"})
     assert status == 503
+
+
+def test_trigger_run_through_graphql_returns_the_run_and_the_resolved_commit(
+    app: tuple[ConfigWorld, Origin, str],
+) -> None:
+    world, repo, url = app
+    reply = graphql(url, TRIGGER, pipeline="app", ref="v1.0")
+    assert "errors" not in reply, reply
+    triggered = reply["data"]["triggerRun"]
+    tagged = git("rev-parse", "v1.0^{commit}", cwd=repo.work)
+    assert (triggered["pipeline"], triggered["commit"], triggered["ref"]) == (
+        "app",
+        tagged,
+        "refs/tags/v1.0",
+    )
+    [run_hex] = triggered["runIds"]
+    run = world.danube.runs.get(UUID(run_hex))  # type: ignore[arg-type]
+    assert (run.pipeline, run.ref, run.commit_sha) == ("app", "refs/tags/v1.0", tagged)
+    assert (run.trigger["type"], run.cause.actor) == ("api", "api"), "as through REST"
+    main = graphql(url, TRIGGER, pipeline="app", ref="main")["data"]["triggerRun"]
+    assert main["commit"] == git("rev-parse", "HEAD", cwd=repo.work)
+
+
+def test_graphql_refusals_name_the_problem(app: tuple[ConfigWorld, Origin, str]) -> None:
+    world, _, url = app
+    position = world.danube.store.log.position()
+
+    def refusal(pipeline: str, ref: str) -> tuple[str, str]:
+        reply = graphql(url, TRIGGER, pipeline=pipeline, ref=ref)
+        assert reply["data"] is None
+        [error] = reply["errors"]
+        assert error["path"] == ["triggerRun"]
+        return error["extensions"]["code"], error["message"]
+
+    assert refusal("nope", "main") == ("NOT_FOUND", "no pipeline 'nope' in the configuration")
+    code, message = refusal("app", "no-such-branch")
+    assert code == "BAD_USER_INPUT"
+    assert message.startswith("cannot resolve 'no-such-branch' in ")
+    assert refusal("app", "")[0] == "BAD_USER_INPUT"
+    world.danube.system.start_draining(Cause(actor="user:ops"))
+    assert refusal("app", "main") == (
+        "UNAVAILABLE",
+        "Danube is draining: no new runs are accepted",
+    )
+    recorded = world.danube.store.log.recorder.select_notifications(position + 1, 100)
+    assert [n.topic for n in recorded if n.topic.startswith("danube:Run")] == [], "no run"
+
+
+def test_the_pipelines_query_lists_the_configured_pipelines(
+    app: tuple[ConfigWorld, Origin, str],
+) -> None:
+    world, repo, url = app
+    world.settle()
+    reply = graphql(url, "{ pipelines { name repository } }")
+    assert reply["data"]["pipelines"] == [
+        {"name": "app", "repository": repo.file_url},
+        {"name": "hello-world", "repository": "https://github.com/Codertocat/Hello-World.git"},
+    ]
 
 
 def test_danube_trigger_on_the_command_line(app: tuple[ConfigWorld, Origin, str]) -> None:
