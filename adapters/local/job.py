@@ -178,6 +178,7 @@ class LocalJob:
                     env=env,
                     sink=self._output,
                     grace=self._settings.kill_grace_seconds,
+                    merge_stderr=True,  # the pipeline's prints stay before its traceback
                 )
             except OSError as error:
                 raise CoordinatorStartError(

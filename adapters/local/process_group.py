@@ -4,7 +4,8 @@ The group ends as a whole: when the leader exits (on its own or because it was t
 to), whatever it left behind in its group gets SIGTERM and, after the grace period,
 SIGKILL. The leader is reaped only after that last SIGKILL, so its pid keeps the group
 id reserved while it is signalled and no unrelated process can be hit. Nothing polls:
-one thread blocks in ``waitid`` on the leader, two block in ``read`` on its pipes.
+one thread blocks in ``waitid`` on the leader, one or two block in ``read`` on its pipes
+(one when stderr is merged into stdout, which keeps the order in which they were written).
 """
 
 from __future__ import annotations
@@ -43,11 +44,9 @@ class ProcessGroup:
         self._deadline: float | None = None
         self._done = threading.Event()
         assert process.stdout is not None
-        assert process.stderr is not None
-        self._pumps = [
-            _thread(_pump, process.stdout, Stream.STDOUT, sink),
-            _thread(_pump, process.stderr, Stream.STDERR, sink),
-        ]
+        self._pumps = [_thread(_pump, process.stdout, Stream.STDOUT, sink)]
+        if process.stderr is not None:
+            self._pumps.append(_thread(_pump, process.stderr, Stream.STDERR, sink))
         self._watcher = _thread(self._watch)
 
     @classmethod
@@ -59,16 +58,18 @@ class ProcessGroup:
         env: Mapping[str, str],
         sink: OutputSink,
         grace: float,
+        merge_stderr: bool = False,
     ) -> ProcessGroup:
         """Start ``argv`` in a new session (its own process group), stdin from /dev/null.
-        Raises ``OSError`` when it cannot be started."""
+        With ``merge_stderr`` its stderr is its stdout pipe: one stream (STDOUT), in the
+        order the process wrote it. Raises ``OSError`` when it cannot be started."""
         process = subprocess.Popen(
             list(argv),
             cwd=cwd,
             env=dict(env),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
             bufsize=0,
             start_new_session=True,
         )

@@ -49,7 +49,8 @@ def test_the_coordinator_gets_the_job_env_token_and_workspace_but_no_server_vari
     executor.start(job, sink)
     status = wait_until_ended(executor, job.job_id)
     assert (status.phase, status.exit_code, status.reason) == (Phase.EXITED, 7, "")
-    report = json.loads(sink.data(Stream.STDOUT))
+    report_line, complaint = sink.data(Stream.STDOUT).splitlines(keepends=True)
+    report = json.loads(report_line)
     workspace = str(executor.workspace(job.job_id))
     assert report["token_sha"] == hashlib.sha256(TOKEN.encode()).hexdigest()
     assert report["cwd"] == workspace
@@ -58,7 +59,8 @@ def test_the_coordinator_gets_the_job_env_token_and_workspace_but_no_server_vari
     assert report["env"]["DANUBE_SCRIPT"] == "danubefile.py"
     assert report["env"]["SERVER_PLAIN_VARIABLE"] == "kept"
     assert "DANUBE_DATABASE_URL" not in report["env"]
-    assert sink.data(Stream.STDERR) == b"coordinator complains\n"
+    assert complaint == b"coordinator complains\n"  # stderr joins stdout, in order
+    assert sink.data(Stream.STDERR) == b""
 
 
 def test_a_coordinator_killed_by_a_signal_exits_with_128_plus_the_signal(
@@ -147,3 +149,21 @@ def test_what_a_finished_coordinator_left_running_in_its_group_is_ended(
     status = wait_until_ended(executor, job.job_id)
     assert (status.phase, status.exit_code) == (Phase.EXITED, 0)
     assert not is_alive(int(sink.data(Stream.STDOUT)))
+
+
+def test_the_coordinators_stdout_and_stderr_are_one_stream_in_the_order_written(
+    origin: Origin, executors: Executors, sinks: Sinks
+) -> None:
+    script = (
+        "import os\n"
+        "for i in range(300):\n"
+        "    os.write(1, b'out %d\\n' % i)\n"
+        "    os.write(2, b'err %d\\n' % i)\n"
+    )
+    executor, sink = executors(script), sinks()
+    job = launch_of(origin.file_url, origin.commit({}, "c"))
+    origin.push()
+    executor.start(job, sink)
+    assert wait_until_ended(executor, job.job_id).exit_code == 0
+    expected = b"".join(b"out %d\nerr %d\n" % (i, i) for i in range(300))
+    assert sink.data(Stream.STDOUT) == expected
