@@ -93,9 +93,6 @@ class Danube:
                     return False
         return True
 
-    def seal_env(self, env: dict[str, str]) -> dict[str, str]:
-        return self.vault.seal_env(env)
-
     def close(self) -> None:
         if not self.closed:
             self.closed = True

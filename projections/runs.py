@@ -81,6 +81,7 @@ STEPS = Table(
         Column("finished_at"),
         Column("timeout_seconds", ColumnType.REAL),
         Column("env_sealed", JSON),
+        Column("command_sealed", JSON),
     ),
     indexes=(("job_id", "number"), ("state",)),
 )
@@ -254,6 +255,7 @@ def _step_started(event: Run.StepStarted, rows: Rows) -> None:
         started_at=iso(event.timestamp),
         timeout_seconds=event.timeout_seconds,
         env_sealed=event.env_sealed,
+        command_sealed=event.command_sealed,
     )
     rows.put("steps", step)
     job = rows.get("jobs", job_id)

@@ -85,6 +85,7 @@ class StepView(_FromRow):
     finished_at: str | None
     timeout_seconds: float = 0.0
     env_sealed: dict[str, str] | None = None
+    command_sealed: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)

@@ -45,11 +45,12 @@ class Sealed:
         )
 
 
-def seal(master: MasterKey, plaintext: bytes, aad: bytes) -> Sealed:
+def seal(master: MasterKey, plaintext: bytes, aad: bytes, key_id: str | None = None) -> Sealed:
+    """Encrypt under a fresh data key, named ``key_id`` (default: a random one)."""
     data_key = AESGCM.generate_key(bit_length=256)
     nonce = os.urandom(NONCE_SIZE)
     ciphertext = AESGCM(data_key).encrypt(nonce, plaintext, aad)
-    return Sealed(uuid.uuid4().hex, _wrap(master, data_key), nonce, ciphertext)
+    return Sealed(key_id or uuid.uuid4().hex, _wrap(master, data_key), nonce, ciphertext)
 
 
 def open_sealed(

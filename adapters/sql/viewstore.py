@@ -49,8 +49,20 @@ class SqlViewStore:
                     f"CREATE TABLE IF NOT EXISTS {self.table_name(table.name)} "
                     f"(id TEXT PRIMARY KEY, {columns})"
                 )
+                self._add_missing_columns(cur, table)
             if indexes:
                 self.create_indexes(cur, projection.tables)
+
+    def _add_missing_columns(self, cur: Cursor, table: Table) -> None:
+        """Columns declared since the table was created: NULL in the rows it has."""
+        cur.execute(f"SELECT * FROM {self.table_name(table.name)} WHERE 1 = 0")
+        present = {column[0] for column in cur.description or ()}
+        for column in table.columns:
+            if column.name not in present:
+                cur.execute(
+                    f"ALTER TABLE {self.table_name(table.name)} "
+                    f"ADD COLUMN {column.name} {self.dialect.column_type(column.type)}"
+                )
 
     def create_indexes(self, cur: Cursor, tables: Iterable[Table]) -> None:
         for table in tables:

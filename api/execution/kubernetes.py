@@ -92,6 +92,9 @@ class FreshlyMaskedOutput:
     def mask_secrets(self, job_id: JobId, pipeline: str, keys: Sequence[str]) -> None:
         self._logs.mask_secrets(job_id, pipeline, keys)
 
+    def mask_token(self, job_id: JobId, token: str) -> None:
+        self._logs.mask_token(job_id, token)
+
     def system_line(self, job_id: JobId, text: str) -> None:
         self._logs.system_line(job_id, text)
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from domain.execution.ports import JobLaunch
-from domain.execution.reconciler import ActiveJob
+from domain.execution.ports import ActiveJob, JobLaunch
 from domain.execution.tokens import JobTokens
 from domain.ids import JobId, RunId
 from projections.runs_view import JobView

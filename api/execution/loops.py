@@ -10,9 +10,10 @@ from pathlib import Path
 from adapters.local.executor import LocalExecutor
 from api.bootstrap import Danube
 from api.execution.launch import Launcher
+from api.execution.material import SealedStepMaterial
 from domain.execution.dispatcher import Dispatcher
-from domain.execution.ports import Executor
-from domain.execution.reconciler import JobOutput, Reconciler
+from domain.execution.ports import Executor, JobOutput
+from domain.execution.reconciler import Reconciler
 
 RECONCILE_INTERVAL = 0.1
 DISPATCH_INTERVAL = 1.0
@@ -61,7 +62,7 @@ def reconciler(
         danube.views,
         output or danube.logs,
         Launcher(danube.tokens, master_address),
-        danube.vault.open_env,
+        SealedStepMaterial(danube.vault),
     )
     return loop(policy.tick, danube, RECONCILE_INTERVAL)
 

@@ -2,7 +2,9 @@
 
 Implements the reconciler's ``JobOutput`` port and what the gRPC and HTTP layers read.
 Each (job, step, stream) has its own masker; a job's maskers share one set of secret
-values, fed by the secrets the job read. Maskers hold back a little output (a possible
+values, fed by the secrets the job read and by the job's token. What a job says about
+itself outside its output (a step's command and name, its outcome) is masked with the
+same set (``mask_text``) before it is recorded. Maskers hold back a little output (a possible
 partial secret, an unfinished line); it is flushed when a step ends, when a size is
 asked for, and after ``IDLE_FLUSH_SECONDS`` of silence, so progress bars still flow.
 """
@@ -19,18 +21,19 @@ from adapters.sql.logstore import Chunk, SqlLogStore
 from adapters.sql.wakeup import Wakeup
 from domain.execution.ports import OutputSink, Stream
 from domain.ids import JobId
-from domain.logs.masking import Masker, SecretSet
+from domain.logs.masking import Masker, SecretSet, mask_text
 from domain.secrets.application import SecretsService
 from domain.secrets.errors import SecretsError
 
 IDLE_FLUSH_SECONDS = 0.2
 JOB_LEVEL = 0  # the coordinator's output and Danube's own lines
+TOKEN_KEY = "\0job-token"  # never a secret key (see domain.secrets.aggregates.KEY_PATTERN)
 
 
 @dataclass
 class _JobState:
     secrets: SecretSet = field(default_factory=SecretSet)
-    keys: set[str] = field(default_factory=set)
+    keys: set[str] = field(default_factory=set)  # those whose values are in ``secrets``
     maskers: dict[tuple[int, str], Masker] = field(default_factory=dict)
     held: dict[tuple[int, str], float] = field(default_factory=dict)  # last write
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -73,6 +76,9 @@ class LogOutputs:
                 self.store.append(job_id.hex, step, stream.value, safe)
 
     def system_line(self, job_id: JobId, text: str) -> None:
+        """A line of Danube's own, after everything written before it (the maskers may
+        hold back the end of earlier output)."""
+        self.flush(job_id)
         self.write(job_id, JOB_LEVEL, Stream.SYSTEM, (text.rstrip("\n") + "\n").encode())
         self.flush(job_id)
 
@@ -103,8 +109,23 @@ class LogOutputs:
         """What is stored now (without flushing: for readers)."""
         return self.store.size(job_id)
 
-    def add_secret(self, job_id: JobId, value: str) -> None:
-        self._state(job_id).secrets.add(value)
+    def add_secret(self, job_id: JobId, value: str, key: str | None = None) -> None:
+        """Mask ``value`` in the job's output from now on; ``key`` names it, so that
+        ``mask_secrets`` need not fetch it again."""
+        state = self._state(job_id)
+        state.secrets.add(value)
+        if key is not None:
+            state.keys.add(key)
+
+    def mask_token(self, job_id: JobId, token: str) -> None:
+        """Mask the job's token (its processes can read it, e.g. in /proc). Cheap when
+        already done: every call the job makes registers it."""
+        if TOKEN_KEY not in self._state(job_id).keys:
+            self.add_secret(job_id, token, TOKEN_KEY)
+
+    def mask_text(self, job_id: JobId, text: str) -> str:
+        """``text`` with the job's secrets and its token, and token patterns, masked."""
+        return mask_text(text, self._state(job_id).secrets) if text else text
 
     def mask_secrets(self, job_id: JobId, pipeline: str, keys: Sequence[str]) -> None:
         state = self._state(job_id)

@@ -32,6 +32,7 @@ def admit(
     token = authorization.removeprefix("Bearer ").strip()
     if not authorization.startswith("Bearer ") or not danube.tokens.verify(job_id, token):
         context.abort(grpc.StatusCode.UNAUTHENTICATED, "invalid job token")
+    danube.logs.mask_token(job_id, token)  # before this process masks anything of the job
     job = _wait_until_started(danube, job_id, context)
     if job is None:
         context.abort(grpc.StatusCode.UNAUTHENTICATED, "invalid job token")

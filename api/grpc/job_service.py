@@ -2,7 +2,8 @@
 
 Every call is authenticated by the job's token and refused unless the job is running.
 Servicers translate messages to domain values at the edge and call one application
-method; the rules live in the domain.
+method; the rules live in the domain. What a job says in words (its outcome message) is
+masked like its log before it is recorded.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from domain.secrets.errors import (
     SecretNotFoundError,
     SecretUnreadableError,
 )
+from projections.runs_view import JobView
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +67,7 @@ class JobServicer(pb_grpc.JobServiceServicer):
         except SecretUnreadableError as error:
             abort(context, grpc.StatusCode.FAILED_PRECONDITION, str(error))
         job_id = JobId(UUID(job.id))
-        danube.logs.add_secret(job_id, value)  # masked before anything can print it
+        danube.logs.add_secret(job_id, value, request.key)  # masked before anything prints it
         try:
             danube.runs.record_secret_read(RunId(UUID(job.run_id)), job_id, request.key, scope)
         except RunsError as error:
@@ -113,7 +115,8 @@ class JobServicer(pb_grpc.JobServiceServicer):
         job = admit(self._danube, context)
         state, reason = JobState.SUCCESS, ""
         if request.outcome != pb.JOB_OUTCOME_SUCCESS:
-            state, reason = JobState.FAILURE, request.message or "the pipeline failed"
+            state, reason = JobState.FAILURE, self._masked(job, request.message)
+            reason = reason or "the pipeline failed"
             step = (
                 self._danube.views.step(job.id, request.failed_step_number)
                 if request.failed_step_number
@@ -128,3 +131,8 @@ class JobServicer(pb_grpc.JobServiceServicer):
         except RunsError as error:
             abort(context, grpc.StatusCode.FAILED_PRECONDITION, str(error))
         return pb.ReportStatusResponse()
+
+    def _masked(self, job: JobView, text: str) -> str:
+        logs, job_id = self._danube.logs, JobId(UUID(job.id))
+        logs.mask_secrets(job_id, job.pipeline, job.secrets_read or [])  # after a restart
+        return logs.mask_text(job_id, text)

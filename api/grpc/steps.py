@@ -4,19 +4,27 @@ caller's offset until the step has ended, then its result.
 A repeated call for a step number that already started never runs it again: it reattaches
 to the stored output from ``resume_offset``, which is how a coordinator survives a broken
 connection without losing or repeating output.
+
+What the job says of the step is recorded and shown as its log would show it (masked by
+the job's secrets, its token and token patterns); the command as given, when masking
+changed it, and the step's environment are recorded only sealed (``api.execution.material``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from uuid import UUID
 
 import grpc
 
 from api.bootstrap import Danube
+from api.execution.material import SealedStepMaterial
 from danube._proto.v1 import job_service_pb2 as pb
+from danube.step import default_name
 from domain.ids import JobId, RunId
 from domain.runs.errors import IllegalTransitionError, RunsError, StepConflictError
+from domain.runs.states import JobState
 from projections.runs_view import JobView, StepView
 
 OUTCOMES = {
@@ -29,9 +37,19 @@ STREAMS = {"stdout": pb.OUTPUT_STREAM_STDOUT, "stderr": pb.OUTPUT_STREAM_STDERR}
 POLL_SECONDS = 0.05
 
 
+@dataclass(frozen=True)
+class ShownStep:
+    """A step as the log, the events and the read models show it."""
+
+    name: str
+    command: str
+    image: str
+
+
 class StepStreams:
     def __init__(self, danube: Danube) -> None:
         self._danube = danube
+        self._material = SealedStepMaterial(danube.vault)
 
     def run(
         self, job: JobView, request: pb.RunStepRequest, context: grpc.ServicerContext
@@ -40,40 +58,67 @@ class StepStreams:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "step numbers start at 1")
         if not request.command.strip():
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "a step needs a command")
+        shown = self._shown(job, request)
         step = self._danube.views.step(job.id, request.number)
         if step is None:
-            step = self._start(job, request, context)
-        elif step.command != request.command:
+            step = self._start(job, request, shown, context)
+        elif step.command != shown.command:
             context.abort(
                 grpc.StatusCode.INVALID_ARGUMENT,
                 f"step {request.number} of job {job.id} was started with another command",
             )
         yield from self._follow(job, request, context)
 
+    def _shown(self, job: JobView, request: pb.RunStepRequest) -> ShownStep:
+        logs = self._danube.logs
+        job_id = JobId(UUID(job.id))
+        logs.mask_secrets(job_id, job.pipeline, job.secrets_read or [])  # after a restart
+        command = logs.mask_text(job_id, request.command)
+        name = request.name
+        if not name or name in {default_name(request.command), request.command[:40]}:
+            name = default_name(command)  # a cut-off command may hold part of a secret
+        return ShownStep(
+            name=logs.mask_text(job_id, name),
+            command=command,
+            image=logs.mask_text(job_id, request.image),
+        )
+
     def _start(
-        self, job: JobView, request: pb.RunStepRequest, context: grpc.ServicerContext
+        self,
+        job: JobView,
+        request: pb.RunStepRequest,
+        shown: ShownStep,
+        context: grpc.ServicerContext,
     ) -> StepView:
         danube = self._danube
         job_id = JobId(UUID(job.id))
-        name = request.name or request.command[:40]
-        danube.logs.system_line(job_id, f"── step {request.number}: {name}")
-        env = dict(request.env)
+        danube.logs.system_line(job_id, f"── step {request.number}: {shown.name}")
+        raw = request.command if shown.command != request.command else None
+        sealed = self._material.seal(job_id, raw, dict(request.env))
         try:
             position = danube.runs.start_step(
                 RunId(UUID(job.run_id)),
                 job_id,
                 request.number,
-                name=name,
-                command=request.command,
-                image=request.image,
+                name=shown.name,
+                command=shown.command,
+                image=shown.image,
                 timeout_seconds=float(request.timeout_seconds),
                 log_offset=danube.logs.size(job_id),
-                env_sealed=danube.seal_env(env) if env else None,
+                env_sealed=sealed.env,
+                command_sealed=sealed.command,
             )
         except StepConflictError as error:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
             raise
-        except (IllegalTransitionError, RunsError) as error:
+        except IllegalTransitionError as error:
+            if JobState(error.current).is_terminal:
+                # It ended meanwhile, perhaps after its material was destroyed: this
+                # step's keys must not outlive it either.
+                self._material.destroy(job_id)
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(error))
+            raise
+        except RunsError as error:
             context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(error))
             raise
         danube.wait_for_views(position)

@@ -16,6 +16,7 @@ router = APIRouter(prefix="/api/v1")
 
 STATES = {"pending", "scheduling", "running", "success", "failure", "timeout", "cancelled"}
 MAX_LOG_READ = 4 * 1024 * 1024
+HIDDEN_STEP_FIELDS = {"env_sealed", "command_sealed", "job_id", "run_id"}
 
 
 def _danube(request: Request) -> Danube:
@@ -88,7 +89,7 @@ def get_job(request: Request, job_id: str) -> dict[str, Any]:
     if job is None:
         raise HTTPException(404, f"no job {job_id}")
     steps = [
-        {k: v for k, v in asdict(step).items() if k not in {"env_sealed", "job_id", "run_id"}}
+        {k: v for k, v in asdict(step).items() if k not in HIDDEN_STEP_FIELDS}
         for step in danube.views.steps(job.id)
     ]
     artifacts = [

@@ -8,10 +8,10 @@ or a restart of the caller, and must then do nothing new.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from domain.ids import JobId, RunId
 from domain.runs.states import StepState
@@ -124,3 +124,93 @@ class Inventory(Protocol):
         """Every job the executor holds something for (running or left over). The
         reconciler releases those that are not active: orphans of jobs that ended while
         nobody watched."""
+
+
+# ---- what the reconciler reads and writes besides the executor ------------------------
+
+
+class ActiveJob(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def run_id(self) -> str: ...
+    @property
+    def pipeline(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def started_at(self) -> str | None: ...
+    @property
+    def spec(self) -> Mapping[str, Any] | None: ...
+    @property
+    def cancel_requested(self) -> int: ...
+    @property
+    def secrets_read(self) -> Sequence[str] | None: ...
+    @property
+    def report(self) -> Mapping[str, str] | None:
+        """What the coordinator reported: ``{"state": ..., "reason": ...}``."""
+
+
+class RunningStep(Protocol):
+    @property
+    def number(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def command(self) -> str: ...
+    @property
+    def image(self) -> str: ...
+    @property
+    def timeout_seconds(self) -> float: ...
+    @property
+    def env_sealed(self) -> Mapping[str, str] | None: ...
+    @property
+    def command_sealed(self) -> Mapping[str, str] | None:
+        """The command as given, sealed, when ``command`` is masked; else None."""
+
+
+class ExecutionView(Protocol):
+    def active_jobs(self) -> Sequence[ActiveJob]: ...
+    def running_steps(self, job_id: str) -> Sequence[RunningStep]: ...
+    def job(self, job_id: str) -> ActiveJob | None: ...
+
+
+class StepMaterial(Protocol):
+    """What a step needs to run that the log keeps only sealed: its environment and its
+    command as given. Needed only while the job runs; destroyed when it ends.
+
+    Contract: ``open`` raises ``SecretUnreadableError`` when the material can never be
+    opened (destroyed, or not sealed by this vault); any other error is transient.
+    ``destroy`` makes every piece sealed for the job unreadable for good and is
+    idempotent. ``held`` lists the jobs that still have material that could be opened."""
+
+    def open(self, step: RunningStep) -> tuple[str, dict[str, str]]:
+        """(the command as given, the environment)."""
+
+    def destroy(self, job_id: JobId) -> None: ...
+
+    def held(self) -> Collection[JobId]: ...
+
+
+class JobOutput(Protocol):
+    """Where jobs' output goes (the log store, masked by each job's known secrets)."""
+
+    def for_job(self, job_id: JobId) -> OutputSink:
+        """The coordinator's own output."""
+
+    def for_step(self, job_id: JobId, number: int) -> OutputSink: ...
+
+    def size(self, job_id: JobId) -> int:
+        """The job log's size in bytes, after everything written so far is stored."""
+
+    def mask_secrets(self, job_id: JobId, pipeline: str, keys: Sequence[str]) -> None:
+        """Make sure the values of these secrets are masked in this job's output."""
+
+    def mask_token(self, job_id: JobId, token: str) -> None:
+        """Mask the job's token in its output (its processes can read it)."""
+
+    def system_line(self, job_id: JobId, text: str) -> None:
+        """A line of Danube's own in the job log (step endings, failure reasons)."""
+
+    def close(self, job_id: JobId) -> None:
+        """The job ended: flush what is held back and forget it."""

@@ -12,93 +12,33 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Protocol
 from uuid import UUID
 
 from domain.cause import Cause
 from domain.execution.ports import (
+    ActiveJob,
+    ExecutionView,
     Executor,
     Inventory,
     JobLaunch,
-    OutputSink,
+    JobOutput,
     Phase,
     StepLaunch,
+    StepMaterial,
     StepOutcome,
 )
 from domain.ids import JobId, RunId
 from domain.runs.application import RunsService
 from domain.runs.errors import RunsError
 from domain.runs.states import JobState, StepState
+from domain.secrets.errors import SecretUnreadableError
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_DURATION = 3600
 SWEEP_INTERVAL = 10.0
-
-
-class ActiveJob(Protocol):
-    @property
-    def id(self) -> str: ...
-    @property
-    def run_id(self) -> str: ...
-    @property
-    def pipeline(self) -> str: ...
-    @property
-    def state(self) -> str: ...
-    @property
-    def started_at(self) -> str | None: ...
-    @property
-    def spec(self) -> Mapping[str, Any] | None: ...
-    @property
-    def cancel_requested(self) -> int: ...
-    @property
-    def secrets_read(self) -> Sequence[str] | None: ...
-    @property
-    def report(self) -> Mapping[str, str] | None:
-        """What the coordinator reported: ``{"state": ..., "reason": ...}``."""
-
-
-class RunningStep(Protocol):
-    @property
-    def number(self) -> int: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def command(self) -> str: ...
-    @property
-    def image(self) -> str: ...
-    @property
-    def timeout_seconds(self) -> float: ...
-    @property
-    def env_sealed(self) -> Mapping[str, str] | None: ...
-
-
-class ExecutionView(Protocol):
-    def active_jobs(self) -> Sequence[ActiveJob]: ...
-    def running_steps(self, job_id: str) -> Sequence[RunningStep]: ...
-
-
-class JobOutput(Protocol):
-    """Where jobs' output goes (the log store, masked by each job's known secrets)."""
-
-    def for_job(self, job_id: JobId) -> OutputSink:
-        """The coordinator's own output."""
-
-    def for_step(self, job_id: JobId, number: int) -> OutputSink: ...
-
-    def size(self, job_id: JobId) -> int:
-        """The job log's size in bytes, after everything written so far is stored."""
-
-    def mask_secrets(self, job_id: JobId, pipeline: str, keys: Sequence[str]) -> None:
-        """Make sure the values of these secrets are masked in this job's output."""
-
-    def system_line(self, job_id: JobId, text: str) -> None:
-        """A line of Danube's own in the job log (step endings, failure reasons)."""
-
-    def close(self, job_id: JobId) -> None:
-        """The job ended: flush what is held back and forget it."""
 
 
 class Reconciler:
@@ -109,12 +49,12 @@ class Reconciler:
         view: ExecutionView,
         output: JobOutput,
         launch: Callable[[ActiveJob], JobLaunch],
-        open_env: Callable[[Mapping[str, str] | None], dict[str, str]],
+        material: StepMaterial,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sweep_interval: float = SWEEP_INTERVAL,
     ) -> None:
         self._executor, self._runs, self._view = executor, runs, view
-        self._output, self._launch, self._open_env = output, launch, open_env
+        self._output, self._launch, self._material = output, launch, material
         self._clock = clock
         self._sweep_interval = sweep_interval
         self._swept: float | None = None
@@ -132,20 +72,39 @@ class Reconciler:
             except Exception:  # one job's trouble must not stop the others
                 log.exception("reconciling job %s failed; will retry", job.id)
         for job_id in list(self._held - active.keys()):  # ended elsewhere (e.g. cancelled)
-            self._executor.release(JobId(UUID(job_id)))
-            self._output.close(JobId(UUID(job_id)))
+            ended = JobId(UUID(job_id))
+            self._executor.release(ended)
+            self._output.close(ended)
+            self._material.destroy(ended)
             self._held.discard(job_id)
         self._sweep({JobId(UUID(job_id)) for job_id in active})
 
     def _sweep(self, active: set[JobId]) -> None:
-        """Release what the executor holds for jobs that are not active (e.g. the pods of
-        jobs that ended while it was down): on the first tick and then now and again."""
-        if not isinstance(self._executor, Inventory):
-            return
+        """On the first tick and then now and again: destroy the step material and
+        release what the executor holds of jobs that ended while nobody watched (this
+        process was down, or crashed between recording a job's end and cleaning up)."""
         now = time.monotonic()
         if self._swept is not None and now - self._swept < self._sweep_interval:
             return
         self._swept = now
+        self._sweep_material(active)
+        if isinstance(self._executor, Inventory):
+            self._sweep_executor(active)
+
+    def _sweep_material(self, active: set[JobId]) -> None:
+        try:
+            held = set(self._material.held()) - active
+        except Exception:
+            log.exception("listing the jobs with sealed step material failed; will retry")
+            return
+        for job_id in held:
+            job = self._view.job(job_id.hex)
+            if job is not None and JobState(job.state).is_terminal:
+                log.info("destroying the step material of job %s: it has ended", job_id)
+                self._material.destroy(job_id)
+
+    def _sweep_executor(self, active: set[JobId]) -> None:
+        assert isinstance(self._executor, Inventory)
         try:
             orphans = set(self._executor.jobs()) - active
         except Exception:
@@ -162,8 +121,7 @@ class Reconciler:
             self._finish(job, JobState.CANCELLED, "cancelled")
         elif status.phase == Phase.ABSENT:
             if job.state == JobState.SCHEDULING:
-                self._executor.start(self._launch(job), self._output.for_job(job_id))
-                self._held.add(job.id)
+                self._start(job)
             else:
                 why = status.reason or "its executor restarted or lost it"
                 self._finish(job, JobState.FAILURE, f"the job's processes are gone ({why})")
@@ -186,9 +144,13 @@ class Reconciler:
     def _adopt(self, job: ActiveJob) -> None:
         """A job started before this process (the executor found it): hand it its output."""
         if job.id not in self._held:
-            job_id = JobId(UUID(job.id))
-            self._executor.start(self._launch(job), self._output.for_job(job_id))
-            self._held.add(job.id)
+            self._start(job)
+
+    def _start(self, job: ActiveJob) -> None:
+        launch = self._launch(job)
+        self._output.mask_token(launch.job_id, launch.token)  # before any of its output
+        self._executor.start(launch, self._output.for_job(launch.job_id))
+        self._held.add(job.id)
 
     def _finish_exited(self, job: ActiveJob, exit_code: int | None, why: str) -> None:
         report = job.report or {}
@@ -207,18 +169,21 @@ class Reconciler:
             )
 
     def _finish(self, job: ActiveJob, state: JobState, reason: str) -> None:
-        """Stop what runs, store all output, then record the end: a job's log is complete
-        by the time anyone sees its final state."""
+        """Stop what runs, store all output and destroy the step material, then record
+        the end: by the time anyone sees a job's final state its log is complete and
+        nothing sealed for its steps opens any more."""
         job_id = JobId(UUID(job.id))
         self._ending[job.id] = state
         self._executor.stop(job_id, reason or state.value)
         if reason and state != JobState.SUCCESS:
             self._output.system_line(job_id, f"── job {state.value}: {reason}")
         self._output.close(job_id)
+        self._material.destroy(job_id)  # only its steps needed it, and they are gone
         try:
             self._runs.finish_job(_run_id(job), job_id, state, reason, self._cause)
         except RunsError as error:  # ended meanwhile (e.g. cancelled)
             log.debug("job %s already ended: %s", job.id, error)
+        self._material.destroy(job_id)  # a step may have been sealed meanwhile
         self._executor.release(job_id)
         self._held.discard(job.id)
         self._ending.pop(job.id, None)
@@ -241,11 +206,21 @@ class Reconciler:
                 if key in self._steps:
                     continue
                 self._steps.add(key)
+            try:
+                command, env = self._material.open(step)
+            except SecretUnreadableError as error:
+                why = f"its sealed command or environment cannot be opened ({error})"
+                self._fail_step(job, step.number, why)
+                continue
+            except Exception:
+                with self._lock:
+                    self._steps.discard(key)  # try again on the next tick
+                raise
             launch = StepLaunch(
                 number=step.number,
                 name=step.name,
-                command=step.command,
-                env=self._open_env(step.env_sealed),
+                command=command,
+                env=env,
                 image=step.image,
                 timeout_seconds=step.timeout_seconds or 0.0,
             )
@@ -284,7 +259,9 @@ class Reconciler:
             log.exception("step %s of job %s failed to run", step.number, job.id)
             self._fail_step(job, step.number)
 
-    def _fail_step(self, job: ActiveJob, number: int) -> None:
+    def _fail_step(
+        self, job: ActiveJob, number: int, reason: str = "the executor could not run the step"
+    ) -> None:
         try:
             job_id = JobId(UUID(job.id))
             self._runs.finish_step(
@@ -294,7 +271,7 @@ class Reconciler:
                 state=StepState.FAILURE,
                 exit_code=None,
                 log_offset=self._output.size(job_id),
-                reason="the executor could not run the step",
+                reason=reason,
             )
         except Exception:
             log.exception("could not record the failure of step %s of job %s", number, job.id)

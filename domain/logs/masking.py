@@ -20,7 +20,7 @@ from __future__ import annotations
 from domain.logs.patterns import LINE_HOLD, PatternStage
 from domain.logs.secrets import MASK, MIN_SECRET_LENGTH, SecretSet, SecretStage
 
-__all__ = ["LINE_HOLD", "MASK", "MIN_SECRET_LENGTH", "Masker", "SecretSet"]
+__all__ = ["LINE_HOLD", "MASK", "MIN_SECRET_LENGTH", "Masker", "SecretSet", "mask_text"]
 
 
 class Masker:
@@ -42,3 +42,12 @@ class Masker:
         """Everything held back. Call it at the end of the stream; the masker then
         starts a fresh stream (keeping its secrets)."""
         return self._pattern_stage.feed(self._secret_stage.feed(b"", final=True), final=True)
+
+
+def mask_text(text: str, secrets: SecretSet) -> str:
+    """``text`` as a job's log would show it: for what a job says about itself outside
+    its output (a step's command and name, its outcome message) before it is recorded
+    or shown."""
+    masker = Masker(secrets)
+    data = text.encode("utf-8", "surrogatepass")
+    return (masker.feed(data) + masker.flush()).decode("utf-8", "replace")

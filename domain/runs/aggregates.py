@@ -236,9 +236,12 @@ class Run(Aggregate):
         timeout_seconds: float = 0.0,
         log_offset: int = 0,
         env_sealed: dict[str, str] | None = None,
+        command_sealed: dict[str, str] | None = None,
     ) -> bool:
-        """``env_sealed`` is the step's environment encrypted by the vault (it may hold
-        secret values, which never enter the log in plaintext)."""
+        """``command`` and ``name`` are as shown (masked). ``env_sealed`` is the step's
+        environment and ``command_sealed`` the command as given (when masking changed
+        it), both encrypted by the vault: secret values never enter the log in
+        plaintext, and what they are sealed with is destroyed when the job ends."""
         job = self.job(job_id)
         existing = job.steps.get(number)
         if existing is not None:
@@ -259,6 +262,7 @@ class Run(Aggregate):
             timeout_seconds=float(timeout_seconds),
             log_offset=log_offset,
             env_sealed=env_sealed,
+            command_sealed=command_sealed,
         )
         return True
 
@@ -395,6 +399,14 @@ class Run(Aggregate):
         timeout_seconds: float
         log_offset: int
         env_sealed: dict[str, str] | None
+        command_sealed: dict[str, str] | None = None  # v2: None when command is as given
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Before v2 ``command`` was stored as given and nothing was sealed."""
+            state.setdefault("command_sealed", None)
 
         def apply(self, run: Run) -> None:
             run.jobs[JobId(self.job_id)].steps[self.number] = Step(

@@ -89,6 +89,7 @@ class RunsService:
         timeout_seconds: float = 0.0,
         log_offset: int = 0,
         env_sealed: dict[str, str] | None = None,
+        command_sealed: dict[str, str] | None = None,
     ) -> int:
         return self._update(
             run_id,
@@ -101,6 +102,7 @@ class RunsService:
                 timeout_seconds=timeout_seconds,
                 log_offset=log_offset,
                 env_sealed=env_sealed,
+                command_sealed=command_sealed,
             ),
         )
 

@@ -23,6 +23,7 @@ from danube.results import ArtifactInfo, OutputCallback, StepResult
 # A unary attempt that gets no answer in this time is abandoned and retried.
 UNARY_ATTEMPT_TIMEOUT_SECONDS = 10.0
 MAX_RECEIVE_MESSAGE_BYTES = 64 * 1024 * 1024  # captured stdout arrives in one message
+MIN_REDACTED_LENGTH = 4  # as the master's masking: shorter values are not worth it
 
 # Keepalive lets a silent RunStep (a step printing nothing for minutes) notice a dead
 # connection. The master's server must allow pings this often during calls.
@@ -60,6 +61,7 @@ class JobClient:
         )
         self._numbers = itertools.count(1)
         self._numbers_lock = threading.Lock()
+        self._fetched: set[str] = set()  # secret values this job read
 
     def __repr__(self) -> str:
         return f"JobClient(address={self._config.address!r}, job_id={self._config.job_id!r})"
@@ -87,7 +89,16 @@ class JobClient:
             response = self._unary("GetSecret", self._stub.GetSecret, pb.GetSecretRequest(key=key))
         except grpc.RpcError as exc:
             raise secret_error(exc, key) from None
+        if len(response.value.strip()) >= MIN_REDACTED_LENGTH:
+            self._fetched.add(response.value)
         return response.value
+
+    def redact(self, text: str) -> str:
+        """`text` with the secret values this job read replaced by `***` (the master masks
+        what it records; this is for text the SDK derives before it gets there)."""
+        for value in sorted(self._fetched, key=len, reverse=True):
+            text = text.replace(value, "***")
+        return text
 
     def report_status(
         self,

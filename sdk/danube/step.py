@@ -85,14 +85,16 @@ def run(
 
     Args:
         command: shell command, run as `/bin/sh -c command` in the workspace.
-        name: name shown in the UI and logs; default: the command's first 40 characters.
+        name: name shown in the UI and logs; default: the command's first 40 characters
+            (secret values it read replaced by `***`). Shown masked, like the command.
         image: container image for this step; default: the job's worker image.
         env: extra environment variables for this step only.
         check: raise `StepFailedError` unless the step exits 0 (the default). With
             `check=False` a failed step returns its exit code (-1 if it had none, e.g. a
             timeout).
         capture: return the step's stdout (decoded as UTF-8, undecodable bytes replaced)
-            instead of the exit code. The output still goes to the job log.
+            instead of the exit code. The output still goes to the job log, and what is
+            returned is what the log holds: masked (a secret the job read is `***`).
         timeout: seconds the step may run (rounded up to whole seconds); default: no
             step limit (the job's maximum duration still applies).
         on_output: called with each chunk of output as it arrives (`OutputChunk`).
@@ -136,7 +138,9 @@ def execute(
     client = _runtime.client()
     request = StepRequest(
         number=client.next_step_number(),
-        name=name if name is not None else default_name(command),
+        # A name cut from the command must not cut a secret in half, where no masking
+        # could recognise it any more.
+        name=name if name is not None else default_name(client.redact(command)),
         command=checked_command,
         image=image or "",
         env=checked_env,

@@ -12,18 +12,20 @@ import pytest
 from adapters.sql.store import SqlStore
 from domain.cause import Cause
 from domain.execution.ports import (
+    ActiveJob,
     JobLaunch,
     JobStatus,
     OutputSink,
     Phase,
+    RunningStep,
     StepLaunch,
     StepOutcome,
     Stream,
 )
-from domain.execution.reconciler import ActiveJob, Reconciler
+from domain.execution.reconciler import Reconciler
 from domain.ids import JobId, RunId, job_id_for, new_run_id
 from domain.runs.application import RunRequest, RunsService
-from domain.runs.states import StepState
+from domain.runs.states import JobState, StepState
 from projections.runs import RunsProjection
 from projections.runs_view import RunsView
 
@@ -51,11 +53,32 @@ class FakeOutput:
     def mask_secrets(self, job_id: JobId, pipeline: str, keys: Sequence[str]) -> None:
         pass
 
+    def mask_token(self, job_id: JobId, token: str) -> None:
+        pass
+
     def system_line(self, job_id: JobId, text: str) -> None:
         self.lines.append(text)
 
     def close(self, job_id: JobId) -> None:
         pass
+
+
+class FakeStepMaterial:
+    """Step material some jobs still hold; ``destroyed`` is what was destroyed."""
+
+    def __init__(self) -> None:
+        self.jobs: set[JobId] = set()
+        self.destroyed: list[JobId] = []
+
+    def open(self, step: RunningStep) -> tuple[str, dict[str, str]]:
+        return step.command, {}
+
+    def destroy(self, job_id: JobId) -> None:
+        self.destroyed.append(job_id)
+        self.jobs.discard(job_id)
+
+    def held(self) -> Collection[JobId]:
+        return set(self.jobs)
 
 
 class FakeExecutor:
@@ -97,6 +120,7 @@ class World:
         self.view = RunsView(store.views.reader(RunsProjection()))
         self.executor = FakeExecutor()
         self.output = FakeOutput()
+        self.material = FakeStepMaterial()
 
     def reconciler(self, sweep_interval: float = 10.0) -> Reconciler:
         def launch(job: ActiveJob) -> JobLaunch:
@@ -116,7 +140,7 @@ class World:
             self.view,
             self.output,
             launch,
-            lambda _sealed: {},
+            self.material,
             sweep_interval=sweep_interval,
         )
 
@@ -175,3 +199,27 @@ def test_a_job_whose_processes_are_gone_fails_saying_why(world: World) -> None:
     job = world.view.job(job_id)
     assert job is not None and job.state == "failure"
     assert job.reason == "the job's processes are gone (its pod p does not exist)"
+
+
+def test_the_step_material_of_a_job_that_ended_unwatched_is_destroyed_on_the_first_tick(
+    world: World,
+) -> None:
+    run_id, ended = world.running_job()
+    world.runs.finish_job(run_id, ended, JobState.FAILURE, "its reconciler crashed", USER)
+    _, running = world.running_job()
+    world.executor.statuses[running] = JobStatus(Phase.RUNNING)
+    unknown = JobId(uuid.uuid4())
+    world.material.jobs = {ended, running, unknown}
+    world.reconciler().tick()
+    assert world.material.destroyed == [ended]
+
+
+def test_a_job_the_reconciler_ends_has_its_step_material_destroyed(world: World) -> None:
+    _, job_id = world.running_job()
+    world.material.jobs = {job_id}
+    world.executor.statuses[job_id] = JobStatus(Phase.EXITED, exit_code=0)
+    world.reconciler().tick()
+    world.projector.catch_up()
+    job = world.view.job(job_id)
+    assert job is not None and job.state == "success"
+    assert set(world.material.destroyed) == {job_id}  # before and after recording the end

@@ -16,6 +16,7 @@ from danube import (
     SecretNotFoundError,
     artifacts,
     secrets,
+    step,
 )
 from danube._proto.v1 import job_service_pb2 as pb
 
@@ -131,3 +132,14 @@ def test_bad_paths_and_names_are_refused_locally(
     with pytest.raises(ArtifactError, match=message):
         artifacts.upload(path.format(outside=tmp_path / "outside.txt"), name=name)
     assert sdk.fake.upload_attempts == 0
+
+
+def test_a_default_step_name_never_holds_part_of_a_secret_the_job_read(sdk: Master) -> None:
+    sdk.fake.secrets["DEPLOY_TOKEN"] = "s3cr3t-Value-42"
+    token = secrets.get("DEPLOY_TOKEN")
+
+    step.run(f"echo {'x' * 25} {token}")  # the first 40 characters cut the value
+
+    [request] = sdk.fake.step_requests
+    assert request.name == f"echo {'x' * 25} ***"
+    assert request.command == f"echo {'x' * 25} {token}"  # run as given
