@@ -25,7 +25,10 @@ class Launcher:
         env = {
             "DANUBE_MASTER_ADDRESS": self.master_address,
             "DANUBE_JOB_ID": str(job_id),
-            "DANUBE_PIPELINE": str(spec.get("entrypoint", "")),
+            "DANUBE_PIPELINE": job.pipeline,
+            # Which @pipeline of the danubefile to run (empty: the one named like the
+            # pipeline, else the only one).
+            "DANUBE_ENTRYPOINT": str(spec.get("entrypoint") or ""),
             "DANUBE_REPO": job.repository,
             "DANUBE_BRANCH": branch,
             "DANUBE_COMMIT_SHA": job.commit_sha,

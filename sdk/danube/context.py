@@ -32,7 +32,8 @@ class JobContext:
 
     @property
     def pipeline(self) -> str:
-        """The name of the pipeline being run (`DANUBE_PIPELINE`)."""
+        """The name of the Danube pipeline being run (`DANUBE_PIPELINE`), as configured;
+        not necessarily the name of the `@pipeline` function that runs."""
         return self._get("DANUBE_PIPELINE")
 
     @property

@@ -9,8 +9,9 @@ Example:
     ... def nightly() -> None:
     ...     step.run("make long-tests")
 
-A danubefile may define several pipelines; the coordinator runs the one named like the
-Danube pipeline (`DANUBE_PIPELINE`), or the only one if there is just one.
+A danubefile may define several pipelines; the coordinator runs the one the pipeline's
+config names as its entrypoint (`DANUBE_ENTRYPOINT`), else the one named like the Danube
+pipeline (`DANUBE_PIPELINE`), else the only one if there is just one.
 """
 
 from __future__ import annotations

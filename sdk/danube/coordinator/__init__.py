@@ -1,7 +1,8 @@
 """The job coordinator: `python -m danube.coordinator`.
 
 Runs in the job's workspace: loads `danubefile.py` (or `DANUBE_SCRIPT`), picks the
-pipeline (`DANUBE_PIPELINE`, or the only one), runs it, and reports the outcome to the
+pipeline (`DANUBE_ENTRYPOINT`, else the one named like the Danube pipeline
+`DANUBE_PIPELINE`, else the only one), runs it, and reports the outcome to the
 master with `ReportStatus`.
 
 Exit codes: 0 the pipeline succeeded; 1 it failed (a step, an exception in user code, a

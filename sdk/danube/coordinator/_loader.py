@@ -71,5 +71,6 @@ def select_pipeline(pipelines: dict[str, Pipeline], wanted: str, script: str) ->
             f"{script} defines no pipeline named {wanted!r}; it defines {names}"
         )
     raise PipelineDefinitionError(
-        f"{script} defines several pipelines ({names}); set DANUBE_PIPELINE to choose one"
+        f"{script} defines several pipelines ({names}); set the pipeline's entrypoint "
+        "(DANUBE_ENTRYPOINT) to choose one"
     )

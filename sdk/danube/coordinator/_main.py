@@ -7,7 +7,7 @@ import io
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -67,10 +67,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         workspace = Path(os.environ.get("DANUBE_WORKSPACE") or os.getcwd())
         script = os.environ.get("DANUBE_SCRIPT") or DEFAULT_SCRIPT
-        outcome = run_pipeline(workspace, script, os.environ.get("DANUBE_PIPELINE", ""))
+        outcome = run_pipeline(workspace, script, wanted_pipeline(os.environ))
         return report(client, outcome)
     finally:
         _runtime.reset()
+
+
+def wanted_pipeline(environ: Mapping[str, str]) -> str:
+    """The `@pipeline` to run: the entrypoint the pipeline's config names
+    (`DANUBE_ENTRYPOINT`), else the one named like the Danube pipeline (`DANUBE_PIPELINE`;
+    `select_pipeline` falls back to the only one)."""
+    return environ.get("DANUBE_ENTRYPOINT") or environ.get("DANUBE_PIPELINE", "")
 
 
 def run_pipeline(workspace: Path, script: str, wanted: str) -> Outcome:

@@ -256,3 +256,12 @@ def test_missing_configuration_exits_2(coordinator: Run) -> None:
 
     assert finished.code == 2
     assert "DANUBE_MASTER_ADDRESS is not set" in finished.stderr
+
+
+def test_the_entrypoint_chooses_the_pipeline_whatever_the_pipeline_is_called(
+    coordinator: Run, master: Master
+) -> None:
+    finished = coordinator(SEVERAL, DANUBE_PIPELINE="web", DANUBE_ENTRYPOINT="docs")
+
+    assert finished.code == 0, finished.stderr
+    assert [r.command for r in master.fake.step_requests] == ["echo docs"]
