@@ -139,6 +139,18 @@ class FilesystemArtifactStore:
                     found.append(StoredArtifact(name, path.stat().st_size))
         return sorted(found, key=lambda artifact: artifact.name)
 
+    def discard(self, job_id: str, name: str) -> None:
+        """Remove one committed artifact whose upload could not be recorded (its job
+        ended meanwhile), so nothing is kept on disk that no event accounts for."""
+        depth = len(check_name(name))
+        path = self._target(job_id, name)
+        path.unlink(missing_ok=True)
+        for parent in path.parents[:depth]:  # up to the job's directory, while empty
+            try:
+                parent.rmdir()
+            except OSError:
+                break  # other artifacts live there
+
     def delete(self, job_id: str) -> int:
         """Remove every artifact of the job (and its unfinished uploads); returns the
         bytes freed. Not for a job that is still uploading."""

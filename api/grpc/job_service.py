@@ -105,7 +105,8 @@ class JobServicer(pb_grpc.JobServiceServicer):
             self._danube.runs.record_artifact(
                 RunId(UUID(job.run_id)), JobId(UUID(job.id)), artifact
             )
-        except RunsError as error:
+        except RunsError as error:  # e.g. the job ended during the upload
+            store.discard(job.id, name)  # no file without its event
             abort(context, grpc.StatusCode.FAILED_PRECONDITION, str(error))
         return pb.UploadArtifactResponse(name=name, size=size, sha256=sha256)
 

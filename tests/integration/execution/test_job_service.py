@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from uuid import UUID
 
 import grpc
 import pytest
 
 from danube._proto.v1 import job_service_pb2 as pb
 from danube._proto.v1 import job_service_pb2_grpc as pb_grpc
-from domain.ids import JobId
-from tests.integration.execution.conftest import Embedded
+from domain.ids import JobId, RunId
+from domain.runs.states import JobState
+from tests.integration.execution.conftest import USER, Embedded
 from tests.support import wait_until
 
 HOLD = """
@@ -153,3 +155,30 @@ def test_a_repeated_step_number_reattaches_instead_of_running_again(
         code_of(lambda: list(service.RunStep(request, metadata=md)))
         == grpc.StatusCode.INVALID_ARGUMENT
     )
+
+
+def test_an_artifact_whose_job_ended_during_the_upload_is_not_kept(
+    embedded: Embedded, held: tuple[JobId, Path]
+) -> None:
+    job_id, _ = held
+    service = stub(embedded)
+    md = metadata(job_id, embedded.danube.tokens.issue(job_id))
+    job = embedded.danube.views.job(job_id)
+    assert job is not None
+
+    def ending() -> Iterator[pb.UploadArtifactRequest]:
+        yield pb.UploadArtifactRequest(
+            header=pb.ArtifactHeader(name="dist/late.bin", kind=pb.ARTIFACT_KIND_FILE)
+        )
+        yield pb.UploadArtifactRequest(chunk=b"x" * 65536)
+        embedded.danube.runs.finish_job(
+            RunId(UUID(job.run_id)), job_id, JobState.CANCELLED, "cancelled", USER
+        )
+
+    assert (
+        code_of(lambda: service.UploadArtifact(ending(), metadata=md))
+        == grpc.StatusCode.FAILED_PRECONDITION
+    )
+    assert embedded.danube.artifacts.list(job_id.hex) == []
+    assert not (embedded.danube.artifacts.root / job_id.hex / "dist").exists()
+    assert embedded.danube.views.artifacts(job_id) == []
