@@ -9,7 +9,6 @@ reply loses nothing (the inbox worker processes what is left) and each is listed
 from __future__ import annotations
 
 import contextlib
-import logging
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -24,10 +23,10 @@ from domain.triggers.errors import (
 )
 from domain.triggers.model import TriggerEvent
 from domain.triggers.repository_url import normalise_repository_url
-from domain.webhooks.application import PENDING
+from domain.webhooks.application import DUPLICATE, PENDING
+from domain.webhooks.errors import InboxDrainingError
 
 router = APIRouter()
-log = logging.getLogger(__name__)
 
 # Only these reach the inbox: never a signature or a token.
 KEPT_HEADERS = {
@@ -80,30 +79,26 @@ def _handle(
         verified = list(forge.verify(body, headers, secrets))
     except WebhookRejectedError as error:
         return reply(401, "rejected", detail=str(error))
-    if danube.system.is_draining():
-        return JSONResponse(
-            {"status": "draining", "detail": "Danube is draining; retry later"},
-            status_code=503,
-            headers={"Retry-After": "60"},
-        )
     try:
         body.decode("utf-8")
         parsed = forge.parse(body, headers)
     except (MalformedPayloadError, UnicodeDecodeError) as error:
         return reply(400, "rejected", detail=f"malformed payload: {error}")
     kept = {k: v for k, v in headers.items() if k in KEPT_HEADERS}
-    delivery_id, stored = danube.inbox.receive(
-        provider, parsed.delivery_id, parsed.event_name, kept, body, verified
-    )
-    if not stored:
+    try:
+        outcome = danube.inbox.deliver(
+            provider, parsed.delivery_id, parsed.event_name, kept, body, verified
+        )
+    except InboxDrainingError:
+        return JSONResponse(
+            {"status": "draining", "detail": "Danube is draining; retry later"},
+            status_code=503,
+            headers={"Retry-After": "60"},
+        )
+    if outcome.outcome == DUPLICATE:
         return reply(200, "duplicate", delivery=parsed.delivery_id)
     if isinstance(parsed, TriggerEvent):
         _maybe_sync_config(danube, parsed)
-    try:
-        outcome = danube.inbox.process(delivery_id)
-    except Exception:  # stored: the inbox worker will process it
-        log.exception("processing delivery %s failed; it stays in the inbox", parsed.delivery_id)
-        return reply(202, "accepted", delivery=parsed.delivery_id)
     if outcome.outcome == PENDING:  # stored; the inbox worker processes it later
         return reply(202, "accepted", delivery=parsed.delivery_id, reason=outcome.reason)
     return reply(

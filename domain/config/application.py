@@ -57,7 +57,14 @@ class ConfigService:
             return ConfigRepository._create(ConfigRepository.Created, id=CONFIG_ID)
 
     def current(self) -> Config | None:
-        """The config in force (decoded once per change)."""
+        """The config in force, loaded and decoded once per change. Every delivery and
+        cron tick asks, and each accepted config is a whole config in the log, so what is
+        read each time is only the latest version number."""
+        latest = self._log.recorder.select_events(CONFIG_ID, desc=True, limit=1)
+        with self._lock:
+            version, config = self._cache
+            if latest and latest[0].originator_version == version:
+                return config
         repo = self.repository()
         with self._lock:
             version, config = self._cache

@@ -1,8 +1,9 @@
 """The inbox: store a verified delivery, then turn it into runs (exactly once in effect).
 
-``receive`` is called before the forge gets its 2xx, for every verified delivery (pings
-and events that start nothing too, so each is listed and can be replayed); ``process``
-right after, and again by the inbox worker for anything left unprocessed. Processing is
+``deliver`` is the request path's command, before the forge gets its 2xx: it stores every
+verified delivery (pings and events that start nothing too, so each is listed and can be
+replayed) and processes it at once; ``process`` is the inbox worker's, for anything left
+unprocessed (``receive`` stores without processing). Processing is
 idempotent: run ids are derived from (pipeline, commit, trigger kind, ref), so a second
 pass, a redelivery or a replay never starts a second run of the same trigger.
 
@@ -13,6 +14,7 @@ it starts its runs once draining ends or the first config lands."""
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from uuid import UUID
@@ -34,16 +36,20 @@ from domain.triggers.requests import run_request
 from domain.webhooks.aggregates import Delivery, delivery_id_for
 from domain.webhooks.errors import InboxDrainingError
 
+log = logging.getLogger(__name__)
+
 GLOBAL_SECRET = "global"
-PENDING = "pending"
+PENDING, DUPLICATE = "pending", "duplicate"
 DRAINING = "Danube is draining; the delivery is processed when draining ends"
 NO_CONFIG = "no configuration is in force yet; the delivery is processed once one is"
+RETRY = "processing failed; the inbox worker tries again"
 PING = "ping: the webhook reaches Danube"
 
 
 @dataclass(frozen=True)
 class Outcome:
-    outcome: str  # started | ignored | failed (recorded) | pending (left unprocessed)
+    # started | ignored | failed (recorded); pending (left unprocessed); duplicate
+    outcome: str
     runs: list[str]
     reason: str = ""
 
@@ -71,6 +77,34 @@ class Inbox:
     def forge(self, provider: str) -> ForgeWebhooks | None:
         return self._forges.get(provider)
 
+    def deliver(
+        self,
+        provider: str,
+        delivery_id: str,
+        event: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        verified_by: list[str],
+    ) -> Outcome:
+        """Store a verified delivery and process it at once. Refused while draining
+        (``InboxDrainingError``, nothing stored); a delivery id already stored is a
+        ``duplicate`` and changes nothing. Once stored, a failure to process leaves it
+        ``pending`` for the inbox worker rather than raising."""
+        if self._system.is_draining():
+            raise InboxDrainingError("Danube is draining: deliveries are refused until it ends")
+        delivery = Delivery.receive(
+            provider, delivery_id, event, dict(headers), body.decode("utf-8"), verified_by
+        )
+        try:
+            self._log.create(delivery)
+        except RecordConflictError:
+            return Outcome(DUPLICATE, [])
+        try:  # just stored, just checked for draining: no need to load or check again
+            return self._process(delivery)
+        except Exception:
+            log.exception("processing delivery %s failed; it stays in the inbox", delivery_id)
+            return Outcome(PENDING, [], RETRY)
+
     def receive(
         self,
         provider: str,
@@ -96,14 +130,21 @@ class Inbox:
             return Outcome(delivery.outcome, list(delivery.runs))
         if self._system.is_draining():
             return Outcome(PENDING, [], DRAINING)
+        return self._process(delivery)
+
+    def _process(self, delivery: Delivery) -> Outcome:
         outcome = self._outcome(delivery)
         if outcome.outcome == PENDING:
             return outcome
-        self._log.update(
-            Delivery,
-            delivery_id,
-            lambda d: d.record_processed(outcome.outcome, outcome.runs, outcome.reason),
-        )
+
+        def record(d: Delivery) -> bool:
+            return d.record_processed(outcome.outcome, outcome.runs, outcome.reason)
+
+        record(delivery)
+        try:
+            self._log.save(delivery)
+        except RecordConflictError:  # processed meanwhile (the worker): record on fresh state
+            self._log.update(Delivery, delivery.id, record)
         return outcome
 
     def replay(self, delivery_id: UUID, cause: Cause) -> Outcome:

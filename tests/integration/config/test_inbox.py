@@ -3,16 +3,19 @@ while draining or before the first config, and a pipeline's secret speaks for it
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from adapters.forges import GitHubWebhooks
 from adapters.sql.store import StoreConfig
 from api.processes import Supervisor
 from api.triggers.loops import InboxWorker
 from domain.cause import Cause
+from domain.triggers.model import IgnoredDelivery, TriggerEvent
+from domain.webhooks.application import Inbox
 from tests.integration.config.conftest import ConfigWorld, make_world
 from tests.integration.config.hooks import Hooks, serving
 from tests.support import wait_until
@@ -186,6 +189,43 @@ def test_the_inbox_worker_processes_what_it_finds_at_once_on_start(hooks: Hooks)
     hooks.world.settle()
     with inbox_worker(hooks.world, interval=3600):
         row = wait_until(lambda: processed(hooks, "left-1"), what="the first round, not an hour")
+    assert row["outcome"] == "started"
+
+
+class FakeForgeWebhooks(GitHubWebhooks):
+    """GitHub, except that parsing fails the first ``failures`` times (a store outage
+    while the delivery is processed, say)."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+
+    def parse(self, body: bytes, headers: Mapping[str, str]) -> TriggerEvent | IgnoredDelivery:
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("the lights went out")
+        return super().parse(body, headers)
+
+
+def test_a_delivery_whose_processing_fails_stays_in_the_inbox_for_the_worker(
+    hooks: Hooks,
+) -> None:
+    danube = hooks.world.danube
+    inbox = Inbox(
+        danube.store.log,
+        danube.runs,
+        danube.config,
+        danube.system,
+        {"github": FakeForgeWebhooks(1)},
+    )
+    raw = body("github/push_branch.json")
+    outcome = inbox.deliver(
+        "github", "flaky-1", "push", {"x-github-event": "push"}, raw, ["global"]
+    )
+    assert (outcome.outcome, outcome.runs) == ("pending", [])
+    assert hooks.deliveries()["flaky-1"]["processed"] == 0, "stored, not lost"
+    assert inbox.deliver("github", "flaky-1", "push", {}, raw, ["global"]).outcome == "duplicate"
+    with inbox_worker(hooks.world):
+        row = wait_until(lambda: processed(hooks, "flaky-1"), what="the worker's retry")
     assert row["outcome"] == "started"
 
 
