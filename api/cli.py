@@ -1,16 +1,28 @@
-"""The ``danube`` command line."""
+"""The ``danube`` command line.
+
+Expected reasons a command cannot start (bad settings, an unusable data directory, an
+unsafe master key, an unreachable event store, what a command itself refuses with
+``CommandError``) are reported here, for every command, as one line without a
+traceback and a non-zero exit: 2 for settings and usage, 1 otherwise."""
 
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 
+import psycopg
+from eventsourcing.persistence import OperationalError as EventStoreOperationalError
+
+from adapters.crypto.errors import CryptoError
 from api.commands import config, run, secrets, serve, store, system, workers
+from api.commands.errors import EXIT_FAILED, EXIT_USAGE, CommandError
 from api.logs import configure_logging
 from api.settings import Settings, SettingsError, load_settings
 
-EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+STORE_ERRORS = (psycopg.OperationalError, sqlite3.OperationalError, EventStoreOperationalError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -19,17 +31,45 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_USAGE
-    try:
-        settings = load_settings(args.config)
-    except SettingsError as error:
-        print(f"danube: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    configure_logging(settings.log_level, settings.log_format)
     handler: Callable[[argparse.Namespace, Settings], int] = args.handler
     try:
+        settings = load_settings(args.config)
+        configure_logging(settings.log_level, settings.log_format)
+        _prepare_data_dir(settings)
         return handler(args, settings)
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
+    except SettingsError as error:
+        return _refuse(args, str(error), EXIT_USAGE)  # one line per bad setting
+    except CommandError as error:
+        return _refuse(args, _one_line(error), error.exit_code)
+    except CryptoError as error:
+        return _refuse(args, _one_line(error), EXIT_FAILED)
+    except STORE_ERRORS as error:
+        return _refuse(args, f"cannot use the event store: {_one_line(error)}", EXIT_FAILED)
+
+
+def _prepare_data_dir(settings: Settings) -> None:
+    """Every command keeps something there (the master key, SQLite files, workspaces)."""
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise CommandError(
+            f"cannot create the data directory {settings.data_dir} (DANUBE_DATA_DIR): "
+            f"{error.strerror or error}",
+            EXIT_FAILED,
+        ) from None
+
+
+def _refuse(args: argparse.Namespace, message: str, exit_code: int) -> int:
+    command = " ".join(filter(None, (args.command, getattr(args, "action", None))))
+    print(f"danube {command}: {message}", file=sys.stderr)
+    return exit_code
+
+
+def _one_line(error: BaseException) -> str:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return " ".join(lines) or type(error).__name__
 
 
 def _parser() -> argparse.ArgumentParser:

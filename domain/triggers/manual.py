@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from domain.cause import Cause
 from domain.config.application import ConfigService
 from domain.ids import RunId
-from domain.runs.application import RunsService
+from domain.runs.application import RunRequest, RunsService
 from domain.schedules.application import CommitResolver
 from domain.system.application import SystemService
 from domain.triggers.requests import run_request
@@ -64,3 +64,11 @@ class ManualTriggers:
         )
         self._runs.request_run(request, cause)
         return TriggeredRun(request.run_id, commit, full_ref)
+
+    def request(self, request: RunRequest, cause: Cause) -> RunId:
+        """A run that does not come from the configuration (``danube run`` of a local
+        repository): refused while draining, like every manual trigger."""
+        if self._system.is_draining():
+            raise DrainingError("Danube is draining: no new runs are accepted")
+        self._runs.request_run(request, cause)
+        return request.run_id

@@ -1,5 +1,6 @@
-"""The command line: ``danube run``, ``danube secret``, ``danube keys``, ``danube up``'s
-example."""
+"""The command line: ``danube secret``, ``danube keys``, ``danube up``'s example, and how
+every command reports an expected start-up problem. On SQLite and on PostgreSQL.
+``danube run`` has its own module (test_cli_run.py)."""
 
 from __future__ import annotations
 
@@ -10,101 +11,104 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from adapters.sql.store import StoreConfig
+from tests.integration.execution.cli_support import Cli, cli_for
 from tests.integration.execution.conftest import make_repo
-from tests.support import danube_env, free_port, http_get, wait_until
+from tests.support import free_port, http_get, wait_until
+
+HELLO = """
+    from danube import pipeline, step
+
+    @pipeline(name="demo")
+    def build() -> None:
+        step.run("echo hello", name="hello")
+"""
 
 
-def danube(
-    env: dict[str, str], *args: str, stdin: str = "", cwd: Path | None = None, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "api.cli", *args],
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=cwd,
-    )
+@pytest.fixture
+def cli(store_config: StoreConfig, tmp_path: Path) -> Cli:
+    return cli_for(store_config, tmp_path)
 
 
-def test_danube_run_prints_the_live_log_and_exits_with_the_outcome(tmp_path: Path) -> None:
-    env = danube_env(StoreConfig(kind="sqlite", data_dir=tmp_path / "data"))
-    good, _ = make_repo(
-        tmp_path / "good",
-        """
-        from danube import pipeline, step
-
-        @pipeline(name="demo")
-        def build() -> None:
-            step.run("echo compiling", name="compile")
-    """,
-    )
-    result = danube(env, "run", str(good))
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "── step 1: compile\ncompiling\n── step 1 succeeded" in result.stdout
-    assert "success in" in result.stderr
-
-    bad, _ = make_repo(
-        tmp_path / "bad",
-        """
-        from danube import pipeline, step
-
-        @pipeline(name="demo")
-        def build() -> None:
-            step.run("echo broken >&2; exit 4", name="test")
-    """,
-    )
-    result = danube(env, "run", str(bad))
-    assert result.returncode == 1
-    assert "broken" in result.stdout and "failure" in result.stderr
+def one_line_refusal(result: subprocess.CompletedProcess[str]) -> str:
+    """The single line a refused command printed; fails on a traceback."""
+    lines = result.stderr.strip().splitlines()
+    assert "Traceback" not in result.stderr, result.stderr
+    assert len(lines) == 1, result.stderr
+    return lines[0]
 
 
-def test_danube_run_outside_a_repository_explains_itself(tmp_path: Path) -> None:
-    env = danube_env(StoreConfig(kind="sqlite", data_dir=tmp_path / "data"))
-    result = danube(env, "run", str(tmp_path))
-    assert result.returncode == 2
-    assert "is not a git repository" in result.stderr
-
-
-def test_secrets_are_set_from_stdin_and_removed(tmp_path: Path) -> None:
-    env = danube_env(StoreConfig(kind="sqlite", data_dir=tmp_path / "data"))
-    result = danube(env, "secret", "set", "--pipeline", "web", "API_KEY", stdin="value-123\n")
+def test_secrets_are_set_from_stdin_and_removed(cli: Cli) -> None:
+    result = cli("secret", "set", "--pipeline", "web", "API_KEY", stdin="value-123\n")
     assert result.returncode == 0, result.stderr
     assert "value-123" not in result.stdout + result.stderr
-    key_file = tmp_path / "data" / "master.key"
-    assert key_file.stat().st_mode & 0o777 == 0o600
-    events = (tmp_path / "data" / "events.sqlite3").read_bytes()
-    assert b"value-123" not in events
-    assert danube(env, "secret", "set", "bad key!", stdin="x").returncode == 1
-    assert danube(env, "secret", "set", "EMPTY", stdin="").returncode == 1
-    result = danube(env, "secret", "rm", "--pipeline", "web", "API_KEY")
+    assert (cli.data_dir / "master.key").stat().st_mode & 0o777 == 0o600
+    assert b"value-123" not in cli.stored_events()
+    assert cli("secret", "set", "bad key!", stdin="x").returncode == 1
+    assert cli("secret", "set", "EMPTY", stdin="").returncode == 1
+    result = cli("secret", "rm", "--pipeline", "web", "API_KEY")
     assert result.returncode == 0, result.stderr
-    result = danube(env, "secret", "rm", "--pipeline", "web", "API_KEY")
+    result = cli("secret", "rm", "--pipeline", "web", "API_KEY")
     assert result.returncode == 1 and "no secret 'API_KEY'" in result.stderr
 
 
-def test_a_master_key_readable_by_others_is_refused(tmp_path: Path) -> None:
-    env = danube_env(StoreConfig(kind="sqlite", data_dir=tmp_path / "data"))
-    assert danube(env, "keys", "generate").returncode == 0
-    assert danube(env, "keys", "generate").returncode == 1, "never overwritten by accident"
-    os.chmod(tmp_path / "data" / "master.key", 0o644)
-    result = danube(env, "secret", "set", "K", stdin="v")
+EVERY_KIND_OF_COMMAND = {  # the arguments, and the command the refusal names
+    "secret set K": "secret set",
+    "run": "run",
+    "up": "up",
+    "status": "status",
+    "drain": "drain",
+    "trigger app": "trigger",
+}
+
+
+@pytest.mark.parametrize(("command", "named"), EVERY_KIND_OF_COMMAND.items())
+def test_a_master_key_readable_by_others_is_refused_by_every_command_in_one_line(
+    cli: Cli, tmp_path: Path, command: str, named: str
+) -> None:
+    repo, _ = make_repo(tmp_path / "repo", HELLO)
+    assert cli("keys", "generate").returncode == 0
+    assert cli("keys", "generate").returncode == 1, "never overwritten by accident"
+    os.chmod(cli.data_dir / "master.key", 0o644)
+    args = [*command.split(), str(repo)] if command == "run" else command.split()
+    result = cli(*args, stdin="v", timeout=60)
     assert result.returncode == 1
-    assert "master.key" in result.stderr and "644" in result.stderr
+    line = one_line_refusal(result)
+    assert line.startswith(f"danube {named}: ")
+    assert "master.key" in line and "0644" in line and "chmod 600" in line
 
 
-def test_up_runs_the_example_pipeline_on_first_start(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", [["run"], ["status"], ["up"]], ids=" ".join)
+def test_a_bad_setting_is_refused_in_one_line_with_exit_2(cli: Cli, command: list[str]) -> None:
+    result = cli(*command, DANUBE_MAX_CONCURRENT_JOBS="0", timeout=60)
+    assert result.returncode == 2
+    assert "DANUBE_MAX_CONCURRENT_JOBS" in one_line_refusal(result)
+
+
+def test_an_unreachable_event_store_is_reported_in_one_line(tmp_path: Path) -> None:
+    closed = f"postgresql://postgres@127.0.0.1:{free_port()}/test"
+    cli = cli_for(StoreConfig(kind="postgres", database_url=closed, schema="nowhere"), tmp_path)
+    result = cli("status", timeout=60)
+    assert result.returncode == 1
+    assert "cannot use the event store" in one_line_refusal(result)
+
+
+def test_a_data_directory_that_cannot_be_created_is_reported_in_one_line(cli: Cli) -> None:
+    blocker = cli.data_dir.parent / "a-file"
+    blocker.write_text("not a directory")
+    result = cli("status", DANUBE_DATA_DIR=str(blocker / "data"), timeout=60)
+    assert result.returncode == 1
+    assert "cannot create the data directory" in one_line_refusal(result)
+
+
+def test_up_runs_the_example_pipeline_on_first_start(cli: Cli) -> None:
     port = free_port()
-    env = danube_env(
-        StoreConfig(kind="sqlite", data_dir=tmp_path / "data"),
-        DANUBE_BIND_ADDRESS=f"127.0.0.1:{port}",
-        DANUBE_GRPC_ADDRESS="127.0.0.1:0",
-    )
+    listen = {"DANUBE_BIND_ADDRESS": f"127.0.0.1:{port}", "DANUBE_GRPC_ADDRESS": "127.0.0.1:0"}
     process = subprocess.Popen(
         [sys.executable, "-m", "api.cli", "up"],
-        env=env,
+        env=cli.env | listen,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
