@@ -5,15 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from domain.cause import Cause
+from domain.ids import JobId
 from tests.integration.execution.conftest import Embedded
 from tests.support import wait_until
 
 LONG_STEP = """
+    import os
     from danube import pipeline, step
 
     @pipeline(name="demo")
     def build() -> None:
-        step.run("echo $$ > {pids}; sleep 300 & echo $! >> {pids}; wait"{extra})
+        with open({pids!r}, "a") as pids:
+            pids.write(f"{{os.getpid()}}\\n")  # the coordinator
+        step.run("echo $$ >> {pids}; sleep 300 & echo $! >> {pids}; wait"{extra})
 """
 
 
@@ -29,20 +33,28 @@ def pids_of(path: Path) -> list[int]:
     return [int(line) for line in path.read_text().split()] if path.exists() else []
 
 
+def assert_nothing_left(embedded: Embedded, job_id: JobId, pids: Path) -> None:
+    """The coordinator, the step's shell and its background child have ended, and the
+    job's workspace is gone."""
+    wait_until(
+        lambda: not [pid for pid in pids_of(pids) if alive(pid)],
+        timeout=10,
+        what="the job's processes to end",
+    )
+    workspace = embedded.tmp / "data" / "workspaces" / job_id.hex
+    wait_until(lambda: not workspace.exists(), what="the workspace to be removed")
+
+
 def test_a_job_over_its_max_duration_times_out_and_its_processes_end(
     embedded: Embedded, tmp_path: Path
 ) -> None:
     pids = tmp_path / "pids"
     _, job_id = embedded.request(LONG_STEP.format(pids=str(pids), extra=""), max_duration_seconds=2)
-    wait_until(lambda: len(pids_of(pids)) == 2, what="the step's processes")
+    wait_until(lambda: len(pids_of(pids)) == 3, what="the job's processes")
     job = embedded.finished(job_id, timeout=30)
     assert job.state == "timeout"
     assert "max_duration_seconds (2s)" in job.reason
-    wait_until(
-        lambda: not any(alive(pid) for pid in pids_of(pids)),
-        timeout=10,
-        what="the step's process group to end",
-    )
+    assert_nothing_left(embedded, job_id, pids)
     assert [s.state for s in embedded.danube.views.steps(job_id)] == ["timeout"]
 
 
@@ -53,28 +65,19 @@ def test_a_step_over_its_timeout_times_out(embedded: Embedded, tmp_path: Path) -
     step = embedded.danube.views.steps(job_id)[0]
     assert (step.state, step.exit_code) == ("timeout", None)
     assert job.state == "timeout"
-    wait_until(
-        lambda: not any(alive(pid) for pid in pids_of(pids)),
-        timeout=10,
-        what="the step's process group to end",
-    )
+    assert len(pids_of(pids)) == 3, "the coordinator, the step's shell and its child ran"
+    assert_nothing_left(embedded, job_id, pids)
 
 
 def test_cancelling_during_a_long_step_ends_everything(embedded: Embedded, tmp_path: Path) -> None:
     pids = tmp_path / "pids"
     run_id, job_id = embedded.request(LONG_STEP.format(pids=str(pids), extra=""))
-    wait_until(lambda: len(pids_of(pids)) == 2, what="the step's processes")
+    wait_until(lambda: len(pids_of(pids)) == 3, what="the job's processes")
     embedded.danube.runs.cancel_run(run_id, Cause(actor="user:alice"))
     job = embedded.finished(job_id, timeout=30)
     assert job.state == "cancelled"
     assert embedded.danube.views.run(run_id).state == "cancelled"  # type: ignore[union-attr]
-    wait_until(
-        lambda: not any(alive(pid) for pid in pids_of(pids)),
-        timeout=10,
-        what="the step's process group to end",
-    )
-    workspace = embedded.tmp / "data" / "workspaces" / job_id.hex
-    wait_until(lambda: not workspace.exists(), what="the workspace to be removed")
+    assert_nothing_left(embedded, job_id, pids)
 
 
 def test_cancelling_a_queued_run_never_starts_it(embedded: Embedded) -> None:
