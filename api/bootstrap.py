@@ -4,6 +4,7 @@ import time."""
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -78,23 +79,34 @@ class Danube:
     config_sync: ConfigSyncLoop | None = None
     extras: dict[str, Any] = field(default_factory=dict)
     closed: bool = False
+    # Set when the process begins to stop: read-your-writes waits give up at once.
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     def wait_for_views(self, position: int, timeout: float = 10.0) -> bool:
         """Read-your-writes: block until every projection has folded ``position``.
         Woken at once by this process's projectors (or, on PostgreSQL, by NOTIFY);
-        another process's SQLite projector is noticed by reading its position."""
+        another process's SQLite projector is noticed by reading its position.
+        False after ``timeout``, or at once when the process is stopping."""
         deadline = time.monotonic() + timeout
         for projection in self.projections:
             progress = self.store.views.progress(projection.name)
             while not progress.wait_for_position(position, 0.05):
+                if self.stopping.is_set():
+                    return False
                 if self.store.views.position(projection.name) >= position:
                     break
                 if time.monotonic() > deadline:
                     return False
         return True
 
+    def stop(self) -> None:
+        """The process is stopping: whoever waits on the read models stops waiting."""
+        self.stopping.set()
+        self.store.views.announce_all()
+
     def close(self) -> None:
         if not self.closed:
+            self.stopping.set()
             self.closed = True
             self.store.views.announce_all()  # wake anyone waiting on the read models
             self.store.close()

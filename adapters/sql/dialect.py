@@ -47,17 +47,37 @@ class Dialect(Protocol):
 
 
 class SQLiteDialect:
-    """One connection per thread; writers serialise with ``BEGIN IMMEDIATE``."""
+    """One connection per thread; writers serialise with ``BEGIN IMMEDIATE``.
+
+    ``close`` waits for transactions in flight on other threads (closing a connection
+    another thread is using can crash the interpreter) and refuses new ones."""
 
     name = "sqlite"
     placeholder = "?"
     for_update = ""
+    CLOSE_WAIT_SECONDS = 5.0
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._in_flight = 0
+        self._closed = False
+
+    @contextmanager
+    def _using(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            if self._closed:
+                raise sqlite3.ProgrammingError(f"{self.path.name} is closed")
+            self._in_flight += 1
+        try:
+            yield self._connection()
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+                self._idle.notify_all()
 
     def _connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -80,25 +100,25 @@ class SQLiteDialect:
 
     @contextmanager
     def read(self) -> Iterator[Cursor]:
-        conn = self._connection()
-        cursor = conn.cursor()
-        cursor.execute("BEGIN")
-        try:
-            yield cursor
-        finally:
-            conn.execute("COMMIT")
+        with self._using() as conn:
+            cursor = conn.cursor()
+            cursor.execute("BEGIN")
+            try:
+                yield cursor
+            finally:
+                conn.execute("COMMIT")
 
     @contextmanager
     def write(self) -> Iterator[Cursor]:
-        conn = self._connection()
-        cursor = conn.cursor()
-        cursor.execute("BEGIN IMMEDIATE")
-        try:
-            yield cursor
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        with self._using() as conn:
+            cursor = conn.cursor()
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                yield cursor
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     def notify(self, cursor: Cursor, channel: str, payload: str) -> None:
         """Other processes poll; this process is woken by the caller."""
@@ -108,6 +128,8 @@ class SQLiteDialect:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
+            self._idle.wait_for(lambda: self._in_flight == 0, self.CLOSE_WAIT_SECONDS)
             for conn in self._all:
                 conn.close()
             self._all.clear()

@@ -6,9 +6,13 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import TYPE_CHECKING
 
-from api.bootstrap import build
+from api.bootstrap import Danube, build
 from api.settings import Settings
+
+if TYPE_CHECKING:
+    from api.processes import HttpServer
 
 log = logging.getLogger("danube")
 
@@ -17,15 +21,16 @@ def up(args: argparse.Namespace, settings: Settings) -> int:
     """Everything in one process: the embedded default."""
     from api.commands.example import ensure_example_run
     from api.execution.embedded import start_execution
-    from api.http.app import create_app
-    from api.processes import HttpServer, Supervisor, run_until_signalled
+    from api.processes import Supervisor, run_until_signalled
     from api.triggers.loops import start_triggers
 
     danube = build(settings)
+    http = _http_server(danube)
+    danube.store.start_listening()  # PostgreSQL: other processes' commits (e.g. the CLI's)
     supervisor = Supervisor()
     execution = start_execution(danube, supervisor, settings.grpc_address)
     start_triggers(danube, supervisor)
-    supervisor.add("http", HttpServer(create_app(danube), settings.http_host, settings.http_port))
+    supervisor.add("http", http)
     if not args.no_example:
         ensure_example_run(danube)
     log.info(
@@ -44,18 +49,30 @@ def up(args: argparse.Namespace, settings: Settings) -> int:
 
 def server(args: argparse.Namespace, settings: Settings) -> int:
     from api.grpc.server import GrpcServer
-    from api.http.app import create_app
-    from api.processes import HttpServer, Supervisor, run_until_signalled
+    from api.processes import Supervisor, run_until_signalled
     from api.triggers.loops import start_triggers
 
     danube = build(settings)
+    http = _http_server(danube)
     danube.store.start_listening()
     supervisor = Supervisor()
     start_triggers(danube, supervisor)
-    supervisor.add("http", HttpServer(create_app(danube), settings.http_host, settings.http_port))
+    supervisor.add("http", http)
     grpc = GrpcServer(danube, settings.grpc_address)  # the JobService job pods dial
     run_until_signalled(danube, supervisor, lambda: grpc.stop(grace=1.0))
     return 0
+
+
+def _http_server(danube: Danube) -> HttpServer:
+    """Bound before anything starts: an address in use stops start-up at once."""
+    from api.http.app import create_app
+    from api.processes import HttpServer
+
+    try:
+        return HttpServer(create_app(danube), danube.settings.http_host, danube.settings.http_port)
+    except BaseException:
+        danube.close()
+        raise
 
 
 def pod_adapter(args: argparse.Namespace, settings: Settings) -> int:
@@ -83,13 +100,19 @@ def pod_adapter(args: argparse.Namespace, settings: Settings) -> int:
     supervisor = Supervisor()
     supervisor.on_stop(danube.store.views.announce_all)
     output = FreshlyMaskedOutput(danube)
-    supervisor.add("reconciler", reconciler(danube, executor, settings.k8s_master_address, output))
+    reconciling = reconciler(danube, executor, settings.k8s_master_address, output)
+    supervisor.add("reconciler", reconciling)
     supervisor.add("output-flusher", output_flusher(danube))
     log.info(
         "pod adapter is up",
         extra={"namespace": settings.k8s_namespace_jobs, "master": settings.k8s_master_address},
     )
-    run_until_signalled(danube, supervisor, executor.close)
+
+    def stop_executing() -> None:
+        executor.close()
+        reconciling.wait_for_steps(5.0)
+
+    run_until_signalled(danube, supervisor, stop_executing)
     return 0
 
 

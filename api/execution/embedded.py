@@ -7,7 +7,13 @@ import logging
 from dataclasses import dataclass
 
 from api.bootstrap import Danube
-from api.execution.loops import build_executor, dispatcher, output_flusher, reconciler
+from api.execution.loops import (
+    ReconcilerLoop,
+    build_executor,
+    dispatcher,
+    output_flusher,
+    reconciler,
+)
 from api.grpc.server import GrpcServer
 from api.processes import Supervisor, start_projectors
 from domain.execution.ports import Executor
@@ -19,12 +25,19 @@ log = logging.getLogger(__name__)
 class Execution:
     grpc: GrpcServer
     executor: Executor
+    reconciler: ReconcilerLoop
 
     def stop(self) -> None:
-        self.grpc.stop(grace=1.0)  # cancels calls in flight; their handlers return
+        """After the reconciler's loop stopped: refuse new gRPC calls at once, end the
+        jobs' processes, let their steps record how they ended, then let the calls in
+        flight (whose coordinators are gone) end."""
+        self.grpc.health.enter_graceful_shutdown()
+        stopped = self.grpc.server.stop(grace=1.0)
         close = getattr(self.executor, "close", None)
         if close is not None:
             close()  # ends the local executor's processes
+        self.reconciler.wait_for_steps(5.0)
+        stopped.wait(2.0)
 
 
 def reachable(address: str) -> str:
@@ -40,9 +53,10 @@ def start_execution(danube: Danube, supervisor: Supervisor, grpc_address: str) -
     start_projectors(danube, supervisor)
     supervisor.add("dispatcher", dispatcher(danube))
     master = danube.settings.k8s_master_address if executor.name == "kubernetes" else ""
-    supervisor.add("reconciler", reconciler(danube, executor, master or reachable(server.address)))
+    reconciling = reconciler(danube, executor, master or reachable(server.address))
+    supervisor.add("reconciler", reconciling)
     supervisor.add("output-flusher", output_flusher(danube))
     log.info("executing jobs", extra={"executor": executor.name, "grpc": server.address})
     if executor.name == "local":
         log.warning("the local executor isolates nothing: steps run as this user on this machine")
-    return Execution(grpc=server, executor=executor)
+    return Execution(grpc=server, executor=executor, reconciler=reconciling)

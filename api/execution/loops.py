@@ -53,9 +53,21 @@ def dispatcher(danube: Danube) -> Callable[[threading.Event], None]:
     return loop(policy.tick, danube, DISPATCH_INTERVAL)
 
 
+class ReconcilerLoop:
+    """The reconciler as a supervised worker. ``wait_for_steps`` is for stopping: after
+    the executor was closed, its steps' threads still record how they ended."""
+
+    def __init__(self, policy: Reconciler, danube: Danube) -> None:
+        self.wait_for_steps = policy.wait_for_steps
+        self._work = loop(policy.tick, danube, RECONCILE_INTERVAL)
+
+    def __call__(self, stopping: threading.Event) -> None:
+        self._work(stopping)
+
+
 def reconciler(
     danube: Danube, executor: Executor, master_address: str, output: JobOutput | None = None
-) -> Callable[[threading.Event], None]:
+) -> ReconcilerLoop:
     policy = Reconciler(
         executor,
         danube.runs,
@@ -64,7 +76,7 @@ def reconciler(
         Launcher(danube.tokens, master_address),
         SealedStepMaterial(danube.vault),
     )
-    return loop(policy.tick, danube, RECONCILE_INTERVAL)
+    return ReconcilerLoop(policy, danube)
 
 
 def output_flusher(danube: Danube) -> Callable[[threading.Event], None]:

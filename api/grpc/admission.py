@@ -53,7 +53,7 @@ def _wait_until_started(
         generation = progress.generation()
         job = danube.views.job(job_id)
         remaining = deadline - time.monotonic()
-        stop = danube.closed or not context.is_active()
+        stop = danube.stopping.is_set() or not context.is_active()
         if job is None or job.state not in STARTING or remaining <= 0 or stop:
             return job
         progress.wait(generation, min(remaining, 0.5))

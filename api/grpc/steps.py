@@ -121,9 +121,10 @@ class StepStreams:
         except RunsError as error:
             context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(error))
             raise
-        danube.wait_for_views(position)
-        step = danube.views.step(job.id, request.number)
-        assert step is not None
+        caught_up = danube.wait_for_views(position)
+        step = danube.views.step(job.id, request.number) if caught_up else None
+        if step is None:  # stopping, or the read models lag: the coordinator retries
+            context.abort(grpc.StatusCode.UNAVAILABLE, "the server is stopping or behind; retry")
         return step
 
     def _follow(
@@ -133,11 +134,14 @@ class StepStreams:
         job_id = JobId(UUID(job.id))
         offset = request.resume_offset
         progress = logs.progress(job_id)
+        folded = self._danube.store.views.progress("runs")
         while context.is_active():
-            generation = progress.generation()
+            generation, folded_generation = progress.generation(), folded.generation()
             step = views.step(job.id, request.number)
             ended = step is not None and step.state != "running"
+            fresh = False
             for chunk in logs.step_chunks(job_id, request.number, offset):
+                fresh = True
                 yield pb.RunStepResponse(
                     output=pb.StepOutput(
                         data=chunk.data,
@@ -149,7 +153,11 @@ class StepStreams:
             if ended and step is not None:
                 yield pb.RunStepResponse(result=self._result(job_id, step, request, offset))
                 return
-            progress.wait(generation, POLL_SECONDS)
+            if progress.wait(generation, POLL_SECONDS) != generation and not fresh:
+                # The log moved without output of this step: most likely the line that
+                # ends it, written just before its end is recorded. The end shows in
+                # the read model next: wait for that rather than for more log.
+                folded.wait(folded_generation, POLL_SECONDS)
 
     def _result(
         self, job_id: JobId, step: StepView, request: pb.RunStepRequest, size: int

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
 from uuid import UUID
@@ -63,6 +64,7 @@ class Reconciler:
         self._steps: set[tuple[str, int]] = set()
         self._ending: dict[str, JobState] = {}  # jobs being stopped, and why
         self._lock = threading.Lock()
+        self._step_threads: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
 
     def tick(self) -> None:
         active = {job.id: job for job in self._view.active_jobs()}
@@ -231,6 +233,15 @@ class Reconciler:
                 daemon=True,
             )
             thread.start()
+            self._step_threads.add(thread)
+
+    def wait_for_steps(self, timeout: float) -> bool:
+        """For a process that stops: once the executor has ended its steps, wait until
+        each step's thread has recorded how it ended. False if some are still busy."""
+        deadline = time.monotonic() + timeout
+        for thread in list(self._step_threads):
+            thread.join(max(deadline - time.monotonic(), 0.0))
+        return not any(thread.is_alive() for thread in list(self._step_threads))
 
     def _run_step(self, job: ActiveJob, step: StepLaunch) -> None:
         job_id = JobId(UUID(job.id))

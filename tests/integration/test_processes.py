@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
+import textwrap
+import time
 from pathlib import Path
 
+import pytest
+
 from adapters.sql.store import SqlStore, StoreConfig
-from domain.runs.application import RunsService
+from domain.cause import Cause
+from domain.ids import job_id_for, new_run_id
+from domain.runs.application import RunRequest, RunsService
 from tests.integration.store.scenarios import random_runs
 from tests.support import danube_env, free_port, http_get, wait_until
 
@@ -33,12 +40,15 @@ def test_up_serves_health_and_stops_cleanly_on_sigint(tmp_path: Path) -> None:
     env = danube_env(
         StoreConfig(kind="sqlite", data_dir=tmp_path),
         DANUBE_BIND_ADDRESS=f"127.0.0.1:{port}",
+        DANUBE_GRPC_ADDRESS="127.0.0.1:0",  # never a fixed port other runs may hold
         DANUBE_LOG_LEVEL="info",
+        PYTHONFAULTHANDLER="1",
     )
     process = start("up", env)
     try:
         status, _ = wait_until(
             lambda: http_get(f"http://127.0.0.1:{port}/health")[0] == 200 and (200, b""),
+            timeout=60,  # the first start creates the example repository; the machine is shared
             what="/health",
         )
         status, body = http_get(f"http://127.0.0.1:{port}/health/ready")
@@ -135,3 +145,120 @@ def test_the_dispatcher_runs_as_a_process_of_its_own(
     finally:
         assert stop(dispatcher) == 0
         assert stop(projector) == 0
+
+
+LONG_STEP = """
+    from danube import pipeline, step
+
+    @pipeline(name="slow")
+    def build() -> None:
+        step.run("echo $$ > {pid_file}; sleep 600", name="long")
+"""
+
+
+def git_repo(path: Path, danubefile: str) -> str:
+    path.mkdir(parents=True)
+    (path / "danubefile.py").write_text(textwrap.dedent(danubefile))
+    git = ["git", "-C", str(path), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "slow"]):
+        subprocess.run([*git, *args], check=True)
+    return subprocess.run(
+        [*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below ``pid`` (from /proc; no psutil here)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            parent = int(stat.rpartition(")")[2].split()[1])
+            children.setdefault(parent, []).append(int(entry))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_up_stops_cleanly_while_a_step_runs(
+    store_config: StoreConfig, store: SqlStore, tmp_path: Path, sig: signal.Signals
+) -> None:
+    port = free_port()
+    env = danube_env(
+        store_config,
+        DANUBE_BIND_ADDRESS=f"127.0.0.1:{port}",
+        DANUBE_GRPC_ADDRESS="127.0.0.1:0",
+        DANUBE_LOG_LEVEL="info",
+        PYTHONFAULTHANDLER="1",  # a crash while stopping shows where
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "up", "--no-example"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    pid_file = tmp_path / "step.pid"
+    try:
+        wait_until(
+            lambda: http_get(f"http://127.0.0.1:{port}/health")[0] == 200, timeout=60, what="up"
+        )
+        commit = git_repo(tmp_path / "repo", LONG_STEP.format(pid_file=pid_file))
+        run_id = new_run_id()
+        RunsService(store.log).request_run(
+            RunRequest(
+                run_id=run_id,
+                pipeline="slow",
+                repository=str(tmp_path / "repo"),
+                ref="refs/heads/main",
+                commit_sha=commit,
+                trigger={"type": "manual"},
+            ),
+            Cause(actor="user:test"),
+        )
+        job = job_id_for(run_id, "main")
+
+        def step_running() -> bool:
+            status, body = http_get(f"http://127.0.0.1:{port}/api/v1/jobs/{job.hex}")
+            steps = json.loads(body).get("steps", []) if status == 200 else []
+            return any(s["state"] == "running" for s in steps) and pid_file.exists()
+
+        wait_until(step_running, timeout=60, what="the long step to run")
+        wait_until(lambda: pid_file.read_text().strip(), what="the step's pid")
+        below = descendants(process.pid)
+        step_shell = int(pid_file.read_text())
+        assert step_shell in below, "the step runs below danube up"
+        started = time.monotonic()
+        process.send_signal(sig)
+        code = process.wait(30)
+        took = time.monotonic() - started
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    output = process.stdout.read().decode(errors="replace")  # type: ignore[union-attr]
+    assert code == 0, output[-3000:]
+    assert took < 5, f"stopping took {took:.1f}s: {output[-3000:]}"
+    assert "Traceback" not in output, output[-3000:]
+    left = wait_until(
+        lambda: not any(alive(pid) for pid in below) or None,
+        timeout=5,
+        what="every process danube up had started to be gone",
+    )
+    assert left
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    assert lines[-1]["msg"] == "stopped", output[-3000:]
