@@ -12,6 +12,7 @@ cannot listen, a worker that must not end ends) stops the process the same way, 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import socket
 import threading
@@ -23,6 +24,7 @@ from typing import Any
 import uvicorn
 
 from api.bootstrap import Danube
+from api.commands.errors import EXIT_FAILED, CommandError
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +32,12 @@ Work = Callable[[threading.Event], None]
 STOP_TIMEOUT = 10.0  # for every stage of stopping together, not per thread
 
 
-class ComponentFailedError(RuntimeError):
-    """A part of the process died or could not start; the process stops."""
+class ComponentFailedError(CommandError):
+    """A part of the process died or could not start; the process stops, and the
+    command line reports it in one line with exit status 1."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, EXIT_FAILED)
 
 
 class ComponentDiedError(Exception):
@@ -166,9 +172,12 @@ def listen(host: str, port: int) -> socket.socket:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
         sock = socket.create_server((host, port), family=family, backlog=2048)
     except OSError as error:
-        reason = (error.strerror or str(error)).lower()
-        raise ComponentFailedError(f"cannot listen on {host}:{port}: {reason}") from None
-    sock.set_inheritable(True)
+        # create_server appends where it bound to strerror: take the plain reason
+        if error.errno and not isinstance(error, socket.gaierror):
+            reason = os.strerror(error.errno)
+        else:
+            reason = error.strerror or str(error)
+        raise ComponentFailedError(f"cannot listen on {host}:{port}: {reason.lower()}") from None
     return sock
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -262,3 +264,65 @@ def test_up_stops_cleanly_while_a_step_runs(
     assert left
     lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     assert lines[-1]["msg"] == "stopped", output[-3000:]
+
+
+@pytest.mark.parametrize("command", ["up", "server"])
+def test_an_http_address_in_use_stops_start_up_with_a_clear_message(
+    tmp_path: Path, command: str
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = danube_env(
+            StoreConfig(kind="sqlite", data_dir=tmp_path),
+            DANUBE_BIND_ADDRESS=f"127.0.0.1:{port}",
+            DANUBE_GRPC_ADDRESS="127.0.0.1:0",
+        )
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "api.cli",
+                command,
+                *(["--no-example"] if command == "up" else []),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"danube {command}: cannot listen on 127.0.0.1:{port}: address already in use"
+    ]
+
+
+def test_a_worker_that_dies_stops_the_process_with_the_reason(tmp_path: Path) -> None:
+    """As uvicorn does when it cannot go on: ``SystemExit`` from a worker thread. The
+    other workers are stopped and the stores closed; the caller learns why."""
+    from api.bootstrap import build
+    from api.processes import ComponentFailedError, Supervisor, run_until_signalled
+    from api.settings import Settings
+
+    danube = build(Settings(data_dir=tmp_path, log_level="warning"))
+    supervisor = Supervisor()
+    stopped = threading.Event()
+
+    def bystander(stopping: threading.Event) -> None:
+        stopping.wait()
+        stopped.set()
+
+    def dies(stopping: threading.Event) -> None:
+        raise SystemExit(1)
+
+    supervisor.add("bystander", bystander)
+    supervisor.add("http", dies)
+    started = time.monotonic()
+    with pytest.raises(ComponentFailedError, match="http") as failed:
+        run_until_signalled(danube, supervisor)
+    assert failed.value.exit_code == 1
+    assert time.monotonic() - started < 5
+    assert stopped.is_set() and danube.closed
+    assert supervisor.restarts == {}, "a dead component is not restarted"
