@@ -136,6 +136,13 @@ class SQLiteDialect:
         self._local = threading.local()
 
 
+def application_name(role: str, schema: str) -> str:
+    """What each PostgreSQL connection of a store calls itself, ``danube-<role>:<schema>``
+    (roles: events, writer, views, listen, migrate), so that an operator, or a test,
+    can tell one store's connections from another's and act on exactly those."""
+    return f"danube-{role}:{schema}"[:63]  # longer names are cut by the server
+
+
 class PostgresDialect:
     """A small psycopg pool; every write is one transaction."""
 
@@ -149,7 +156,7 @@ class PostgresDialect:
             conninfo,
             min_size=1,
             max_size=pool_size,
-            kwargs={"autocommit": True, "application_name": "danube-views"},
+            kwargs={"autocommit": True, "application_name": application_name("views", schema)},
             # A connection the server terminated (failover, admin, idle timeout) is
             # noticed at checkout and replaced instead of failing the caller.
             check=ConnectionPool.check_connection,

@@ -23,6 +23,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import retry
 from psycopg import sql as pgsql
 
+from adapters.sql.dialect import application_name
 from adapters.sql.group_commit import GroupCommitter
 from adapters.sql.wakeup import Wakeup
 
@@ -78,6 +79,11 @@ class GroupCommitPostgresRecorder(GroupCommitMixin, PostgresApplicationRecorder)
     a tailing reader could skip an event; this one does.)"""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Every connection of the library's pool says whose it is (see application_name);
+        # set before the library's own initialisation opens the first ones.
+        datastore = kwargs["datastore"] if "datastore" in kwargs else args[0]
+        if isinstance(datastore.pool.kwargs, dict):
+            datastore.pool.kwargs["application_name"] = application_name("events", datastore.schema)
         super().__init__(*args, **kwargs)
         schema = pgsql.Identifier(self.datastore.schema)
         function = pgsql.Identifier(f"danube_insert_{self.events_table_name}")
@@ -120,9 +126,16 @@ class GroupCommitPostgresRecorder(GroupCommitMixin, PostgresApplicationRecorder)
             pool_kwargs = self.datastore.pool.kwargs
             if callable(pool_kwargs):
                 pool_kwargs = pool_kwargs()
-            kwargs = {k: v for k, v in (pool_kwargs or {}).items() if k != "row_factory"}
+            kwargs = {
+                k: v
+                for k, v in (pool_kwargs or {}).items()
+                if k not in ("row_factory", "application_name")
+            }
             self._writer = psycopg.connect(
-                autocommit=True, application_name="danube-writer", connect_timeout=10, **kwargs
+                autocommit=True,
+                application_name=application_name("writer", self.datastore.schema),
+                connect_timeout=10,
+                **kwargs,
             )
         return self._writer
 

@@ -18,6 +18,7 @@ from adapters.sql.dialect import (
     Dialect,
     PostgresDialect,
     SQLiteDialect,
+    application_name,
     create_schema,
     migration_lock,
 )
@@ -42,6 +43,10 @@ class StoreConfig:
     pool_size: int = 4
     create_tables: bool = True
     lock_timeout_seconds: int = 10
+    # How often followers look for writes nobody told them about. None: 50 ms on SQLite
+    # (other processes' writes are only seen this way), 1 s on PostgreSQL (NOTIFY wakes
+    # followers; this is a safety net).
+    poll_interval_seconds: float | None = None
 
 
 def eventlog_env(config: StoreConfig) -> dict[str, str]:
@@ -96,10 +101,12 @@ class SqlStore:
         if config.kind == "sqlite":
             assert config.data_dir is not None
             self.dialect = SQLiteDialect(config.data_dir / "views.sqlite3")
-            poll = 0.05  # other processes' SQLite writes are only seen by polling
+            poll = 0.05
         else:
             self.dialect = PostgresDialect(conninfo, config.schema, config.pool_size)
-            poll = 1.0  # safety net only: NOTIFY wakes followers
+            poll = 1.0
+        if config.poll_interval_seconds is not None:
+            poll = config.poll_interval_seconds
         self.views = SqlViewStore(self.dialect)
         self.feed = EventFeed(self.log.recorder, self.log.mapper, self.commits, poll)
         # Logs and the vault's keys live beside the events (SQLite: in the events file).
@@ -125,6 +132,7 @@ class SqlStore:
                 VIEWS_CHANNEL: self._on_views,
                 LOGS_CHANNEL: self.logs.relay,
             },
+            application_name=application_name("listen", self.config.schema),
         )
         self.listener.start()
 
@@ -155,4 +163,8 @@ class SqlStore:
 
 
 def _with_search_path(url: str, schema: str) -> str:
-    return make_conninfo(url, application_name="danube", options=f"-c search_path={schema}")
+    return make_conninfo(
+        url,
+        application_name=application_name("migrate", schema),
+        options=f"-c search_path={schema}",
+    )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 
 import psycopg
 import pytest
@@ -137,18 +140,23 @@ def test_a_follower_killed_during_catch_up_resumes_without_missing_or_repeating(
     assert replay(store.feed, store.views, RunsProjection(), check=True).matches
 
 
-def test_a_follower_recovers_when_postgres_kills_its_connections(
-    pg_store_config: StoreConfig, pg_store: SqlStore
+def test_a_follower_recovers_when_postgres_kills_all_its_connections(
+    pg_store_config: StoreConfig,
 ) -> None:
-    store, store_config = pg_store, pg_store_config
+    """Every connection of the store (the library's pool, the writer, the views pool, the
+    LISTEN connection) is terminated by the server; only those. The follower's poll is
+    set out of reach, so only NOTIFY on the re-established LISTEN can wake it."""
+    config = replace(pg_store_config, poll_interval_seconds=3600.0)
+    store = SqlStore(config)
     store.views.ensure(RunsProjection())
     following = Supervisor()
     store.start_listening()
-    following.add("projector", store.projector(RunsProjection()).follow)
+    following.add("projector", store.projector(RunsProjection()).follow, follower=True)
     try:
-        _kill_connections_under_a_live_follower(store, store_config)
+        _kill_connections_under_a_live_follower(store, config)
     finally:
         following.stop()
+        store.close()
 
 
 def _kill_connections_under_a_live_follower(store: SqlStore, store_config: StoreConfig) -> None:
@@ -159,13 +167,18 @@ def _kill_connections_under_a_live_follower(store: SqlStore, store_config: Store
     assert store.listener is not None
     wait_until(store.listener.connected.is_set, what="LISTEN connection")
     reconnects = store.listener.reconnects
-    with psycopg.connect(PG_URL, autocommit=True) as admin:
+    ours = f"danube-%:{store_config.schema}"
+    with psycopg.connect(PG_URL, autocommit=True, application_name="test-admin") as admin:
+        names = _names_of_this_process_connections(admin)
+        assert names, "this process holds connections"
+        assert all(name.endswith(f":{store_config.schema}") for name in names), names
         killed = admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE application_name IN ('danube-listen', 'danube-views', 'danube', 'danube-writer')"
-            " AND pid <> pg_backend_pid()"
+            "SELECT application_name FROM pg_stat_activity "
+            "WHERE application_name LIKE %s AND pg_terminate_backend(pid)",
+            (ours,),
         ).fetchall()
-    assert killed, "there were connections to terminate"
+        roles = {name.partition(":")[0] for (name,) in killed}
+        assert roles >= {"danube-events", "danube-writer", "danube-views", "danube-listen"}, roles
     wait_until(lambda: store.listener.reconnects > reconnects, what="LISTEN reconnect")  # type: ignore[union-attr]
     # A save from another process (simulated by a second store) is seen through NOTIFY.
     other = SqlStore(store_config)
@@ -175,7 +188,7 @@ def _kill_connections_under_a_live_follower(store: SqlStore, store_config: Store
         other.close()
     wait_until(
         lambda: store.views.position("runs") >= position,
-        timeout=10,
+        timeout=10,  # far below the poll interval: NOTIFY woke the follower
         what="the follower to see an event saved after its connections died",
     )
     view = RunsView(store.views.reader(RunsProjection()))
@@ -184,3 +197,26 @@ def _kill_connections_under_a_live_follower(store: SqlStore, store_config: Store
     own, _, position = request(runs, pipeline="own-after-kill")
     wait_until(lambda: store.views.position("runs") >= position, what="the process's own save")
     assert view.run(own) is not None
+
+
+def _names_of_this_process_connections(admin: psycopg.Connection) -> list[str]:  # type: ignore[type-arg]
+    """The application_name of every server backend whose client is a socket of this
+    process (from /proc: this process's socket inodes, their local ports), admin aside."""
+    inodes = set()
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            target = os.readlink(f"/proc/self/fd/{fd}")
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    ports = set()
+    for table in ("/proc/self/net/tcp", "/proc/self/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as lines:
+            for line in list(lines)[1:]:
+                fields = line.split()
+                if fields[9] in inodes:
+                    ports.add(int(fields[1].rpartition(":")[2], 16))
+    rows = admin.execute(
+        "SELECT application_name, client_port FROM pg_stat_activity "
+        "WHERE pid <> pg_backend_pid() AND client_port IS NOT NULL"
+    ).fetchall()
+    return [name for name, port in rows if port in ports]
