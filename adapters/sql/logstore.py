@@ -8,7 +8,10 @@ only offsets and sizes. Three coordinate systems, all counted in bytes from 0:
   offsets of the gRPC ``StepOutput`` messages;
 - *stream offset*: position in one stream (e.g. ``stdout``) of one step.
 
-Every row stores all three, so reads in any of them are index range scans. A chunk holds
+Every row stores all three, so reads in any of them are index range scans. A row may
+also store ``source_end``: how many bytes of the stream's *source* (what the writer read
+before masking changed lengths) its stored output up to the row's end stands for, so a
+writer that restarts resumes reading its source there (``source_position``). A chunk holds
 at most ``MAX_CHUNK`` bytes. Offsets are contiguous per job: appends of one job are
 serialised by an in-process lock, and the primary key ``(job_id, start_offset)`` turns a
 second process's concurrent append into a collision (re-read the heads, retry) instead of
@@ -96,9 +99,12 @@ class SqlLogStore:
                 f"CREATE TABLE IF NOT EXISTS {self.table} (job_id TEXT NOT NULL, "
                 "start_offset BIGINT NOT NULL, step INTEGER NOT NULL, stream TEXT NOT NULL, "
                 "step_offset BIGINT NOT NULL, stream_offset BIGINT NOT NULL, "
-                f"size INTEGER NOT NULL, data {blob} NOT NULL, "
+                f"size INTEGER NOT NULL, data {blob} NOT NULL, source_end BIGINT, "
                 "PRIMARY KEY (job_id, start_offset))"
             )
+            cur.execute(f"SELECT * FROM {self.table} WHERE 1 = 0")
+            if "source_end" not in {column[0] for column in cur.description or ()}:
+                cur.execute(f"ALTER TABLE {self.table} ADD COLUMN source_end BIGINT")
             cur.execute(
                 f'CREATE INDEX IF NOT EXISTS "{TABLE}_step_idx" '
                 f"ON {self.table} (job_id, step, step_offset)"
@@ -110,10 +116,12 @@ class SqlLogStore:
 
     # ---- writing -------------------------------------------------------------------
 
-    def append(self, job_id: str, step: int, stream: str, data: bytes) -> tuple[int, int]:
+    def append(
+        self, job_id: str, step: int, stream: str, data: bytes, source_end: int | None = None
+    ) -> tuple[int, int]:
         """Store ``data`` at the end of the job's log; returns its (start, end) job
         offsets. Large data is split into chunks of at most ``MAX_CHUNK`` bytes, all
-        committed in one transaction."""
+        committed in one transaction; ``source_end`` goes with the last of them."""
         heads = self._heads_of(job_id)
         with heads.lock:
             for _ in range(_RETRIES):
@@ -123,7 +131,7 @@ class SqlLogStore:
                 if not data:
                     return start, start
                 try:
-                    self._insert(job_id, step, stream, data, heads)
+                    self._insert(job_id, step, stream, data, heads, source_end)
                 except _COLLISIONS:
                     self.collisions += 1
                     heads.loaded = False  # another process appended: re-read, retry
@@ -136,20 +144,28 @@ class SqlLogStore:
         self._announce(job_id, end)
         return start, end
 
-    def _insert(self, job_id: str, step: int, stream: str, data: bytes, heads: _Heads) -> None:
+    def _insert(
+        self,
+        job_id: str,
+        step: int,
+        stream: str,
+        data: bytes,
+        heads: _Heads,
+        source_end: int | None,
+    ) -> None:
         job, in_step = heads.job, heads.steps.get(step, 0)
         in_stream = heads.streams.get((step, stream), 0)
         rows = []
         for at in range(0, len(data), MAX_CHUNK):
             piece = data[at : at + MAX_CHUNK]
-            rows.append(
-                (job_id, job + at, step, stream, in_step + at, in_stream + at, len(piece), piece)
-            )
+            end = source_end if at + MAX_CHUNK >= len(data) else None
+            offsets = (job + at, step, stream, in_step + at, in_stream + at)
+            rows.append((job_id, *offsets, len(piece), piece, end))
         p = self.dialect.placeholder
         with self.dialect.write() as cur:
             cur.executemany(
                 f"INSERT INTO {self.table} (job_id, start_offset, step, stream, step_offset, "
-                f"stream_offset, size, data) VALUES ({', '.join([p] * 8)})",
+                f"stream_offset, size, data, source_end) VALUES ({', '.join([p] * 9)})",
                 rows,
             )
             self.dialect.notify(cur, LOGS_CHANNEL, f"{job_id}:{job + len(data)}")
@@ -203,6 +219,22 @@ class SqlLogStore:
 
     def step_size(self, job_id: str, step: int) -> int:
         return self._last_end("step_offset", {"job_id": job_id, "step": step})
+
+    def source_position(self, job_id: str, step: int, stream: str) -> int:
+        """Where the stream's source continues after what is stored: the last row's
+        ``source_end``, or the stream's stored size if it was written without one."""
+        p = self.dialect.placeholder
+        with self.dialect.read() as cur:
+            cur.execute(
+                f"SELECT source_end, stream_offset + size FROM {self.table} "
+                f"WHERE job_id = {p} AND step = {p} AND stream = {p} "
+                "ORDER BY stream_offset DESC LIMIT 1",
+                (job_id, step, stream),
+            )
+            row = cur.fetchone()
+        if row is None:
+            return 0
+        return int(row[1] if row[0] is None else row[0])
 
     def bytes_total(self) -> int:
         with self.dialect.read() as cur:

@@ -47,11 +47,12 @@ def kubernetes_executor(danube: Danube) -> KubernetesExecutor:
     logs = danube.logs
 
     def resume(job_id: JobId, step: int) -> tuple[int, int]:
-        """A step's output stored so far, per stream: where a reattached follower
-        continues after a restart (exact unless masking changed lengths)."""
+        """Where a reattached follower continues after a restart, per stream: the
+        unmasked bytes the stored output stands for (what the masker held back was
+        lost with the process that held it, so it is read again)."""
         return (
-            len(logs.step_bytes(job_id, step, Stream.STDOUT.value)),
-            len(logs.step_bytes(job_id, step, Stream.STDERR.value)),
+            logs.resume_offset(job_id, step, Stream.STDOUT.value),
+            logs.resume_offset(job_id, step, Stream.STDERR.value),
         )
 
     return KubernetesExecutor(kubernetes_settings(danube.settings), resume=resume)

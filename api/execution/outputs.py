@@ -69,11 +69,14 @@ class LogOutputs:
     def write(self, job_id: JobId, step: int, stream: Stream, data: bytes) -> None:
         state = self._state(job_id)
         with state.lock:
-            masker = state.maskers.setdefault((step, stream.value), Masker(state.secrets))
+            masker = state.maskers.get((step, stream.value))
+            if masker is None:  # a stream resumed after a restart continues its positions
+                start = self.store.source_position(job_id.hex, step, stream.value)
+                masker = state.maskers[(step, stream.value)] = Masker(state.secrets, start)
             safe = masker.feed(data)
             state.held[(step, stream.value)] = time.monotonic()
             if safe:
-                self.store.append(job_id.hex, step, stream.value, safe)
+                self.store.append(job_id.hex, step, stream.value, safe, masker.position)
 
     def system_line(self, job_id: JobId, text: str) -> None:
         """A line of Danube's own, after everything written before it (the maskers may
@@ -90,10 +93,11 @@ class LogOutputs:
             for (step, stream), last in list(state.held.items()):
                 if now - last < idle_for:
                     continue
-                rest = state.maskers[(step, stream)].flush()
+                masker = state.maskers[(step, stream)]
+                rest = masker.flush()
                 del state.held[(step, stream)]
                 if rest:
-                    self.store.append(job_id.hex, step, stream, rest)
+                    self.store.append(job_id.hex, step, stream, rest, masker.position)
 
     def flush_idle(self) -> None:
         with self._lock:
@@ -153,6 +157,13 @@ class LogOutputs:
             Chunk(c.step_offset, c.step, c.stream, c.data, c.step_offset)
             for c in self.store.read_step(job_id.hex, step, offset)
         ]
+
+    def resume_offset(self, job_id: JobId, step: int, stream: str) -> int:
+        """Where a writer that lost what it had not stored yet (a restarted pod adapter)
+        resumes reading a step's stream: the unmasked bytes its stored output stands
+        for. Not the stored length: masking changes lengths, and what the masker held
+        back was never stored."""
+        return self.store.source_position(job_id.hex, step, stream)
 
     def step_bytes(self, job_id: JobId, step: int, stream: str) -> bytes:
         return self.store.step_output(job_id.hex, step, stream=stream)

@@ -24,10 +24,12 @@ __all__ = ["LINE_HOLD", "MASK", "MIN_SECRET_LENGTH", "Masker", "SecretSet", "mas
 
 
 class Masker:
-    def __init__(self, secrets: SecretSet | None = None) -> None:
+    def __init__(self, secrets: SecretSet | None = None, start: int = 0) -> None:
+        """``start``: the input position the stream begins at (a stream resumed there)."""
         self.secrets = secrets if secrets is not None else SecretSet()
         self._secret_stage = SecretStage(self.secrets)
         self._pattern_stage = PatternStage()
+        self._base = (0, start)  # (pattern-stage input, input): where the pieces begin
 
     def add(self, secret: str) -> None:
         """Mask ``secret`` (and its common encodings) from now on, in this masker and
@@ -42,6 +44,27 @@ class Masker:
         """Everything held back. Call it at the end of the stream; the masker then
         starts a fresh stream (keeping its secrets)."""
         return self._pattern_stage.feed(self._secret_stage.feed(b"", final=True), final=True)
+
+    @property
+    def position(self) -> int:
+        """The input position the output so far stands for: the bytes consumed minus
+        those held back. A fresh masker fed the input from there on (``start=position``)
+        continues the output exactly: no byte repeated, no fragment of a secret or token
+        shown, as no occurrence and no open PEM block straddles it. (One exception, for
+        lines over ``LINE_HOLD`` bytes only: when the output ends inside a ``***``, the
+        position is where that secret began, so a part of ``***`` may show twice.)"""
+        target = self._pattern_stage.position
+        pieces = self._secret_stage.pieces
+        out_at, in_at = self._base
+        while len(pieces) > 1 and out_at + pieces[0][0] <= target:
+            out_len, in_len, _ = pieces.popleft()
+            out_at, in_at = out_at + out_len, in_at + in_len
+        self._base = (out_at, in_at)
+        for out_len, in_len, is_mask in pieces:
+            if target < out_at + out_len:
+                return in_at if is_mask else in_at + target - out_at
+            out_at, in_at = out_at + out_len, in_at + in_len
+        return in_at + target - out_at
 
 
 def mask_text(text: str, secrets: SecretSet) -> str:

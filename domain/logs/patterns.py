@@ -85,32 +85,47 @@ class _Matches:
 
 
 class PatternStage:
+    """A PEM block's ``***`` is emitted when the block ends (nothing is emitted inside
+    it anyway), so the output so far always stands for the input up to ``position``:
+    a fresh stage fed the input from there on continues the output exactly."""
+
     def __init__(self) -> None:
         self._held = bytearray()  # an incomplete line: never holds a line end
         self._pem_budget = 0  # > 0 while inside a PEM block: bytes left to swallow
+        self._pem_from: int | None = None  # where the open PEM block began
+        self._consumed = 0  # input before ``_held``: emitted, masked or swallowed
+
+    @property
+    def position(self) -> int:
+        """How much of the input the output so far stands for."""
+        return self._consumed if self._pem_from is None else self._pem_from
 
     def feed(self, data: bytes, final: bool = False) -> bytes:
         if not final and len(self._held) + len(data) < LINE_HOLD and not _has_line_end(data):
             self._held += data
             return b""
+        origin = self._consumed
         buf = bytes(self._held) + data
         out: list[bytes] = []
         start = max(buf.rfind(b"\n"), buf.rfind(b"\r")) + 1
         if start:
-            out.append(self._scan(buf[:start], start)[0])  # whole lines
+            out.append(self._scan(buf[:start], start, origin)[0])  # whole lines
         while len(buf) - start >= LINE_HOLD or (final and start < len(buf)):
             length, cut = LINE_HOLD, LINE_HOLD - MAX_MATCH  # a window of a long line
             if final and len(buf) - start <= LINE_HOLD:
                 length = cut = len(buf) - start
-            masked, used = self._scan(buf[start : start + length], cut)
+            masked, used = self._scan(buf[start : start + length], cut, origin + start)
             out.append(masked)
             start += used
         self._held = bytearray(buf[start:])
+        self._consumed = origin + start
         if final:
-            self._pem_budget = 0
+            if self._pem_from is not None:
+                out.append(MASK)
+            self._pem_budget, self._pem_from = 0, None
         return b"".join(out)
 
-    def _scan(self, subject: bytes, cut: int) -> tuple[bytes, int]:
+    def _scan(self, subject: bytes, cut: int, origin: int) -> tuple[bytes, int]:
         """Mask ``subject[:cut]``, or a little more when a match crosses ``cut``; returns
         the output and how many bytes of ``subject`` it consumed."""
         out: list[bytes] = []
@@ -121,17 +136,20 @@ class PatternStage:
                 pos, cut = self._skip_pem(subject, pos, cut)
                 if self._pem_budget:
                     return b"".join(out), cut
+                out.append(MASK)  # the block is over
+                self._pem_from = None
                 continue
             found = matches.after(pos)
             if found is None or found.start() >= cut:
                 out.append(subject[pos:cut])
                 return b"".join(out), cut
             out.append(subject[pos : found.start()])
-            out.append(_masked(found))
             pos = found.end()
             cut = max(cut, pos)
             if found.re is _PEM:
-                self._pem_budget = PEM_LIMIT
+                self._pem_budget, self._pem_from = PEM_LIMIT, origin + found.start()
+            else:
+                out.append(_masked(found))
 
     def _skip_pem(self, subject: bytes, pos: int, cut: int) -> tuple[int, int]:
         """Swallow the inside of a PEM block (already replaced by its ***) up to and

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+from collections import deque
 from urllib.parse import quote, quote_plus
 
 MASK = b"***"
@@ -53,12 +54,17 @@ class SecretStage:
 
     Holds back the last ``longest form - 1`` bytes (a secret may continue in the next
     ``feed``), plus the rest of an occurrence that may still overlap a later one. The
-    output does not depend on how the input was split into ``feed`` calls."""
+    output does not depend on how the input was split into ``feed`` calls.
+
+    ``pieces`` says what the output stands for, in order: ``[output bytes, input bytes,
+    is a ***]`` (the input bytes of the last *** grow while its run of occurrences may
+    still continue). A reader takes pieces off its front as it consumes the output."""
 
     def __init__(self, secrets: SecretSet) -> None:
         self._secrets = secrets
         self._held = b""
         self._masked = 0  # leading bytes of _held already covered by an emitted ***
+        self.pieces: deque[list[int]] = deque()
 
     def feed(self, data: bytes, final: bool = False) -> bytes:
         buf = self._held + data
@@ -69,16 +75,29 @@ class SecretStage:
         out: list[bytes] = []
         pos = 0
         for start, end in _regions(buf, needles, safe, self._masked):
-            out.append(buf[pos:start])
+            self._passed(out, buf[pos:start])
             if start >= self._masked:
                 out.append(MASK)
+                self.pieces.append([len(MASK), 0, 1])
+            self.pieces[-1][1] += min(end, safe) - start  # input the *** stands for
             if end > safe:  # a later occurrence may still overlap: stay masked
                 self._held, self._masked = buf[safe:], end - safe
                 return b"".join(out)
             pos = end
-        out.append(buf[pos:safe])
+        self._passed(out, buf[pos:safe])
         self._held, self._masked = buf[safe:], 0
         return b"".join(out)
+
+    def _passed(self, out: list[bytes], data: bytes) -> None:
+        if not data:
+            return
+        out.append(data)
+        last = self.pieces[-1] if self.pieces else None
+        if last is not None and not last[2]:
+            last[0] += len(data)
+            last[1] += len(data)
+        else:
+            self.pieces.append([len(data), len(data), 0])
 
 
 def _regions(buf: bytes, needles: tuple[bytes, ...], safe: int, masked: int) -> list[list[int]]:

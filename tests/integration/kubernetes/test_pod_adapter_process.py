@@ -5,6 +5,7 @@ repeated, and pods of jobs that are not active are deleted when it starts."""
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -205,7 +206,9 @@ def test_a_pod_adapter_killed_mid_run_and_started_again_ends_every_run_rightly_o
         assert all(finished_events(master.danube, j) == 1 for j in jobs)
         log = master.log(later)
         assert SECRET.encode() not in log  # read from the server, masked by the adapter
-        assert b"coordinator sees ***" in log and b"step sees ***" in log
+        # The coordinator's log and the step's output interleave in the job's log.
+        assert logs.step_bytes(later, 0, "stdout").endswith(b"coordinator sees ***\n")
+        assert logs.step_bytes(later, 1, "stdout") == b"step sees ***\n"
         wait_until(
             lambda: not master.double.pods(NAMESPACE) and not master.double.secrets(NAMESPACE),
             timeout=20,
@@ -215,6 +218,59 @@ def test_a_pod_adapter_killed_mid_run_and_started_again_ends_every_run_rightly_o
         second.send_signal(signal.SIGTERM)
         assert second.wait(20) == 0
     assert "Traceback" not in (master.tmp / "adapter.log").read_text()
+
+
+def test_a_step_that_printed_a_secret_resumes_after_a_sigkill_without_repeats_or_fragments(
+    master: Master,
+) -> None:
+    """What the step printed is stored masked (``***`` is shorter than the secret) and
+    the adapter is killed while its masker holds a line back: the next adapter resumes
+    from the unmasked position the stored output stands for, not from its length."""
+    printed, go = master.tmp / "printed", master.tmp / "go"
+    master.danube.secrets.set("demo", "DEPLOY_TOKEN", SECRET, Cause(actor="user:admin"))
+    first = master.adapter()
+    try:
+        _, job_id = master.request(f"""
+            from danube import pipeline, secrets, step
+
+            @pipeline(name="demo")
+            def build() -> None:
+                token = secrets.get("DEPLOY_TOKEN")
+                step.run(
+                    'echo "token: $TOKEN"; while [ ! -e {printed} ]; do sleep 0.05; done; '
+                    'printf dots; while [ ! -e {go} ]; do printf .; sleep 0.05; done; '
+                    'echo; echo "again $TOKEN"; echo after',
+                    env={{"TOKEN": token}},
+                )
+        """)
+        logs = master.danube.logs
+        wait_until(
+            lambda: logs.step_bytes(job_id, 1, "stdout") == b"token: ***\n",
+            timeout=30,
+            what="the masked line to be stored",
+        )
+        printed.touch()  # dots now: a line the masker holds back while it grows
+        out = master.double.volume_dir(NAMESPACE, f"danube-job-{job_id.hex}", "control")
+        wait_until(
+            lambda: b"dots..." in (out / "steps" / "1.out").read_bytes(),
+            timeout=20,
+            what="the step to print its dots",
+        )
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    go.touch()
+    second = master.adapter()
+    try:
+        wait_until(lambda: master.state(job_id) in TERMINAL, timeout=60, what="the job to end")
+        assert master.state(job_id) == "success", master.log(job_id).decode(errors="replace")
+        stdout = master.danube.logs.step_bytes(job_id, 1, "stdout")
+        assert re.fullmatch(rb"token: \*\*\*\ndots\.*\nagain \*\*\*\nafter\n", stdout), stdout
+        fragments = {SECRET[i : i + 4].encode() for i in range(len(SECRET) - 3)}
+        assert not [f for f in fragments if f in master.log(job_id)]
+    finally:
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(20) == 0
 
 
 def test_a_pod_adapter_killed_right_after_creating_a_pod_adopts_it(master: Master) -> None:

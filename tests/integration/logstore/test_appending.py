@@ -158,3 +158,33 @@ def test_forgotten_heads_are_read_again_from_the_database(
     assert all(logs.size(job) == 15 for job in jobs)
     assert logs.step_output(jobs[0], 3) == b"12345"
     assert logs.read_step(jobs[0], 3)[0].step_offset == 0
+
+
+def test_a_stream_resumes_where_its_stored_output_says_its_source_ended(
+    logs: SqlLogStore,
+) -> None:
+    job = new_job()
+    assert logs.source_position(job, 1, "stdout") == 0
+    logs.append(job, 1, "stdout", b"token: ***\n", source_end=23)  # a secret masked
+    logs.append(job, 1, "stderr", b"err\n", source_end=4)
+    assert logs.source_position(job, 1, "stdout") == 23
+    logs.append(job, 1, "stdout", b"y" * (MAX_CHUNK + 10), source_end=23 + MAX_CHUNK + 10)
+    assert logs.source_position(job, 1, "stdout") == 23 + MAX_CHUNK + 10
+    assert logs.source_position(job, 1, "stderr") == 4
+    assert logs.source_position(job, 2, "stdout") == 0
+    logs.append(job, 2, "stdout", b"written without a position")
+    assert logs.source_position(job, 2, "stdout") == len(b"written without a position")
+
+
+def test_a_log_table_from_before_source_positions_gains_the_column(
+    open_logs: OpenLogs,
+) -> None:
+    logs = open_logs()
+    job = new_job()
+    logs.append(job, 1, "stdout", b"old row\n")
+    with logs.dialect.write() as cur:
+        cur.execute(f"ALTER TABLE {logs.table} DROP COLUMN source_end")
+    again = open_logs()  # ensure() runs again, as on the next start
+    assert again.source_position(job, 1, "stdout") == len(b"old row\n")
+    again.append(job, 1, "stdout", b"***\n", source_end=30)
+    assert again.source_position(job, 1, "stdout") == 30
