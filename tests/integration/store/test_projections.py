@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -108,25 +109,87 @@ def test_two_followers_of_one_projection_never_apply_an_event_twice(store: SqlSt
     assert replay(store.feed, store.views, RunsProjection(), check=True).matches
 
 
-def test_a_follower_killed_during_catch_up_resumes_without_missing_or_repeating(
+def test_rows_and_tracking_commit_together_or_not_at_all(store: SqlStore) -> None:
+    """A failure after a batch's rows were written and before its commit (a trigger on
+    the tracking write that fails once it can see the batch's run row) leaves neither the
+    rows nor the position; the next attempt applies the batch once."""
+    runs, view = RunsService(store.log), RunsView(store.views.reader(RunsProjection()))
+    projector = store.projector(RunsProjection())
+    projector.start()
+    projector.catch_up()
+    before = store.views.position("runs")
+    run_id, job, position = request(runs, pipeline="all-or-nothing")
+    _fail_the_tracking_write_once_the_run_row_is_there(store, run_id.hex)
+    with pytest.raises(Exception, match="injected failure"):
+        projector.step()
+    assert store.views.position("runs") == before
+    assert (view.run(run_id), view.job(job), view.pipeline("all-or-nothing")) == (None,) * 3
+    with store.dialect.write() as cur:
+        cur.execute("DROP TRIGGER danube_test_fail_tracking" + _on_tracking(store))
+    projector.position = store.views.position("runs")
+    projector.catch_up()
+    assert store.views.position("runs") == position
+    assert view.run(run_id).state == "pending"  # type: ignore[union-attr]
+    assert view.pipeline("all-or-nothing").run_count == 1  # type: ignore[union-attr]
+
+
+def _on_tracking(store: SqlStore) -> str:
+    return f" ON {store.views.table_name('tracking')}" if store.dialect.name == "postgres" else ""
+
+
+def _fail_the_tracking_write_once_the_run_row_is_there(store: SqlStore, run_id: str) -> None:
+    tracking, runs_table = store.views.table_name("tracking"), store.views.table_name("runs")
+    with store.dialect.write() as cur:
+        if store.dialect.name == "sqlite":
+            cur.execute(
+                f"CREATE TRIGGER danube_test_fail_tracking AFTER UPDATE ON {tracking} "
+                f"WHEN EXISTS (SELECT 1 FROM {runs_table} WHERE id = '{run_id}') "
+                "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+            )
+            return
+        function = f'"{store.config.schema}".danube_test_fail_tracking'
+        cur.execute(
+            f"CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            f"IF EXISTS (SELECT 1 FROM {runs_table} WHERE id = '{run_id}') THEN "
+            "RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$"
+        )
+        cur.execute(
+            f"CREATE TRIGGER danube_test_fail_tracking AFTER UPDATE ON {tracking} "
+            f"FOR EACH ROW EXECUTE FUNCTION {function}()"
+        )
+
+
+def test_a_follower_killed_inside_a_batch_resumes_without_missing_or_repeating(
     store_config: StoreConfig, store: SqlStore
 ) -> None:
+    """Killed (SIGKILL) in its third batch of 40, after that batch's rows and position
+    were written and before commit: what it committed is exactly two batches, folded
+    once; restarted, the real projector process catches up and every run counts once."""
     head = random_runs(RunsService(store.log), 250)
-    env = danube_env(store_config)
+    store.views.ensure(RunsProjection())
+    config = {"kind": store_config.kind, "schema": store_config.schema}
+    config |= {
+        "database_url": store_config.database_url,
+        "data_dir": str(store_config.data_dir or ""),
+    }
+    killed = subprocess.run(
+        [sys.executable, "-m", "tests.integration.store.killed_follower"],
+        env=danube_env(
+            store_config, DANUBE_TEST_STORE=json.dumps(config), KILL_IN_BATCH="3", BATCH_SIZE="40"
+        ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    two_batches = store.feed.read(0, 80)[-1].id
+    assert store.views.position("runs") == two_batches, "the third batch left nothing"
+    assert replay(store.feed, store.views, RunsProjection(), check=True).matches, (
+        "the live rows are exactly the fold of what was committed"
+    )
     command = [sys.executable, "-m", "api.cli", "projector"]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    process = subprocess.Popen(command, env=danube_env(store_config), stdout=subprocess.DEVNULL)
     try:
-        store.views.ensure(RunsProjection())
-        wait_until(
-            lambda: 0 < store.views.position("runs") < head,
-            timeout=30,
-            what="the projector to be part-way through the backlog",
-        )
-        process.send_signal(signal.SIGKILL)
-        process.wait(10)
-        stopped_at = store.views.position("runs")
-        assert stopped_at < head
-        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
         wait_until(
             lambda: store.views.position("runs") == head,
             timeout=60,
