@@ -60,10 +60,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         try:
             execution = start_execution(danube, supervisor, "127.0.0.1:0")
             return _run(danube, path, checkout, (pipeline, entrypoint), args, interrupts)
-        finally:
-            supervisor.stop()
+        finally:  # in the order of api.processes: nothing is asked of a stopped part
+            danube.stop()
+            supervisor.stop_workers()
             if execution is not None:
                 execution.stop()  # ends whatever still runs and removes its workspace
+            supervisor.stop_followers()
             danube.close()
 
 
