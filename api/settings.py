@@ -33,7 +33,14 @@ ENV_PREFIX = "DANUBE_"
 CONFIG_PATH: ContextVar[str | None] = ContextVar("danube_config_path", default=None)
 
 SECTIONS: dict[str, tuple[str, ...]] = {
-    "server": ("data_dir", "bind_address", "grpc_address", "public_url", "auto_migrate"),
+    "server": (
+        "data_dir",
+        "bind_address",
+        "grpc_address",
+        "public_url",
+        "auto_migrate",
+        "readiness_max_lag",
+    ),
     "store": ("event_store", "database_url", "database_schema", "database_pool_size"),
     "executor": ("executor", "max_concurrent_jobs"),
     "kubernetes": (
@@ -81,6 +88,8 @@ class Settings(BaseSettings):
     grpc_address: str = "127.0.0.1:9000"
     public_url: str = "http://127.0.0.1:8080"
     auto_migrate: bool = True
+    # /health/ready fails a read model whose oldest unfolded event is older than this
+    readiness_max_lag: int = 30
 
     event_store: Literal["sqlite", "postgres"] = "sqlite"
     database_url: SecretStr = SecretStr("")
@@ -142,6 +151,7 @@ class Settings(BaseSettings):
         "k8s_node_lost_timeout",
         "k8s_start_timeout",
         "k8s_exec_idle_timeout",
+        "readiness_max_lag",
         mode="before",
     )
     @classmethod

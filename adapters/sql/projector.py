@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import datetime
 from typing import Any
 
 from adapters.sql.viewstore import SqlViewStore, TrackingMovedError
@@ -35,6 +36,15 @@ class EventFeed:
 
     def max_position(self) -> int:
         return int(self.recorder.max_notification_id() or 0)
+
+    def recorded_after(self, position: int) -> datetime | None:
+        """When the first event after ``position`` happened (its own timestamp), or None
+        if there is none: how long a follower at ``position`` has been behind."""
+        notifications = self.read(position, 1)
+        if not notifications:
+            return None
+        timestamp = getattr(self.mapper.to_domain_event(notifications[0]), "timestamp", None)
+        return timestamp if isinstance(timestamp, datetime) else None
 
 
 class Projector:

@@ -1,15 +1,22 @@
-"""Liveness and readiness."""
+"""Liveness and readiness.
+
+A read model is ready while it keeps up in time: it is not ready once the oldest event it
+has not folded happened more than ``DANUBE_READINESS_MAX_LAG`` ago (default 30 s), that
+is, once its position has stayed below the log's head for that long. Lag is never counted
+in notification ids: they have gaps on PostgreSQL."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-router = APIRouter()
+if TYPE_CHECKING:
+    from api.bootstrap import Danube
 
-MAX_LAG_EVENTS_BEFORE_NOT_READY = 10_000
+router = APIRouter()
 
 
 @router.get("/health")
@@ -29,16 +36,27 @@ def ready(request: Request) -> JSONResponse:
     except Exception as error:  # any failure is reported, not raised
         checks["event_store"] = {"ok": False, "error": str(error)}
         head = None
+    max_lag = danube.settings.readiness_max_lag
     for projection in danube.projections:
         name = f"projection:{projection.name}"
         try:
             position = danube.store.views.position(projection.name)
-            behind = None if head is None else max(head - position, 0)
-            ok = behind is not None and behind < MAX_LAG_EVENTS_BEFORE_NOT_READY
-            checks[name] = {"ok": ok, "position": position, "behind": behind}
+            lag = None if head is None else _lag_seconds(danube, position, head)
+            ok = lag is not None and lag <= max_lag
+            checks[name] = {"ok": ok, "position": position, "lag_seconds": lag}
         except Exception as error:
             checks[name] = {"ok": False, "error": str(error)}
     ok = all(check["ok"] for check in checks.values())
     return JSONResponse(
         {"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503
     )
+
+
+def _lag_seconds(danube: Danube, position: int, head: int) -> float:
+    """How long ago the oldest event after ``position`` happened; 0 when caught up."""
+    if position >= head:
+        return 0.0
+    since = danube.store.feed.recorded_after(position)
+    if since is None:
+        return 0.0
+    return round(max((datetime.now(UTC) - since).total_seconds(), 0.0), 3)
