@@ -181,21 +181,31 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+class StopSignals:
+    """SIGINT and SIGTERM are caught from the moment this is made (in the main thread),
+    so one that arrives while the process is still starting stops it cleanly too."""
+
+    def __init__(self) -> None:
+        self.received = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._handle)
+
+    def _handle(self, signum: int, _frame: object) -> None:
+        log.info("received %s, stopping", signal.Signals(signum).name)
+        self.received.set()
+
+
 def run_until_signalled(
-    danube: Danube, supervisor: Supervisor, on_stop: Callable[[], None] | None = None
+    danube: Danube,
+    supervisor: Supervisor,
+    on_stop: Callable[[], None] | None = None,
+    signals: StopSignals | None = None,
 ) -> None:
     """Block until SIGINT or SIGTERM (or a component dies), then stop in order: the
     workers, ``on_stop`` (gRPC, the executor), the followers, the stores. Raises
     ``ComponentFailedError`` after stopping if a component died. Signals that arrive
     while stopping change nothing (every stage has a deadline)."""
-    wake = threading.Event()
-
-    def handle(signum: int, _frame: object) -> None:
-        log.info("received %s, stopping", signal.Signals(signum).name)
-        wake.set()
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, handle)
+    wake = (signals or StopSignals()).received
     threading.Thread(target=_relay, args=(supervisor.failed, wake), daemon=True).start()
     while not wake.wait(0.5):
         pass

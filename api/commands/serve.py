@@ -21,11 +21,12 @@ def up(args: argparse.Namespace, settings: Settings) -> int:
     """Everything in one process: the embedded default."""
     from api.commands.example import ensure_example_run
     from api.execution.embedded import start_execution
-    from api.processes import Supervisor, run_until_signalled
+    from api.processes import StopSignals, Supervisor, run_until_signalled
     from api.triggers.loops import start_triggers
 
     danube = build(settings)
     http = _http_server(danube)
+    signals = StopSignals()  # a signal while starting stops cleanly once started
     danube.store.start_listening()  # PostgreSQL: other processes' commits (e.g. the CLI's)
     supervisor = Supervisor()
     execution = start_execution(danube, supervisor, settings.grpc_address)
@@ -43,23 +44,24 @@ def up(args: argparse.Namespace, settings: Settings) -> int:
             "grpc": execution.grpc.address,
         },
     )
-    run_until_signalled(danube, supervisor, execution.stop)
+    run_until_signalled(danube, supervisor, execution.stop, signals)
     return 0
 
 
 def server(args: argparse.Namespace, settings: Settings) -> int:
     from api.grpc.server import GrpcServer
-    from api.processes import Supervisor, run_until_signalled
+    from api.processes import StopSignals, Supervisor, run_until_signalled
     from api.triggers.loops import start_triggers
 
     danube = build(settings)
     http = _http_server(danube)
+    signals = StopSignals()
     danube.store.start_listening()
     supervisor = Supervisor()
     start_triggers(danube, supervisor)
     supervisor.add("http", http)
     grpc = GrpcServer(danube, settings.grpc_address)  # the JobService job pods dial
-    run_until_signalled(danube, supervisor, lambda: grpc.stop(grace=1.0))
+    run_until_signalled(danube, supervisor, lambda: grpc.stop(grace=1.0), signals)
     return 0
 
 
