@@ -3,7 +3,12 @@
 Expected reasons a command cannot start (bad settings, an unusable data directory, an
 unsafe master key, an unreachable event store, what a command itself refuses with
 ``CommandError``) are reported here, for every command, as one line without a
-traceback and a non-zero exit: 2 for settings and usage, 1 otherwise."""
+traceback and a non-zero exit.
+
+Exit status: 0 done; 1 the command failed or was refused (a failed job, ``replay
+--check`` found differences, a component of a long-running process died, an unsafe
+master key, ...); 2 bad settings or usage; 3 the event store cannot be used (the
+database is unreachable or refuses us); 130 / 143 interrupted (SIGINT / SIGTERM)."""
 
 from __future__ import annotations
 
@@ -19,9 +24,10 @@ from adapters.crypto.errors import CryptoError
 from api.commands import config, run, secrets, serve, store, system, workers
 from api.commands.errors import EXIT_FAILED, EXIT_USAGE, CommandError
 from api.logs import configure_logging
-from api.settings import Settings, SettingsError, load_settings
+from api.settings import Settings, SettingsError, load_settings, warn_about_unknown_variables
 
 EXIT_INTERRUPTED = 130
+EXIT_STORE_UNAVAILABLE = 3
 STORE_ERRORS = (psycopg.OperationalError, sqlite3.OperationalError, EventStoreOperationalError)
 
 
@@ -35,6 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(args.config)
         configure_logging(settings.log_level, settings.log_format)
+        warn_about_unknown_variables()
         _prepare_data_dir(settings)
         return handler(args, settings)
     except KeyboardInterrupt:
@@ -46,7 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CryptoError as error:
         return _refuse(args, _one_line(error), EXIT_FAILED)
     except STORE_ERRORS as error:
-        return _refuse(args, f"cannot use the event store: {_one_line(error)}", EXIT_FAILED)
+        message = f"cannot use the event store: {_one_line(error)}"
+        return _refuse(args, message, EXIT_STORE_UNAVAILABLE)
 
 
 def _prepare_data_dir(settings: Settings) -> None:

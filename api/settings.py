@@ -1,18 +1,18 @@
 """Danube's one settings object: defaults, then ``danube.toml``, then ``DANUBE_*``
-environment variables (DESIGN.md §10).
+environment variables (DESIGN.md §10; the file's shape is in ``api.settings_file``).
 
-In the file, sections only group keys: ``[server] bind_address`` is ``bind_address`` is
-``DANUBE_BIND_ADDRESS``. A key may also drop its section's prefix: ``[config_repo] url``
-is ``config_repo_url``. Unknown keys and invalid values stop start-up with a message that
-names the key and the reason.
+Invalid values stop start-up with a message that names where the value came from and
+the reason: ``danube.toml: [server] bind_address: expected host:port ...`` for the file,
+``invalid setting DANUBE_BIND_ADDRESS (bind_address): ...`` for the environment.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shlex
-import tomllib
+from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
@@ -28,56 +28,24 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-ENV_PREFIX = "DANUBE_"
-# ``--config`` for this load only (the environment's DANUBE_CONFIG otherwise).
-CONFIG_PATH: ContextVar[str | None] = ContextVar("danube_config_path", default=None)
+from api.settings_file import (
+    ENV_PREFIX,
+    SettingsFileError,
+    TomlValues,
+    env_name,
+    read_toml,
+    unknown_variables,
+)
 
-SECTIONS: dict[str, tuple[str, ...]] = {
-    "server": (
-        "data_dir",
-        "bind_address",
-        "grpc_address",
-        "public_url",
-        "auto_migrate",
-        "readiness_max_lag",
-    ),
-    "store": ("event_store", "database_url", "database_schema", "database_pool_size"),
-    "executor": ("executor", "max_concurrent_jobs"),
-    "kubernetes": (
-        "kubeconfig",
-        "k8s_context",
-        "k8s_namespace_jobs",
-        "k8s_namespace_system",
-        "k8s_master_address",
-        "k8s_coordinator_image",
-        "k8s_coordinator_command",
-        "k8s_checkout_image",
-        "k8s_run_as_user",
-        "k8s_unschedulable_timeout",
-        "k8s_node_lost_timeout",
-        "k8s_start_timeout",
-        "pod_adapter_metrics_address",
-    ),
-    "config_repo": (
-        "config_repo_url",
-        "config_repo_branch",
-        "config_repo_sync_interval",
-        "config_repo_ssh_key_path",
-        "config_repo_ssh_known_hosts_path",
-    ),
-    "webhooks": ("github_webhook_secret", "gitlab_webhook_token", "webhook_max_body_bytes"),
-    "oidc": ("oidc_issuer", "oidc_client_id", "oidc_client_secret", "oidc_audience"),
-    "logging": ("log_level", "log_format"),
-}
+# The file of this load (``--config``, else DANUBE_CONFIG), read once by ``load_settings``.
+CONFIG_FILE: ContextVar[TomlValues | None] = ContextVar("danube_config_file", default=None)
+log = logging.getLogger(__name__)
+
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h)?\s*$")
 
 
 class SettingsError(Exception):
     """Start-up refused: every line names a setting and what is wrong with it."""
-
-
-def env_name(field: str) -> str:
-    return ENV_PREFIX + field.upper()
 
 
 class Settings(BaseSettings):
@@ -189,8 +157,8 @@ class Settings(BaseSettings):
         url = self.database_url.get_secret_value()
         if self.event_store == "postgres" and not url.startswith(("postgresql://", "postgres://")):
             raise ValueError(
-                f"{env_name('database_url')} must be a postgresql:// URL "
-                "when DANUBE_EVENT_STORE=postgres"
+                f"{env_name('database_url')} ([store] database_url) must be a postgresql:// "
+                "URL when the event store is postgres"
             )
         return self
 
@@ -215,12 +183,14 @@ class Settings(BaseSettings):
 
 
 class TomlSource(PydanticBaseSettingsSource):
-    """``danube.toml`` flattened to field names; the path comes from ``--config`` (passed
-    through ``DANUBE_CONFIG``)."""
+    """``danube.toml`` flattened to field names (see ``api.settings_file``)."""
 
     def __init__(self, settings_cls: type[BaseSettings]) -> None:
         super().__init__(settings_cls)
-        self.values = read_toml(CONFIG_PATH.get() or os.environ.get("DANUBE_CONFIG", ""))
+        toml = CONFIG_FILE.get()
+        if toml is None:  # Settings() built directly: the environment names the file
+            toml = _read(os.environ.get("DANUBE_CONFIG", ""))
+        self.values = toml.values
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         return self.values.get(field_name), field_name, False
@@ -229,61 +199,42 @@ class TomlSource(PydanticBaseSettingsSource):
         return dict(self.values)
 
 
-def read_toml(path: str) -> dict[str, Any]:
-    if not path:
-        return {}
+def _read(path: str) -> TomlValues:
     try:
-        document = tomllib.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise SettingsError(
-            f"config file {path} (DANUBE_CONFIG / --config) does not exist"
-        ) from None
-    except tomllib.TOMLDecodeError as error:
-        raise SettingsError(f"config file {path} is not valid TOML: {error}") from None
-    fields = set(Settings.model_fields)
-    values: dict[str, Any] = {}
-    problems = []
-    for section, content in document.items():
-        items = content.items() if isinstance(content, dict) else [(None, content)]
-        for key, value in items:
-            name = section if key is None else _field_for(section, key, fields)
-            where = section if key is None else f"[{section}] {key}"
-            if name is None:
-                problems.append(f"{path}: unknown setting {where}")
-            else:
-                values[name] = value
-    if problems:
-        raise SettingsError("\n".join(problems))
-    return values
-
-
-def _field_for(section: str, key: str, fields: set[str]) -> str | None:
-    for candidate in (key, f"{section}_{key}", f"{SECTION_PREFIXES.get(section, '')}{key}"):
-        if candidate in fields:
-            return candidate
-    return None
-
-
-SECTION_PREFIXES = {"kubernetes": "k8s_", "store": "database_", "logging": "log_"}
+        return read_toml(path)
+    except SettingsFileError as error:
+        raise SettingsError(str(error)) from None
 
 
 def load_settings(config_path: str | None = None, **overrides: Any) -> Settings:
-    """Build the settings or raise ``SettingsError`` naming every bad key."""
-    token = CONFIG_PATH.set(config_path or None)
+    """Build the settings or raise ``SettingsError`` naming every bad key and where it
+    was set. ``config_path`` (``--config``) wins over DANUBE_CONFIG for this load."""
+    toml = _read(config_path or os.environ.get("DANUBE_CONFIG", ""))
+    token = CONFIG_FILE.set(toml)
     try:
         return Settings(**overrides)
     except ValidationError as error:
-        raise SettingsError(_describe(error)) from None
+        raise SettingsError(_describe(error, toml)) from None
     finally:
-        CONFIG_PATH.reset(token)
+        CONFIG_FILE.reset(token)
 
 
-def _describe(error: ValidationError) -> str:
+def warn_about_unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+    """Log (and return) a warning for each ``DANUBE_*`` variable that is no setting."""
+    warnings = unknown_variables(os.environ if environ is None else environ, Settings.model_fields)
+    for warning in warnings:
+        log.warning(warning)
+    return warnings
+
+
+def _describe(error: ValidationError, toml: TomlValues) -> str:
     lines = []
     for problem in error.errors():
         field = str(problem["loc"][0]) if problem["loc"] else ""
         message = problem["msg"].removeprefix("Value error, ")
-        if field:
+        if field and env_name(field) not in os.environ and field in toml.where:
+            lines.append(f"{toml.path}: {toml.where[field]}: {message}")
+        elif field:
             lines.append(f"invalid setting {env_name(field)} ({field}): {message}")
         else:
             lines.append(f"invalid settings: {message}")

@@ -41,9 +41,9 @@ workspace is removed, and exits 130 (SIGINT) or 143 (SIGTERM). A second signal s
 waiting for the job's final state; its processes are still ended.
 
 Exit status: 0 success; 1 the job failed, timed out or was cancelled, or Danube refused
-the run (draining, an unsafe master key, an unreachable event store); 2 the request
-makes no sense here (not a git repository, unknown ref, no danubefile at the ref, bad
-settings); 130 / 143 interrupted."""
+the run (draining, an unsafe master key); 2 the request makes no sense here (not a git
+repository, unknown ref, no danubefile at the ref, bad settings); 3 the event store
+cannot be used (e.g. its database is unreachable); 130 / 143 interrupted."""
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

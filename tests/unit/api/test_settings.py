@@ -84,16 +84,104 @@ def test_an_invalid_value_stops_start_up_naming_the_key(
 
 def test_postgres_needs_a_database_url(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DANUBE_EVENT_STORE", "postgres")
-    with pytest.raises(SettingsError, match="DANUBE_DATABASE_URL must be a postgresql:// URL"):
+    with pytest.raises(SettingsError, match=r"DANUBE_DATABASE_URL \(\[store\] database_url\) must"):
         load_settings()
 
 
-def test_unknown_keys_in_the_file_are_refused(tmp_path: Path) -> None:
-    path = write(tmp_path, '[server]\nbind_adress = "127.0.0.1:1"\n[nope]\nx = 1\n')
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            '[server]\nbind_address = "localhost"\n',
+            "[server] bind_address: expected host:port (e.g. 127.0.0.1:8080), got 'localhost'",
+        ),
+        ("[executor]\nmax_concurrent_jobs = 0\n", "[executor] max_concurrent_jobs: "),
+        ('[config_repo]\nsync_interval = "soon"\n', "[config_repo] sync_interval: expected a"),
+        ('[logging]\nlevel = "loud"\n', "[logging] level: "),
+        ('log_format = "xml"\n', "log_format: "),
+    ],
+)
+def test_a_bad_value_in_the_file_names_the_file_and_its_key(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = write(tmp_path, text)
     with pytest.raises(SettingsError) as error:
         load_settings(path)
-    assert "unknown setting [server] bind_adress" in str(error.value)
-    assert "unknown setting [nope] x" in str(error.value)
+    assert str(error.value).startswith(f"{path}: {message}")
+    assert "DANUBE_" not in str(error.value), "the file's key, not the variable, is named"
+
+
+def test_a_bad_value_from_the_environment_names_the_variable_even_with_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, '[server]\nbind_address = "127.0.0.1:1"\n')
+    monkeypatch.setenv("DANUBE_BIND_ADDRESS", "nowhere")
+    with pytest.raises(SettingsError, match=r"^invalid setting DANUBE_BIND_ADDRESS \(bind"):
+        load_settings(path)
+
+
+def test_unknown_sections_and_keys_in_the_file_are_refused_by_name(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[server]\nbind_adress = "127.0.0.1:1"\n[nope]\nx = 1\n'
+        '[logging]\nbind_address = "127.0.0.1:2"\n',
+    )
+    with pytest.raises(SettingsError) as error:
+        load_settings(path)
+    lines = str(error.value).splitlines()
+    assert lines[0] == f"{path}: unknown setting [server] bind_adress (did you mean bind_address?)"
+    assert lines[1].startswith(f"{path}: unknown section [nope] (sections: [server], [store]")
+    assert lines[2] == (
+        f"{path}: unknown setting [logging] bind_address "
+        "(it belongs in [server]: [server] bind_address)"
+    )
+
+
+def test_every_setting_has_exactly_one_section() -> None:
+    from api.settings import Settings
+    from api.settings_file import SECTIONS
+
+    placed = [name for names in SECTIONS.values() for name in names]
+    assert sorted(placed) == sorted(Settings.model_fields)
+
+
+def test_every_setting_can_be_written_in_its_section(tmp_path: Path) -> None:
+    from api.settings import Settings
+    from api.settings_file import SECTIONS
+
+    text = "".join(
+        f'[{section}]\n{name} = "x"\n' for section, names in SECTIONS.items() for name in names
+    )
+    with pytest.raises(SettingsError) as error:  # "x" is a bad value for most of them
+        load_settings(write(tmp_path, text))
+    assert "unknown" not in str(error.value)
+    assert len(Settings.model_fields) > 30
+
+
+def test_an_unknown_danube_variable_is_warned_about_with_the_nearest_setting(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from api.settings import warn_about_unknown_variables
+
+    monkeypatch.setenv("DANUBE_BIND_ADRESS", "127.0.0.1:1")
+    monkeypatch.setenv("DANUBE_WHATEVER", "1")
+    monkeypatch.setenv("DANUBE_TEST_KUBECONFIG", "/k")  # the test suite's own: not a setting
+    monkeypatch.setenv("DANUBE_CONFIG", "")
+    with caplog.at_level("WARNING", logger="api.settings"):
+        warnings = warn_about_unknown_variables()
+    assert warnings == [
+        "unknown environment variable DANUBE_BIND_ADRESS is ignored "
+        "(did you mean DANUBE_BIND_ADDRESS?)",
+        "unknown environment variable DANUBE_WHATEVER is ignored",
+    ]
+    assert [r.getMessage() for r in caplog.records] == warnings
+    assert load_settings().bind_address == "127.0.0.1:8080", "a warning, not a failure"
+
+
+def test_readiness_lag_is_a_duration(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().readiness_max_lag == 30
+    monkeypatch.setenv("DANUBE_READINESS_MAX_LAG", "2m")
+    assert load_settings().readiness_max_lag == 120
 
 
 def test_a_broken_or_missing_file_is_named(tmp_path: Path) -> None:
