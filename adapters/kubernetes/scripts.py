@@ -50,6 +50,13 @@ while :; do sleep 3600 & wait $!; done
 # the exec that started it reaches the step. $1 step number, $2 timeout, $3 environment
 # file, $4 the command. The step itself gets a session (process group) of its own too,
 # which is what a timeout kills.
+#
+# No pid is signalled once it may have been reaped, since by then it may be another
+# process's (pid_max may be 32768): the timer's sleeps are killed only while it waits
+# for them (a trap runs only after the foreground command it interrupts, so each sleep
+# is waited for in the background and the trap dropped as soon as it ended), the step's
+# group only while the runner has not recorded its exit, and the runner stops the timer
+# before recording the exit.
 RUNNER_SCRIPT = f"""D={STEPS_DIR}; n=$1; t=$2; env=$3
 o=$D/$n.out; e=$D/$n.err; x=$D/$n.exit
 trap '' HUP
@@ -60,14 +67,13 @@ echo "$p" > "$D/$n.pid"
 tp=
 if [ "$t" != 0 ]; then
   (
-    sleep "$t" & sp=$!
-    trap 'kill $sp 2>/dev/null; exit 0' TERM
-    wait $sp
+    nap() {{ sleep "$1" & sp=$!; trap 'kill $sp 2>/dev/null; exit 0' TERM; wait $sp; trap - TERM; }}
+    nap "$t"
     [ -e "$x" ] && exit 0
     : > "$D/$n.timeout"
     kill -TERM -"$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null
-    sleep 5
-    kill -KILL -"$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null
+    nap 5
+    [ -e "$x" ] || kill -KILL -"$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null
   ) &
   tp=$!
 fi

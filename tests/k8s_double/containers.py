@@ -171,13 +171,12 @@ class Containers:
             )
             return
         if rt.stopping or rt.watchers.get(rec.name) is not asyncio.current_task():
-            kill_group(proc.pid, signal.SIGKILL)  # stopped or terminated while starting
+            kill_group(proc, rt.uid, signal.SIGKILL, rec.name)  # stopped while starting
         else:
             rt.processes[rec.name] = proc
         pumps = asyncio.gather(pump(proc.stdout, log.append), pump(proc.stderr, log.append))
         returncode = await proc.wait()
-        kill_group(proc.pid, signal.SIGKILL)  # the container's PID namespace goes away
-        kill_marked(rt.uid, rec.name)
+        kill_marked(rt.uid, rec.name)  # the container's PID namespace goes away
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(pumps, 5)
         log.close()
@@ -244,7 +243,7 @@ class Containers:
         proc = rt.processes.pop(name, None)
         watcher = rt.watchers.pop(name, None)
         if proc is not None:
-            kill_group(proc.pid, signal.SIGKILL)
+            kill_group(proc, rt.uid, signal.SIGKILL, name)
         kill_marked(rt.uid, name)  # exec'd processes die with their container
         if watcher is not None:
             await watcher

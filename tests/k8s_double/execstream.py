@@ -207,12 +207,17 @@ class ExecApi:
             )
         rt.exec_processes.add(proc)
         try:
-            return await self._attach(proc, request.query["command"], session)
+            return await self._attach(proc, request.query["command"], session, rt.uid, container)
         finally:
             rt.exec_processes.discard(proc)
 
     async def _attach(
-        self, proc: asyncio.subprocess.Process, argv: list[str], session: ExecSession
+        self,
+        proc: asyncio.subprocess.Process,
+        argv: list[str],
+        session: ExecSession,
+        pod_uid: str,
+        container: str,
     ) -> JsonDict | None:
         pumps = asyncio.gather(session.pump(proc.stdout, STDOUT), session.pump(proc.stderr, STDERR))
         reader = asyncio.ensure_future(self._read_client(proc, session))
@@ -223,7 +228,7 @@ class ExecApi:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(asyncio.shield(pumps), PUMP_DRAIN_SECONDS)
         except asyncio.CancelledError:
-            kill_group(proc.pid, signal.SIGKILL)
+            kill_group(proc, pod_uid, signal.SIGKILL, container)
             raise
         finally:
             reader.cancel()

@@ -253,7 +253,7 @@ class Kubelet:
 
     def _kill_everything(self, rt: PodRuntime) -> None:
         for proc in list(rt.processes.values()) + list(rt.exec_processes):
-            kill_group(proc.pid, signal.SIGKILL)
+            kill_group(proc, rt.uid, signal.SIGKILL)
         kill_marked(rt.uid)
 
     async def stop_pod(self, rt: PodRuntime) -> None:
@@ -267,7 +267,7 @@ class Kubelet:
                 self.event(rt, "Killing", f"Stopping container {rec.name}", container=rec.name)
         await self._stop_containers(rt, 137)
         for proc in list(rt.exec_processes):
-            kill_group(proc.pid, signal.SIGKILL)
+            kill_group(proc, rt.uid, signal.SIGKILL)
         kill_marked(rt.uid)
         self.cluster.finish_pod_deletion(rt.namespace, rt.name, rt.uid)
 
@@ -275,14 +275,14 @@ class Kubelet:
         self, rt: PodRuntime, idle_exit: int, reason: str | None = None
     ) -> None:
         procs = dict(rt.processes)
-        for proc in procs.values():
-            kill_group(proc.pid, signal.SIGTERM)
+        for name, proc in procs.items():
+            kill_group(proc, rt.uid, signal.SIGTERM, name)
         waits = [asyncio.ensure_future(p.wait()) for p in procs.values()]
         if waits:
             grace = min(self.kill_grace, float(rt.spec.get("terminationGracePeriodSeconds", 30)))
             await asyncio.wait(waits, timeout=grace)
-        for proc in procs.values():
-            kill_group(proc.pid, signal.SIGKILL)
+        for name, proc in procs.items():
+            kill_group(proc, rt.uid, signal.SIGKILL, name)
         watchers = [rt.watchers[n] for n in procs if n in rt.watchers]
         if watchers:
             await asyncio.wait(watchers, timeout=10)
@@ -299,8 +299,8 @@ class Kubelet:
         rt.record.disruption = disruption
         rt.record.reason, rt.record.message = reason, message
         procs = dict(rt.processes)
-        for proc in procs.values():
-            kill_group(proc.pid, signal.SIGKILL)
+        for name, proc in procs.items():
+            kill_group(proc, rt.uid, signal.SIGKILL, name)
         kill_marked(rt.uid)
         rt.processes.clear()
         for name in procs:

@@ -220,9 +220,24 @@ def _environ_matches(pid: int, wanted: bytes, prefix: bool) -> bool:
     return any(e.startswith(wanted) if prefix else e == wanted for e in entries)
 
 
-def kill_group(pid: int, sig: int = signal.SIGKILL) -> None:
+def kill_group(
+    proc: asyncio.subprocess.Process,
+    pod_uid: str,
+    sig: int = signal.SIGKILL,
+    container: str | None = None,
+) -> None:
+    """Signal the process group ``proc`` leads, if it still is that group: a reaped
+    leader's pid, and so its group id, may already belong to a process of someone else
+    (pid_max can be 32768, and other test runs share the machine), so the group is
+    signalled only while its leader is unreaped and carries the container's marker.
+    What a reaped leader left behind is ``kill_marked``'s."""
+    if proc.returncode is not None:
+        return
+    wanted = f"{MARKER}={container_marker(pod_uid, container or '')}".encode()
+    if not _environ_matches(proc.pid, wanted, container is None):
+        return  # reaped meanwhile (the child watcher runs in a thread), or a zombie
     with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, sig)
+        os.killpg(proc.pid, sig)
 
 
 def exit_status(returncode: int) -> int:
