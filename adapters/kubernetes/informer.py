@@ -61,6 +61,11 @@ class PodInformer:
     def synced(self) -> bool:
         return self._synced.is_set()
 
+    @property
+    def resource_version(self) -> str | None:
+        """Where the next watch starts: the last version an event or bookmark carried."""
+        return self._version
+
     def get(self, name: str) -> Obj | None:
         with self._lock:
             return self._pods.get(name)

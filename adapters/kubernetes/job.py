@@ -110,10 +110,13 @@ class PodJob:
                 self.output.write(Stream.STDOUT, data)
 
     def step_verdict(self) -> StepOutcome | None:
-        if self.stop_reason is not None:
-            return StepOutcome(StepState.CANCELLED, None, self.stop_reason)
+        """A job that failed fails its steps, also once it is stopped because it failed
+        (the reconciler stops it right after): only a stop of a job that had not failed
+        cancels them."""
         if self.verdict is not None:
             return StepOutcome(StepState.FAILURE, None, f"the job failed: {self.verdict.reason}")
+        if self.stop_reason is not None:
+            return StepOutcome(StepState.CANCELLED, None, self.stop_reason)
         return None
 
     def claim_step(self, number: int) -> tuple[StepSlot, bool]:

@@ -22,6 +22,8 @@ from api.processes import Supervisor
 from domain.ids import JobId, RunId, job_id_for, new_run_id
 from domain.runs.application import RunRequest
 from tests.integration.execution.conftest import USER, Embedded, settings_for
+from tests.integration.k8s_double.support import validate_served
+from tests.integration.kubernetes.leftovers import assert_nothing_left
 from tests.k8s_double import KubernetesDouble
 from tests.support import wait_until
 
@@ -41,9 +43,12 @@ class Kube(Embedded):
         run_id: RunId | None = None,
         pipeline: str = "demo",
         files: dict[str, str] | None = None,
+        commit: str | None = None,
         **spec: Any,
     ) -> tuple[RunId, JobId]:
-        path, commit = self.repo(danubefile, files, name=f"repo-{new_run_id().hex[:6]}")
+        """Request a run of ``danubefile`` (at ``commit``, default: the one committing it)."""
+        path, head = self.repo(danubefile, files, name=f"repo-{new_run_id().hex[:6]}")
+        commit = commit or head
         run_id = run_id or new_run_id()
         request = RunRequest(
             run_id=run_id,
@@ -63,12 +68,17 @@ class Kube(Embedded):
     def pod_of(self, job_id: Any) -> str:
         return f"danube-job-{job_id.hex}"
 
-    def no_pods_left(self, timeout: float = 20) -> None:
+    def printed(self, job_id: JobId, text: bytes, step: int = 1, stream: str = "stdout") -> None:
+        """Wait until the step's own output (not its header line) holds ``text``."""
         wait_until(
-            lambda: not self.double.pods(NAMESPACE) and not self.double.secrets(NAMESPACE),
-            timeout=timeout,
-            what="every job pod and Secret to be gone",
+            lambda: text in self.danube.logs.step_bytes(job_id, step, stream),
+            timeout=20,
+            what=f"step {step} to print {text!r}",
         )
+
+    def nothing_left(self, job_id: JobId | None = None, timeout: float = 20) -> None:
+        """No pod and no Secret of ours (of ``job_id``, or of any job) is left."""
+        assert_nothing_left(self.double, NAMESPACE, job_id, timeout)
 
 
 def kube_settings(tmp: Path, kubeconfig: Path, **overrides: Any) -> Any:
@@ -85,14 +95,23 @@ def kube_settings(tmp: Path, kubeconfig: Path, **overrides: Any) -> Any:
 
 
 @pytest.fixture
-def double() -> Iterator[KubernetesDouble]:
-    k8s = KubernetesDouble(token=TOKEN, auto=True)
+def double_options() -> dict[str, Any]:
+    """``KubernetesDouble`` keyword arguments (e.g. ``bookmark_interval``)."""
+    return {}
+
+
+@pytest.fixture
+def double(double_options: dict[str, Any]) -> Iterator[KubernetesDouble]:
+    """Every body and watch event it served the adapter is checked with the client's
+    models at teardown, as in the double's own tests."""
+    k8s = KubernetesDouble(token=TOKEN, auto=True, **double_options)
     k8s.create_namespace(NAMESPACE)
     try:
         yield k8s
     finally:
         k8s.close()
     assert not k8s.server_errors, "\n".join(k8s.server_errors)
+    assert validate_served(k8s.requests) > 0
 
 
 @pytest.fixture

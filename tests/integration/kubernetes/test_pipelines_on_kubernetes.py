@@ -44,7 +44,7 @@ def test_a_pipeline_with_steps_a_secret_and_an_artifact_succeeds_on_kubernetes(k
     assert [a.name for a in kube.danube.views.artifacts(job_id)] == ["app.whl"]
     creates = kube.double.requests_matching(verb="create", resource="pods")
     assert [r.namespace for r in creates] == [NAMESPACE]
-    kube.no_pods_left()
+    kube.nothing_left()
 
 
 def sample(name: str, **labels: str) -> float:
@@ -66,13 +66,13 @@ def test_api_calls_and_active_pods_are_measured(kube: Kube) -> None:
         def build() -> None:
             step.run("echo ready; sleep 300")
     """)
-    wait_until(lambda: b"ready" in kube.log(job_id), timeout=20, what="the step to run")
+    kube.printed(job_id, b"ready\n")
     assert sample("danube_k8s_pods_active") == 1
     job = kube.danube.views.job(job_id)
     assert job is not None
     kube.danube.runs.cancel_run(RunId(UUID(job.run_id)), ADMIN)
     assert kube.finished(job_id).state == "cancelled"
-    kube.no_pods_left()
+    kube.nothing_left()
     wait_until(lambda: sample("danube_k8s_pods_active") == 0, what="no active pod counted")
     after = {
         "created": sample("danube_k8s_api_calls_total", operation="create_pod", status="201"),

@@ -30,7 +30,9 @@ from domain.cause import Cause
 from domain.ids import JobId, RunId, job_id_for, new_run_id
 from domain.runs.application import RunRequest
 from tests.integration.execution.conftest import TERMINAL, USER, make_repo
+from tests.integration.k8s_double.support import validate_served
 from tests.integration.kubernetes.conftest import COORDINATOR, NAMESPACE
+from tests.integration.kubernetes.leftovers import assert_nothing_left
 from tests.k8s_double import KubernetesDouble
 from tests.support import danube_env, wait_until
 
@@ -68,6 +70,14 @@ class Master:
     def state(self, job_id: JobId) -> str:
         job = self.danube.views.job(job_id)
         return "" if job is None else job.state
+
+    def printed(self, job_id: JobId, text: bytes, step: int = 1, stream: str = "stdout") -> None:
+        """Wait until the step's own output (not its header line) holds ``text``."""
+        wait_until(
+            lambda: text in self.danube.logs.step_bytes(job_id, step, stream),
+            timeout=30,
+            what=f"step {step} to print {text!r}",
+        )
 
     def adapter(self) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
@@ -113,6 +123,8 @@ def master(store_config: StoreConfig, tmp_path: Path) -> Iterator[Master]:
         grpc.stop(grace=0.5)
         danube.close()
         double.close()
+    assert not double.server_errors, "\n".join(double.server_errors)
+    validate_served(double.requests)
 
 
 def orphan_pod(kubeconfig: Path) -> str:
@@ -166,8 +178,8 @@ def test_a_pod_adapter_killed_mid_run_and_started_again_ends_every_run_rightly_o
             def build() -> None:
                 step.run("echo ready; sleep 300")
         """)
-        wait_until(lambda: b"half-err" in master.log(resumed), timeout=30, what="step 2")
-        wait_until(lambda: b"ready" in master.log(cancelled), timeout=30, what="the long step")
+        master.printed(resumed, b"half-err\n", step=2, stream="stderr")
+        master.printed(cancelled, b"ready\n")
         assert not any(p["metadata"]["name"] == orphan for p in master.double.pods(NAMESPACE))
     finally:
         first.send_signal(signal.SIGKILL)
@@ -207,13 +219,9 @@ def test_a_pod_adapter_killed_mid_run_and_started_again_ends_every_run_rightly_o
         log = master.log(later)
         assert SECRET.encode() not in log  # read from the server, masked by the adapter
         # The coordinator's log and the step's output interleave in the job's log.
-        assert logs.step_bytes(later, 0, "stdout").endswith(b"coordinator sees ***\n")
+        assert b"\ncoordinator sees ***\n" in logs.step_bytes(later, 0, "stdout")
         assert logs.step_bytes(later, 1, "stdout") == b"step sees ***\n"
-        wait_until(
-            lambda: not master.double.pods(NAMESPACE) and not master.double.secrets(NAMESPACE),
-            timeout=20,
-            what="no pod or Secret left, the orphan's included",
-        )
+        assert_nothing_left(master.double, NAMESPACE)  # the orphan's included
     finally:
         second.send_signal(signal.SIGTERM)
         assert second.wait(20) == 0
@@ -300,7 +308,40 @@ def test_a_pod_adapter_killed_right_after_creating_a_pod_adopts_it(master: Maste
         assert marks.read_text() == "1\n2\n"
         assert master.danube.logs.step_bytes(job_id, 2, "stdout") == b"two\n"
         assert len(master.double.requests_matching(verb="create", resource="pods")) == 1
-        wait_until(lambda: not master.double.pods(NAMESPACE), timeout=20, what="the pod to go")
+        assert_nothing_left(master.double, NAMESPACE)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(20) == 0
+
+
+def test_a_pod_that_vanished_while_no_adapter_ran_fails_its_job(master: Master) -> None:
+    first = master.adapter()
+    try:
+        _, job_id = master.request("""
+            from danube import pipeline, step
+
+            @pipeline(name="demo")
+            def build() -> None:
+                step.run("echo ready; sleep 300")
+        """)
+        master.printed(job_id, b"ready\n")
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    name = f"danube-job-{job_id.hex}"
+    api = CoreV1Api(config.new_client_from_config(config_file=str(master.tmp / "kubeconfig")))
+    api.delete_namespaced_pod(name, NAMESPACE)
+    # Its Secret is the pod's: the garbage collector takes it, no adapter needed.
+    assert_nothing_left(master.double, NAMESPACE, job_id)
+    second = master.adapter()
+    try:
+        wait_until(lambda: master.state(job_id) in TERMINAL, timeout=60, what="the job to end")
+        job = master.danube.views.job(job_id)
+        assert job is not None and job.state == "failure"
+        assert job.reason == f"the job's processes are gone (its pod {name} does not exist)"
+        assert [s.state for s in master.danube.views.steps(job_id)] == ["failure"]
+        assert finished_events(master.danube, job_id) == 1
+        assert_nothing_left(master.double, NAMESPACE)
     finally:
         second.send_signal(signal.SIGTERM)
         assert second.wait(20) == 0

@@ -46,4 +46,4 @@ def test_step_material_is_opened_to_run_and_destroyed_when_the_job_ends(kube: Ku
             SealedStepMaterial(kube.danube.vault).open(event)
     assert kube.danube.vault.key_ids("step-") == []
     assert places_holding(kube.danube, VALUE, job_id) == []
-    kube.no_pods_left()
+    kube.nothing_left()

@@ -9,7 +9,6 @@ import pytest
 from adapters.kubernetes.steps import StepPolicy
 from domain.cause import Cause
 from tests.integration.kubernetes.conftest import NAMESPACE, Kube
-from tests.support import wait_until
 
 # Output in bursts, so a connection can drop between and within them; each run of the
 # step leaves a line in a file outside the pod (the pod's processes are local here).
@@ -55,7 +54,7 @@ def test_a_dropped_exec_connection_is_reattached_without_loss_or_repetition(
     assert runs == "run\n"
     execs = kube.double.requests_matching(resource="pods", subresource="exec")
     assert len(execs) >= 3  # two dropped, then one to the end (and one reading the status)
-    kube.no_pods_left()
+    kube.nothing_left()
 
 
 def test_an_exec_closed_without_a_status_is_reattached(kube: Kube, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -64,6 +63,7 @@ def test_an_exec_closed_without_a_status_is_reattached(kube: Kube, tmp_path) -> 
     assert (step.state, step.exit_code) == ("failure", 4)
     assert out == expected("out") and err == expected("err")
     assert runs == "run\n"
+    kube.nothing_left()
 
 
 def test_an_exec_the_runtime_could_not_start_is_tried_again(kube: Kube, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -71,6 +71,7 @@ def test_an_exec_the_runtime_could_not_start_is_tried_again(kube: Kube, tmp_path
     step, out, _, runs = run_bursts(kube, tmp_path)
     assert (step.state, step.exit_code) == ("failure", 4)
     assert out == expected("out") and runs == "run\n"
+    kube.nothing_left()
 
 
 def test_a_step_over_its_timeout_times_out_and_the_job_with_it(kube: Kube) -> None:
@@ -85,7 +86,7 @@ def test_a_step_over_its_timeout_times_out_and_the_job_with_it(kube: Kube) -> No
     step = kube.danube.views.steps(job_id)[0]
     assert (step.state, step.exit_code, step.reason) == ("timeout", None, "step timed out after 1s")
     assert job.state == "timeout"
-    kube.no_pods_left()
+    kube.nothing_left()
 
 
 def test_a_job_over_its_max_duration_times_out_and_its_pod_goes(kube: Kube) -> None:
@@ -102,7 +103,7 @@ def test_a_job_over_its_max_duration_times_out_and_its_pod_goes(kube: Kube) -> N
     job = kube.finished(job_id, timeout=30)
     assert job.state == "timeout" and "max_duration_seconds (2s)" in job.reason
     assert [s.state for s in kube.danube.views.steps(job_id)] == ["timeout"]
-    kube.no_pods_left()
+    kube.nothing_left()
 
 
 def test_cancelling_a_running_job_deletes_its_pod_and_secret(kube: Kube) -> None:
@@ -113,14 +114,14 @@ def test_cancelling_a_running_job_deletes_its_pod_and_secret(kube: Kube) -> None
         def build() -> None:
             step.run("echo ready; sleep 300")
     """)
-    wait_until(lambda: b"ready\n" in kube.log(job_id), timeout=20, what="the step to start")
+    kube.printed(job_id, b"ready\n")
     pod = kube.pod_of(job_id)
     assert kube.double.secret(NAMESPACE, pod) is not None
     kube.danube.runs.cancel_run(run_id, Cause(actor="user:alice"))
     job = kube.finished(job_id)
     assert job.state == "cancelled"
     assert [s.state for s in kube.danube.views.steps(job_id)] == ["cancelled"]
-    kube.no_pods_left()
+    kube.nothing_left()
     deleted = {r.resource for r in kube.double.requests_matching(verb="delete")}
     assert deleted == {"pods", "secrets"}
 
@@ -134,7 +135,7 @@ def test_a_silent_exec_connection_is_given_up_and_reattached(kube: Kube, tmp_pat
     assert (step.state, step.exit_code) == ("failure", 4)
     assert out == expected("out") and err == expected("err")
     assert runs == "run\n"
-    kube.no_pods_left()
+    kube.nothing_left()
 
 
 @pytest.mark.parametrize("executor_tweaks", [{"steps": StepPolicy(idle_timeout=0.6)}])
