@@ -126,7 +126,7 @@ class Run(Aggregate):
         clone.jobs = {
             job_id: replace(
                 job,
-                steps={n: copy.copy(s) for n, s in job.steps.items()},
+                steps=dict(job.steps),  # steps are immutable: sharing them is safe
                 artifacts=dict(job.artifacts),
                 secrets_read=set(job.secrets_read),
             )
@@ -429,12 +429,14 @@ class Run(Aggregate):
         reason: str
 
         def apply(self, run: Run) -> None:
-            step = run.jobs[JobId(self.job_id)].steps[self.number]
-            step.state, step.exit_code = StepState(self.state), self.exit_code
-            step.log_end, step.reason, step.finished_at = (
-                self.log_offset,
-                self.reason,
-                self.timestamp,
+            steps = run.jobs[JobId(self.job_id)].steps
+            steps[self.number] = replace(
+                steps[self.number],
+                state=StepState(self.state),
+                exit_code=self.exit_code,
+                log_end=self.log_offset,
+                reason=self.reason,
+                finished_at=self.timestamp,
             )
 
     class ArtifactUploaded(Aggregate.Event):

@@ -9,8 +9,11 @@ from domain.ids import JobId
 from domain.runs.states import JobState, StepState
 
 
-@dataclass
+@dataclass(frozen=True)
 class Step:
+    """A step as recorded. Immutable: an event replaces it, so copies of a run (one
+    per command) can share their steps instead of copying each one."""
+
     number: int
     name: str
     command: str
