@@ -39,6 +39,14 @@ class GroupCommitMixin:
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
+        """Saves share transactions, so nothing but the events can be honoured: a
+        ``tracking=`` position (or any other argument) is refused, never dropped."""
+        given = sorted(name for name, value in kwargs.items() if value is not None)
+        if given:
+            raise NotImplementedError(
+                f"the event log's group commit cannot record {', '.join(given)}= with events; "
+                "projections track their positions in the view store"
+            )
         return self._committer.submit(stored_events)
 
     def _insert(self, stored_events: Sequence[StoredEvent]) -> Sequence[int] | None:

@@ -169,6 +169,19 @@ def git_repo(path: Path, danubefile: str) -> str:
     ).stdout.strip()
 
 
+def listening(schema: str) -> bool:
+    import psycopg
+
+    from tests.support import PG_URL
+
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        found = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+            (f"danube-listen:{schema}",),
+        ).fetchone()
+    return bool(found and found[0])
+
+
 def descendants(pid: int) -> set[int]:
     """Every live process below ``pid`` (from /proc; no psutil here)."""
     children: dict[int, list[int]] = {}
@@ -240,6 +253,8 @@ def test_up_stops_cleanly_while_a_step_runs(
             return any(s["state"] == "running" for s in steps) and pid_file.exists()
 
         wait_until(step_running, timeout=60, what="the long step to run")
+        if store_config.kind == "postgres":
+            assert listening(store_config.schema), "up follows other processes through NOTIFY"
         wait_until(lambda: pid_file.read_text().strip(), what="the step's pid")
         below = descendants(process.pid)
         step_shell = int(pid_file.read_text())

@@ -189,3 +189,33 @@ def test_every_stored_topic_resolves(shared_store: SqlStore) -> None:
     for topic in topics:
         assert topic.startswith("danube:"), f"{topic} is not an explicit, stable topic"
         resolve_topic(topic)
+
+
+def test_a_tracking_position_given_with_events_is_refused_not_dropped(
+    shared_store: SqlStore,
+) -> None:
+    """Group commit cannot record a position with one save's events: it says so instead
+    of storing the events and silently losing the position."""
+    from eventsourcing.persistence import Tracking
+
+    from domain.runs.aggregates import Run
+
+    run_id = new_run_id()
+    run = Run.request(
+        run_id,
+        pipeline="web",
+        repository="r",
+        ref="refs/heads/main",
+        commit_sha="c" * 40,
+        trigger={"type": "manual"},
+        spec={},
+        jobs=[(job_id_for(run_id, "main"), "main")],
+        cause=ALICE,
+    )
+    stored = [shared_store.log.mapper.to_stored_event(e) for e in run.collect_events()]
+    before = shared_store.log.position()
+    with pytest.raises(NotImplementedError, match="tracking="):
+        shared_store.log.recorder.insert_events(stored, tracking=Tracking("upstream", 7))
+    assert shared_store.log.position() == before
+    with pytest.raises(RunNotFoundError):
+        RunsService(shared_store.log).get(run_id)
