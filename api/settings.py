@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     k8s_node_lost_timeout: int = 60
     k8s_start_timeout: int = 900
     k8s_exec_idle_timeout: int = 60  # a step's exec connection silent this long is reattached
+    k8s_image_pull_timeout: int = 120  # failing image pulls (registry errors) fail the job after
+    # size limit of the emptyDir at /danube in job pods (step output files until the job ends)
+    k8s_control_volume_size: str = Field(default="1Gi", pattern=r"^[1-9][0-9]*(Ki|Mi|Gi|Ti)$")
     pod_adapter_metrics_address: str = "0.0.0.0:9102"  # "" = no /metrics listener
 
     config_repo_url: str = ""
@@ -119,6 +122,7 @@ class Settings(BaseSettings):
         "k8s_node_lost_timeout",
         "k8s_start_timeout",
         "k8s_exec_idle_timeout",
+        "k8s_image_pull_timeout",
         "readiness_max_lag",
         mode="before",
     )

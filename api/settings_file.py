@@ -47,6 +47,8 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "k8s_node_lost_timeout",
         "k8s_start_timeout",
         "k8s_exec_idle_timeout",
+        "k8s_image_pull_timeout",
+        "k8s_control_volume_size",
         "pod_adapter_metrics_address",
     ),
     "config_repo": (

@@ -122,7 +122,9 @@ class KubernetesExecutor:
                 return JobStatus(Phase.PREPARING, reason="creating the pod")
         if pod is None:
             return JobStatus(Phase.ABSENT, reason=f"its pod {pod_name(job_id)} does not exist")
-        verdict = judge(pod, self._clock(), self.settings.waits)
+        verdict = judge(
+            pod, self._clock(), self.settings.waits, record.pull_errors if record else None
+        )
         if record is None:
             return verdict
         if verdict.phase == Phase.FAILED:
@@ -151,7 +153,7 @@ class KubernetesExecutor:
         pod = self.informer.get(record.pod)
         final = None
         if pod is not None:
-            judged = judge(pod, self._clock(), self.settings.waits)
+            judged = judge(pod, self._clock(), self.settings.waits, record.pull_errors)
             final = judged if judged.phase in (Phase.EXITED, Phase.FAILED) else None
         record.stop(reason, final or record.verdict)
         self._delete(job_id)
@@ -199,7 +201,7 @@ class KubernetesExecutor:
         if record is None:
             return
         if pod is not None and record.stop_reason is None:
-            verdict = judge(pod, self._clock(), self.settings.waits)
+            verdict = judge(pod, self._clock(), self.settings.waits, record.pull_errors)
             if verdict.phase == Phase.FAILED:
                 record.fail(verdict.reason)
         record.observe(pod)

@@ -10,6 +10,7 @@ from typing import Any
 
 from adapters.kubernetes.logs import JobLogs
 from adapters.kubernetes.pods import pod_name
+from adapters.kubernetes.podstate import pull_errors_of
 from domain.execution.ports import JobLaunch, JobStatus, OutputSink, Phase, StepOutcome, Stream
 from domain.ids import JobId
 from domain.runs.states import StepState
@@ -47,6 +48,7 @@ class PodJob:
         self.logs: JobLogs | None = None
         self.exited_at: float | None = None
         self.steps: dict[int, StepSlot] = {}
+        self.pull_errors: dict[str, str] = {}  # the last ErrImagePull message per container
         self._changed = threading.Condition()
 
     # what the pod does ----------------------------------------------------------------
@@ -55,6 +57,7 @@ class PodJob:
         with self._changed:
             if pod is not None:
                 self.seen_pod = True
+                self.pull_errors.update(pull_errors_of(pod))
             elif self.seen_pod and self.stop_reason is None:
                 self.fail("the pod was deleted outside Danube")
             self.latest = pod

@@ -4,9 +4,14 @@ One pod per job, named after the job id: a ``checkout`` init container clones th
 repository at the commit into the shared ``/workspace`` emptyDir; ``coordinator``
 (Danube's image) runs the danubefile with the job token read from a file mounted from
 the job's Secret; ``worker`` (the pipeline's image) idles while the pod adapter execs
-each step in it. Everything runs as a non-root user without privileges, so the pod is
-admitted under Pod Security "restricted". The manifest holds no secret value: the
-token and the repository URL (which may carry credentials) are only in the Secret.
+each step in it. The worker has two more emptyDirs: ``control`` at ``/danube``, where
+each step's output and exit status are written (``/danube/steps``, see ``scripts``)
+outside the workspace, so a step that cleans its workspace cannot destroy them, with a
+size limit of its own (``PodTemplate.control_size``); and ``home`` at ``/home/danube``,
+the steps' ``HOME`` (tool caches), as large as the workspace. Everything runs as a
+non-root user without privileges, so the pod is admitted under Pod Security
+"restricted". The manifest holds no secret value: the token and the repository URL
+(which may carry credentials) are only in the Secret.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ SELECTOR = f"{MANAGED_BY}={MANAGER}"
 NAME_PREFIX = "danube-job-"
 
 WORKSPACE = "/workspace"
+HOME = "/home/danube"
 JOB_SECRET_DIR = "/var/run/danube/job"
 TOKEN_KEY, REPOSITORY_KEY = "token", "repository"
 TOKEN_FILE = f"{JOB_SECRET_DIR}/{TOKEN_KEY}"
@@ -63,6 +69,7 @@ class PodTemplate:
     run_as_user: int = 1000
     termination_grace_seconds: int = 10
     start_budget_seconds: int = 900  # added to max_duration_seconds for activeDeadlineSeconds
+    control_size: str = "1Gi"  # the control emptyDir: every step's output until the job ends
 
 
 def pod_name(job_id: JobId) -> str:
@@ -163,7 +170,8 @@ def pod_manifest(job: JobLaunch, template: PodTemplate) -> Manifest:
             "containers": [_coordinator(job, template), _worker(job, template)],
             "volumes": [
                 {"name": "workspace", "emptyDir": {"sizeLimit": size}},
-                {"name": "control", "emptyDir": {"sizeLimit": size}},
+                {"name": "control", "emptyDir": {"sizeLimit": template.control_size}},
+                {"name": "home", "emptyDir": {"sizeLimit": size}},
                 {
                     "name": "job-secret",
                     "secret": {"secretName": secret_name(job.job_id), "defaultMode": 0o440},
@@ -216,7 +224,7 @@ def _worker(job: JobLaunch, template: PodTemplate) -> Manifest:
     env = {
         "CI": "true",
         "DANUBE_WORKSPACE": WORKSPACE,
-        "HOME": f"{CONTROL_DIR}/home",
+        "HOME": HOME,
         **GIT_SAFE_DIRECTORY,
     }
     return _container(
@@ -224,7 +232,7 @@ def _worker(job: JobLaunch, template: PodTemplate) -> Manifest:
         job.image or Worker().image,
         [template.shell, "-c", WORKER_IDLE_SCRIPT],
         env,
-        [_mount("workspace", WORKSPACE), _mount("control", CONTROL_DIR)],
+        [_mount("workspace", WORKSPACE), _mount("control", CONTROL_DIR), _mount("home", HOME)],
         worker_resources(job.resources),
     )
 

@@ -3,9 +3,13 @@
 The phase alone says too little: with ``restartPolicy: Never`` a worker that is
 OOMKilled while the coordinator runs leaves the pod Running, so the job is judged from
 the container statuses, the pod's conditions and its reason. Waits (an unschedulable
-pod, a node that stopped answering, a pod that never starts) are measured from the
-conditions' transition times and the pod's creation, so they survive a restart of the
-adapter.
+pod, a node that stopped answering, image pulls that keep failing, a pod that never
+starts) are measured from the conditions' transition times and the pod's creation, so
+they survive a restart of the adapter.
+
+Registries fail transiently, and the kubelet retries pulls with back-off: a failing pull
+(``ErrImagePull``, then ``ImagePullBackOff``) fails the job only after
+``Waits.image_pull_seconds``; an image name that cannot be pulled at all does at once.
 """
 
 from __future__ import annotations
@@ -21,10 +25,12 @@ Obj = Mapping[str, Any]
 
 # Waiting reasons a container does not recover from by itself (for a CI job).
 STUCK = frozenset({
-    "ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull",
+    "InvalidImageName", "ErrImageNeverPull",
     "CreateContainerConfigError", "CreateContainerError", "RunContainerError",
     "CrashLoopBackOff",
 })  # fmt: skip
+# Waiting reasons of a pull the kubelet keeps retrying (the registry may recover).
+PULL_FAILING = frozenset({"ErrImagePull", "ImagePullBackOff"})
 _PLAIN_ENDINGS = frozenset({"Error", "Completed", ""})
 
 
@@ -33,9 +39,14 @@ class Waits:
     unschedulable_seconds: float = 300.0
     node_lost_seconds: float = 60.0
     start_seconds: float = 900.0
+    image_pull_seconds: float = 120.0
 
 
-def judge(pod: Obj, now: datetime, waits: Waits) -> JobStatus:
+def judge(
+    pod: Obj, now: datetime, waits: Waits, pull_errors: Mapping[str, str] | None = None
+) -> JobStatus:
+    """``pull_errors``: the last ``ErrImagePull`` message seen per container (the
+    kubelet shows only "Back-off pulling image" between its attempts)."""
     status = pod.get("status") or {}
     conditions = {c.get("type"): c for c in status.get("conditions") or []}
     for verdict in (
@@ -58,6 +69,9 @@ def judge(pod: Obj, now: datetime, waits: Waits) -> JobStatus:
         return JobStatus(
             Phase.EXITED, int(ended.get("exitCode", 0)), "" if reason in _PLAIN_ENDINGS else reason
         )
+    pulling = _pull_failing(pod, conditions, now, waits, pull_errors or {})
+    if pulling is not None:
+        return pulling
     worker = (containers.get("worker") or {}).get("state") or {}
     if "running" in coordinator and "running" in worker:
         return JobStatus(Phase.RUNNING)
@@ -156,6 +170,58 @@ def _worker_ended(status: Obj) -> JobStatus | None:
     if reason in _PLAIN_ENDINGS:
         return _failed(f"the worker container exited with code {code}")
     return _failed(f"the worker container was {reason} (exit code {code})")
+
+
+def _pull_failing(
+    pod: Obj,
+    conditions: Mapping[str, Obj],
+    now: datetime,
+    waits: Waits,
+    pull_errors: Mapping[str, str],
+) -> JobStatus | None:
+    status = pod.get("status") or {}
+    pulls_since = {  # when the kubelet began pulling each kind of container's image
+        "init": _first_time(pod, conditions.get("PodScheduled")),
+        "regular": _first_time(pod, conditions.get("Initialized"), conditions.get("PodScheduled")),
+    }
+    for kind, key in (("init", "initContainerStatuses"), ("regular", "containerStatuses")):
+        for name, container in sorted(_by_name(status.get(key)).items()):
+            waiting = ((container.get("state") or {}).get("waiting")) or {}
+            if waiting.get("reason") not in PULL_FAILING:
+                continue
+            why = _could_not_start(name, container, waiting)
+            if waiting["reason"] != "ErrImagePull" and pull_errors.get(name):
+                why += f" (last pull error: {' '.join(pull_errors[name].split())})"
+            since = pulls_since[kind]
+            waited = (now - _time(since)).total_seconds() if since else 0.0
+            if waited < waits.image_pull_seconds:
+                return JobStatus(Phase.PREPARING, reason=f"{why}; retrying")
+            return _failed(f"{why}; still failing after {waited:.0f}s")
+    return None
+
+
+def pull_errors_of(pod: Obj) -> dict[str, str]:
+    """The ``ErrImagePull`` messages in the pod's container statuses, by container."""
+    status = pod.get("status") or {}
+    found = {}
+    for key in ("initContainerStatuses", "containerStatuses"):
+        for name, container in _by_name(status.get(key)).items():
+            waiting = ((container.get("state") or {}).get("waiting")) or {}
+            if waiting.get("reason") == "ErrImagePull" and waiting.get("message"):
+                found[name] = str(waiting["message"])
+    return found
+
+
+def _first_time(pod: Obj, *conditions: Obj | None) -> str | None:
+    """The transition time of the first of ``conditions`` that is True, else when the
+    pod was created."""
+    for condition in conditions:
+        if condition is not None and condition.get("status") == "True":
+            stamp = condition.get("lastTransitionTime")
+            if stamp:
+                return str(stamp)
+    created = (pod.get("metadata") or {}).get("creationTimestamp")
+    return str(created) if created else None
 
 
 def _preparing(pod: Obj, status: Obj, now: datetime, waits: Waits) -> JobStatus:

@@ -41,7 +41,7 @@ fi
 git -C /workspace -c advice.detachedHead=false checkout --quiet --detach "$DANUBE_COMMIT_SHA"
 """
 
-WORKER_IDLE_SCRIPT = f"""mkdir -p {CONTROL_DIR}/home {STEPS_DIR}
+WORKER_IDLE_SCRIPT = f"""mkdir -p {STEPS_DIR}
 trap 'exit 0' TERM INT
 while :; do sleep 3600 & wait $!; done
 """

@@ -33,11 +33,13 @@ def kubernetes_settings(settings: Settings) -> KubernetesSettings:
             coordinator_command=tuple(shlex.split(settings.k8s_coordinator_command)),
             checkout_image=settings.k8s_checkout_image,
             run_as_user=settings.k8s_run_as_user,
+            control_size=settings.k8s_control_volume_size,
         ),
         waits=Waits(
             unschedulable_seconds=settings.k8s_unschedulable_timeout,
             node_lost_seconds=settings.k8s_node_lost_timeout,
             start_seconds=settings.k8s_start_timeout,
+            image_pull_seconds=settings.k8s_image_pull_timeout,
         ),
         steps=StepPolicy(idle_timeout=settings.k8s_exec_idle_timeout),
     )

@@ -35,13 +35,49 @@ def started_step(kube: Kube, job_id: Any) -> None:
     kube.printed(job_id, b"ready\n")
 
 
-def test_an_image_that_cannot_be_pulled_fails_the_job(kube: Kube) -> None:
-    kube.double.faults.image_pull_failure(image="registry.example/missing:1")
+@pytest.mark.parametrize("kube_overrides", [{"k8s_image_pull_timeout": "2s"}])
+def test_an_image_that_still_cannot_be_pulled_after_the_wait_fails_the_job(kube: Kube) -> None:
+    kube.double.faults.image_pull_failure(
+        image="registry.example/missing:1", message="unexpected status from HEAD request: 503"
+    )
     _, job_id = kube.request(QUICK, image="registry.example/missing:1")
     job = kube.finished(job_id)
     assert job.state == "failure"
-    assert "worker container (registry.example/missing:1) could not start" in job.reason
-    assert "ErrImagePull" in job.reason or "ImagePullBackOff" in job.reason
+    assert job.reason.startswith(
+        "the worker container (registry.example/missing:1) could not start: "
+    ), job.reason
+    assert "unexpected status from HEAD request: 503" in job.reason  # the kubelet's words
+    assert "; still failing after " in job.reason
+    created = kube.double.requests_matching(verb="create", resource="pods")[0].at
+    deleted = kube.double.requests_matching(verb="delete", resource="pods")[0].at
+    assert deleted - created >= 1  # not at the first ErrImagePull (times are in seconds)
+    kube.nothing_left()
+
+
+@pytest.mark.parametrize("kube_overrides", [{"k8s_image_pull_timeout": "60s"}])
+def test_an_image_pull_that_fails_for_a_while_then_works_runs_the_job(kube: Kube) -> None:
+    kube.double.faults.image_pull_failure(image="registry.example/flaky:1")
+    _, job_id = kube.request(QUICK, image="registry.example/flaky:1")
+    kube.double.wait_for(
+        lambda: (kube.double.container_status(NAMESPACE, kube.pod_of(job_id), "worker") or {})
+        .get("state", {})
+        .get("waiting", {})
+        .get("reason")
+        == "ImagePullBackOff",
+        message="the worker's pull to back off",
+    )
+    assert kube.state(job_id) not in ("failure", "cancelled")
+    kube.double.faults.clear_container_faults()  # the registry is back: the kubelet retries
+    job = kube.finished(job_id)
+    assert job.state == "success", (job.reason, kube.log(job_id).decode(errors="replace"))
+    kube.nothing_left()
+
+
+def test_an_invalid_image_name_fails_the_job_at_once(kube: Kube) -> None:
+    _, job_id = kube.request(QUICK, image="Registry.Example/UPPER CASE:1")
+    job = kube.finished(job_id)
+    assert job.state == "failure"
+    assert "could not start: InvalidImageName" in job.reason
     kube.nothing_left()
 
 

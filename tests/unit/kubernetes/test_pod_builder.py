@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -180,6 +181,20 @@ def test_the_workspace_is_an_empty_dir_sized_by_the_pipeline(size: int, limit: s
     for container in containers(pod).values():
         assert {"name": "workspace", "mountPath": "/workspace"} in container["volumeMounts"]
         assert container["workingDir"] == "/workspace"
+
+
+def test_step_files_have_a_volume_of_their_own_with_its_own_size_limit() -> None:
+    pod = pod_manifest(launch(workspace_size_gb=50), replace(TEMPLATE, control_size="300Mi"))
+    volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
+    assert volumes["control"] == {"name": "control", "emptyDir": {"sizeLimit": "300Mi"}}
+    assert volumes["home"] == {"name": "home", "emptyDir": {"sizeLimit": "50Gi"}}
+    worker = containers(pod)["worker"]
+    assert {"name": "control", "mountPath": "/danube"} in worker["volumeMounts"]
+    assert {"name": "home", "mountPath": "/home/danube"} in worker["volumeMounts"]
+    assert env(worker)["HOME"] == "/home/danube"  # tool caches do not fill the control volume
+    for name in ("checkout", "coordinator"):
+        assert all(m["name"] == "workspace" or m["name"] == "job-secret" for m in
+                   containers(pod)[name]["volumeMounts"])  # fmt: skip
 
 
 def test_no_secret_value_is_anywhere_in_the_pod_manifest() -> None:

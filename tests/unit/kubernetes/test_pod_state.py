@@ -7,11 +7,13 @@ from typing import Any
 
 import pytest
 
-from adapters.kubernetes.podstate import Waits, judge, on_lost_node
+from adapters.kubernetes.podstate import Waits, judge, on_lost_node, pull_errors_of
 from domain.execution.ports import JobStatus, Phase
 
 NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
-WAITS = Waits(unschedulable_seconds=60, node_lost_seconds=30, start_seconds=600)
+WAITS = Waits(
+    unschedulable_seconds=60, node_lost_seconds=30, start_seconds=600, image_pull_seconds=120
+)
 JsonDict = dict[str, Any]
 
 
@@ -107,19 +109,44 @@ CASES = [
         JobStatus(Phase.FAILED, reason="the worker container exited with code 2"),
     ),
     (
-        "the worker image cannot be pulled",
+        "the worker image cannot be pulled, for now (registries fail transiently)",
         pod("Pending", coordinator=running(), worker=waiting("ErrImagePull", "pull access denied")),
         JobStatus(
-            Phase.FAILED,
-            reason="the worker container (node:22) could not start: ErrImagePull: pull access denied",
+            Phase.PREPARING,
+            reason="the worker container (node:22) could not start: ErrImagePull: "
+            "pull access denied; retrying",
         ),
     ),
     (
-        "image pull back-off",
-        pod("Pending", coordinator=running(), worker=waiting("ImagePullBackOff", "Back-off")),
+        "the worker image still cannot be pulled past the wait (counted from init's end)",
+        pod(
+            "Pending",
+            created=500,
+            coordinator=running(),
+            worker=waiting("ErrImagePull", "pull access denied"),
+            conditions=[
+                condition("PodScheduled", "True", 400),
+                condition("Initialized", "True", 121),
+            ],
+        ),
         JobStatus(
             Phase.FAILED,
-            reason="the worker container (node:22) could not start: ImagePullBackOff: Back-off",
+            reason="the worker container (node:22) could not start: ErrImagePull: "
+            "pull access denied; still failing after 121s",
+        ),
+    ),
+    (
+        "image pull back-off past the wait",
+        pod(
+            "Pending",
+            created=130,
+            coordinator=running(),
+            worker=waiting("ImagePullBackOff", "Back-off"),
+        ),
+        JobStatus(
+            Phase.FAILED,
+            reason="the worker container (node:22) could not start: ImagePullBackOff: Back-off; "
+            "still failing after 130s",
         ),
     ),
     (
@@ -139,11 +166,26 @@ CASES = [
         ),
     ),
     (
-        "the checkout image cannot be pulled",
+        "the checkout image cannot be pulled, for now",
         pod("Pending", checkout=waiting("ErrImagePull", "denied")),
         JobStatus(
+            Phase.PREPARING,
+            reason="the checkout container (danube:1) could not start: ErrImagePull: denied; "
+            "retrying",
+        ),
+    ),
+    (
+        "the checkout image still cannot be pulled past the wait (counted from scheduling)",
+        pod(
+            "Pending",
+            created=300,
+            checkout=waiting("ImagePullBackOff", "Back-off"),
+            conditions=[condition("PodScheduled", "True", 120)],
+        ),
+        JobStatus(
             Phase.FAILED,
-            reason="the checkout container (danube:1) could not start: ErrImagePull: denied",
+            reason="the checkout container (danube:1) could not start: ImagePullBackOff: "
+            "Back-off; still failing after 120s",
         ),
     ),
     (
@@ -273,3 +315,23 @@ def test_a_pod_on_a_lost_node_is_recognised_for_deletion_without_grace(
     conditions: list[JsonDict], lost: bool
 ) -> None:
     assert on_lost_node(pod(coordinator=running(), worker=running(), conditions=conditions)) is lost
+
+
+def test_a_pull_in_back_off_past_the_wait_fails_with_the_last_pull_error_seen() -> None:
+    manifest = pod("Pending", created=200, worker=waiting("ImagePullBackOff", "Back-off"))
+    errors = {"worker": "failed to resolve reference: 503 Service Unavailable"}
+    assert judge(manifest, NOW, WAITS, errors) == JobStatus(
+        Phase.FAILED,
+        reason="the worker container (node:22) could not start: ImagePullBackOff: Back-off "
+        "(last pull error: failed to resolve reference: 503 Service Unavailable); "
+        "still failing after 200s",
+    )
+
+
+def test_the_pull_errors_of_a_pod_are_read_from_its_waiting_containers() -> None:
+    manifest = pod(
+        "Pending",
+        checkout=waiting("ErrImagePull", "denied"),
+        worker=waiting("ImagePullBackOff", "Back-off"),
+    )
+    assert pull_errors_of(manifest) == {"checkout": "denied"}

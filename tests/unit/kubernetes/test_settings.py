@@ -29,6 +29,8 @@ def test_defaults_and_what_the_executor_gets() -> None:
     assert settings.pod.checkout_image == "" and settings.pod.run_as_user == 1000
     assert (settings.waits.unschedulable_seconds, settings.waits.node_lost_seconds) == (300, 60)
     assert settings.waits.start_seconds == 900
+    assert settings.waits.image_pull_seconds == 120
+    assert settings.pod.control_size == "1Gi"
 
 
 def test_durations_commands_and_addresses_are_parsed() -> None:
@@ -37,6 +39,8 @@ def test_durations_commands_and_addresses_are_parsed() -> None:
         k8s_node_lost_timeout="45s",
         k8s_start_timeout="1h",
         k8s_exec_idle_timeout="2m",
+        k8s_image_pull_timeout="5m",
+        k8s_control_volume_size="300Mi",
         k8s_coordinator_command="'/opt/py 3/bin/python' -m danube.coordinator",
         k8s_master_address="danube-grpc.danube-system:9000",
     )
@@ -44,6 +48,7 @@ def test_durations_commands_and_addresses_are_parsed() -> None:
     assert (wired.waits.unschedulable_seconds, wired.waits.node_lost_seconds) == (120, 45)
     assert wired.waits.start_seconds == 3600
     assert wired.steps.idle_timeout == 120
+    assert (wired.waits.image_pull_seconds, wired.pod.control_size) == (300, "300Mi")
     assert wired.pod.coordinator_command == ("/opt/py 3/bin/python", "-m", "danube.coordinator")
 
 
@@ -56,6 +61,8 @@ def test_durations_commands_and_addresses_are_parsed() -> None:
         ({"k8s_unschedulable_timeout": "soon"}, "DANUBE_K8S_UNSCHEDULABLE_TIMEOUT"),
         ({"k8s_run_as_user": 0}, "DANUBE_K8S_RUN_AS_USER"),
         ({"k8s_exec_idle_timeout": "0s"}, "DANUBE_K8S_EXEC_IDLE_TIMEOUT"),
+        ({"k8s_image_pull_timeout": "never"}, "DANUBE_K8S_IMAGE_PULL_TIMEOUT"),
+        ({"k8s_control_volume_size": "1GB"}, "DANUBE_K8S_CONTROL_VOLUME_SIZE"),
         ({"pod_adapter_metrics_address": ":x"}, "DANUBE_POD_ADAPTER_METRICS_ADDRESS"),
     ],
 )
