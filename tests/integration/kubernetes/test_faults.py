@@ -59,11 +59,13 @@ def test_an_image_pull_that_fails_for_a_while_then_works_runs_the_job(kube: Kube
     kube.double.faults.image_pull_failure(image="registry.example/flaky:1")
     _, job_id = kube.request(QUICK, image="registry.example/flaky:1")
     kube.double.wait_for(
-        lambda: (kube.double.container_status(NAMESPACE, kube.pod_of(job_id), "worker") or {})
-        .get("state", {})
-        .get("waiting", {})
-        .get("reason")
-        == "ImagePullBackOff",
+        lambda: (
+            (kube.double.container_status(NAMESPACE, kube.pod_of(job_id), "worker") or {})
+            .get("state", {})
+            .get("waiting", {})
+            .get("reason")
+            == "ImagePullBackOff"
+        ),
         message="the worker's pull to back off",
     )
     assert kube.state(job_id) not in ("failure", "cancelled")
