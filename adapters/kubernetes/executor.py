@@ -1,8 +1,9 @@
 """``KubernetesExecutor``: the ``Executor`` port on Kubernetes pods (DESIGN.md §5).
 
 Each job is one pod named after the job id (see ``pods``). ``start`` creates it in the
-background; ``status`` judges the job from the pod as the informer last saw it (no API
-call); ``run_step`` execs the step in the worker and survives dropped connections
+background (after the first list of pods, when it is not there yet: no call waits for
+an API server that is down); ``status`` judges the job from the pod as the informer last
+saw it (no API call); ``run_step`` execs the step in the worker and survives dropped connections
 (``steps``); ``stop`` and ``release`` delete the pod and its Secret. Nothing the adapter
 must remember lives only in memory: after a restart, pods are found again by their
 labels, running steps are reattached by their files in the pod, and ``jobs`` tells the
@@ -72,6 +73,7 @@ class KubernetesExecutor:
         self._deleting: set[JobId] = set()
         self._secrets: set[JobId] = set()
         self._secrets_listed = 0.0
+        self._deferred: dict[JobId, tuple[JobLaunch, OutputSink]] = {}  # started before sync
         self.informer = PodInformer(
             self.api,
             self.namespace,
@@ -85,8 +87,12 @@ class KubernetesExecutor:
     # the port -------------------------------------------------------------------------
 
     def start(self, job: JobLaunch, output: OutputSink) -> None:
-        if not self.informer.wait_synced(self.settings.sync_timeout):
-            raise RuntimeError("no list of pods yet: cannot tell whether the job has a pod")
+        if not self.informer.synced:  # whether the job has a pod is not known yet
+            self._defer(job, output)
+            return
+        self._start(job, output)
+
+    def _start(self, job: JobLaunch, output: OutputSink) -> None:
         record = self._record(job.job_id)
         with record.lock:
             if record.creating or record.seen_pod or record.cancelled.is_set():
@@ -106,14 +112,16 @@ class KubernetesExecutor:
         self._pool.submit(self._create, record, job)
 
     def status(self, job_id: JobId) -> JobStatus:
-        if not self.informer.wait_synced(self.settings.sync_timeout):
-            return JobStatus(Phase.PREPARING, reason="waiting for the first list of pods")
+        """Never waits for the API server: until the first list of pods arrives, a job
+        that was not stopped is PREPARING."""
         with self._lock:
             record = self._jobs.get(job_id)
+        if record is not None and record.stop_reason is not None:
+            return record.stopped_status()
+        if not self.informer.synced:
+            return JobStatus(Phase.PREPARING, reason="waiting for the first list of pods")
         pod = self.informer.get(pod_name(job_id))
         if record is not None:
-            if record.stop_reason is not None:
-                return record.stopped_status()
             if record.verdict is not None:
                 return record.verdict
             if record.start_error is not None:
@@ -183,6 +191,27 @@ class KubernetesExecutor:
         self.api.close()
 
     # inside ---------------------------------------------------------------------------
+
+    def _defer(self, job: JobLaunch, output: OutputSink) -> None:
+        """Start the job once the first list of pods says whether it has one; one task
+        waits for that list on behalf of every job started before it."""
+        with self._lock:
+            first = not self._deferred
+            self._deferred[job.job_id] = (job, output)
+        if first:
+            self._pool.submit(self._start_deferred)
+
+    def _start_deferred(self) -> None:
+        while not self.informer.wait_synced(1.0):
+            if self._closed.is_set():
+                return
+        with self._lock:
+            deferred, self._deferred = list(self._deferred.values()), {}
+        for job, output in deferred:
+            try:
+                self._start(job, output)
+            except Exception:
+                log.exception("starting job %s failed", job.job_id)
 
     def _record(self, job_id: JobId) -> PodJob:
         with self._lock:

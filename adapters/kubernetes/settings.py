@@ -20,6 +20,5 @@ class KubernetesSettings:
     watch_read_timeout: float = 60.0  # a watch silent this long is reconnected
     watch_server_timeout: int = 300
     log_read_timeout: float = 60.0
-    sync_timeout: float = 30.0  # how long status() waits for the first pod list
     sweep_secrets_every: float = 60.0
     force_delete_after: float = 30.0  # past a pod's grace period, delete it with grace 0

@@ -118,10 +118,11 @@ class Reconciler:
 
     def _reconcile(self, job: ActiveJob) -> None:
         job_id = JobId(UUID(job.id))
-        status = self._executor.status(job_id)
-        if job.cancel_requested:
+        if job.cancel_requested:  # whatever the executor would say (it may be slow to)
             self._finish(job, JobState.CANCELLED, "cancelled")
-        elif status.phase == Phase.ABSENT:
+            return
+        status = self._executor.status(job_id)
+        if status.phase == Phase.ABSENT:
             if job.state == JobState.SCHEDULING:
                 self._start(job)
             else:

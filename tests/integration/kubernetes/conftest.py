@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -126,11 +126,18 @@ def executor_tweaks() -> dict[str, Any]:
 
 
 @pytest.fixture
+def before_start() -> Callable[[KubernetesDouble], None]:
+    """What to do to the double before Danube starts (e.g. refuse connections)."""
+    return lambda _double: None
+
+
+@pytest.fixture
 def kube(
     double: KubernetesDouble,
     tmp_path: Path,
     kube_overrides: dict[str, Any],
     executor_tweaks: dict[str, Any],
+    before_start: Callable[[KubernetesDouble], None],
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Kube]:
     if executor_tweaks:
@@ -141,6 +148,7 @@ def kube(
             lambda s: dataclasses.replace(plain(s), **executor_tweaks),
         )
     kubeconfig = double.write_kubeconfig(tmp_path / "kubeconfig")
+    before_start(double)
     danube = build(kube_settings(tmp_path, kubeconfig, **kube_overrides))
     supervisor = Supervisor()
     execution = start_execution(danube, supervisor, "127.0.0.1:0")
