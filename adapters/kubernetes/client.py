@@ -39,6 +39,19 @@ class ClientSettings:
 
 
 def new_api_client(settings: ClientSettings) -> ApiClient:
+    configuration = _configuration(settings)
+    configuration.retries = Retry(total=0, read=False, redirect=False, raise_on_status=False)
+    configuration.connection_pool_maxsize = settings.pool_size
+    return ApiClient(configuration)
+
+
+def api_server_url(settings: ClientSettings) -> str:
+    """The API server these settings lead to (read from the kubeconfig or the pod's
+    environment; nothing is contacted)."""
+    return str(_configuration(settings).host)
+
+
+def _configuration(settings: ClientSettings) -> Configuration:
     configuration = Configuration()
     if settings.kubeconfig:
         config.load_kube_config(  # type: ignore[no-untyped-call]
@@ -49,9 +62,7 @@ def new_api_client(settings: ClientSettings) -> ApiClient:
         )
     else:
         config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-    configuration.retries = Retry(total=0, read=False, redirect=False, raise_on_status=False)
-    configuration.connection_pool_maxsize = settings.pool_size
-    return ApiClient(configuration)
+    return configuration
 
 
 class KubeApi:

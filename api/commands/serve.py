@@ -24,6 +24,10 @@ def up(args: argparse.Namespace, settings: Settings) -> int:
     from api.processes import StopSignals, Supervisor, run_until_signalled
     from api.triggers.loops import start_triggers
 
+    if settings.executor == "kubernetes":
+        from api.execution.kubernetes import refuse_loopback_master
+
+        refuse_loopback_master(settings, settings.grpc_address)
     danube = build(settings)
     http = _http_server(danube)
     signals = StopSignals()  # a signal while starting stops cleanly once started

@@ -4,19 +4,21 @@ process (the server) handed the secret out."""
 
 from __future__ import annotations
 
+import ipaddress
 import shlex
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from adapters.kubernetes.client import ClientSettings
+from adapters.kubernetes.client import ClientSettings, api_server_url
 from adapters.kubernetes.executor import KubernetesExecutor
 from adapters.kubernetes.pods import PodTemplate
 from adapters.kubernetes.podstate import Waits
 from adapters.kubernetes.settings import KubernetesSettings
 from adapters.kubernetes.steps import StepPolicy
 from api.bootstrap import Danube
-from api.settings import Settings
+from api.settings import Settings, SettingsError
 from domain.execution.ports import OutputSink, Stream
 from domain.ids import JobId
 
@@ -43,6 +45,40 @@ def kubernetes_settings(settings: Settings) -> KubernetesSettings:
         ),
         steps=StepPolicy(idle_timeout=settings.k8s_exec_idle_timeout),
     )
+
+
+def refuse_loopback_master(settings: Settings, grpc_address: str) -> None:
+    """``danube up`` hands job pods its own gRPC address unless DANUBE_K8S_MASTER_ADDRESS
+    says otherwise: a loopback address is only reachable from pods when the cluster runs
+    on this machine (its API server is a loopback address too). Raises ``SettingsError``
+    otherwise, before anything starts."""
+    if settings.executor != "kubernetes" or settings.k8s_master_address:
+        return
+    host = grpc_address.rpartition(":")[0].strip("[]")
+    if host not in {"0.0.0.0", "::", ""} and not _loopback(host):
+        return  # a specific address of this machine: pods are given that
+    try:
+        server = api_server_url(kubernetes_settings(settings).client)
+    except Exception:  # no usable configuration: building the executor says why
+        return
+    api_host = urlsplit(server).hostname or ""
+    if _loopback(api_host):
+        return
+    raise SettingsError(
+        f"DANUBE_K8S_MASTER_ADDRESS is not set, so job pods would be told to dial "
+        f"{host or '0.0.0.0'}'s gRPC port on their own loopback interface, but the API "
+        f"server ({server}) is not on this machine: set DANUBE_K8S_MASTER_ADDRESS to the "
+        "host:port the cluster's pods reach this Danube's gRPC address at"
+    )
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def kubernetes_executor(danube: Danube) -> KubernetesExecutor:
