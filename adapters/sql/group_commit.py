@@ -9,6 +9,12 @@ fresh state) while the others still commit.
 
 Each waiting save sleeps on its own event and is woken exactly once: when its batch is
 done, or when it is handed the lead for the next batch.
+
+Writers that shared a transaction come back together, but not at once: the first one
+back would find nobody queued and commit alone while the others catch up, so under load
+every other transaction held a single save (measured: 8 writers, half the transactions
+singletons). A leader therefore waits up to ``LINGER`` for as many saves as its previous
+batch held; a lone writer (previous batch of one) never waits.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from collections.abc import Callable, Sequence
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
 Write = Callable[[Sequence[StoredEvent]], Sequence[int] | None]
+
+LINGER = 0.0005  # seconds; about one commit round trip here
 
 
 class _Pending:
@@ -39,11 +47,14 @@ class GroupCommitter:
         self._lock = threading.Lock()
         self._queue: list[_Pending] = []
         self._busy = False
+        self._grown = threading.Condition(self._lock)
+        self._last_batch = 1
 
     def submit(self, events: Sequence[StoredEvent]) -> Sequence[int] | None:
         request = _Pending(events)
         with self._lock:
             self._queue.append(request)
+            self._grown.notify()
             if not self._busy:
                 self._busy = request.lead = True
         if not request.lead:
@@ -56,8 +67,12 @@ class GroupCommitter:
 
     def _lead(self) -> None:
         with self._lock:
+            expected = min(self._last_batch, self._max_batch)
+            if len(self._queue) < expected:
+                self._grown.wait_for(lambda: len(self._queue) >= expected, LINGER)
             batch = self._queue[: self._max_batch]
             del self._queue[: self._max_batch]
+            self._last_batch = len(batch)
         try:
             self._commit(batch)
         finally:
