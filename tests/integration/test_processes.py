@@ -279,6 +279,8 @@ def test_up_stops_cleanly_while_a_step_runs(
     assert left
     lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     assert lines[-1]["msg"] == "stopped", output[-3000:]
+    step = RunsService(store.log).get(run_id).job(job).steps[1]
+    assert (step.state, step.reason) == ("cancelled", "released"), "its end was recorded"
 
 
 @pytest.mark.parametrize("command", ["up", "server"])
