@@ -9,6 +9,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from api.bootstrap import Danube
+from api.commands.errors import EXIT_FAILED, CommandError
 from api.grpc.job_service import JobServicer
 from danube._proto.v1 import job_service_pb2 as pb
 from danube._proto.v1 import job_service_pb2_grpc as pb_grpc
@@ -19,6 +20,9 @@ OPTIONS = [
     ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
     ("grpc.http2.max_ping_strikes", 0),
     ("grpc.max_receive_message_length", 8 * 1024 * 1024),
+    # gRPC sets SO_REUSEPORT by default: a second server on a taken port would "work"
+    # and share its calls with the first. A taken port must be an error instead.
+    ("grpc.so_reuseport", 0),
 ]
 
 
@@ -34,9 +38,15 @@ class GrpcServer:
             [SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server
         )
         host, _, port = address.rpartition(":")
-        self.port = self.server.add_insecure_port(f"{host}:{port}")
+        try:
+            self.port = self.server.add_insecure_port(f"{host}:{port}")
+        except RuntimeError:  # what grpcio raises when it cannot bind
+            self.port = 0
         if self.port == 0:
-            raise OSError(f"cannot listen for gRPC on {address}")
+            raise CommandError(
+                f"cannot listen for gRPC on {address}: address in use or not available",
+                EXIT_FAILED,
+            )
         self.address = f"{host}:{self.port}"
         self.server.start()
 

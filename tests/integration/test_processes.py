@@ -11,6 +11,7 @@ import sys
 import textwrap
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -314,6 +315,36 @@ def test_an_http_address_in_use_stops_start_up_with_a_clear_message(
     assert result.stderr.strip().splitlines() == [
         f"danube {command}: cannot listen on 127.0.0.1:{port}: address already in use"
     ]
+
+
+@pytest.mark.parametrize("command", ["up", "server"])
+def test_a_grpc_address_in_use_stops_start_up_with_a_clear_message(
+    tmp_path: Path, command: str
+) -> None:
+    """Held by another gRPC server, which sets SO_REUSEPORT as ours did by default: the
+    two would have shared the port and its calls. Ours refuses the taken port."""
+    import grpc  # the other server, as another process on the machine would run it
+
+    other = grpc.server(ThreadPoolExecutor(max_workers=1))
+    port = other.add_insecure_port("127.0.0.1:0")
+    other.start()
+    try:
+        env = danube_env(
+            StoreConfig(kind="sqlite", data_dir=tmp_path),
+            DANUBE_BIND_ADDRESS=f"127.0.0.1:{free_port()}",
+            DANUBE_GRPC_ADDRESS=f"127.0.0.1:{port}",
+        )
+        argv = [sys.executable, "-m", "api.cli", command]
+        argv += ["--no-example"] if command == "up" else []
+        result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+    finally:
+        other.stop(None)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"danube {command}: cannot listen for gRPC on 127.0.0.1:{port}:"
+        " address in use or not available"
+    )
 
 
 def test_a_worker_that_dies_stops_the_process_with_the_reason(tmp_path: Path) -> None:
