@@ -31,6 +31,7 @@ from domain.execution.ports import JobLaunch, Phase, StepLaunch, StepOutcome, St
 from domain.ids import JobId, RunId
 from domain.runs.states import StepState
 from tests.integration.execution.conftest import make_repo
+from tests.integration.kubernetes.leftovers import ClusterObjects, assert_nothing_left
 from tests.k8s_double import KubernetesDouble
 from tests.support import wait_until
 
@@ -81,13 +82,10 @@ class Cluster:
         return job
 
     def gone(self, job: JobLaunch) -> None:
-        name = f"danube-job-{job.job_id.hex}"
-        wait_until(
-            lambda: all(p["metadata"]["name"] != name for p in self.executor.informer.pods()),
-            timeout=120 if self.double is None else 20,
-            what=f"pod {name} to be deleted",
-            interval=0.05,
-        )
+        """Neither the job's pod nor its Secret is left (read from the API server)."""
+        objects = self.double or ClusterObjects(self.executor.api.api_client)
+        namespace = self.executor.namespace
+        assert_nothing_left(objects, namespace, job.job_id, 120 if self.double is None else 20)
 
 
 def settings(

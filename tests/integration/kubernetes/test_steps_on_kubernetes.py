@@ -8,7 +8,7 @@ import pytest
 
 from adapters.kubernetes.steps import StepPolicy
 from domain.cause import Cause
-from tests.integration.kubernetes.conftest import NAMESPACE, Kube
+from tests.integration.kubernetes.conftest import Kube
 
 # Output in bursts, so a connection can drop between and within them; each run of the
 # step leaves a line in a file outside the pod (the pod's processes are local here).
@@ -74,7 +74,8 @@ def test_an_exec_the_runtime_could_not_start_is_tried_again(kube: Kube, tmp_path
     kube.nothing_left()
 
 
-def test_a_step_over_its_timeout_times_out_and_the_job_with_it(kube: Kube) -> None:
+def test_a_step_over_its_timeout_times_out_and_the_job_with_it(any_kube: Kube) -> None:
+    kube = any_kube
     _, job_id = kube.request("""
         from danube import pipeline, step
 
@@ -89,7 +90,8 @@ def test_a_step_over_its_timeout_times_out_and_the_job_with_it(kube: Kube) -> No
     kube.nothing_left()
 
 
-def test_a_job_over_its_max_duration_times_out_and_its_pod_goes(kube: Kube) -> None:
+def test_a_job_over_its_max_duration_times_out_and_its_pod_goes(any_kube: Kube) -> None:
+    kube = any_kube
     _, job_id = kube.request(
         """
         from danube import pipeline, step
@@ -101,12 +103,13 @@ def test_a_job_over_its_max_duration_times_out_and_its_pod_goes(kube: Kube) -> N
         max_duration_seconds=2,
     )
     job = kube.finished(job_id, timeout=30)
-    assert job.state == "timeout" and "max_duration_seconds (2s)" in job.reason
+    assert job.state == "timeout" and "max_duration_seconds (2s)" in job.reason, job.reason
     assert [s.state for s in kube.danube.views.steps(job_id)] == ["timeout"]
     kube.nothing_left()
 
 
-def test_cancelling_a_running_job_deletes_its_pod_and_secret(kube: Kube) -> None:
+def test_cancelling_a_running_job_deletes_its_pod_and_secret(any_kube: Kube) -> None:
+    kube = any_kube
     run_id, job_id = kube.request("""
         from danube import pipeline, step
 
@@ -116,14 +119,15 @@ def test_cancelling_a_running_job_deletes_its_pod_and_secret(kube: Kube) -> None
     """)
     kube.printed(job_id, b"ready\n")
     pod = kube.pod_of(job_id)
-    assert kube.double.secret(NAMESPACE, pod) is not None
+    assert pod in [s["metadata"]["name"] for s in kube.objects.secrets(kube.namespace)]
     kube.danube.runs.cancel_run(run_id, Cause(actor="user:alice"))
     job = kube.finished(job_id)
     assert job.state == "cancelled"
     assert [s.state for s in kube.danube.views.steps(job_id)] == ["cancelled"]
     kube.nothing_left()
-    deleted = {r.resource for r in kube.double.requests_matching(verb="delete")}
-    assert deleted == {"pods", "secrets"}
+    if kube.double is not None:
+        deleted = {r.resource for r in kube.double.requests_matching(verb="delete")}
+        assert deleted == {"pods", "secrets"}
 
 
 @pytest.mark.parametrize("executor_tweaks", [{"steps": StepPolicy(idle_timeout=1.0)}])
