@@ -9,7 +9,8 @@ appended to ``<n>.out``/``<n>.err`` and its exit status written to ``<n>.exit`` 
 ends, then follows those files from the byte offsets it was given: exactly the bytes
 ``[offset, size)`` each time, so a reattached follower continues where the pod adapter
 stopped receiving, without loss or duplication. It exits with the step's exit status.
-The step's environment arrives on stdin (never in the exec URL or the manifest).
+The step's environment and its command arrive on stdin, never in the exec URL (which
+API servers and kubelets may log) or the manifest: a command may hold secret values.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from collections.abc import Mapping
 CONTROL_DIR = "/danube"
 STEPS_DIR = f"{CONTROL_DIR}/steps"
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+COMMAND_VARIABLE = "__danube_step_command"  # set (not exported) by the environment file
 
 CHECKOUT_SCRIPT = r"""set -eu
 repo=$(cat "$DANUBE_REPOSITORY_FILE")
@@ -48,8 +50,8 @@ while :; do sleep 3600 & wait $!; done
 
 # Started in a session of its own (when ``setsid`` exists), so nothing that happens to
 # the exec that started it reaches the step. $1 step number, $2 timeout, $3 environment
-# file, $4 the command. The step itself gets a session (process group) of its own too,
-# which is what a timeout kills.
+# file, which also sets the command (not exported). The step itself gets a session
+# (process group) of its own too, which is what a timeout kills.
 #
 # No pid is signalled once it may have been reaped, since by then it may be another
 # process's (pid_max may be 32768): the timer's sleeps are killed only while it waits
@@ -61,7 +63,7 @@ RUNNER_SCRIPT = f"""D={STEPS_DIR}; n=$1; t=$2; env=$3
 o=$D/$n.out; e=$D/$n.err; x=$D/$n.exit
 trap '' HUP
 s=; command -v setsid >/dev/null 2>&1 && s=setsid
-( . "$env"; rm -f "$env"; exec $s /bin/sh -c "$4" ) </dev/null >>"$o" 2>>"$e" &
+( . "$env"; rm -f "$env"; exec $s /bin/sh -c "$__danube_step_command" ) </dev/null >>"$o" 2>>"$e" &
 p=$!
 echo "$p" > "$D/$n.pid"
 tp=
@@ -83,7 +85,7 @@ echo "$c" > "$x.tmp" && mv "$x.tmp" "$x"
 """
 
 # $1 step number, $2 timeout seconds (0: none), $3/$4 stdout/stderr offsets already
-# received, $5 the line that ends the environment on stdin, $6 the command.
+# received, $5 the line that ends the environment (and the command) on stdin.
 STEP_SCRIPT = f"""RUNNER={shlex.quote(RUNNER_SCRIPT)}
 D={STEPS_DIR}; n=$1; t=$2; ko=$3; ke=$4; end=$5
 o=$D/$n.out; e=$D/$n.err; x=$D/$n.exit; env=$D/$n.env.$$
@@ -100,7 +102,7 @@ fi
 : >> "$o"; : >> "$e"
 s=; command -v setsid >/dev/null 2>&1 && s=setsid
 if mkdir "$D/$n.claim" 2>/dev/null; then
-  $s /bin/sh -c "$RUNNER" danube-runner "$n" "$t" "$env" "$6" </dev/null >/dev/null 2>&1 &
+  $s /bin/sh -c "$RUNNER" danube-runner "$n" "$t" "$env" </dev/null >/dev/null 2>&1 &
 else
   rm -f "$env"
 fi
@@ -133,12 +135,12 @@ class InvalidStepEnvironmentError(ValueError):
 
 
 def step_argv(
-    shell: str, number: int, command: str, timeout: float, offsets: tuple[int, int], end: str
+    shell: str, number: int, timeout: float, offsets: tuple[int, int], end: str
 ) -> list[str]:
     seconds = f"{timeout:g}" if timeout > 0 else "0"
     stdout, stderr = offsets
     return [shell, "-c", STEP_SCRIPT, "danube-step", str(number), seconds,
-            str(stdout), str(stderr), end, command]  # fmt: skip
+            str(stdout), str(stderr), end]  # fmt: skip
 
 
 def result_argv(shell: str, number: int) -> list[str]:
@@ -149,15 +151,19 @@ def new_end_marker() -> str:
     return f"__danube_env_end_{secrets.token_hex(16)}__"
 
 
-def env_payload(env: Mapping[str, str], end: str) -> bytes:
-    """The step's environment as ``export`` lines for ``STEP_SCRIPT``'s stdin."""
+def env_payload(env: Mapping[str, str], end: str, command: str) -> bytes:
+    """The step's environment as ``export`` lines, then its command as a variable the
+    runner reads but does not export, for ``STEP_SCRIPT``'s stdin."""
+    if "\0" in command:
+        raise InvalidStepEnvironmentError("the step's command contains a NUL character")
     lines = []
     for name, value in env.items():
-        if not _NAME.fullmatch(name):
+        if not _NAME.fullmatch(name) or name == COMMAND_VARIABLE:
             raise InvalidStepEnvironmentError(f"invalid environment variable name {name!r}")
         if "\0" in value:
             raise InvalidStepEnvironmentError(f"the value of {name} contains a NUL character")
         lines.append(f"export {name}={shlex.quote(value)}\n")
+    lines.append(f"{COMMAND_VARIABLE}={shlex.quote(command)}\n")
     return ("".join(lines) + end + "\n").encode()
 
 

@@ -75,7 +75,7 @@ class StepExecution:
     def run(self) -> StepOutcome:
         end = new_end_marker()
         try:
-            payload = env_payload(self._step.env, end)
+            payload = env_payload(self._step.env, end, self._step.command)
         except InvalidStepEnvironmentError as error:
             return StepOutcome(StepState.FAILURE, None, str(error))
         failing_since: float | None = None
@@ -112,7 +112,7 @@ class StepExecution:
     def _exec(self, payload: bytes, end: str) -> ExecEnd:
         self.attempts += 1
         step = self._step
-        argv = step_argv(SHELL, step.number, step.command, step.timeout_seconds, self._tuple(), end)
+        argv = step_argv(SHELL, step.number, step.timeout_seconds, self._tuple(), end)
         return run_exec(
             self._api,
             self._host.namespace,

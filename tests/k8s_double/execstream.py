@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import signal
+from collections.abc import Callable
 from typing import Any
 
 from . import websocket as ws
@@ -24,6 +26,7 @@ from .meta import hex_id
 from .pods import PodRuntime
 from .records import RequestRecord
 from .runtime import ConfigError, container_env, exit_status, kill_group, process_env, spawn
+from .sandbox import Sandbox
 from .server import Connection, Request
 from .status import ApiError, bad_request
 
@@ -207,7 +210,10 @@ class ExecApi:
             )
         rt.exec_processes.add(proc)
         try:
-            return await self._attach(proc, request.query["command"], session, rt.uid, container)
+            rewrite = functools.partial(_rewrite_bytes, rt.sandbox, spec)
+            return await self._attach(
+                proc, request.query["command"], session, rt.uid, container, rewrite
+            )
         finally:
             rt.exec_processes.discard(proc)
 
@@ -218,9 +224,10 @@ class ExecApi:
         session: ExecSession,
         pod_uid: str,
         container: str,
+        rewrite: Callable[[bytes], bytes],
     ) -> JsonDict | None:
         pumps = asyncio.gather(session.pump(proc.stdout, STDOUT), session.pump(proc.stderr, STDERR))
-        reader = asyncio.ensure_future(self._read_client(proc, session))
+        reader = asyncio.ensure_future(self._read_client(proc, session, rewrite))
         try:
             returncode = await proc.wait()
             # Drain what the command wrote (background children may hold the pipes open:
@@ -235,8 +242,14 @@ class ExecApi:
         code = exit_status(returncode)
         return success_status() if code == 0 else exit_code_status(argv, code)
 
-    async def _read_client(self, proc: asyncio.subprocess.Process, session: ExecSession) -> None:
-        """Forward stdin; a client that goes away leaves the command running."""
+    async def _read_client(
+        self,
+        proc: asyncio.subprocess.Process,
+        session: ExecSession,
+        rewrite: Callable[[bytes], bytes],
+    ) -> None:
+        """Forward stdin (its mount paths rewritten, as the sandbox does for argv: what
+        a step runs arrives there); a client that goes away leaves the command running."""
         try:
             while True:
                 message = await ws.receive(session.conn, lambda: not session.stalled)
@@ -249,7 +262,7 @@ class ExecApi:
                 if stdin is None or stdin.is_closing():
                     continue
                 if channel == STDIN and payload:
-                    stdin.write(payload)
+                    stdin.write(rewrite(payload))
                     await stdin.drain()
                 elif channel == CLOSE and payload[:1] == bytes([STDIN]):
                     stdin.close()
@@ -259,3 +272,9 @@ class ExecApi:
         if proc.stdin is not None:
             with contextlib.suppress(Exception):
                 proc.stdin.close()
+
+
+def _rewrite_bytes(sandbox: Sandbox, container: JsonDict, data: bytes) -> bytes:
+    """Mount paths in stdin become the volumes' local directories (any bytes survive)."""
+    text = data.decode("utf-8", errors="surrogateescape")
+    return sandbox.rewrite(container, text).encode("utf-8", errors="surrogateescape")

@@ -46,4 +46,7 @@ def test_step_material_is_opened_to_run_and_destroyed_when_the_job_ends(kube: Ku
             SealedStepMaterial(kube.danube.vault).open(event)
     assert kube.danube.vault.key_ids("step-") == []
     assert places_holding(kube.danube, VALUE, job_id) == []
+    execs = kube.double.requests_matching(resource="pods", subresource="exec")
+    assert execs, "the steps ran through exec"
+    assert all(VALUE not in f"{r.path}?{r.query}" for r in execs), "not in any exec URL"
     kube.nothing_left()

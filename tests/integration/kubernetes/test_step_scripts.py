@@ -31,10 +31,12 @@ def marked(mark: str) -> list[int]:
 
 def run_step(steps: Path, command: str, timeout: float, mark: str) -> int:
     end = new_end_marker()
-    argv = step_argv("/bin/sh", 1, command, timeout, (0, 0), end)
+    argv = step_argv("/bin/sh", 1, timeout, (0, 0), end)
     argv[2] = argv[2].replace(STEPS_DIR, str(steps))
     env = {"PATH": os.environ["PATH"], "MARK": mark}
-    result = subprocess.run(argv, input=env_payload({}, end), env=env, timeout=60, check=False)
+    result = subprocess.run(
+        argv, input=env_payload({}, end, command), env=env, timeout=60, check=False
+    )
     return result.returncode
 
 

@@ -1,10 +1,12 @@
-"""What travels to a step: its environment on stdin, never in the exec URL."""
+"""What travels to a step: its environment and command on stdin, never in the exec URL."""
 
 from __future__ import annotations
 
 import pytest
 
 from adapters.kubernetes.scripts import (
+    COMMAND_VARIABLE,
+    RUNNER_SCRIPT,
     InvalidStepEnvironmentError,
     env_payload,
     new_end_marker,
@@ -13,9 +15,13 @@ from adapters.kubernetes.scripts import (
 )
 
 
-def test_the_environment_is_export_lines_ending_with_the_marker() -> None:
-    payload = env_payload({"A": "plain", "B": "it's $HOME\nand `more`"}, "END")
-    assert payload == b"export A=plain\nexport B='it'\"'\"'s $HOME\nand `more`'\nEND\n"
+def test_the_environment_is_export_lines_then_the_command_ending_with_the_marker() -> None:
+    payload = env_payload({"A": "plain", "B": "it's $HOME\nand `more`"}, "END", "echo $A")
+    assert payload == (
+        b"export A=plain\nexport B='it'\"'\"'s $HOME\nand `more`'\n"
+        b"__danube_step_command='echo $A'\nEND\n"
+    )
+    assert f'"${COMMAND_VARIABLE}"' in RUNNER_SCRIPT, "the runner runs what the file sets"
 
 
 @pytest.mark.parametrize(
@@ -24,11 +30,17 @@ def test_the_environment_is_export_lines_ending_with_the_marker() -> None:
         ({"1X": "v"}, "invalid environment variable name '1X'"),
         ({"A-B": "v"}, "invalid environment variable name 'A-B'"),
         ({"A": "nul\0"}, "the value of A contains a NUL character"),
+        ({COMMAND_VARIABLE: "v"}, f"invalid environment variable name '{COMMAND_VARIABLE}'"),
     ],
 )
 def test_an_environment_no_process_can_hold_is_refused(env: dict[str, str], problem: str) -> None:
     with pytest.raises(InvalidStepEnvironmentError, match=problem):
-        env_payload(env, "END")
+        env_payload(env, "END", "true")
+
+
+def test_a_command_no_process_can_take_is_refused() -> None:
+    with pytest.raises(InvalidStepEnvironmentError, match="command contains a NUL"):
+        env_payload({}, "END", "echo \0")
 
 
 def test_markers_are_unguessable() -> None:
@@ -36,11 +48,11 @@ def test_markers_are_unguessable() -> None:
     assert len(new_end_marker()) > 40
 
 
-def test_the_exec_argv_carries_the_command_and_offsets_but_no_environment() -> None:
-    argv = step_argv("/bin/sh", 3, "make test", 90.0, (10, 20), "END")
+def test_the_exec_argv_carries_offsets_but_neither_command_nor_environment() -> None:
+    argv = step_argv("/bin/sh", 3, 90.0, (10, 20), "END")
     assert argv[:2] == ["/bin/sh", "-c"]
-    assert argv[3:] == ["danube-step", "3", "90", "10", "20", "END", "make test"]
-    assert step_argv("/bin/sh", 1, "x", 0, (0, 0), "E")[5] == "0"
+    assert argv[3:] == ["danube-step", "3", "90", "10", "20", "END"]
+    assert step_argv("/bin/sh", 1, 0, (0, 0), "E")[5] == "0"
 
 
 @pytest.mark.parametrize(
