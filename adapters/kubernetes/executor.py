@@ -113,13 +113,14 @@ class KubernetesExecutor:
 
     def status(self, job_id: JobId) -> JobStatus:
         """Never waits for the API server: until the first list of pods arrives, a job
-        that was not stopped is PREPARING."""
+        that was not stopped is UNKNOWN (had it a pod, the pod may be gone: a running
+        job must not be started again, nor failed, on a guess)."""
         with self._lock:
             record = self._jobs.get(job_id)
         if record is not None and record.stop_reason is not None:
             return record.stopped_status()
         if not self.informer.synced:
-            return JobStatus(Phase.PREPARING, reason="waiting for the first list of pods")
+            return JobStatus(Phase.UNKNOWN, reason="waiting for the first list of pods")
         pod = self.informer.get(pod_name(job_id))
         if record is not None:
             if record.verdict is not None:

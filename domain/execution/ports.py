@@ -52,6 +52,9 @@ class JobLaunch:
 
 class Phase(StrEnum):
     ABSENT = "absent"  # nothing known about this job (never started, or already released)
+    # The executor cannot tell yet (e.g. it has not had its first look at the cluster):
+    # nothing is started, adopted or failed on its word until it can.
+    UNKNOWN = "unknown"
     PREPARING = "preparing"  # workspace, checkout, pod scheduling
     RUNNING = "running"  # the coordinator runs
     EXITED = "exited"  # the coordinator exited: see exit_code

@@ -122,7 +122,13 @@ class Reconciler:
             self._finish(job, JobState.CANCELLED, "cancelled")
             return
         status = self._executor.status(job_id)
-        if status.phase == Phase.ABSENT:
+        if status.phase == Phase.UNKNOWN:
+            # Whether it still runs is not known, but its time is: a job past its limit
+            # ends now; what it left behind is released once the executor can look.
+            if self._timed_out(job):
+                limit = _max_duration(job)
+                self._finish(job, JobState.TIMEOUT, f"exceeded max_duration_seconds ({limit}s)")
+        elif status.phase == Phase.ABSENT:
             if job.state == JobState.SCHEDULING:
                 self._start(job)
             else:

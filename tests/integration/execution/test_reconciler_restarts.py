@@ -5,7 +5,8 @@ why a job's processes are gone."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -22,7 +23,7 @@ from domain.execution.ports import (
     StepOutcome,
     Stream,
 )
-from domain.execution.reconciler import Reconciler
+from domain.execution.reconciler import DEFAULT_MAX_DURATION, Reconciler
 from domain.ids import JobId, RunId, job_id_for, new_run_id
 from domain.runs.application import RunRequest, RunsService
 from domain.runs.states import JobState, StepState
@@ -122,7 +123,11 @@ class World:
         self.output = FakeOutput()
         self.material = FakeStepMaterial()
 
-    def reconciler(self, sweep_interval: float = 10.0) -> Reconciler:
+    def reconciler(
+        self,
+        sweep_interval: float = 10.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> Reconciler:
         def launch(job: ActiveJob) -> JobLaunch:
             return JobLaunch(
                 job_id=JobId(uuid.UUID(job.id)),
@@ -141,6 +146,7 @@ class World:
             self.output,
             launch,
             self.material,
+            clock=clock,
             sweep_interval=sweep_interval,
         )
 
@@ -223,3 +229,33 @@ def test_a_job_the_reconciler_ends_has_its_step_material_destroyed(world: World)
     job = world.view.job(job_id)
     assert job is not None and job.state == "success"
     assert set(world.material.destroyed) == {job_id}  # before and after recording the end
+
+
+def test_a_job_the_executor_cannot_tell_about_yet_is_neither_started_nor_failed(
+    world: World,
+) -> None:
+    _, job_id = world.running_job()
+    world.executor.statuses[job_id] = JobStatus(Phase.UNKNOWN, reason="no list of pods yet")
+    reconciler = world.reconciler()
+    reconciler.tick()
+    world.projector.catch_up()
+    job = world.view.job(job_id)
+    assert job is not None and job.state == "running"
+    assert world.executor.started == []
+    world.executor.statuses[job_id] = JobStatus(Phase.ABSENT, reason="its pod p does not exist")
+    reconciler.tick()
+    world.projector.catch_up()
+    job = world.view.job(job_id)
+    assert job is not None and job.state == "failure"
+
+
+def test_a_job_past_its_limit_times_out_even_while_its_executor_cannot_tell(
+    world: World,
+) -> None:
+    _, job_id = world.running_job()
+    world.executor.statuses[job_id] = JobStatus(Phase.UNKNOWN)
+    later = datetime.now(UTC) + timedelta(seconds=DEFAULT_MAX_DURATION + 60)
+    world.reconciler(clock=lambda: later).tick()
+    world.projector.catch_up()
+    job = world.view.job(job_id)
+    assert job is not None and job.state == "timeout"

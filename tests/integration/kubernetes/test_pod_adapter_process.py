@@ -333,6 +333,9 @@ def test_a_pod_that_vanished_while_no_adapter_ran_fails_its_job(master: Master) 
     api.delete_namespaced_pod(name, NAMESPACE)
     # Its Secret is the pod's: the garbage collector takes it, no adapter needed.
     assert_nothing_left(master.double, NAMESPACE, job_id)
+    # The next adapter ticks a while before its first list of pods: it must neither
+    # fail the job nor create its pod again before it knows (it used to do the latter).
+    master.double.faults.fail_next(503, verb="list", resource="pods", times=2, retry_after=1)
     second = master.adapter()
     try:
         wait_until(lambda: master.state(job_id) in TERMINAL, timeout=60, what="the job to end")
@@ -342,6 +345,7 @@ def test_a_pod_that_vanished_while_no_adapter_ran_fails_its_job(master: Master) 
         assert [s.state for s in master.danube.views.steps(job_id)] == ["failure"]
         assert finished_events(master.danube, job_id) == 1
         assert_nothing_left(master.double, NAMESPACE)
+        assert len(master.double.requests_matching(verb="create", resource="pods")) == 1
     finally:
         second.send_signal(signal.SIGTERM)
         assert second.wait(20) == 0
