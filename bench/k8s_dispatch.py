@@ -9,7 +9,7 @@ run as the baseline. Prints one JSON object as its last line.
 * exec: a pipeline of 20 trivial steps; each step's time from recorded start to recorded
   end, on Kubernetes (exec + in-pod runner + follower) and on the local executor.
 
-    python bench/k8s_dispatch.py          # about a minute
+    python bench/k8s_dispatch.py          # about 20 seconds
     python bench/k8s_dispatch.py --full   # 200 runs, 50 steps
 """
 
