@@ -17,6 +17,7 @@ class Wakeup:
         self._cond = threading.Condition()
         self._position = 0
         self._generation = 0
+        self._events: set[threading.Event] = set()
 
     @property
     def position(self) -> int:
@@ -28,6 +29,18 @@ class Wakeup:
                 self._position = position
             self._generation += 1
             self._cond.notify_all()
+            for event in self._events:
+                event.set()
+
+    def subscribe(self, event: threading.Event) -> None:
+        """Set ``event`` on every announcement from now on: one thread can wait for
+        whichever of several wakeups moves first (clear it, look, then wait on it)."""
+        with self._cond:
+            self._events.add(event)
+
+    def unsubscribe(self, event: threading.Event) -> None:
+        with self._cond:
+            self._events.discard(event)
 
     def generation(self) -> int:
         return self._generation

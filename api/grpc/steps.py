@@ -12,6 +12,7 @@ changed it, and the step's environment are recorded only sealed (``api.execution
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from uuid import UUID
@@ -130,18 +131,34 @@ class StepStreams:
     def _follow(
         self, job: JobView, request: pb.RunStepRequest, context: grpc.ServicerContext
     ) -> Iterator[pb.RunStepResponse]:
+        job_id = JobId(UUID(job.id))
+        # Output shows in the log, the step's end in the read model next: wake on either
+        # (cleared before looking, so nothing announced meanwhile is missed).
+        moved = threading.Event()
+        wakeups = (self._danube.logs.progress(job_id), self._danube.store.views.progress("runs"))
+        for wakeup in wakeups:
+            wakeup.subscribe(moved)
+        try:
+            yield from self._stream(job, request, context, moved)
+        finally:
+            for wakeup in wakeups:
+                wakeup.unsubscribe(moved)
+
+    def _stream(
+        self,
+        job: JobView,
+        request: pb.RunStepRequest,
+        context: grpc.ServicerContext,
+        moved: threading.Event,
+    ) -> Iterator[pb.RunStepResponse]:
         logs, views = self._danube.logs, self._danube.views
         job_id = JobId(UUID(job.id))
         offset = request.resume_offset
-        progress = logs.progress(job_id)
-        folded = self._danube.store.views.progress("runs")
         while context.is_active():
-            generation, folded_generation = progress.generation(), folded.generation()
+            moved.clear()
             step = views.step(job.id, request.number)
             ended = step is not None and step.state != "running"
-            fresh = False
             for chunk in logs.step_chunks(job_id, request.number, offset):
-                fresh = True
                 yield pb.RunStepResponse(
                     output=pb.StepOutput(
                         data=chunk.data,
@@ -153,11 +170,7 @@ class StepStreams:
             if ended and step is not None:
                 yield pb.RunStepResponse(result=self._result(job_id, step, request, offset))
                 return
-            if progress.wait(generation, POLL_SECONDS) != generation and not fresh:
-                # The log moved without output of this step: most likely the line that
-                # ends it, written just before its end is recorded. The end shows in
-                # the read model next: wait for that rather than for more log.
-                folded.wait(folded_generation, POLL_SECONDS)
+            moved.wait(POLL_SECONDS)
 
     def _result(
         self, job_id: JobId, step: StepView, request: pb.RunStepRequest, size: int
