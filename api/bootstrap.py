@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -82,13 +83,17 @@ class Danube:
     # Set when the process begins to stop: read-your-writes waits give up at once.
     stopping: threading.Event = field(default_factory=threading.Event)
 
-    def wait_for_views(self, position: int, timeout: float = 10.0) -> bool:
-        """Read-your-writes: block until every projection has folded ``position``.
-        Woken at once by this process's projectors (or, on PostgreSQL, by NOTIFY);
-        another process's SQLite projector is noticed by reading its position.
-        False after ``timeout``, or at once when the process is stopping."""
+    def wait_for_views(
+        self, position: int, timeout: float = 10.0, only: Collection[str] = ()
+    ) -> bool:
+        """Read-your-writes: block until every projection (or those named in ``only``)
+        has folded ``position``. Woken at once by this process's projectors (or, on
+        PostgreSQL, by NOTIFY); another process's SQLite projector is noticed by reading
+        its position. False after ``timeout``, or at once when the process is stopping."""
         deadline = time.monotonic() + timeout
         for projection in self.projections:
+            if only and projection.name not in only:
+                continue
             progress = self.store.views.progress(projection.name)
             while not progress.wait_for_position(position, 0.05):
                 if self.stopping.is_set():

@@ -176,7 +176,9 @@ class KubernetesExecutor:
 
     # the inventory (the reconciler deletes what belongs to no active job) -------------
 
-    def jobs(self) -> set[JobId]:
+    def jobs(self) -> set[JobId] | None:
+        if not self.informer.synced:  # which pods exist is not known yet
+            return None
         if time.monotonic() - self._secrets_listed > self.settings.sweep_secrets_every:
             self._secrets_listed = time.monotonic()
             self._pool.submit(self._list_secrets)

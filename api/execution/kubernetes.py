@@ -112,7 +112,7 @@ class FreshlyMaskedOutput:
         with self._lock:
             if self._seen.get(job_id) == position:
                 return
-        self._danube.wait_for_views(position, timeout=5.0)
+        self._danube.wait_for_views(position, timeout=5.0, only=("runs",))
         job = self._danube.views.job(job_id)
         if job is not None and job.secrets_read:
             self._logs.mask_secrets(job_id, job.pipeline, job.secrets_read)

@@ -122,7 +122,7 @@ class StepStreams:
         except RunsError as error:
             context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(error))
             raise
-        caught_up = danube.wait_for_views(position)
+        caught_up = danube.wait_for_views(position, only=("runs",))  # the step's row
         step = danube.views.step(job.id, request.number) if caught_up else None
         if step is None:  # stopping, or the read models lag: the coordinator retries
             context.abort(grpc.StatusCode.UNAVAILABLE, "the server is stopping or behind; retry")

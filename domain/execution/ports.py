@@ -123,8 +123,9 @@ class Executor(Protocol):
 class Inventory(Protocol):
     """An executor that can say what it holds, e.g. pods that outlive its own process."""
 
-    def jobs(self) -> Collection[JobId]:
-        """Every job the executor holds something for (running or left over). The
+    def jobs(self) -> Collection[JobId] | None:
+        """Every job the executor holds something for (running or left over), or None
+        while it cannot tell yet (the reconciler asks again on its next tick). The
         reconciler releases those that are not active: orphans of jobs that ended while
         nobody watched."""
 

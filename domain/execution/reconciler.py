@@ -58,7 +58,8 @@ class Reconciler:
         self._output, self._launch, self._material = output, launch, material
         self._clock = clock
         self._sweep_interval = sweep_interval
-        self._swept: float | None = None
+        self._material_swept: float | None = None
+        self._executor_swept: float | None = None
         self._cause = Cause(actor=f"executor:{executor.name}")
         self._held: set[str] = set()
         self._steps: set[tuple[str, int]] = set()
@@ -84,14 +85,18 @@ class Reconciler:
     def _sweep(self, active: set[JobId]) -> None:
         """On the first tick and then now and again: destroy the step material and
         release what the executor holds of jobs that ended while nobody watched (this
-        process was down, or crashed between recording a job's end and cleaning up)."""
+        process was down, or crashed between recording a job's end and cleaning up).
+        An executor that cannot tell yet what it holds is asked again on the next tick."""
         now = time.monotonic()
-        if self._swept is not None and now - self._swept < self._sweep_interval:
-            return
-        self._swept = now
-        self._sweep_material(active)
-        if isinstance(self._executor, Inventory):
-            self._sweep_executor(active)
+        if self._due(self._material_swept, now):
+            self._material_swept = now
+            self._sweep_material(active)
+        inventory = isinstance(self._executor, Inventory)
+        if inventory and self._due(self._executor_swept, now) and self._sweep_executor(active):
+            self._executor_swept = now
+
+    def _due(self, swept: float | None, now: float) -> bool:
+        return swept is None or now - swept >= self._sweep_interval
 
     def _sweep_material(self, active: set[JobId]) -> None:
         try:
@@ -105,16 +110,20 @@ class Reconciler:
                 log.info("destroying the step material of job %s: it has ended", job_id)
                 self._material.destroy(job_id)
 
-    def _sweep_executor(self, active: set[JobId]) -> None:
+    def _sweep_executor(self, active: set[JobId]) -> bool:
+        """Whether the executor could say what it holds (what is not active is released)."""
         assert isinstance(self._executor, Inventory)
         try:
-            orphans = set(self._executor.jobs()) - active
+            held = self._executor.jobs()
         except Exception:
             log.exception("listing what the executor holds failed; will retry")
-            return
-        for job_id in orphans:
+            return True
+        if held is None:
+            return False
+        for job_id in set(held) - active:
             log.info("releasing job %s: it is not active", job_id)
             self._executor.release(job_id)
+        return True
 
     def _reconcile(self, job: ActiveJob) -> None:
         job_id = JobId(UUID(job.id))

@@ -92,6 +92,7 @@ class FakeExecutor:
         self.held: set[JobId] = set()
         self.started: list[JobId] = []
         self.released: list[JobId] = []
+        self.knows_what_it_holds = True
 
     def start(self, job: JobLaunch, output: OutputSink) -> None:
         self.started.append(job.job_id)
@@ -109,8 +110,8 @@ class FakeExecutor:
         self.released.append(job_id)
         self.held.discard(job_id)
 
-    def jobs(self) -> Collection[JobId]:
-        return set(self.held)
+    def jobs(self) -> Collection[JobId] | None:
+        return set(self.held) if self.knows_what_it_holds else None
 
 
 class World:
@@ -186,6 +187,22 @@ def test_the_sweep_waits_its_interval_before_looking_again(world: World) -> None
     assert world.executor.released == []
     world.reconciler(sweep_interval=0).tick()
     assert world.executor.released == [late]
+
+
+def test_an_executor_that_cannot_tell_what_it_holds_yet_is_asked_again_on_the_next_tick(
+    world: World,
+) -> None:
+    """The pod adapter before its first list of pods: its orphans are released as soon as
+    it knows them, not a whole sweep interval later."""
+    reconciler = world.reconciler(sweep_interval=3600)
+    orphan = JobId(uuid.uuid4())
+    world.executor.held = {orphan}
+    world.executor.knows_what_it_holds = False
+    reconciler.tick()
+    assert world.executor.released == []
+    world.executor.knows_what_it_holds = True
+    reconciler.tick()
+    assert world.executor.released == [orphan]
 
 
 def test_a_job_found_running_after_a_restart_is_handed_its_output_once(world: World) -> None:
