@@ -128,9 +128,10 @@ class Supervisor:
 def start_projectors(danube: Danube, supervisor: Supervisor) -> None:
     supervisor.on_stop(danube.store.commits.announce)
     supervisor.on_stop(danube.store.views.announce_all)
-    for projection in danube.projections:
-        projector = danube.store.projector(projection)
-        supervisor.add(f"projector-{projection.name}", projector.follow, follower=True)
+    # One follower for all read models: each batch is read once and folded into every
+    # projection in one transaction (three followers tripled the reads and commits).
+    projectors = danube.store.projector_group(danube.projections)
+    supervisor.add("projectors", projectors.follow, follower=True)
 
 
 class HttpServer:

@@ -7,6 +7,7 @@ Production: one PostgreSQL database; tables ``danube_events`` and ``view_*`` in 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ from adapters.sql.dialect import (
 from adapters.sql.keytable import SqlKeyTable
 from adapters.sql.listen import PostgresListener
 from adapters.sql.logstore import LOGS_CHANNEL, SqlLogStore
-from adapters.sql.projector import EventFeed, Projector
+from adapters.sql.projector import EventFeed, Projector, ProjectorGroup
 from adapters.sql.viewstore import VIEWS_CHANNEL, SqlViewStore
 from adapters.sql.wakeup import Wakeup
 from domain.eventlog import EventLog
@@ -149,6 +150,11 @@ class SqlStore:
 
     def projector(self, projection: Projection, batch_size: int = 500) -> Projector:
         return Projector(self.feed, self.views, projection, batch_size)
+
+    def projector_group(
+        self, projections: Sequence[Projection], batch_size: int = 500
+    ) -> ProjectorGroup:
+        return ProjectorGroup(self.feed, self.views, projections, batch_size)
 
     def close(self) -> None:
         if self.listener is not None:

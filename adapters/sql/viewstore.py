@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +25,16 @@ VIEWS_CHANNEL = "danube_views"
 
 class TrackingMovedError(RuntimeError):
     """Another writer advanced this projection; the batch was not applied."""
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A projection's events among the notifications after ``start`` up to ``end``."""
+
+    projection: Projection
+    events: Sequence[Any]
+    start: int
+    end: int
 
 
 class SqlViewStore:
@@ -130,26 +141,37 @@ class SqlViewStore:
         """Fold ``events`` (notifications after ``start`` up to ``end``) and move the
         tracking position from ``start`` to ``end``, all in one transaction. Raises
         ``TrackingMovedError`` (and changes nothing) if the position is not ``start``."""
+        self.apply_batches([Batch(projection, events, start, end)])
+
+    def apply_batches(self, batches: Sequence[Batch]) -> None:
+        """``apply_batch`` for several projections in one transaction: all of them or,
+        if any one's position is not its ``start`` (``TrackingMovedError``), none."""
         with self.dialect.write() as cur:
-            current = self.read_position(cur, projection.name, lock=True)
-            if current != start:
-                raise TrackingMovedError(f"{projection.name} is at {current}, not {start}")
-            rows = BatchRows(self, cur, {t.name: t for t in projection.tables})
-            for event in events:
-                try:
-                    projection.apply(event, rows)
-                except Exception:
-                    # A handler bug must not halt the follower on this event forever;
-                    # replay skips it the same way, so live and replay still agree.
-                    log.exception(
-                        "projection %s skipped an event it could not fold",
-                        projection.name,
-                        extra={"topic": type(event).__name__},
-                    )
-            rows.flush()
-            self.set_position(cur, projection.name, end)
-            self.dialect.notify(cur, VIEWS_CHANNEL, f"{self.prefix}{projection.name}:{end}")
-        self.progress(projection.name).announce(end)
+            for batch in batches:
+                self._fold(cur, batch)
+        for batch in batches:
+            self.progress(batch.projection.name).announce(batch.end)
+
+    def _fold(self, cur: Cursor, batch: Batch) -> None:
+        projection = batch.projection
+        current = self.read_position(cur, projection.name, lock=True)
+        if current != batch.start:
+            raise TrackingMovedError(f"{projection.name} is at {current}, not {batch.start}")
+        rows = BatchRows(self, cur, {t.name: t for t in projection.tables})
+        for event in batch.events:
+            try:
+                projection.apply(event, rows)
+            except Exception:
+                # A handler bug must not halt the follower on this event forever;
+                # replay skips it the same way, so live and replay still agree.
+                log.exception(
+                    "projection %s skipped an event it could not fold",
+                    projection.name,
+                    extra={"topic": type(event).__name__},
+                )
+        rows.flush()
+        self.set_position(cur, projection.name, batch.end)
+        self.dialect.notify(cur, VIEWS_CHANNEL, f"{self.prefix}{projection.name}:{batch.end}")
 
     def set_position(self, cur: Cursor, name: str, position: int) -> None:
         p = self.dialect.placeholder

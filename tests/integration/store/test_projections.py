@@ -23,6 +23,8 @@ from domain.cause import Cause
 from domain.ids import job_id_for, new_run_id
 from domain.runs.application import RunRequest, RunsService
 from domain.runs.states import JobState
+from projections.config import ConfigProjection
+from projections.deliveries import DeliveriesProjection
 from projections.runs import RunsProjection
 from projections.runs_view import RunsView
 from tests.integration.store.scenarios import random_runs
@@ -106,6 +108,48 @@ def test_two_followers_of_one_projection_never_apply_an_event_twice(store: SqlSt
         thread.join(60)
     view = RunsView(store.views.reader(RunsProjection()))
     assert sum(p.run_count for p in view.pipelines()) == 120
+    assert replay(store.feed, store.views, RunsProjection(), check=True).matches
+
+
+def test_one_follower_folds_every_projection_once_from_one_read(store: SqlStore) -> None:
+    head = random_runs(RunsService(store.log), 120)
+    projections = [RunsProjection(), ConfigProjection(), DeliveriesProjection()]
+    group = store.projector_group(projections, batch_size=100)
+    group.start()
+    assert group.step() == 100
+    assert {p.name: store.views.position(p.name) for p in projections} == dict.fromkeys(
+        ("runs", "config", "deliveries"), group.positions["runs"]
+    )  # moved together, in one transaction
+    group.catch_up()
+    view = RunsView(store.views.reader(RunsProjection()))
+    assert sum(p.run_count for p in view.pipelines()) == 120
+    for projection in projections:
+        assert store.views.position(projection.name) == head
+        assert replay(store.feed, store.views, projection, check=True).matches
+
+
+def test_a_projection_behind_the_others_gets_only_what_it_has_not_folded(
+    store: SqlStore,
+) -> None:
+    """A read model rebuilt or added later starts from its own position, and another
+    writer moving one under the follower makes it re-read, not fold twice."""
+    runs, alone = RunsService(store.log), store.projector(RunsProjection())
+    alone.start()
+    random_runs(runs, 40)
+    alone.catch_up()  # runs is ahead, deliveries at 0
+    random_runs(runs, 30, seed=8)
+    group = store.projector_group([RunsProjection(), DeliveriesProjection()], batch_size=50)
+    group.start()
+    alone.catch_up()  # moved under the group
+    steps = []
+    while count := group.step():
+        steps.append(count)
+    assert -1 in steps  # it noticed once its batches reached runs, and re-read
+    head = store.feed.max_position()
+    assert group.positions == {"runs": head, "deliveries": head}
+    assert store.views.position("deliveries") == head
+    view = RunsView(store.views.reader(RunsProjection()))
+    assert sum(p.run_count for p in view.pipelines()) == 70
     assert replay(store.feed, store.views, RunsProjection(), check=True).matches
 
 
