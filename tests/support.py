@@ -3,8 +3,11 @@ sleeps), and the PostgreSQL the suite runs against."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -80,3 +83,13 @@ def http_get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
         return error.code, error.read()
     except (urllib.error.URLError, ConnectionError, TimeoutError):
         return 0, b""
+
+
+def stop_accepting(listener: socket.socket, thread: threading.Thread) -> None:
+    """Close a listening socket whose accept loop runs in ``thread``, once the thread has
+    left it. Closed first, its descriptor number could go to another test's new socket
+    while the thread still accepts on that number, stealing that socket's connections."""
+    with contextlib.suppress(OSError):
+        listener.shutdown(socket.SHUT_RDWR)  # a blocked or later accept() fails at once
+    thread.join(5)
+    listener.close()

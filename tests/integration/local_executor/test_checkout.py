@@ -17,6 +17,7 @@ from tests.integration.git.http_server import serve_git
 from tests.integration.git.origin import Origin, git
 from tests.integration.local_executor.conftest import launch_of, wait_until_prepared
 from tests.integration.local_executor.recorder import RecordingSink
+from tests.support import stop_accepting
 
 Executors = Callable[..., LocalExecutor]
 Sinks = Callable[[], RecordingSink]
@@ -154,9 +155,10 @@ def silent_server() -> Iterator[str]:
             except OSError:
                 return
 
-    threading.Thread(target=accept, daemon=True).start()
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
     yield f"http://127.0.0.1:{listener.getsockname()[1]}/repo.git"
-    listener.close()
+    stop_accepting(listener, thread)
     for connection in accepted:
         connection.close()
 

@@ -8,6 +8,8 @@ import socket
 import struct
 import threading
 
+from tests.support import stop_accepting
+
 
 class SeverableProxy:
     """Listens on 127.0.0.1 and forwards every connection to `target` (`host:port`)."""
@@ -21,7 +23,8 @@ class SeverableProxy:
         self._open: list[socket.socket] = []
         self.connections = 0
         self._closed = False
-        threading.Thread(target=self._accept, daemon=True).start()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
 
     def sever(self) -> None:
         """Reset every open connection (RST, not a clean close)."""
@@ -36,7 +39,7 @@ class SeverableProxy:
 
     def close(self) -> None:
         self._closed = True
-        self._listener.close()
+        stop_accepting(self._listener, self._thread)
         self.sever()
 
     def _accept(self) -> None:

@@ -14,7 +14,7 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from adapters.sql.listen import PostgresListener
-from tests.support import PG_URL, wait_until
+from tests.support import PG_URL, stop_accepting, wait_until
 
 
 class BlackHoleProxy:
@@ -28,14 +28,15 @@ class BlackHoleProxy:
         self.port = self._listener.getsockname()[1]
         self._holes: list[threading.Event] = []
         self._sockets: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
 
     def swallow(self) -> None:
         for hole in self._holes:
             hole.set()
 
     def close(self) -> None:
-        self._listener.close()
+        stop_accepting(self._listener, self._thread)
         for sock in self._sockets:
             with contextlib.suppress(OSError):
                 sock.close()
