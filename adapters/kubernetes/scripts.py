@@ -51,7 +51,8 @@ while :; do sleep 3600 & wait $!; done
 # Started in a session of its own (when ``setsid`` exists), so nothing that happens to
 # the exec that started it reaches the step. $1 step number, $2 timeout, $3 environment
 # file, which also sets the command (not exported). The step itself gets a session
-# (process group) of its own too, which is what a timeout kills.
+# (process group) of its own too, which is what a timeout kills: ``SOURCE_SCRIPT`` runs
+# in it and execs the command.
 #
 # No pid is signalled once it may have been reaped, since by then it may be another
 # process's (pid_max may be 32768): the timer's sleeps are killed only while it waits
@@ -59,11 +60,16 @@ while :; do sleep 3600 & wait $!; done
 # is waited for in the background and the trap dropped as soon as it ended), the step's
 # group only while the runner has not recorded its exit, and the runner stops the timer
 # before recording the exit.
-RUNNER_SCRIPT = f"""D={STEPS_DIR}; n=$1; t=$2; env=$3
+# The environment file is sourced where nothing but "$1" and the command's own variable
+# is read after it: a step may set any name, ``s`` or ``env`` included.
+SOURCE_SCRIPT = f'''. "$1"; rm -f "$1"; exec /bin/sh -c "${COMMAND_VARIABLE}"'''
+
+RUNNER_SCRIPT = f"""SOURCE={shlex.quote(SOURCE_SCRIPT)}
+D={STEPS_DIR}; n=$1; t=$2; env=$3
 o=$D/$n.out; e=$D/$n.err; x=$D/$n.exit
 trap '' HUP
 s=; command -v setsid >/dev/null 2>&1 && s=setsid
-( . "$env"; rm -f "$env"; exec $s /bin/sh -c "$__danube_step_command" ) </dev/null >>"$o" 2>>"$e" &
+$s /bin/sh -c "$SOURCE" danube-env "$env" </dev/null >>"$o" 2>>"$e" &
 p=$!
 echo "$p" > "$D/$n.pid"
 tp=

@@ -56,3 +56,24 @@ def test_a_step_that_ends_in_time_leaves_no_timer_behind(tmp_path: Path) -> None
     assert not (tmp_path / "steps" / "1.timeout").exists()
     assert (tmp_path / "steps" / "1.out").read_bytes() == b"hi\n"
     wait_until(lambda: not marked(mark), timeout=3, what="no process of the step to be left")
+
+
+def test_a_step_environment_may_name_variables_the_scripts_use(tmp_path: Path) -> None:
+    """The environment file is sourced by the runner: names like ``s`` or ``env`` (its
+    own variables) must reach the step as values, not change how it is started."""
+    mark = uuid.uuid4().hex
+    env = {"s": "not-setsid", "env": "not-a-file", "D": "d", "n": "n"}
+    steps = tmp_path / "steps"
+    end = new_end_marker()
+    argv = step_argv("/bin/sh", 1, 60, (0, 0), end)
+    argv[2] = argv[2].replace(STEPS_DIR, str(steps))
+    result = subprocess.run(
+        argv,
+        input=env_payload(env, end, 'echo "$s $env $D $n"'),
+        env={"PATH": os.environ["PATH"], "MARK": mark},
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0
+    assert (steps / "1.out").read_bytes() == b"not-setsid not-a-file d n\n"
+    assert not list(steps.glob("1.env*")), "the environment file is removed"

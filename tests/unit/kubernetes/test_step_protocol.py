@@ -6,7 +6,7 @@ import pytest
 
 from adapters.kubernetes.scripts import (
     COMMAND_VARIABLE,
-    RUNNER_SCRIPT,
+    SOURCE_SCRIPT,
     InvalidStepEnvironmentError,
     env_payload,
     new_end_marker,
@@ -21,7 +21,7 @@ def test_the_environment_is_export_lines_then_the_command_ending_with_the_marker
         b"export A=plain\nexport B='it'\"'\"'s $HOME\nand `more`'\n"
         b"__danube_step_command='echo $A'\nEND\n"
     )
-    assert f'"${COMMAND_VARIABLE}"' in RUNNER_SCRIPT, "the runner runs what the file sets"
+    assert f'"${COMMAND_VARIABLE}"' in SOURCE_SCRIPT, "what runs is what the file sets"
 
 
 @pytest.mark.parametrize(
