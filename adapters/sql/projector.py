@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -49,68 +48,7 @@ class EventFeed:
         return timestamp if isinstance(timestamp, datetime) else None
 
 
-class _Follower(ABC):
-    """The follow and catch-up loops of a follower that can ``start`` and ``step``."""
-
-    feed: EventFeed
-
-    @abstractmethod
-    def start(self) -> None: ...
-
-    @abstractmethod
-    def step(self, stop_at: int | None = None) -> int: ...
-
-    def catch_up(self, stop_at: int | None = None) -> int:
-        """Apply batches until nothing is left (up to ``stop_at`` if given)."""
-        total = 0
-        while count := self.step(stop_at):
-            total += max(count, 0)
-        return total
-
-    def follow(self, stopping: threading.Event) -> None:
-        """Follow the log until ``stopping`` is set."""
-        self.start()
-        while not stopping.is_set():
-            generation = self.feed.commits.generation()
-            if self.step() == 0:
-                self.feed.commits.wait(generation, self.feed.poll_interval)
-
-
-class Projector(_Follower):
-    def __init__(
-        self,
-        feed: EventFeed,
-        store: SqlViewStore,
-        projection: Projection,
-        batch_size: int = 500,
-    ) -> None:
-        self.feed, self.store, self.projection = feed, store, projection
-        self.batch_size = batch_size
-        self.position = 0
-
-    def start(self) -> None:
-        self.store.ensure(self.projection)
-        self.position = self.store.position(self.projection.name)
-
-    def step(self, stop_at: int | None = None) -> int:
-        """Apply the next batch; returns how many notifications it covered, or -1 when
-        another writer had moved this projection (the position is re-read)."""
-        notifications = self.feed.read(self.position, self.batch_size, stop=stop_at)
-        if not notifications:
-            return 0
-        topics = self.projection.topics
-        events = [self.feed.mapper.to_domain_event(n) for n in notifications if n.topic in topics]
-        end = notifications[-1].id
-        try:
-            self.store.apply_batch(self.projection, events, self.position, end)
-        except TrackingMovedError:
-            self.position = self.store.position(self.projection.name)
-            return -1
-        self.position = end
-        return len(notifications)
-
-
-class ProjectorGroup(_Follower):
+class ProjectorGroup:
     """Several projections followed by one thread: each batch of notifications is read
     once and folded into every projection in one transaction (their rows and tracking
     positions together, still exactly once each). A projection behind the others (new,
@@ -167,3 +105,40 @@ class ProjectorGroup(_Follower):
         for batch in batches:
             self.positions[batch.projection.name] = end
         return len(notifications)
+
+    def catch_up(self, stop_at: int | None = None) -> int:
+        """Apply batches until nothing is left (up to ``stop_at`` if given)."""
+        total = 0
+        while count := self.step(stop_at):
+            total += max(count, 0)
+        return total
+
+    def follow(self, stopping: threading.Event) -> None:
+        """Follow the log until ``stopping`` is set."""
+        self.start()
+        while not stopping.is_set():
+            generation = self.feed.commits.generation()
+            if self.step() == 0:
+                self.feed.commits.wait(generation, self.feed.poll_interval)
+
+
+class Projector(ProjectorGroup):
+    """One projection's follower (a group of one)."""
+
+    def __init__(
+        self,
+        feed: EventFeed,
+        store: SqlViewStore,
+        projection: Projection,
+        batch_size: int = 500,
+    ) -> None:
+        super().__init__(feed, store, [projection], batch_size)
+        self.projection = projection
+
+    @property
+    def position(self) -> int:
+        return self.positions[self.projection.name]
+
+    @position.setter
+    def position(self, value: int) -> None:
+        self.positions[self.projection.name] = value

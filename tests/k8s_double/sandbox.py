@@ -2,7 +2,8 @@
 and per container, and the rewriting of mount paths that stands in for mounts.
 
 Every occurrence of a container's `mountPath` in its command, args, env values and
-workingDir (and in exec commands and what exec stdin carries) is replaced with the local directory of the volume.
+workingDir (and in exec commands and what exec stdin carries) is replaced with the
+local directory of the volume.
 """
 
 from __future__ import annotations
