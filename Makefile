@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml sdk/pyproject.toml
 	$(BIN)/pip install --quiet -e ./sdk -e '.[dev]'
 	touch $(STAMP)
 
-.PHONY: install up test lint bench
+.PHONY: install up test lint bench deps
 install: $(STAMP)
 
 up: $(STAMP)
@@ -25,7 +25,10 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint
+deps:
+	bash tests/ensure-deps.sh
+
+test: deps lint
 	$(BIN)/pytest
 
 bench: $(STAMP)
