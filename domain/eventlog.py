@@ -14,9 +14,11 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import RecordConflictError, Recording
+
+from domain.eventsourcing_compat import record
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -42,17 +44,7 @@ class EventLog(Application[UUID]):
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
         """The library's save, without its runtime Protocol checks on every object
         (they cost more than the rest of a save's Python work together)."""
-        processing = ProcessingEvent[UUID]()
-        for obj in objs:
-            if isinstance(obj, Aggregate):
-                processing.events.extend(obj.collect_events())
-                processing.aggregates[obj.id] = obj
-            elif obj is not None:
-                processing.events.append(obj)
-        processing.saved_kwargs.update(kwargs)
-        recordings = self._record(processing)
-        self._notify(recordings)
-        return recordings
+        return record(self, objs, **kwargs)
 
     def position(self) -> int:
         """The highest notification id recorded so far (0 when empty)."""

@@ -15,7 +15,7 @@ Invariants:
 from __future__ import annotations
 
 import copy
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -23,6 +23,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain.cause import Cause
+from domain.eventsourcing_compat import PENDING_EVENTS
 from domain.ids import JobId, RunId
 from domain.runs.entities import Artifact, Job, Step
 from domain.runs.errors import (
@@ -35,6 +36,24 @@ from domain.runs.errors import (
     StepNotFoundError,
 )
 from domain.runs.states import JobState, StepState, can_transition, derive_run_state
+
+# Values a copy of a run may share with the original: they cannot change in place.
+_IMMUTABLE = (str, int, float, bool, type(None), UUID, datetime, Cause, JobState)
+
+
+# Job fields whose containers are copied but whose items (immutable) are shared.
+_SHALLOW_JOB_FIELDS = frozenset({"steps", "artifacts", "secrets_read"})
+
+
+def _copy_job(job: Job, memo: dict[int, Any]) -> Job:
+    changes: dict[str, Any] = {}
+    for item in fields(job):
+        value = getattr(job, item.name)
+        if item.name in _SHALLOW_JOB_FIELDS:
+            changes[item.name] = type(value)(value)
+        elif not isinstance(value, _IMMUTABLE):
+            changes[item.name] = copy.deepcopy(value, memo)
+    return replace(job, **changes)
 
 
 class Run(Aggregate):
@@ -118,20 +137,20 @@ class Run(Aggregate):
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Run:
         """The repository hands out a copy of its cached run for every command; a generic
-        deepcopy dominated command latency. Everything below is copied that can change."""
+        deepcopy dominated command latency. So: values of immutable types are shared,
+        the jobs are copied job by job (their steps are immutable and shared), the
+        pending events list is copied (events are immutable), and every other attribute
+        (one added later included) is deep-copied, so no copy ever shares mutable state
+        with the cached original."""
         clone = copy.copy(self)
-        clone.__dict__["_pending_events"] = list(self.__dict__.get("_pending_events", []))
-        clone.trigger = dict(self.trigger)
-        clone.spec = copy.deepcopy(self.spec, memo)
-        clone.jobs = {
-            job_id: replace(
-                job,
-                steps=dict(job.steps),  # steps are immutable: sharing them is safe
-                artifacts=dict(job.artifacts),
-                secrets_read=set(job.secrets_read),
-            )
-            for job_id, job in self.jobs.items()
-        }
+        state = clone.__dict__
+        for name, value in self.__dict__.items():
+            if name == "jobs":
+                state[name] = {job_id: _copy_job(job, memo) for job_id, job in value.items()}
+            elif name == PENDING_EVENTS:
+                state[name] = list(value)
+            elif not isinstance(value, _IMMUTABLE):
+                state[name] = copy.deepcopy(value, memo)
         return clone
 
     # ---- queries -------------------------------------------------------------------
