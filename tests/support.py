@@ -18,18 +18,33 @@ T = TypeVar("T")
 PG_URL = os.environ.get("DANUBE_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
+def wait_for(
+    observe: Callable[[], T],
+    done: Callable[[T], object],
+    *,
+    timeout: float = 30.0,
+    what: str = "condition",
+    interval: float = 0.01,
+) -> T:
+    """Observe until ``done(observed)`` holds and return what was observed; fail with the
+    last observation. The one wait of the test suite: every other is built on it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        seen = observe()
+        if done(seen):
+            return seen
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"timed out after {timeout}s waiting for {what}; last saw {seen!r}"
+            )
+        time.sleep(interval)
+
+
 def wait_until(
     probe: Callable[[], T], timeout: float = 10.0, what: str = "condition", interval: float = 0.01
 ) -> T:
     """Poll ``probe`` until it returns something truthy; fail with the last value seen."""
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last saw {last!r}")
+    return wait_for(probe, bool, timeout=timeout, what=what, interval=interval)
 
 
 def unique_schema(prefix: str = "t") -> str:

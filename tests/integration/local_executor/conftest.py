@@ -13,7 +13,7 @@ from domain.execution.ports import JobLaunch, JobStatus, Phase
 from domain.ids import JobId, RunId
 from tests.integration.git.origin import Origin
 from tests.integration.local_executor.recorder import RecordingSink
-from tests.integration.local_executor.waiting import wait_for
+from tests.support import wait_for
 
 TOKEN = "job-token-" + uuid.uuid4().hex
 GRACE = 0.3

@@ -19,7 +19,7 @@ from tests.integration.local_executor.conftest import (
 )
 from tests.integration.local_executor.processes import is_alive, live_members
 from tests.integration.local_executor.recorder import RecordingSink
-from tests.integration.local_executor.waiting import wait_for
+from tests.support import wait_for
 
 Executors = Callable[..., LocalExecutor]
 Sinks = Callable[[], RecordingSink]

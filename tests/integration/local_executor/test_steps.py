@@ -18,7 +18,7 @@ from domain.runs.states import StepState
 from tests.integration.local_executor.conftest import RunningJob
 from tests.integration.local_executor.processes import is_alive, live_members
 from tests.integration.local_executor.recorder import RecordingSink
-from tests.integration.local_executor.waiting import wait_for
+from tests.support import wait_for
 
 Sinks = Callable[[], RecordingSink]
 

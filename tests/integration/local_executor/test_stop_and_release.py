@@ -16,7 +16,7 @@ from tests.integration.git.origin import Origin
 from tests.integration.local_executor.conftest import RunningJob, launch_of, wait_until_prepared
 from tests.integration.local_executor.processes import is_alive, live_members
 from tests.integration.local_executor.recorder import RecordingSink
-from tests.integration.local_executor.waiting import wait_for
+from tests.support import wait_for
 
 Executors = Callable[..., LocalExecutor]
 Sinks = Callable[[], RecordingSink]

@@ -27,18 +27,6 @@ T = TypeVar("T")
 RETRY_BUDGET = "1.0"  # seconds; the production default is 30
 
 
-def wait_until(probe: Callable[[], T], timeout: float = 10.0, what: str = "condition") -> T:
-    """Poll `probe` until it returns something truthy; fail with the last value seen."""
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(0.01)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last saw {last!r}")
-
-
 @dataclass
 class Master:
     fake: FakeMaster

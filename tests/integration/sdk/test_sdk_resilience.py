@@ -19,8 +19,9 @@ from danube import (
     step,
 )
 from danube._runtime import reset
+from tests.support import wait_until
 
-from .conftest import Master, wait_until
+from .conftest import Master
 from .tcp_proxy import SeverableProxy
 
 # Prints a line, waits until the test lets it go on, prints another line.
