@@ -1,6 +1,7 @@
-"""The ``Executor`` contract of ``KubernetesExecutor``, on the API double and, opt-in
-(``-m k8s_real`` with ``DANUBE_TEST_KUBECONFIG``), on a real cluster. On a cluster the
-coordinator is a stand-in that only sleeps: these tests need no Danube master.
+"""The ``Executor`` contract (``domain.execution.ports``), one suite for every executor:
+the local executor, ``KubernetesExecutor`` on the API double and, opt-in (``-m k8s_real``
+with ``DANUBE_TEST_KUBECONFIG``), on a real cluster. The coordinator is a stand-in that
+only sleeps: these tests need no Danube master.
 
 Real-cluster settings: ``DANUBE_TEST_KUBECONFIG`` (and ``DANUBE_TEST_K8S_CONTEXT``),
 ``DANUBE_TEST_K8S_NAMESPACE`` (default ``danube-test``, must exist), ``DANUBE_TEST_K8S_GIT_IMAGE``
@@ -27,6 +28,7 @@ from adapters.kubernetes.metrics import KubernetesMetrics
 from adapters.kubernetes.pods import PodTemplate
 from adapters.kubernetes.podstate import Waits
 from adapters.kubernetes.settings import KubernetesSettings
+from adapters.local import LocalExecutor
 from domain.execution.ports import JobLaunch, Phase, StepLaunch, StepOutcome, Stream
 from domain.ids import JobId, RunId
 from domain.runs.states import StepState
@@ -50,7 +52,9 @@ class Sink:
 
 @dataclass
 class Cluster:
-    executor: KubernetesExecutor
+    """An executor under test, and what the suite needs to know of where it runs."""
+
+    executor: KubernetesExecutor | LocalExecutor
     repository: str
     commit: str
     image: str
@@ -82,7 +86,12 @@ class Cluster:
         return job
 
     def gone(self, job: JobLaunch) -> None:
-        """Neither the job's pod nor its Secret is left (read from the API server)."""
+        """Nothing of the job is left: no workspace (local), or neither its pod nor its
+        Secret (read from the API server)."""
+        if isinstance(self.executor, LocalExecutor):
+            assert not self.executor.workspace(job.job_id).exists()
+            assert self.executor.status(job.job_id).phase == Phase.ABSENT
+            return
         objects = self.double or ClusterObjects(self.executor.api.api_client)
         namespace = self.executor.namespace
         assert_nothing_left(objects, namespace, job.job_id, 120 if self.double is None else 20)
@@ -98,10 +107,21 @@ def settings(
     )
 
 
-@pytest.fixture(params=["double", pytest.param("real", marks=pytest.mark.k8s_real)])
+@pytest.fixture(params=["local", "double", pytest.param("real", marks=pytest.mark.k8s_real)])
 def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cluster]:
     metrics = KubernetesMetrics(CollectorRegistry())
     sleeper = ("/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done")
+    if request.param == "local":
+        repo, commit = make_repo(tmp_path / "repo", "# nothing to run\n")
+        counting = ("/bin/sh", "-c", f"echo $$ >> coordinator.pids; {sleeper[2]}")
+        local = LocalExecutor(
+            tmp_path / "workspaces", coordinator_command=counting, kill_grace_seconds=0.5
+        )
+        try:
+            yield Cluster(local, str(repo), commit, "", None)
+        finally:
+            local.close()
+        return
     if request.param == "real":
         if not REAL:
             pytest.skip("set DANUBE_TEST_KUBECONFIG to run against a real cluster")
@@ -158,33 +178,40 @@ def test_a_started_job_runs_and_its_steps_run_in_the_worker(cluster: Cluster) ->
     )
     assert outcome == StepOutcome(StepState.SUCCESS, 0)
     stdout = sink.data[Stream.STDOUT]
-    assert stdout.startswith(b"hi 'there'\n") and stdout.endswith(b"workspace\n")
+    assert stdout.startswith(b"hi 'there'\n")
+    workdir = stdout.splitlines()[-1].decode()
+    if isinstance(cluster.executor, LocalExecutor):
+        assert Path(workdir) == cluster.executor.workspace(job.job_id)
+    else:  # the double runs the worker in a directory standing in for the volume
+        assert workdir.endswith("/workspace")
     assert sink.data[Stream.STDERR] == b"to-stderr\n"
     cluster.executor.stop(job.job_id, "done")
     cluster.executor.release(job.job_id)
     cluster.gone(job)
 
 
-def test_starting_twice_creates_one_pod(cluster: Cluster) -> None:
+def test_starting_twice_starts_the_job_once(cluster: Cluster) -> None:
     job = cluster.running()
     cluster.executor.start(job, Sink())
+    assert cluster.executor.status(job.job_id).phase == Phase.RUNNING
     if cluster.double is not None:
         creates = cluster.double.requests_matching(verb="create", resource="pods")
         assert len(creates) == 1
+    if isinstance(cluster.executor, LocalExecutor):
+        pids = cluster.executor.workspace(job.job_id) / "coordinator.pids"
+        assert len(pids.read_text().split()) == 1
     cluster.executor.release(job.job_id)
     cluster.gone(job)
 
 
 def test_a_step_is_never_run_twice_and_a_failing_step_reports_its_code(cluster: Cluster) -> None:
     job = cluster.running()
-    command = "echo ran >> /danube/count; cat /danube/count | wc -l; exit 3"
+    command = "echo ran >> count.txt; exit 3"
     first = cluster.executor.run_step(job.job_id, step(2, command), Sink())
     again_sink = Sink()
     again = cluster.executor.run_step(job.job_id, step(2, command), again_sink)
     assert first == again == StepOutcome(StepState.FAILURE, 3)
-    counted = cluster.executor.run_step(
-        job.job_id, step(3, "wc -l < /danube/count"), sink := Sink()
-    )
+    counted = cluster.executor.run_step(job.job_id, step(3, "wc -l < count.txt"), sink := Sink())
     assert counted.exit_code == 0 and sink.data[Stream.STDOUT].strip() == b"1"
     cluster.executor.release(job.job_id)
     cluster.gone(job)
