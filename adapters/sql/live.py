@@ -1,0 +1,142 @@
+"""Live updates for asyncio code: the store's wakeups (in-process commits and
+PostgreSQL LISTEN/NOTIFY, both announced on thread-side ``Wakeup``s) bridged to an event
+loop, and bounded fan-out to subscribers.
+
+Thread-side ``Wakeup``s are announced from the projector, the log writers and the
+LISTEN thread; a subscriber in an event loop (a GraphQL subscription, an SSE stream)
+must neither block that loop nor hold a thread while it waits. ``Signal`` turns any
+number of wakeups into one awaitable "something moved" that coalesces bursts (a million
+log appends wake a slow reader once, not a million times), and ``Fanout`` hands items
+to many subscribers through bounded queues: a subscriber that falls too far behind is
+told to resync (``Overflowed``) instead of growing the server's memory without limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Sequence
+from typing import Generic, TypeVar
+
+from adapters.sql.wakeup import Wakeup
+
+T = TypeVar("T")
+
+
+class Signal:
+    """An asyncio-side "one of these wakeups was announced". Waiters re-read what they
+    follow after each wake; announcements while nobody waits are remembered (once)."""
+
+    def __init__(self, wakeups: Sequence[Wakeup], loop: asyncio.AbstractEventLoop) -> None:
+        self._wakeups = tuple(wakeups)
+        self._loop = loop
+        self._event = asyncio.Event()
+        self._waker = _ThreadWaker(self)
+        for wakeup in self._wakeups:
+            wakeup.subscribe(self._waker)  # type: ignore[arg-type]  # it only calls set()
+
+    def _announced(self) -> None:
+        """Called from any thread."""
+        if not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._event.set)
+
+    async def wait(self) -> None:
+        """Until an announcement since the last ``wait`` returned (bound it with
+        ``asyncio.timeout``: a reader re-reads now and again anyway)."""
+        await self._event.wait()
+        self._event.clear()
+
+    def close(self) -> None:
+        for wakeup in self._wakeups:
+            wakeup.unsubscribe(self._waker)  # type: ignore[arg-type]
+
+    def __enter__(self) -> Signal:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+class _ThreadWaker:
+    """What a ``Wakeup`` calls ``set()`` on, from whichever thread announced."""
+
+    def __init__(self, signal: Signal) -> None:
+        self._signal = signal
+
+    def set(self) -> None:
+        self._signal._announced()
+
+
+class Overflowed(Exception):
+    """The subscriber fell more than its queue behind: what it missed is gone from the
+    fan-out; it should resync from the store (from the last sequence or offset it saw)."""
+
+
+class Subscriber(Generic[T]):
+    def __init__(self, fanout: Fanout[T], maxsize: int) -> None:
+        self._fanout = fanout
+        self._queue: asyncio.Queue[T] = asyncio.Queue(maxsize)
+        self.overflowed = False
+
+    def _offer(self, item: T) -> None:
+        """In the loop's thread."""
+        if self.overflowed:
+            return
+        try:
+            self._queue.put_nowait(item)
+        except asyncio.QueueFull:
+            self.overflowed = True
+            self._fanout._drop(self)  # nothing more is queued for it
+
+    async def get(self) -> T:
+        """The next item; ``Overflowed`` once everything queued before the overflow was
+        taken (bound a wait with ``asyncio.timeout``)."""
+        if not self._queue.empty():
+            return self._queue.get_nowait()
+        if self.overflowed:
+            raise Overflowed("the subscriber fell behind and must resync")
+        return await self._queue.get()
+
+    async def __aiter__(self) -> AsyncIterator[T]:
+        while True:
+            yield await self.get()
+
+    def close(self) -> None:
+        self._fanout._drop(self)
+
+
+class Fanout(Generic[T]):
+    """Items published from any thread, delivered to every subscriber of one event loop
+    in order, each through its own bounded queue."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, maxsize: int = 1000) -> None:
+        self._loop = loop
+        self._maxsize = maxsize
+        self._subscribers: set[Subscriber[T]] = set()
+        self._lock = threading.Lock()
+
+    def subscribe(self, maxsize: int | None = None) -> Subscriber[T]:
+        subscriber = Subscriber(self, maxsize or self._maxsize)
+        with self._lock:
+            self._subscribers.add(subscriber)
+        return subscriber
+
+    @property
+    def subscribers(self) -> int:
+        with self._lock:
+            return len(self._subscribers)
+
+    def publish(self, item: T) -> None:
+        """From any thread; never blocks on a subscriber."""
+        if not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._deliver, item)
+
+    def _deliver(self, item: T) -> None:
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for subscriber in subscribers:
+            subscriber._offer(item)
+
+    def _drop(self, subscriber: Subscriber[T]) -> None:
+        with self._lock:
+            self._subscribers.discard(subscriber)
