@@ -1,0 +1,52 @@
+"""Rendering deploy/ as CI does: ``kubectl kustomize`` (offline), then every object
+checked with kubernetes-validate --strict against one stated Kubernetes version."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import yaml
+
+ROOT = Path(__file__).resolve().parents[3]
+DEPLOY = ROOT / "deploy"
+# The version deploy/ is validated against (README "Installing on Kubernetes").
+KUBERNETES_VERSION = "1.33.0"
+# Custom resources kubernetes-validate has no schema for, and why they are skipped there.
+SKIPPED_KINDS = {
+    "CiliumNetworkPolicy": "a Cilium CRD: its published schema is not available offline; "
+    "tests/integration/deploy/test_commands.py checks the fields we render",
+}
+
+
+def render(directory: Path) -> list[dict[str, Any]]:
+    result = subprocess.run(
+        ["kubectl", "kustomize", str(directory)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, f"kubectl kustomize {directory}: {result.stderr}"
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+def invalid(objects: list[dict[str, Any]]) -> list[str]:
+    """One line per object the API server would refuse (unknown fields included)."""
+    problems = []
+    for obj in objects:
+        if obj["kind"] in SKIPPED_KINDS:
+            continue
+        try:
+            kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as error:
+            path = ".".join(str(part) for part in error.path)
+            problems.append(f"{obj['kind']}/{obj['metadata']['name']}: {path}: {error.message}")
+        except kubernetes_validate.SchemaNotFoundError:
+            problems.append(f"{obj['kind']}/{obj['metadata']['name']}: no schema, not skipped")
+    return problems
+
+
+def by_kind(objects: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+    return {obj["metadata"]["name"]: obj for obj in objects if obj["kind"] == kind}
