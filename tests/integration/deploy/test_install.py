@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import os
-import shutil
 import stat
 import subprocess
 import sys
@@ -17,7 +16,7 @@ import bcrypt
 import pytest
 import yaml
 
-from tests.integration.deploy.render import DEPLOY, ROOT, by_kind, invalid
+from tests.integration.deploy.render import DEPLOY, KUBECTL, ROOT, by_kind, invalid
 
 INSTALL = DEPLOY / "install.sh"
 OFFLINE_KUBECTL = ("kustomize ", "create secret generic danube-dex ")
@@ -49,8 +48,7 @@ def install(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     log = tmp_path / "kubectl.log"
-    real = shutil.which("kubectl")
-    assert real, "kubectl is needed (tests/ensure-deps.sh installs it)"
+    real = KUBECTL
     wrapper = bin_dir / "kubectl"
     wrapper.write_text(f'#!/bin/sh\necho "$*" >> "{log}"\nexec "{real}" "$@"\n')
     wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
