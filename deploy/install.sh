@@ -97,7 +97,7 @@ danube_cli() {
     local overrides
     overrides=$(printf '{"spec":{"securityContext":{"runAsNonRoot":true,"runAsUser":1000,"seccompProfile":{"type":"RuntimeDefault"}},"containers":[{"name":"%s","image":"%s:%s","stdin":true,"command":["danube"%s,"/dev/stdin"],"securityContext":{"allowPrivilegeEscalation":false,"capabilities":{"drop":["ALL"]}}}]}}' \
         "$name" "$SERVER_IMAGE" "$image_tag" "$(printf ',"%s"' "$@")")
-    kubectl run "$name" -n "$SYSTEM_NS" --rm -i --quiet --restart=Never \
+    kubectl run "$name" -n "$SYSTEM_NS" --rm -i --quiet --restart=Never --pod-running-timeout=5m \
         --image="$SERVER_IMAGE:$image_tag" --overrides="$overrides" <"$input"
 }
 
@@ -142,6 +142,11 @@ EOF
     curl -sfL https://get.k3s.io |
         INSTALL_K3S_EXEC="--flannel-backend=none --disable-network-policy" sh -
     export KUBECONFIG=$K3S_KUBECONFIG
+    local _
+    for _ in $(seq 1 60); do
+        kubectl get nodes -o name 2>/dev/null | grep -q . && break
+        sleep 5
+    done
     kubectl wait --for=condition=Ready node --all --timeout="$WAIT_TIMEOUT"
 }
 
@@ -224,7 +229,8 @@ ensure_keys() {
 }
 
 # The rendered objects: deploy/ (or overlays/external-db) for this host and image tag,
-# Dex's config as a Secret, and the Cilium policy when config.yaml is given.
+# Dex's config as a Secret, and the Cilium policy when config.yaml is given. Bad input
+# stops the run here, before any key or object is created.
 render() {
     # (uses $work, the temporary folder of this run)
     local base="$DEPLOY_DIR"
@@ -307,8 +313,8 @@ main() {
     command -v kubectl >/dev/null 2>&1 || fail "kubectl is needed (K3s brings it)"
     work=$(mktemp -d)
     trap 'rm -rf "$work"' EXIT
-    render
     ensure_namespaces
+    render
     ensure_keys
     apply
     wait_ready

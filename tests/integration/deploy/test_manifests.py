@@ -140,7 +140,9 @@ def test_the_registry_answers_as_registry_danube_system_5000_with_deletion_enabl
     assert registry["image"].startswith("registry:2")
     env = {e["name"]: e["value"] for e in registry["env"]}
     assert env["REGISTRY_STORAGE_DELETE_ENABLED"] == "true"
-    claim = spec["volumes"][0]["persistentVolumeClaim"]["claimName"]
+    (mount,) = [m for m in registry["volumeMounts"] if m["mountPath"] == "/var/lib/registry"]
+    (volume,) = [v for v in spec["volumes"] if v["name"] == mount["name"]]
+    claim = volume["persistentVolumeClaim"]["claimName"]
     assert claim in by_kind(default, "PersistentVolumeClaim")
 
 
