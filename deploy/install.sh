@@ -92,7 +92,7 @@ danube_cli() {
         DANUBE_DATA_DIR="$work/danube-data" danube "$@" "$input"
         return
     fi
-    $dry_run && fail "--dry-run needs the danube command on PATH (pip install danube)"
+    $dry_run && fail "--dry-run needs the danube command on PATH (sh deploy/images/build.sh server . /opt/danube; PATH=/opt/danube/bin:\$PATH)"
     local name="danube-cli-$$"
     local overrides
     overrides=$(printf '{"spec":{"securityContext":{"runAsNonRoot":true,"runAsUser":1000,"seccompProfile":{"type":"RuntimeDefault"}},"containers":[{"name":"%s","image":"%s:%s","stdin":true,"command":["danube"%s,"/dev/stdin"],"securityContext":{"allowPrivilegeEscalation":false,"capabilities":{"drop":["ALL"]}}}]}}' \
@@ -110,8 +110,12 @@ ensure_cluster() {
     if command -v k3s >/dev/null 2>&1; then
         say "K3s is installed: using it"
     else
-        say "would install K3s without flannel and its network policy, with Cilium (chart $CILIUM_VERSION) as the CNI"
-        $dry_run || install_k3s
+        if $dry_run; then
+            say "would install K3s without flannel and its network policy, with Cilium (chart $CILIUM_VERSION) as the CNI"
+        else
+            say "installing K3s with Cilium (chart $CILIUM_VERSION) as the CNI"
+            install_k3s
+        fi
     fi
     export KUBECONFIG=${KUBECONFIG:-$K3S_KUBECONFIG}
 }
