@@ -1,10 +1,13 @@
-"""deploy/install.sh: shellcheck-clean, and its --dry-run prints, as one YAML stream, what
-it would do and every object it would apply, touching no cluster (every kubectl call is
-recorded: only offline rendering is allowed) and printing no generated key."""
+"""deploy/install.sh: shellcheck-clean; its --dry-run prints, as one YAML stream, what it
+would do and every object it would apply, touching no cluster (every kubectl call is
+recorded: only offline rendering is allowed) and printing no generated key; and a real
+run against a kubectl double that keeps objects as files (fake_kubectl.py: no API server
+runs here) creates the keys once, and a second run changes nothing."""
 
 from __future__ import annotations
 
 import base64
+import json
 import os
 import stat
 import subprocess
@@ -209,3 +212,113 @@ def test_a_bad_users_file_stops_the_install_with_danubes_reason(tmp_path: Path) 
     assert result.returncode != 0
     assert "spec.password_hash of bob is not a bcrypt hash" in result.stderr
     assert "would apply" not in result.stdout
+
+
+class Cluster:
+    """install.sh against tests/integration/deploy/fake_kubectl.py: objects kept as files."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.state = tmp_path / "cluster"
+        self.state.mkdir()
+        self.bin = tmp_path / "fake-bin"
+        self.bin.mkdir()
+        kubectl = self.bin / "kubectl"
+        fake = Path(__file__).with_name("fake_kubectl.py")
+        kubectl.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{fake}" "$@"\n')
+        kubectl.chmod(kubectl.stat().st_mode | stat.S_IEXEC)
+        self.tmp_path = tmp_path
+
+    def install(self, *args: str) -> subprocess.CompletedProcess[str]:
+        (self.state / "calls.log").write_text("")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("DANUBE_", "KUBECONFIG"))}
+        env.update(
+            PATH=os.pathsep.join([str(self.bin), str(Path(sys.executable).parent), env["PATH"]]),
+            HOME=str(self.tmp_path),
+            FAKE_KUBECTL_STATE=str(self.state),
+            REAL_KUBECTL=str(KUBECTL),
+        )
+        return subprocess.run(
+            ["bash", str(INSTALL), "--existing-cluster", "--host", "ci.example.com", *args],
+            cwd=self.tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    def calls(self) -> list[str]:
+        return (self.state / "calls.log").read_text().splitlines()
+
+    def secret(self, name: str, key: str) -> bytes:
+        stored = json.loads((self.state / f"Secret.danube-system.{name}.json").read_text())
+        return base64.b64decode(stored["data"][key])
+
+
+def test_an_install_creates_the_keys_once_and_a_second_run_changes_nothing(
+    tmp_path: Path, users: Path
+) -> None:
+    cluster = Cluster(tmp_path)
+    first = cluster.install("--users", str(users))
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.splitlines()[0] == "Danube is ready at http://ci.example.com/"
+    assert len(cluster.secret("danube-master-key", "master.key")) == 32
+    assert cluster.secret("danube-signing-key", "signing.key").startswith(b"-----BEGIN PRIVATE KEY")
+    password = cluster.secret("danube-postgres", "POSTGRES_PASSWORD").decode()
+    assert len(password) == 64
+    assert cluster.secret("danube-database", "DANUBE_DATABASE_URL").decode() == (
+        f"postgresql://danube:{password}@danube-postgres.danube-system.svc:5432/danube"
+    )
+    assert len(cluster.secret("danube-oidc", "DANUBE_OIDC_CLIENT_SECRET")) == 64
+    dex = yaml.safe_load(cluster.secret("danube-dex", "config.yaml"))
+    assert dex["issuer"] == "http://ci.example.com/dex"
+    waited = [c.split()[2] for c in cluster.calls() if c.startswith("rollout status")]
+    assert waited[0] == "statefulset/danube-postgres" and "deployment/danube-server" in waited
+    for generated in (
+        password,
+        cluster.secret("danube-oidc", "DANUBE_OIDC_CLIENT_SECRET").decode(),
+    ):
+        assert generated not in first.stdout + first.stderr
+    keys = {f.name: f.read_text() for f in cluster.state.glob("Secret.*")}
+
+    second = cluster.install("--users", str(users))
+    assert second.returncode == 0, second.stderr
+    created = [c for c in cluster.calls() if c.startswith("create") and "--dry-run" not in c]
+    assert created == []
+    assert {f.name: f.read_text() for f in cluster.state.glob("Secret.*")} == keys
+    assert "created" not in second.stderr and "configured" not in second.stderr
+    assert not [c for c in cluster.calls() if c.startswith("rollout restart")]
+
+
+def test_changed_users_reconfigure_dex_and_restart_it(tmp_path: Path, users: Path) -> None:
+    cluster = Cluster(tmp_path)
+    assert cluster.install("--users", str(users)).returncode == 0
+    users.write_text(
+        users.read_text().replace("alice@example.com", "alice@example.org"), encoding="utf-8"
+    )
+    again = cluster.install("--users", str(users))
+    assert again.returncode == 0, again.stderr
+    changed = [line for line in again.stderr.splitlines() if not line.startswith("install.sh:")]
+    assert changed == ["secret/danube-dex configured"]
+    assert "rollout restart deployment/danube-dex -n danube-system" in cluster.calls()
+    dex = yaml.safe_load(cluster.secret("danube-dex", "config.yaml"))
+    assert [p["email"] for p in dex["staticPasswords"]] == ["alice@example.org"]
+
+
+def test_without_cilium_the_allowlist_policy_is_left_out_saying_so(
+    tmp_path: Path, users: Path, config_yaml: Path
+) -> None:
+    cluster = Cluster(tmp_path)
+    result = cluster.install("--users", str(users), "--config-yaml", str(config_yaml))
+    assert result.returncode == 0, result.stderr
+    assert "install.sh: no Cilium in this cluster" in result.stderr
+    assert not list(cluster.state.glob("CiliumNetworkPolicy.*"))
+    crd = {
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "ciliumnetworkpolicies.cilium.io"},
+    }
+    (cluster.state / "CustomResourceDefinition._.ciliumnetworkpolicies.cilium.io.json").write_text(
+        json.dumps(crd)
+    )
+    result = cluster.install("--users", str(users), "--config-yaml", str(config_yaml))
+    assert result.returncode == 0, result.stderr
+    assert "ciliumnetworkpolicy.cilium/danube-jobs-egress-allowlist created" in result.stderr
