@@ -234,7 +234,7 @@ ensure_keys() {
 
 # The rendered objects: deploy/ (or overlays/external-db) for this host and image tag,
 # Dex's config as a Secret, and the Cilium policy when config.yaml is given. Bad input
-# stops the run here, before any key or object is created.
+# stops the run here, before any key or Danube object is created (the namespaces may be).
 render() {
     # (uses $work, the temporary folder of this run)
     local base="$DEPLOY_DIR"
