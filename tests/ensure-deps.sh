@@ -12,6 +12,7 @@ set -uo pipefail
 PACKAGES=(
     "/usr/sbin/sshd openssh-server"        # the ssh config-repository tests run a real sshd
     "/usr/bin/git git"
+    "/usr/bin/shellcheck shellcheck"       # deploy/install.sh, deploy/images/build.sh
 )
 
 PG_HOST=127.0.0.1
