@@ -1,0 +1,50 @@
+"""Commands: each takes the principal asking, acts through one domain service and
+returns what it recorded. The cause of every command comes from the principal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from api.app.errors import InvalidInputError, translated
+from api.app.principal import Principal
+from domain.ids import RunId
+from domain.runs.application import RunsService
+from domain.system.application import SystemService
+from domain.triggers.manual import ManualTriggers, TriggeredRun
+
+MAX_REF_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    run_id: str
+    position: int
+
+
+class Commands:
+    def __init__(self, triggers: ManualTriggers, runs: RunsService, system: SystemService) -> None:
+        self._triggers, self._runs, self._system = triggers, runs, system
+
+    def trigger(self, principal: Principal, pipeline: str, ref: str) -> TriggeredRun:
+        if not pipeline:
+            raise InvalidInputError("pipeline must not be empty")
+        if not ref or len(ref) > MAX_REF_LENGTH:
+            raise InvalidInputError(f"ref must be 1 to {MAX_REF_LENGTH} characters long")
+        with translated():
+            return self._triggers.trigger(pipeline, ref, principal.cause(trigger="api"), "api")
+
+    def cancel_run(self, principal: Principal, run_id: str) -> Cancelled:
+        try:
+            key = RunId(UUID(run_id))
+        except ValueError:
+            raise InvalidInputError(f"invalid run id {run_id!r}: expected a UUID") from None
+        with translated():
+            position = self._runs.cancel_run(key, principal.cause(reason="cancel"))
+        return Cancelled(key.hex, position)
+
+    def drain(self, principal: Principal) -> int:
+        return self._system.start_draining(principal.cause(reason="drain"))
+
+    def undrain(self, principal: Principal) -> int:
+        return self._system.stop_draining(principal.cause(reason="undrain"))
