@@ -6,12 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from api.app.errors import InvalidInputError, translated
+from api.app.errors import InvalidInputError, NotFoundError, translated
 from api.app.principal import Principal
 from domain.ids import RunId
 from domain.runs.application import RunsService
 from domain.system.application import SystemService
 from domain.triggers.manual import ManualTriggers, TriggeredRun
+from projections.runs_view import RunsView
 
 MAX_REF_LENGTH = 255
 
@@ -23,8 +24,11 @@ class Cancelled:
 
 
 class Commands:
-    def __init__(self, triggers: ManualTriggers, runs: RunsService, system: SystemService) -> None:
+    def __init__(
+        self, triggers: ManualTriggers, runs: RunsService, system: SystemService, views: RunsView
+    ) -> None:
         self._triggers, self._runs, self._system = triggers, runs, system
+        self._views = views
 
     def trigger(self, principal: Principal, pipeline: str, ref: str) -> TriggeredRun:
         if not pipeline:
@@ -42,6 +46,17 @@ class Commands:
         with translated():
             position = self._runs.cancel_run(key, principal.cause(reason="cancel"))
         return Cancelled(key.hex, position)
+
+    def cancel_job(self, principal: Principal, job_id: str) -> Cancelled:
+        """Cancel the run the job belongs to (its jobs end together)."""
+        try:
+            key = UUID(job_id)
+        except ValueError:
+            raise InvalidInputError(f"invalid job id {job_id!r}: expected a UUID") from None
+        job = self._views.job(key)
+        if job is None:
+            raise NotFoundError(f"no job {job_id}")
+        return self.cancel_run(principal, job.run_id)
 
     def drain(self, principal: Principal) -> int:
         return self._system.start_draining(principal.cause(reason="drain"))

@@ -11,7 +11,7 @@ import codecs
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 from uuid import UUID
 
 from api.app.errors import InvalidInputError, NotFoundError, translated
@@ -58,10 +58,17 @@ class LogReader(Protocol):
     def stored_size(self, job_id: str) -> int: ...
 
 
+class ArtifactFiles(Protocol):
+    """Where artifacts are stored (``adapters.artifacts``)."""
+
+    def open(self, job_id: str, name: str) -> BinaryIO: ...
+
+
 class Queries:
     def __init__(
         self,
         runs_view: RunsView,
+        artifact_files: ArtifactFiles,
         config_view: ConfigView,
         logs: LogReader,
         runs: RunsService,
@@ -70,6 +77,7 @@ class Queries:
         lag: Callable[[], dict[str, float]],
     ) -> None:
         self._views, self._config, self._logs = runs_view, config_view, logs
+        self._files = artifact_files
         self._runs, self._system, self._log, self._lag = runs, system, log, lag
 
     # ---- pipelines -------------------------------------------------------------------
@@ -154,6 +162,19 @@ class Queries:
 
     def artifacts(self, job_id: str) -> list[ArtifactResult]:
         return [ArtifactResult.of(view) for view in self._views.artifacts(_uuid(job_id, "job"))]
+
+    def artifact(self, job_id: str, name: str) -> tuple[ArtifactResult, BinaryIO]:
+        """An artifact's record and its stored bytes, opened for reading."""
+        key = _uuid(job_id, "job").hex
+        view = self._views.artifact(key, name)
+        if view is None:
+            raise NotFoundError(f"job {job_id} has no artifact {name!r}")
+        try:
+            return ArtifactResult.of(view), self._files.open(key, name)
+        except (OSError, ValueError) as error:
+            raise NotFoundError(
+                f"the artifact {name!r} of job {job_id} cannot be read: {error}"
+            ) from None
 
     def queue(self) -> list[QueueEntry]:
         entries = []

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from api.app.commands import Commands
+from api.app.live import Live
 from api.app.queries import Queries
+from domain.ids import JobId
 
 if TYPE_CHECKING:
     from api.bootstrap import Danube
@@ -17,6 +20,16 @@ if TYPE_CHECKING:
 class Application:
     queries: Queries
     commands: Commands
+    live: Live
+
+
+def of_app(state: Any) -> Application:
+    """The application layer of a FastAPI app's process, built on first use from the
+    ``Danube`` in its state: REST and GraphQL share it."""
+    built: Application | None = getattr(state, "application", None)
+    if built is None:
+        built = state.application = application(state.danube)
+    return built
 
 
 def application(danube: Danube) -> Application:
@@ -34,6 +47,7 @@ def application(danube: Danube) -> Application:
 
     queries = Queries(
         danube.views,
+        danube.artifacts,
         danube.config_view,
         danube.logs,
         danube.runs,
@@ -41,4 +55,10 @@ def application(danube: Danube) -> Application:
         danube.store.log,
         lag,
     )
-    return Application(queries, Commands(danube.triggers, danube.runs, danube.system))
+    live = Live(
+        queries,
+        lambda: danube.store.views.progress("runs"),
+        lambda job_id: danube.logs.progress(JobId(UUID(job_id))),
+    )
+    commands = Commands(danube.triggers, danube.runs, danube.system, danube.views)
+    return Application(queries, commands, live)

@@ -10,7 +10,6 @@ from typing import Any, TypeVar
 from starlette.concurrency import run_in_threadpool
 from strawberry.dataloader import DataLoader
 
-from api.app.live import Live
 from api.app.principal import Principal
 from api.app.queries import Queries
 from api.app.results import ArtifactResult, JobResult, StepResult
@@ -42,11 +41,11 @@ class Loaders:
         )
 
 
-def context_of(app: Application, live: Live, principal: Principal) -> dict[str, Any]:
+def context_of(app: Application, principal: Principal) -> dict[str, Any]:
     return {
         "queries": app.queries,
         "commands": app.commands,
-        "live": live,
+        "live": app.live,
         "principal": principal,
         "loaders": Loaders.of(app.queries),
     }
