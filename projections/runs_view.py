@@ -42,6 +42,7 @@ class RunView(_FromRow):
     version: int
     waiting_reason: str = ""
     spec: dict[str, Any] | None = None
+    retry_of: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class JobView(_FromRow):
     cancel_requested: int = 0
     secrets_read: list[str] | None = None
     report: dict[str, str] | None = None
+    reused_from: str | None = None
 
 
 @dataclass(frozen=True)

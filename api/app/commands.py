@@ -3,12 +3,13 @@ returns what it recorded. The cause of every command comes from the principal.""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
 
 from api.app.errors import InvalidInputError, NotFoundError, translated
 from api.app.principal import Principal
-from domain.ids import RunId
+from domain.ids import RunId, new_run_id
 from domain.runs.application import RunsService
 from domain.system.application import SystemService
 from domain.triggers.manual import ManualTriggers, TriggeredRun
@@ -25,10 +26,17 @@ class Cancelled:
 
 class Commands:
     def __init__(
-        self, triggers: ManualTriggers, runs: RunsService, system: SystemService, views: RunsView
+        self,
+        triggers: ManualTriggers,
+        runs: RunsService,
+        system: SystemService,
+        views: RunsView,
+        settle: Callable[[int], bool],
     ) -> None:
+        """``settle(position)`` waits (bounded) until the read models have folded the log
+        up to ``position``: a command whose answer is read back waits for it first."""
         self._triggers, self._runs, self._system = triggers, runs, system
-        self._views = views
+        self._views, self._settle = views, settle
 
     def trigger(self, principal: Principal, pipeline: str, ref: str) -> TriggeredRun:
         if not pipeline:
@@ -57,6 +65,21 @@ class Commands:
         if job is None:
             raise NotFoundError(f"no job {job_id}")
         return self.cancel_run(principal, job.run_id)
+
+    def rerun(self, principal: Principal, run_id: str, only_failed: bool) -> str:
+        """A new run of what ``run_id`` ran, recording the run it retries; with
+        ``only_failed``, its jobs that succeeded are reused. Returns the new run's id."""
+        try:
+            key = RunId(UUID(run_id))
+        except ValueError:
+            raise InvalidInputError(f"invalid run id {run_id!r}: expected a UUID") from None
+        new = new_run_id()
+        with translated():
+            position = self._runs.rerun(
+                key, new, principal.cause(trigger="rerun"), only_failed=only_failed
+            )
+        self._settle(position)
+        return new.hex
 
     def drain(self, principal: Principal) -> int:
         return self._system.start_draining(principal.cause(reason="drain"))

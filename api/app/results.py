@@ -100,6 +100,7 @@ class JobResult:
     step_count: int
     cancel_requested: bool
     secrets_read: tuple[str, ...]
+    reused_from: str | None = None
 
     @classmethod
     def of(cls, view: JobView) -> JobResult:
@@ -117,6 +118,7 @@ class JobResult:
             step_count=view.step_count or 0,
             cancel_requested=bool(view.cancel_requested),
             secrets_read=tuple(view.secrets_read or ()),
+            reused_from=view.reused_from,
         )
 
 
@@ -140,6 +142,7 @@ class RunResult:
     waiting_reason: str
     version: int
     job_ids: tuple[str, ...]
+    retry_of: str | None = None
 
     @classmethod
     def of(cls, view: RunView) -> RunResult:
@@ -162,6 +165,7 @@ class RunResult:
             waiting_reason=view.waiting_reason,
             version=view.version,
             job_ids=tuple(sorted(view.jobs or {})),
+            retry_of=view.retry_of,
         )
 
 
@@ -199,6 +203,7 @@ class RunAsOf:
             waiting_reason=run.waiting_reason,
             version=run.version,
             job_ids=tuple(sorted(job_id.hex for job_id in run.jobs)),
+            retry_of=str(run.trigger.get("retry_of", "")) or None,
         )
         steps = tuple(
             StepResult(
@@ -242,6 +247,7 @@ def _job_of(run: Run, job: Any) -> JobResult:
         step_count=max(job.steps, default=0),
         cancel_requested=run.cancel_requested,
         secrets_read=tuple(sorted(job.secrets_read)),
+        reused_from=job.reused_from or None,
     )
 
 

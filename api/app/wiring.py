@@ -60,5 +60,7 @@ def application(danube: Danube) -> Application:
         lambda: danube.store.views.progress("runs"),
         lambda job_id: danube.logs.progress(JobId(UUID(job_id))),
     )
-    commands = Commands(danube.triggers, danube.runs, danube.system, danube.views)
+    commands = Commands(
+        danube.triggers, danube.runs, danube.system, danube.views, danube.wait_for_views
+    )
     return Application(queries, commands, live)

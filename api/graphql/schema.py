@@ -33,11 +33,14 @@ from api.graphql.types import (
     PipelineNotFound,
     ProjectionLag,
     QueueEntry,
+    RerunResult,
+    RerunStarted,
     Run,
     RunCancelled,
     RunConnection,
     RunEdge,
     RunNotCancellable,
+    RunNotFinished,
     RunNotFound,
     RunsFilter,
     Step,
@@ -169,6 +172,23 @@ class Mutation:
                 return RunNotFound(message=result.message, code=result.code)
             return _problem(result)  # type: ignore[no-any-return]
         return RunCancelled(run=Run.of(await ask(queries.run, result.run_id)))
+
+    @strawberry.mutation(
+        description="Start a new run of what a run ran, recording the run it retries; with "
+        "onlyFailed, jobs that succeeded are reused (marked reusedFrom) and not run again."
+    )
+    async def rerun(
+        self, info: Ctx, run_id: strawberry.ID, only_failed: bool = False
+    ) -> RerunResult:
+        commands, queries = info.context["commands"], info.context["queries"]
+        result = await act(commands.rerun, info.context["principal"], str(run_id), only_failed)
+        if isinstance(result, AppError):
+            if resolvers.is_not_found(result):
+                return RunNotFound(message=result.message, code=result.code)
+            if resolvers.is_conflict(result):
+                return RunNotFinished(message=result.message, code=result.code)
+            return InvalidInput(message=result.message, code=result.code)
+        return RerunStarted(run=Run.of(await ask(queries.run, result)))
 
     @strawberry.mutation(description="Stop starting new runs; running jobs finish.")
     async def drain(self, info: Ctx) -> DrainState:

@@ -119,6 +119,9 @@ class Job:
     step_count: int
     cancel_requested: bool
     secrets_read: list[str]
+    reused_from: strawberry.ID | None = strawberry.field(
+        description="In a rerun of only the failed jobs: the earlier job this one reuses."
+    )
     preloaded_steps: strawberry.Private[list[Step] | None] = None
     preloaded_artifacts: strawberry.Private[list[Artifact] | None] = None
 
@@ -153,6 +156,7 @@ class Job:
             step_count=job.step_count,
             cancel_requested=job.cancel_requested,
             secrets_read=list(job.secrets_read),
+            reused_from=None if job.reused_from is None else strawberry.ID(job.reused_from),
         )
 
 
@@ -176,6 +180,7 @@ class Run:
     finished_at: str | None
     waiting_reason: str
     version: int = strawberry.field(description="How many events the run has.")
+    retry_of: strawberry.ID | None = strawberry.field(description="The run this one retries.")
     job_ids: strawberry.Private[tuple[str, ...]] = ()
     preloaded_jobs: strawberry.Private[list[Job] | None] = None
 
@@ -207,6 +212,7 @@ class Run:
             finished_at=run.finished_at,
             waiting_reason=run.waiting_reason,
             version=run.version,
+            retry_of=None if run.retry_of is None else strawberry.ID(run.retry_of),
             job_ids=run.job_ids,
         )
 
@@ -339,6 +345,11 @@ class RunCancelled:
     run: Run
 
 
+@strawberry.type(description="The new run a rerun started.")
+class RerunStarted:
+    run: Run
+
+
 @strawberry.type
 class DrainState:
     draining: bool
@@ -365,6 +376,11 @@ class RunNotCancellable(Problem):
     pass
 
 
+@strawberry.type(description="The run has not ended: which of its jobs failed is not known yet.")
+class RunNotFinished(Problem):
+    pass
+
+
 @strawberry.type(description="The input was refused (a ref that does not resolve, ...).")
 class InvalidInput(Problem):
     pass
@@ -382,4 +398,8 @@ TriggerRunResult = Annotated[
 CancelRunResult = Annotated[
     RunCancelled | RunNotFound | RunNotCancellable | InvalidInput,
     strawberry.union("CancelRunResult"),
+]
+RerunResult = Annotated[
+    RerunStarted | RunNotFound | RunNotFinished | InvalidInput,
+    strawberry.union("RerunResult"),
 ]
