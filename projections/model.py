@@ -89,5 +89,6 @@ class RowReader(Protocol):
         after: Sequence[Any] | None = None,
         limit: int | None = None,
     ) -> list[Row]:
-        """Rows whose columns equal ``where``, ordered by ``order_by`` (keyset
-        pagination: ``after`` holds the ``order_by`` values of the last row seen)."""
+        """Rows whose columns equal ``where`` (a list, tuple or set value: any of its
+        values), ordered by ``order_by`` (keyset pagination: ``after`` holds the
+        ``order_by`` values of the last row seen)."""

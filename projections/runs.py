@@ -35,6 +35,7 @@ RUNS = Table(
         Column("version", INT),
         Column("waiting_reason"),
         Column("spec", JSON),
+        Column("retry_of"),
     ),
     indexes=(("pipeline", "requested_at"), ("state", "requested_at"), ("requested_at",)),
 )
@@ -60,6 +61,7 @@ JOBS = Table(
         Column("cancel_requested", INT),
         Column("secrets_read", JSON),
         Column("report", JSON),
+        Column("reused_from"),
     ),
     indexes=(("run_id",), ("pipeline", "requested_at"), ("state", "requested_at")),
 )
@@ -148,6 +150,8 @@ def _requested(event: Run.Requested, rows: Rows) -> None:
     run_id = event.originator_id.hex
     at = iso(event.timestamp)
     trigger = event.trigger
+    states = {_hex(job["id"]): _initial_state(job) for job in event.jobs}
+    run_state = derive_run_state(states.values())
     run = RUNS.blank(run_id)
     run.update(
         pipeline=event.pipeline,
@@ -159,13 +163,18 @@ def _requested(event: Run.Requested, rows: Rows) -> None:
         trigger_ref=trigger.get("ref", event.ref),
         delivery_id=trigger.get("delivery_id", ""),
         actor=event.cause.get("actor", ""),
-        state=JobState.PENDING.value,
+        state=run_state.value,
         cancel_requested=0,
         requested_at=at,
-        jobs={_hex(job["id"]): {"name": job["name"], "state": "pending"} for job in event.jobs},
+        finished_at=at if run_state.is_terminal else None,
+        jobs={
+            _hex(job["id"]): {"name": job["name"], "state": states[_hex(job["id"])].value}
+            for job in event.jobs
+        },
         version=event.originator_version,
         waiting_reason="",
         spec=event.spec,
+        retry_of=trigger.get("retry_of") or None,
     )
     rows.put("runs", run)
     for job in event.jobs:
@@ -178,8 +187,12 @@ def _requested(event: Run.Requested, rows: Rows) -> None:
             ref=event.ref,
             commit_sha=event.commit_sha,
             trigger_type=run["trigger_type"],
-            state=JobState.PENDING.value,
-            reason="",
+            state=states[_hex(job["id"])].value,
+            reason=f"reused: succeeded in job {job['reused_from']}"
+            if job.get("reused_from")
+            else "",
+            finished_at=at if job.get("reused_from") else None,
+            reused_from=job.get("reused_from") or None,
             requested_at=at,
             step_count=0,
             trigger_ref=run["trigger_ref"],
@@ -193,10 +206,15 @@ def _requested(event: Run.Requested, rows: Rows) -> None:
         repository=event.repository,
         run_count=(pipeline["run_count"] or 0) + 1,
         last_run_id=run_id,
-        last_state=JobState.PENDING.value,
+        last_state=run_state.value,
         last_requested_at=at,
     )
     rows.put("pipelines", pipeline)
+
+
+def _initial_state(job: dict[str, Any]) -> JobState:
+    """A rerun's reused job starts as succeeded; every other job as pending."""
+    return JobState.SUCCESS if job.get("reused_from") else JobState.PENDING
 
 
 def _job_changed(event: Any, rows: Rows, state: JobState, time_column: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Self
 from uuid import UUID
@@ -41,6 +42,7 @@ class RunView(_FromRow):
     version: int
     waiting_reason: str = ""
     spec: dict[str, Any] | None = None
+    retry_of: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ class JobView(_FromRow):
     cancel_requested: int = 0
     secrets_read: list[str] | None = None
     report: dict[str, str] | None = None
+    reused_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,27 @@ class RunsView:
     ) -> Page:
         """Newest first. Filters: pipeline, state, run_id."""
         return self._page("jobs", JobView, filters, after, limit)
+
+    def jobs_by_id(self, job_ids: Sequence[UUID | str]) -> dict[str, JobView]:
+        """Batch getter: the jobs that exist among ``job_ids``, in one query."""
+        rows = self._reader.find("jobs", {"id": [_hex(j) for j in job_ids]})
+        return {row["id"]: JobView.from_row(row) for row in rows}
+
+    def steps_of(self, job_ids: Sequence[UUID | str]) -> dict[str, list[StepView]]:
+        """Batch getter: the steps of every job in ``job_ids``, in one query."""
+        found: dict[str, list[StepView]] = {_hex(j): [] for j in job_ids}
+        rows = self._reader.find("steps", {"job_id": list(found)}, order_by=("job_id", "number"))
+        for row in rows:
+            found[row["job_id"]].append(StepView.from_row(row))
+        return found
+
+    def artifacts_of(self, job_ids: Sequence[UUID | str]) -> dict[str, list[ArtifactView]]:
+        """Batch getter: the artifacts of every job in ``job_ids``, in one query."""
+        found: dict[str, list[ArtifactView]] = {_hex(j): [] for j in job_ids}
+        rows = self._reader.find("artifacts", {"job_id": list(found)}, order_by=("job_id", "name"))
+        for row in rows:
+            found[row["job_id"]].append(ArtifactView.from_row(row))
+        return found
 
     def steps(self, job_id: UUID | str) -> list[StepView]:
         rows = self._reader.find("steps", {"job_id": _hex(job_id)}, order_by=("number",))

@@ -281,6 +281,13 @@ class SqlRowReader:
         for column, value in where.items():
             if column not in t.column_names:
                 raise ValueError(f"{table} has no column {column!r}")
+            if isinstance(value, list | tuple | set | frozenset):  # any of these values
+                values = list(value)
+                clauses.append(
+                    f"{column} IN ({', '.join([p] * len(values))})" if values else "1 = 0"
+                )
+                params.extend(values)
+                continue
             clauses.append(f"{column} = {p}")
             params.append(value)
         if after is not None:

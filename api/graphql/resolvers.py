@@ -1,32 +1,23 @@
-"""Resolvers: parse the input, call one application method, and map domain errors to
-GraphQL errors whose ``extensions.code`` says what kind of refusal it was. No business
-rule lives here."""
+"""Resolvers: parse the input, call one application-layer function, and map its errors:
+to a GraphQL error whose ``extensions.code`` names the refusal (queries), or to the
+failure member of a mutation's result union. No business rule lives here."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from graphql import GraphQLError
 from starlette.concurrency import run_in_threadpool
 
-from api.bootstrap import Danube
-from domain.cause import Cause
-from domain.triggers.manual import (
-    DrainingError,
-    PipelineNotFoundError,
-    TriggeredRun,
-    TriggerRefusedError,
-)
+from api.app.errors import AppError, ConflictError, InvalidInputError, NotFoundError
 
-API = Cause(actor="api", trigger="api")
-MAX_REF_LENGTH = 255  # as the REST route
-
-NOT_FOUND, BAD_USER_INPUT, UNAVAILABLE = "NOT_FOUND", "BAD_USER_INPUT", "UNAVAILABLE"
-EXPECTED_CODES = frozenset({NOT_FOUND, BAD_USER_INPUT, UNAVAILABLE})
+T = TypeVar("T")
+EXPECTED_CODES = frozenset({"NOT_FOUND", "BAD_USER_INPUT", "UNAVAILABLE", "CONFLICT"})
 
 
-def refusal(message: str, code: str) -> GraphQLError:
-    return GraphQLError(message, extensions={"code": code})
+def refusal(error: AppError) -> GraphQLError:
+    return GraphQLError(error.message, extensions={"code": error.code})
 
 
 def is_refusal(error: GraphQLError) -> bool:
@@ -36,23 +27,30 @@ def is_refusal(error: GraphQLError) -> bool:
     return code in EXPECTED_CODES
 
 
-async def trigger_run(danube: Danube, pipeline: str, ref: str) -> TriggeredRun:
-    """``POST /api/v1/pipelines/{name}/runs``, through GraphQL: the same command."""
-    if not pipeline:
-        raise refusal("pipeline must not be empty", BAD_USER_INPUT)
-    if not ref or len(ref) > MAX_REF_LENGTH:
-        raise refusal(f"ref must be 1 to {MAX_REF_LENGTH} characters long", BAD_USER_INPUT)
+async def ask(read: Callable[..., T], *args: Any) -> T:
+    """A query, off the event loop; application errors become GraphQL errors."""
     try:
-        return await run_in_threadpool(danube.triggers.trigger, pipeline, ref, API, "api")
-    except PipelineNotFoundError as error:
-        raise refusal(str(error), NOT_FOUND) from None
-    except DrainingError as error:
-        raise refusal(str(error), UNAVAILABLE) from None
-    except TriggerRefusedError as error:
-        raise refusal(str(error), BAD_USER_INPUT) from None
+        return await run_in_threadpool(read, *args)
+    except AppError as error:
+        raise refusal(error) from None
 
 
-async def pipelines(danube: Danube) -> list[dict[str, Any]]:
-    """The pipelines of the configuration in force, by name."""
-    rows = await run_in_threadpool(danube.config_view.pipelines)
-    return sorted(rows, key=lambda row: str(row["id"]))
+async def act(command: Callable[..., T], *args: Any) -> T | AppError:
+    """A command, off the event loop; an application error is returned, for the
+    mutation to answer with its result union's failure member."""
+    try:
+        return await run_in_threadpool(command, *args)
+    except AppError as error:
+        return error
+
+
+def is_not_found(error: AppError) -> bool:
+    return isinstance(error, NotFoundError)
+
+
+def is_conflict(error: AppError) -> bool:
+    return isinstance(error, ConflictError)
+
+
+def is_invalid(error: AppError) -> bool:
+    return isinstance(error, InvalidInputError)

@@ -1,19 +1,30 @@
-"""``/graphql`` on FastAPI: the schema, with the app's ``Danube`` in each request's
-context."""
+"""``/graphql`` on FastAPI: queries and mutations over HTTP, subscriptions over
+WebSocket (``graphql-transport-ws`` and the legacy ``graphql-ws``), with the process's
+application layer in each request's context. GraphiQL is served in development only."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Request
+from starlette.requests import HTTPConnection
 from strawberry.fastapi import GraphQLRouter
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
+from api.app.principal import ANONYMOUS
+from api.app.wiring import of_app
+from api.graphql.context import context_of
 from api.graphql.schema import build_schema
 
 
-async def _context(request: Request) -> dict[str, Any]:
-    return {"danube": request.app.state.danube}
+async def _context(connection: HTTPConnection) -> dict[str, Any]:
+    """For HTTP requests and WebSocket connections alike."""
+    return context_of(of_app(connection.app.state), ANONYMOUS)
 
 
-def graphql_router() -> GraphQLRouter[dict[str, Any], None]:
-    return GraphQLRouter(build_schema(), context_getter=_context)
+def graphql_router(graphiql: bool = False) -> GraphQLRouter[dict[str, Any], None]:
+    return GraphQLRouter(
+        build_schema(),
+        context_getter=_context,
+        graphql_ide="graphiql" if graphiql else None,
+        subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL],
+    )

@@ -1,66 +1,238 @@
-"""The GraphQL schema: its types, the ``pipelines`` query and the ``triggerRun``
-mutation. ``build_schema()`` makes a schema; nothing is built at import time."""
+"""The GraphQL schema: queries over the read models (and the event log, for time travel
+and audit), mutations for commands, subscriptions for live runs, jobs and logs.
+``build_schema()`` makes a schema; nothing is built at import time.
+
+Every query is guarded by depth, alias and token limits and page sizes; lists of many
+runs or jobs load their jobs, steps and artifacts through DataLoaders (one read per
+kind of thing, not one per item)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
+from functools import partial
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.types import ExecutionContext, Info
 
-from api.bootstrap import Danube
+from api.app.errors import AppError, UnavailableError
+from api.app.queries import MAX_LOG_CHUNK, MAX_PAGE, RunFilter, run_cursor
 from api.graphql import resolvers
+from api.graphql.resolvers import act, ask
+from api.graphql.types import (
+    CancelRunResult,
+    DrainState,
+    Event,
+    InvalidInput,
+    Job,
+    LogChunk,
+    PageInfo,
+    Pipeline,
+    PipelineNotFound,
+    ProjectionLag,
+    QueueEntry,
+    RerunResult,
+    RerunStarted,
+    Run,
+    RunCancelled,
+    RunConnection,
+    RunEdge,
+    RunNotCancellable,
+    RunNotFinished,
+    RunNotFound,
+    RunsFilter,
+    Step,
+    SystemStatus,
+    TriggeredRun,
+    TriggerRunResult,
+    Unavailable,
+)
+
+MAX_DEPTH = 10
+MAX_ALIASES = 15
+MAX_TOKENS = 2000
+
+Ctx = Info[dict[str, Any], None]
 
 
-@strawberry.type(description="A pipeline of the configuration in force.")
-class Pipeline:
-    name: str
-    repository: str
-
-
-@strawberry.type(description="What triggerRun started: its runs and the commit resolved.")
-class TriggeredRun:
-    pipeline: str
-    run_ids: list[strawberry.ID]
-    commit: str = strawberry.field(description="The commit SHA the ref resolved to.")
-    ref: str = strawberry.field(description="The full ref, e.g. refs/heads/main.")
-
-
-def _danube(info: Info[dict[str, Any], None]) -> Danube:
-    danube: Danube = info.context["danube"]
-    return danube
-
-
-async def _pipelines(info: Info[dict[str, Any], None]) -> list[Pipeline]:
-    rows = await resolvers.pipelines(_danube(info))
-    return [Pipeline(name=row["id"], repository=row["repository"]) for row in rows]
-
-
-async def _trigger_run(info: Info[dict[str, Any], None], pipeline: str, ref: str) -> TriggeredRun:
-    run = await resolvers.trigger_run(_danube(info), pipeline, ref)
-    return TriggeredRun(
-        pipeline=pipeline,
-        run_ids=[strawberry.ID(run.run_id.hex)],
-        commit=run.commit,
-        ref=run.ref,
-    )
+def _run_filter(given: RunsFilter | None) -> RunFilter:
+    if given is None:
+        return RunFilter()
+    state = given.state.value if given.state is not None else ""
+    return RunFilter(given.pipeline, given.branch, state, given.trigger, given.actor)
 
 
 @strawberry.type
 class Query:
-    pipelines: list[Pipeline] = strawberry.field(
-        resolver=_pipelines, description="The pipelines of the configuration in force."
+    @strawberry.field(description="Every pipeline: configured ones and those seen in runs.")
+    async def pipelines(self, info: Ctx) -> list[Pipeline]:
+        return [Pipeline.of(p) for p in await ask(info.context["queries"].pipelines)]
+
+    @strawberry.field
+    async def pipeline(self, info: Ctx, name: str) -> Pipeline:
+        return Pipeline.of(await ask(info.context["queries"].pipeline, name))
+
+    @strawberry.field(description=f"Runs newest first; at most {MAX_PAGE} a page.")
+    async def runs(
+        self,
+        info: Ctx,
+        filter: RunsFilter | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> RunConnection:
+        page = await ask(info.context["queries"].runs, _run_filter(filter), first, after)
+        edges = [RunEdge(cursor=run_cursor(run), node=Run.of(run)) for run in page.items]
+        return RunConnection(
+            edges=edges,
+            page_info=PageInfo(end_cursor=page.end_cursor, has_next_page=page.has_next_page),
+        )
+
+    @strawberry.field(
+        description="A run; with asOfVersion, exactly as it was after that event of it."
     )
+    async def run(self, info: Ctx, id: strawberry.ID, as_of_version: int | None = None) -> Run:
+        queries = info.context["queries"]
+        if as_of_version is not None:
+            return Run.as_of(await ask(queries.run_as_of, str(id), as_of_version))
+        return Run.of(await ask(queries.run, str(id)))
+
+    @strawberry.field
+    async def job(self, info: Ctx, id: strawberry.ID) -> Job:
+        return Job.of(await ask(info.context["queries"].job, str(id)))
+
+    @strawberry.field(description=f"A job's log from a byte offset; at most {MAX_LOG_CHUNK} bytes.")
+    async def log(
+        self, info: Ctx, job_id: strawberry.ID, from_offset: int = 0, limit: int = MAX_LOG_CHUNK
+    ) -> LogChunk:
+        return LogChunk.of(await ask(info.context["queries"].log, str(job_id), from_offset, limit))
+
+    @strawberry.field(description="Jobs waiting to start, in order, each with why it waits.")
+    async def queue(self, info: Ctx) -> list[QueueEntry]:
+        entries = await ask(info.context["queries"].queue)
+        return [
+            QueueEntry(position=e.position, job=Job.of(e.job), reason=e.reason) for e in entries
+        ]
+
+    @strawberry.field(description="The raw event history of a run, oldest first (audit).")
+    async def events(self, info: Ctx, run_id: strawberry.ID) -> list[Event]:
+        found = await ask(info.context["queries"].events, str(run_id))
+        return [
+            Event(version=e.version, type=e.type, timestamp=e.timestamp, data=e.data) for e in found
+        ]
+
+    @strawberry.field(description="Draining, the config commit in force, read-model lag.")
+    async def status(self, info: Ctx) -> SystemStatus:
+        status = await ask(info.context["queries"].status)
+        lag = [
+            ProjectionLag(projection=k, seconds=v) for k, v in status.projection_lag_seconds.items()
+        ]
+        return SystemStatus(
+            draining=status.draining, config_commit=status.config_commit, projection_lag=lag
+        )
+
+
+def _problem(error: AppError) -> Any:
+    if isinstance(error, UnavailableError):
+        return Unavailable(message=error.message, code=error.code)
+    if resolvers.is_not_found(error):
+        return None
+    if resolvers.is_conflict(error):
+        return RunNotCancellable(message=error.message, code=error.code)
+    return InvalidInput(message=error.message, code=error.code)
 
 
 @strawberry.type
 class Mutation:
-    trigger_run: TriggeredRun = strawberry.mutation(
-        resolver=_trigger_run,
+    @strawberry.mutation(
         description="Start a run of a configured pipeline at a ref (branch, tag or commit); "
-        "the commit is resolved from the pipeline's repository.",
+        "the commit is resolved from the pipeline's repository."
     )
+    async def trigger_run(self, info: Ctx, pipeline: str, ref: str) -> TriggerRunResult:
+        principal = info.context["principal"]
+        result = await act(info.context["commands"].trigger, principal, pipeline, ref)
+        if isinstance(result, AppError):
+            if resolvers.is_not_found(result):
+                return PipelineNotFound(message=result.message, code=result.code)
+            return _problem(result)  # type: ignore[no-any-return]
+        return TriggeredRun(
+            pipeline=pipeline,
+            run_ids=[strawberry.ID(result.run_id.hex)],
+            commit=result.commit,
+            ref=result.ref,
+        )
+
+    @strawberry.mutation(description="Cancel every unfinished job of a run.")
+    async def cancel_run(self, info: Ctx, run_id: strawberry.ID) -> CancelRunResult:
+        commands, queries = info.context["commands"], info.context["queries"]
+        result = await act(commands.cancel_run, info.context["principal"], str(run_id))
+        if isinstance(result, AppError):
+            if resolvers.is_not_found(result):
+                return RunNotFound(message=result.message, code=result.code)
+            return _problem(result)  # type: ignore[no-any-return]
+        return RunCancelled(run=Run.of(await ask(queries.run, result.run_id)))
+
+    @strawberry.mutation(
+        description="Start a new run of what a run ran, recording the run it retries; with "
+        "onlyFailed, jobs that succeeded are reused (marked reusedFrom) and not run again."
+    )
+    async def rerun(
+        self, info: Ctx, run_id: strawberry.ID, only_failed: bool = False
+    ) -> RerunResult:
+        commands, queries = info.context["commands"], info.context["queries"]
+        result = await act(commands.rerun, info.context["principal"], str(run_id), only_failed)
+        if isinstance(result, AppError):
+            if resolvers.is_not_found(result):
+                return RunNotFound(message=result.message, code=result.code)
+            if resolvers.is_conflict(result):
+                return RunNotFinished(message=result.message, code=result.code)
+            return InvalidInput(message=result.message, code=result.code)
+        return RerunStarted(run=Run.of(await ask(queries.run, result)))
+
+    @strawberry.mutation(description="Stop starting new runs; running jobs finish.")
+    async def drain(self, info: Ctx) -> DrainState:
+        await act(info.context["commands"].drain, info.context["principal"])
+        return DrainState(draining=True)
+
+    @strawberry.mutation(description="Accept and start runs again.")
+    async def undrain(self, info: Ctx) -> DrainState:
+        await act(info.context["commands"].undrain, info.context["principal"])
+        return DrainState(draining=False)
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="Every change of a run (of one pipeline, or any), from now on; each "
+        "carries the run's version."
+    )
+    async def run_updated(self, info: Ctx, pipeline: str = "") -> AsyncGenerator[Run, None]:
+        async for run in info.context["live"].runs(RunFilter(pipeline=pipeline)):
+            yield Run.of(run)
+
+    @strawberry.subscription(description="The job now, then at every change; ends when it ends.")
+    async def job_updated(self, info: Ctx, job_id: strawberry.ID) -> AsyncGenerator[Job, None]:
+        await ask(info.context["queries"].job, str(job_id))  # an unknown job is an error
+        async for job, steps in info.context["live"].job(str(job_id)):
+            shown = Job.of(job)
+            shown.preloaded_steps = [Step.of(step) for step in steps]
+            yield shown
+
+    @strawberry.subscription(
+        description="The job's log from a byte offset in batches as it grows; after the "
+        "job ended and every byte was sent, a last chunk with complete = true, then the end."
+    )
+    async def log_appended(
+        self, info: Ctx, job_id: strawberry.ID, from_offset: int = 0
+    ) -> AsyncGenerator[LogChunk, None]:
+        await ask(info.context["queries"].job, str(job_id))
+        if from_offset < 0:
+            raise GraphQLError(
+                "fromOffset must not be negative", extensions={"code": "BAD_USER_INPUT"}
+            )
+        async for chunk in info.context["live"].log(str(job_id), from_offset):
+            yield LogChunk.of(chunk)
 
 
 class DanubeSchema(strawberry.Schema):
@@ -73,4 +245,13 @@ class DanubeSchema(strawberry.Schema):
 
 
 def build_schema() -> strawberry.Schema:
-    return DanubeSchema(query=Query, mutation=Mutation)
+    return DanubeSchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=[
+            partial(QueryDepthLimiter, max_depth=MAX_DEPTH),
+            partial(MaxAliasesLimiter, max_alias_count=MAX_ALIASES),
+            partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
+        ],
+    )

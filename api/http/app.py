@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from api.app.errors import AppError
 from api.bootstrap import Danube
 from api.graphql.router import graphql_router
-from api.http import health, jobs, pipelines, webhooks
+from api.http import health, jobs, pipelines, runs, webhooks
+from api.http.errors import app_error
 
 
 def create_app(danube: Danube) -> FastAPI:
@@ -16,6 +18,8 @@ def create_app(danube: Danube) -> FastAPI:
     app.include_router(health.router)
     app.include_router(jobs.router)
     app.include_router(pipelines.router)
+    app.include_router(runs.router)
+    app.add_exception_handler(AppError, app_error)
     app.include_router(webhooks.router)
     app.include_router(graphql_router(), prefix="/graphql")
     return app

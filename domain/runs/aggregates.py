@@ -56,6 +56,13 @@ def _copy_job(job: Job, memo: dict[int, Any]) -> Job:
     return replace(job, **changes)
 
 
+def _job_entry(job_id: JobId, name: str, reused_from: JobId | None) -> dict[str, Any]:
+    entry: dict[str, Any] = {"id": str(job_id), "name": name}
+    if reused_from is not None:
+        entry["reused_from"] = reused_from.hex
+    return entry
+
+
 class Run(Aggregate):
     TOPIC = "danube:Run"
 
@@ -99,7 +106,11 @@ class Run(Aggregate):
         self.jobs: dict[JobId, Job] = {}
         for job in jobs:
             job_id = JobId(UUID(str(job["id"])))
-            self.jobs[job_id] = Job(id=job_id, name=str(job["name"]))
+            entity = Job(id=job_id, name=str(job["name"]))
+            if job.get("reused_from"):  # a rerun's job that succeeded before: not run again
+                entity.state, entity.reused_from = JobState.SUCCESS, str(job["reused_from"])
+                entity.reason = f"reused: succeeded in job {entity.reused_from}"
+            self.jobs[job_id] = entity
 
     @classmethod
     def request(
@@ -114,7 +125,10 @@ class Run(Aggregate):
         spec: dict[str, Any],
         jobs: list[tuple[JobId, str]],
         cause: Cause,
+        reused: dict[str, JobId] | None = None,
     ) -> Run:
+        """``reused`` names jobs (by name) of a rerun that succeeded before, with the job
+        they reuse: they start as succeeded and never run."""
         if not pipeline:
             raise InvalidRunRequestError("a run needs a pipeline name")
         if not jobs:
@@ -122,6 +136,9 @@ class Run(Aggregate):
         names = [name for _, name in jobs]
         if len(set(names)) != len(names):
             raise InvalidRunRequestError(f"job names must be unique: {names}")
+        reused = reused or {}
+        if unknown := set(reused) - set(names):
+            raise InvalidRunRequestError(f"reused jobs are not jobs of the run: {sorted(unknown)}")
         return cls._create(
             cls.Requested,
             id=run_id,
@@ -131,7 +148,7 @@ class Run(Aggregate):
             commit_sha=commit_sha,
             trigger=dict(trigger),
             spec=dict(spec),
-            jobs=[{"id": str(job_id), "name": name} for job_id, name in jobs],
+            jobs=[_job_entry(job_id, name, reused.get(name)) for job_id, name in jobs],
             cause=cause.to_dict(),
         )
 

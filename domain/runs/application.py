@@ -14,7 +14,7 @@ from domain.eventlog import EventLog
 from domain.ids import JobId, RunId, job_id_for
 from domain.runs.aggregates import Run
 from domain.runs.entities import Artifact
-from domain.runs.errors import RunAlreadyExistsError, RunNotFoundError
+from domain.runs.errors import RunAlreadyExistsError, RunNotFinishedError, RunNotFoundError
 from domain.runs.states import JobState, StepState
 
 
@@ -31,6 +31,8 @@ class RunRequest:
     trigger: dict[str, str]
     spec: dict[str, Any] = field(default_factory=dict)
     job_names: tuple[str, ...] = ("main",)
+    reused: dict[str, JobId] = field(default_factory=dict)
+    """Jobs of a rerun (by name) that succeeded before, with the job each reuses."""
 
 
 class RunsService:
@@ -50,11 +52,44 @@ class RunsService:
             spec=request.spec,
             jobs=[(job_id_for(request.run_id, name), name) for name in request.job_names],
             cause=cause,
+            reused=request.reused,
         )
         try:
             return self._log.create(run)
         except RecordConflictError:
             raise RunAlreadyExistsError(f"run {request.run_id} already exists") from None
+
+    def rerun(self, run_id: RunId, new_run_id: RunId, cause: Cause, *, only_failed: bool) -> int:
+        """Request a new run of what ``run_id`` ran (same pipeline, commit and spec) that
+        records the run it retries (``trigger["retry_of"]``). With ``only_failed``, jobs
+        that succeeded are reused (start as succeeded, never run again); a run still
+        running cannot be rerun that way (its outcome is not known yet)."""
+        original = self.get(run_id)
+        if only_failed and not original.is_finished:
+            raise RunNotFinishedError(
+                f"run {run_id} has not finished: nothing is known to have failed"
+            )
+        reused = {
+            job.name: job.id
+            for job in original.jobs.values()
+            if only_failed and job.state == JobState.SUCCESS
+        }
+        trigger = {k: v for k, v in original.trigger.items() if k != "delivery_id"}
+        trigger["retry_of"] = original.id.hex
+        return self.request_run(
+            RunRequest(
+                run_id=new_run_id,
+                pipeline=original.pipeline,
+                repository=original.repository,
+                ref=original.ref,
+                commit_sha=original.commit_sha,
+                trigger=trigger,
+                spec=dict(original.spec),
+                job_names=tuple(job.name for job in original.jobs.values()),
+                reused=reused,
+            ),
+            cause,
+        )
 
     def get(self, run_id: RunId, version: int | None = None) -> Run:
         """The run as it is now, or as it was after its ``version``-th event."""

@@ -49,3 +49,4 @@ class Job:
     artifacts: dict[str, Artifact] = field(default_factory=dict)
     secrets_read: set[str] = field(default_factory=set)
     report: tuple[JobState, str] | None = None
+    reused_from: str = ""  # a rerun's job that succeeded before: the job (hex) it reuses

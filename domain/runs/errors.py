@@ -45,3 +45,7 @@ class StepConflictError(RunsError):
 
 class InvalidRunRequestError(RunsError):
     pass
+
+
+class RunNotFinishedError(RunsError):
+    """The command needs a run that has ended (e.g. rerunning only its failed jobs)."""

@@ -68,7 +68,11 @@ def _status(url: str, data: dict | None = None) -> tuple[int, dict]:  # type: ig
 
 TRIGGER = """
     mutation Trigger($pipeline: String!, $ref: String!) {
-      triggerRun(pipeline: $pipeline, ref: $ref) { pipeline runIds commit ref }
+      triggerRun(pipeline: $pipeline, ref: $ref) {
+        __typename
+        ... on TriggeredRun { pipeline runIds commit ref }
+        ... on Problem { message code }
+      }
     }
 """
 
@@ -134,20 +138,25 @@ def test_graphql_refusals_name_the_problem(app: tuple[ConfigWorld, Origin, str])
     world, _, url = app
     position = world.danube.store.log.position()
 
-    def refusal(pipeline: str, ref: str) -> tuple[str, str]:
+    def refusal(pipeline: str, ref: str) -> tuple[str, str, str]:
+        """Refusals are members of the result union that name the domain failure."""
         reply = graphql(url, TRIGGER, pipeline=pipeline, ref=ref)
-        assert reply["data"] is None
-        [error] = reply["errors"]
-        assert error["path"] == ["triggerRun"]
-        return error["extensions"]["code"], error["message"]
+        assert "errors" not in reply, reply
+        result = reply["data"]["triggerRun"]
+        return result["__typename"], result["code"], result["message"]
 
-    assert refusal("nope", "main") == ("NOT_FOUND", "no pipeline 'nope' in the configuration")
-    code, message = refusal("app", "no-such-branch")
-    assert code == "BAD_USER_INPUT"
+    assert refusal("nope", "main") == (
+        "PipelineNotFound",
+        "NOT_FOUND",
+        "no pipeline 'nope' in the configuration",
+    )
+    kind, code, message = refusal("app", "no-such-branch")
+    assert (kind, code) == ("InvalidInput", "BAD_USER_INPUT")
     assert message.startswith("cannot resolve 'no-such-branch' in ")
-    assert refusal("app", "")[0] == "BAD_USER_INPUT"
+    assert refusal("app", "")[:2] == ("InvalidInput", "BAD_USER_INPUT")
     world.danube.system.start_draining(Cause(actor="user:ops"))
     assert refusal("app", "main") == (
+        "Unavailable",
         "UNAVAILABLE",
         "Danube is draining: no new runs are accepted",
     )
@@ -160,8 +169,13 @@ def test_the_pipelines_query_lists_the_configured_pipelines(
 ) -> None:
     world, repo, url = app
     world.settle()
-    reply = graphql(url, "{ pipelines { name repository } }")
-    assert reply["data"]["pipelines"] == [
+    reply = graphql(url, "{ pipelines { name repository configured } }")
+    configured = [
+        {"name": p["name"], "repository": p["repository"]}
+        for p in reply["data"]["pipelines"]
+        if p["configured"]
+    ]
+    assert configured == [
         {"name": "app", "repository": repo.file_url},
         {"name": "hello-world", "repository": "https://github.com/Codertocat/Hello-World.git"},
     ]

@@ -188,3 +188,41 @@ def test_events_carry_who_caused_them() -> None:
     events = run.collect_events()
     assert events[0].cause == {"actor": "user:alice"}
     assert events[1].cause == {"actor": "system:dispatcher", "reason": "capacity"}
+
+
+def test_a_reruns_reused_job_starts_as_succeeded_and_never_runs() -> None:
+    original, (old,) = new_run()
+    run_id = new_run_id()
+    job = job_id_for(run_id, "main")
+    rerun = Run.request(
+        run_id,
+        pipeline="web",
+        repository="https://example.com/org/web.git",
+        ref="refs/heads/main",
+        commit_sha="a" * 40,
+        trigger={"type": "manual", "retry_of": original.id.hex},
+        spec={},
+        jobs=[(job, "main")],
+        cause=ALICE,
+        reused={"main": old},
+    )
+    assert rerun.state == S.SUCCESS and rerun.jobs[job].reused_from == old.hex
+    with pytest.raises(JobAlreadyFinishedError):
+        rerun.schedule_job(job, ALICE)
+
+
+def test_a_rerun_cannot_reuse_a_job_the_run_does_not_have() -> None:
+    _, (old,) = new_run()
+    with pytest.raises(InvalidRunRequestError):
+        Run.request(
+            new_run_id(),
+            pipeline="web",
+            repository="r",
+            ref="refs/heads/main",
+            commit_sha="a" * 40,
+            trigger={},
+            spec={},
+            jobs=[(JobId(old), "main")],
+            cause=ALICE,
+            reused={"other": old},
+        )

@@ -1,0 +1,280 @@
+"""Queries: one answer to each question, whichever transport asks.
+
+Reads the read models (runs, config) and, for time travel and audit, the event log
+itself. Every answer is a typed result from ``api.app.results``; runs are paged newest
+first with keyset cursors (stable while new runs arrive)."""
+
+from __future__ import annotations
+
+import base64
+import codecs
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, BinaryIO, Protocol
+from uuid import UUID
+
+from api.app.errors import InvalidInputError, NotFoundError, translated
+from api.app.results import (
+    ArtifactResult,
+    EventRecord,
+    JobResult,
+    LogChunk,
+    Page,
+    PipelineResult,
+    QueueEntry,
+    RunAsOf,
+    RunResult,
+    StepResult,
+    SystemStatus,
+)
+from domain.eventlog import EventLog
+from domain.ids import RunId
+from domain.runs.application import RunsService
+from domain.runs.states import JobState
+from domain.system.application import SystemService
+from projections.config_view import ConfigView
+from projections.runs_view import RunsView
+
+MAX_PAGE = 100
+MAX_LOG_CHUNK = 1024 * 1024
+SEALED_FIELDS = frozenset({"env_sealed", "command_sealed"})
+_EVENT_META = frozenset({"originator_id", "originator_version", "timestamp"})
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    pipeline: str = ""
+    branch: str = ""
+    state: str = ""
+    trigger: str = ""
+    actor: str = ""
+
+
+class LogReader(Protocol):
+    """What queries read of job logs (``api.execution.outputs.LogOutputs``)."""
+
+    def read_bytes(self, job_id: str, offset: int, limit: int) -> bytes: ...
+    def stored_size(self, job_id: str) -> int: ...
+
+
+class ArtifactFiles(Protocol):
+    """Where artifacts are stored (``adapters.artifacts``)."""
+
+    def open(self, job_id: str, name: str) -> BinaryIO: ...
+
+
+class Queries:
+    def __init__(
+        self,
+        runs_view: RunsView,
+        artifact_files: ArtifactFiles,
+        config_view: ConfigView,
+        logs: LogReader,
+        runs: RunsService,
+        system: SystemService,
+        log: EventLog,
+        lag: Callable[[], dict[str, float]],
+    ) -> None:
+        self._views, self._config, self._logs = runs_view, config_view, logs
+        self._files = artifact_files
+        self._runs, self._system, self._log, self._lag = runs, system, log, lag
+
+    # ---- pipelines -------------------------------------------------------------------
+
+    def pipelines(self) -> list[PipelineResult]:
+        """Configured pipelines with their last run, and pipelines seen only in runs."""
+        seen = {p.name: p for p in self._views.pipelines()}
+        results = []
+        for row in self._config.pipelines():
+            results.append(_pipeline(row["id"], row["repository"], True, seen.pop(row["id"], None)))
+        results += [_pipeline(name, p.repository, False, p) for name, p in seen.items()]
+        return sorted(results, key=lambda p: p.name)
+
+    def pipeline(self, name: str) -> PipelineResult:
+        found = next((p for p in self.pipelines() if p.name == name), None)
+        if found is None:
+            raise NotFoundError(f"no pipeline {name!r}")
+        return found
+
+    # ---- runs, jobs, steps -----------------------------------------------------------
+
+    def runs(self, filter: RunFilter, first: int = 20, after: str | None = None) -> Page:
+        if not 1 <= first <= MAX_PAGE:
+            raise InvalidInputError(f"first must be between 1 and {MAX_PAGE}, got {first}")
+        if filter.state and filter.state not in {s.value for s in JobState}:
+            states = ", ".join(s.value for s in JobState)
+            raise InvalidInputError(f"invalid state {filter.state!r}: one of {states}")
+        filters = {
+            "pipeline": filter.pipeline,
+            "branch": filter.branch,
+            "state": filter.state,
+            "trigger_type": filter.trigger,
+            "actor": filter.actor,
+        }
+        page = self._views.runs(after=_decode_cursor(after), limit=first, **filters)
+        items = [RunResult.of(view) for view in page.items]
+        cursor = _encode_cursor(page.next_cursor) if page.next_cursor else None
+        return Page(items=items, end_cursor=cursor, has_next_page=page.next_cursor is not None)
+
+    def run(self, run_id: str) -> RunResult:
+        view = self._views.run(_uuid(run_id, "run"))
+        if view is None:
+            raise NotFoundError(f"no run {run_id}")
+        return RunResult.of(view)
+
+    def run_as_of(self, run_id: str, version: int) -> RunAsOf:
+        """The run exactly as it was after its ``version``-th event (time travel)."""
+        if version < 1:
+            raise InvalidInputError(f"asOfVersion starts at 1, got {version}")
+        with translated():
+            run = self._runs.get(RunId(_uuid(run_id, "run")))
+            if version > run.version:
+                raise InvalidInputError(f"run {run_id} has only {run.version} events")
+            return RunAsOf.of(self._runs.get(RunId(run.id), version=version))
+
+    def job(self, job_id: str) -> JobResult:
+        view = self._views.job(_uuid(job_id, "job"))
+        if view is None:
+            raise NotFoundError(f"no job {job_id}")
+        return JobResult.of(view)
+
+    def jobs(self, job_ids: Sequence[str]) -> list[JobResult | None]:
+        """Batch getter (for DataLoaders), one query: a result per id, None if unknown."""
+        keys = [_uuid(job_id, "job").hex for job_id in job_ids]
+        found = self._views.jobs_by_id(keys)
+        return [JobResult.of(found[key]) if key in found else None for key in keys]
+
+    def steps_of(self, job_ids: Sequence[str]) -> list[list[StepResult]]:
+        """Batch getter: each job's steps, in one query."""
+        keys = [_uuid(job_id, "job").hex for job_id in job_ids]
+        found = self._views.steps_of(keys)
+        return [[StepResult.of(view) for view in found[key]] for key in keys]
+
+    def artifacts_of(self, job_ids: Sequence[str]) -> list[list[ArtifactResult]]:
+        """Batch getter: each job's artifacts, in one query."""
+        keys = [_uuid(job_id, "job").hex for job_id in job_ids]
+        found = self._views.artifacts_of(keys)
+        return [[ArtifactResult.of(view) for view in found[key]] for key in keys]
+
+    def steps(self, job_id: str) -> list[StepResult]:
+        return [StepResult.of(view) for view in self._views.steps(_uuid(job_id, "job"))]
+
+    def artifacts(self, job_id: str) -> list[ArtifactResult]:
+        return [ArtifactResult.of(view) for view in self._views.artifacts(_uuid(job_id, "job"))]
+
+    def artifact(self, job_id: str, name: str) -> tuple[ArtifactResult, BinaryIO]:
+        """An artifact's record and its stored bytes, opened for reading."""
+        key = _uuid(job_id, "job").hex
+        view = self._views.artifact(key, name)
+        if view is None:
+            raise NotFoundError(f"job {job_id} has no artifact {name!r}")
+        try:
+            return ArtifactResult.of(view), self._files.open(key, name)
+        except (OSError, ValueError) as error:
+            raise NotFoundError(
+                f"the artifact {name!r} of job {job_id} cannot be read: {error}"
+            ) from None
+
+    def queue(self) -> list[QueueEntry]:
+        entries = []
+        for position, view in enumerate(self._views.queued_jobs(), start=1):
+            run = self._views.run(view.run_id)
+            reason = run.waiting_reason if run is not None else ""
+            entries.append(QueueEntry(position, JobResult.of(view), reason))
+        return entries
+
+    # ---- logs ------------------------------------------------------------------------
+
+    def log(self, job_id: str, offset: int = 0, limit: int = MAX_LOG_CHUNK) -> LogChunk:
+        job = self.job(job_id)
+        if offset < 0:
+            raise InvalidInputError(f"fromOffset must not be negative, got {offset}")
+        if not 1 <= limit <= MAX_LOG_CHUNK:
+            raise InvalidInputError(f"limit must be between 1 and {MAX_LOG_CHUNK}, got {limit}")
+        data = self._logs.read_bytes(job.id, offset, limit)
+        end = offset + len(data)
+        complete = job.state.is_terminal and end >= self._logs.stored_size(job.id)
+        # A character cut by the limit is left for the next read (unless nothing follows).
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        text = decoder.decode(data, final=complete)
+        held = len(decoder.getstate()[0])
+        return LogChunk(offset, text, end - held, complete)
+
+    # ---- audit and system ------------------------------------------------------------
+
+    def events(self, run_id: str) -> list[EventRecord]:
+        """The run's stored events, oldest first (sealed step material left out)."""
+        self.run(run_id)  # NotFound for an unknown run
+        stored = self._log.events.get(_uuid(run_id, "run"))
+        return [_event_record(event) for event in stored]
+
+    def status(self) -> SystemStatus:
+        state = self._config.state() or {}
+        return SystemStatus(
+            draining=self._system.is_draining(),
+            config_commit=state.get("commit_sha"),
+            projection_lag_seconds=self._lag(),
+        )
+
+
+def _pipeline(name: str, repository: str, configured: bool, seen: Any) -> PipelineResult:
+    return PipelineResult(
+        name=name,
+        repository=repository,
+        configured=configured,
+        run_count=seen.run_count if seen else 0,
+        last_run_id=seen.last_run_id if seen else None,
+        last_state=JobState(seen.last_state) if seen and seen.last_state else None,
+        last_requested_at=seen.last_requested_at if seen else None,
+    )
+
+
+def _event_record(event: Any) -> EventRecord:
+    data = {
+        key: _plain(value)
+        for key, value in vars(event).items()
+        if key not in _EVENT_META and key not in SEALED_FIELDS
+    }
+    return EventRecord(
+        version=event.originator_version,
+        type=getattr(type(event), "TOPIC", type(event).__qualname__).removeprefix("danube:"),
+        timestamp=event.timestamp.isoformat(),
+        data=data,
+    )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, UUID):
+        return value.hex
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _uuid(raw: str, what: str) -> UUID:
+    try:
+        return UUID(str(raw))
+    except ValueError:
+        raise InvalidInputError(f"invalid {what} id {raw!r}: expected a UUID") from None
+
+
+def run_cursor(run: RunResult) -> str:
+    """The cursor that pages on after ``run`` (newest first)."""
+    return _encode_cursor((run.requested_at, run.id))
+
+
+def _encode_cursor(key: tuple[str, str]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode()
+
+
+def _decode_cursor(cursor: str | None) -> tuple[str, str] | None:
+    if not cursor:
+        return None
+    try:
+        requested_at, run_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return str(requested_at), str(run_id)
+    except (ValueError, TypeError):
+        raise InvalidInputError(f"invalid cursor {cursor!r}") from None

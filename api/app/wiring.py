@@ -1,0 +1,66 @@
+"""The application layer of one process, built from what the composition root built."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from api.app.commands import Commands
+from api.app.live import Live
+from api.app.queries import Queries
+from domain.ids import JobId
+
+if TYPE_CHECKING:
+    from api.bootstrap import Danube
+
+
+@dataclass(frozen=True)
+class Application:
+    queries: Queries
+    commands: Commands
+    live: Live
+
+
+def of_app(state: Any) -> Application:
+    """The application layer of a FastAPI app's process, built on first use from the
+    ``Danube`` in its state: REST and GraphQL share it."""
+    built: Application | None = getattr(state, "application", None)
+    if built is None:
+        built = state.application = application(state.danube)
+    return built
+
+
+def application(danube: Danube) -> Application:
+    def lag() -> dict[str, float]:
+        """Seconds since the oldest event each read model has not folded (0: caught up);
+        in time, never in notification ids (they have gaps on PostgreSQL)."""
+        head = danube.store.feed.max_position()
+        now = datetime.now(UTC)
+        lags = {}
+        for projection in danube.projections:
+            position = danube.store.views.position(projection.name)
+            since = danube.store.feed.recorded_after(position) if position < head else None
+            lags[projection.name] = 0.0 if since is None else max((now - since).total_seconds(), 0)
+        return lags
+
+    queries = Queries(
+        danube.views,
+        danube.artifacts,
+        danube.config_view,
+        danube.logs,
+        danube.runs,
+        danube.system,
+        danube.store.log,
+        lag,
+    )
+    live = Live(
+        queries,
+        lambda: danube.store.views.progress("runs"),
+        lambda job_id: danube.logs.progress(JobId(UUID(job_id))),
+    )
+    commands = Commands(
+        danube.triggers, danube.runs, danube.system, danube.views, danube.wait_for_views
+    )
+    return Application(queries, commands, live)

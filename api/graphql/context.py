@@ -1,0 +1,51 @@
+"""Per-request GraphQL context: the application layer and the DataLoaders that batch
+what a query asks of many runs or jobs into one read each."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from starlette.concurrency import run_in_threadpool
+from strawberry.dataloader import DataLoader
+
+from api.app.principal import Principal
+from api.app.queries import Queries
+from api.app.results import ArtifactResult, JobResult, StepResult
+from api.app.wiring import Application
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _batched(read: Callable[[Sequence[K]], list[V]]) -> DataLoader[K, V]:
+    async def load(keys: list[K]) -> list[V]:
+        return await run_in_threadpool(read, keys)
+
+    return DataLoader(load_fn=load)
+
+
+@dataclass
+class Loaders:
+    jobs: DataLoader[str, JobResult | None]
+    steps: DataLoader[str, list[StepResult]]
+    artifacts: DataLoader[str, list[ArtifactResult]]
+
+    @classmethod
+    def of(cls, queries: Queries) -> Loaders:
+        return cls(
+            jobs=_batched(queries.jobs),
+            steps=_batched(queries.steps_of),
+            artifacts=_batched(queries.artifacts_of),
+        )
+
+
+def context_of(app: Application, principal: Principal) -> dict[str, Any]:
+    return {
+        "queries": app.queries,
+        "commands": app.commands,
+        "live": app.live,
+        "principal": principal,
+        "loaders": Loaders.of(app.queries),
+    }

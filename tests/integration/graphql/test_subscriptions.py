@@ -1,0 +1,142 @@
+"""Subscriptions over a real WebSocket: live logs in batches with byte offsets, resume
+without gap or duplicate, jobs and runs as they change, both WebSocket protocols."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from tests.integration.execution.conftest import Embedded
+from tests.integration.graphql.conftest import collect, subscribe
+from tests.support import wait_until
+
+SLOW = """
+from danube import pipeline, step
+
+@pipeline(name="demo")
+def build() -> None:
+    step.run("for i in $(seq 1 40); do echo line $i; sleep 0.02; done", name="count")
+    step.run("echo last", name="last")
+"""
+NOOP = "from danube import pipeline\n@pipeline(name='demo')\ndef build() -> None:\n    pass\n"
+LOG = """subscription L($id: ID!, $from: Int!) {
+  logAppended(jobId: $id, fromOffset: $from) { offset text nextOffset complete } }"""
+
+
+def requested(embedded: Embedded, danubefile: str = "") -> Any:
+    """A new run's job, once the read model has it (subscriptions are to known jobs)."""
+    _, job_id = embedded.request(danubefile or SLOW)
+    wait_until(lambda: embedded.danube.views.job(job_id), what="the job's row")
+    return job_id
+
+
+def whole(chunks: list[dict[str, Any]], start: int = 0) -> str:
+    offset = start
+    for chunk in chunks:
+        assert chunk["offset"] == offset, "no gap, no overlap"
+        offset = chunk["nextOffset"]
+    return "".join(chunk["text"] for chunk in chunks)
+
+
+def test_a_live_log_arrives_whole_in_batches_and_completes(embedded: Embedded, url: str) -> None:
+    job_id = requested(embedded)
+    payloads = asyncio.run(collect(url, LOG, id=job_id.hex, **{"from": 0}))
+    assert all(p.get("data") for p in payloads), payloads
+    chunks = [p["data"]["logAppended"] for p in payloads]
+    text = whole(chunks)
+    assert all(f"line {i}\n" in text for i in range(1, 41)) and "last\n" in text
+    assert chunks[-1]["complete"] is True
+    assert len(chunks) < 60, "batches, not a message per line"
+    stored = embedded.log(job_id).decode()
+    assert text == stored
+
+
+def test_a_resumed_log_subscription_continues_with_no_gap_or_duplicate(
+    embedded: Embedded, url: str
+) -> None:
+    job_id = requested(embedded)
+
+    async def first_chunks() -> list[dict[str, Any]]:
+        got = []
+        async for payload in subscribe(url, LOG, id=job_id.hex, **{"from": 0}):
+            got.append(payload["data"]["logAppended"])
+            if "line 3\n" in whole(got):
+                break  # the client disconnects
+        return got
+
+    before = asyncio.run(first_chunks())
+    resume = before[-1]["nextOffset"]
+    after = [
+        p["data"]["logAppended"]
+        for p in asyncio.run(collect(url, LOG, id=job_id.hex, **{"from": resume}))
+    ]
+    embedded.finished(job_id)
+    assert whole(before) + whole(after, resume) == embedded.log(job_id).decode()
+
+
+def test_a_finished_jobs_log_is_replayed_then_completes(embedded: Embedded, url: str) -> None:
+    job_id = requested(embedded)
+    embedded.finished(job_id)
+    chunks = [
+        p["data"]["logAppended"]
+        for p in asyncio.run(collect(url, LOG, id=job_id.hex, **{"from": 0}))
+    ]
+    assert whole(chunks) == embedded.log(job_id).decode()
+    assert chunks[-1]["complete"] is True
+
+
+def test_job_updated_follows_the_job_to_its_end(embedded: Embedded, url: str) -> None:
+    job_id = requested(embedded)
+    query = """subscription J($id: ID!) { jobUpdated(jobId: $id) {
+      state status { terminal } steps { number state } } }"""
+    updates = [p["data"]["jobUpdated"] for p in asyncio.run(collect(url, query, id=job_id.hex))]
+    states = [u["state"] for u in updates]
+    assert states[-1] == "SUCCESS" and updates[-1]["status"]["terminal"] is True
+    assert "RUNNING" in states
+    assert updates[-1]["steps"] == [
+        {"number": 1, "state": "SUCCESS"},
+        {"number": 2, "state": "SUCCESS"},
+    ]
+
+
+def test_run_updated_reports_new_runs_of_a_pipeline_until_they_end(
+    embedded: Embedded, url: str
+) -> None:
+    query = 'subscription { runUpdated(pipeline: "watched") { id state version } }'
+
+    progress = embedded.danube.store.views.progress("runs")
+    listening = len(progress._events)  # wakers subscribed to the runs read model
+
+    async def watch() -> list[dict[str, Any]]:
+        seen: list[dict[str, Any]] = []
+        stream = subscribe(url, query)
+        first = asyncio.ensure_future(stream.__anext__())
+        await asyncio.to_thread(  # the subscription is listening before the run is requested
+            wait_until, lambda: len(progress._events) > listening, 30, "the subscription"
+        )
+        run_id, _ = await asyncio.to_thread(embedded.request, NOOP, pipeline="watched")
+        seen.append((await asyncio.wait_for(first, 60))["data"]["runUpdated"])
+        while seen[-1]["state"] not in {"SUCCESS", "FAILURE"}:
+            seen.append((await asyncio.wait_for(stream.__anext__(), 60))["data"]["runUpdated"])
+        await stream.aclose()
+        assert {update["id"] for update in seen} == {run_id.hex}
+        return seen
+
+    updates = asyncio.run(watch())
+    versions = [u["version"] for u in updates]
+    assert versions == sorted(versions) and len(set(versions)) == len(versions)
+    assert updates[-1]["state"] == "SUCCESS"
+
+
+def test_the_legacy_graphql_ws_protocol_works_too(embedded: Embedded, url: str) -> None:
+    job_id = requested(embedded)
+    embedded.finished(job_id)
+
+    async def legacy() -> list[dict[str, Any]]:
+        return [
+            p
+            async for p in subscribe(url, LOG, protocol="graphql-ws", id=job_id.hex, **{"from": 0})
+        ]
+
+    chunks = [p["data"]["logAppended"] for p in asyncio.run(legacy())]
+    assert whole(chunks) == embedded.log(job_id).decode()
