@@ -22,6 +22,7 @@ from eventsourcing.persistence import OperationalError as EventStoreOperationalE
 
 from adapters.crypto.errors import CryptoError
 from api.commands import config, run, secrets, serve, store, system, workers
+from api.commands.client import register as register_client_commands
 from api.commands.deploy import register as register_deploy_commands
 from api.commands.errors import EXIT_FAILED, EXIT_USAGE, CommandError
 from api.logs import configure_logging
@@ -88,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     for module in (serve, workers, run, config, store, secrets, system):
         module.register(commands)
     register_deploy_commands(commands)
+    register_client_commands(commands)
     return parser
 
 
