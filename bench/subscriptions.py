@@ -1,0 +1,268 @@
+"""Live subscription figures (DESIGN.md §11) on the embedded default: GraphQL
+subscriptions over real WebSockets against a server in a process of its own.
+
+1. SUBSCRIBERS clients follow one job's log (``logAppended`` from offset 0) while its
+   step prints LINES timestamped lines: every subscriber must receive every line; lines/s
+   per subscriber; p50/p99 from the line being written (its timestamp, just before the
+   log store commits it) to a client receiving it.
+2. SUBSCRIBERS clients follow ``runUpdated`` of one pipeline while RUNS one-step runs
+   complete: p50/p99 from a run's ``finishedAt`` to receipt of its final update.
+Plus the server's CPU seconds per delivered message and its peak RSS. The baseline in
+the same run: one client reading the same finished log through one ``log`` query.
+
+    python bench/subscriptions.py          # about two minutes: 200 subscribers, 100k lines
+    python bench/subscriptions.py --full   # 1,000,000 lines
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import urllib.request
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+FULL = "--full" in sys.argv
+LINES = int(os.environ.get("DANUBE_BENCH_LINES", 1_000_000 if FULL else 100_000))
+SUBSCRIBERS = int(os.environ.get("DANUBE_BENCH_SUBSCRIBERS", 200))
+RUNS = int(os.environ.get("DANUBE_BENCH_RUNS", 100))
+TICK = os.sysconf("SC_CLK_TCK")
+
+PRINTER = """
+from danube import pipeline, step
+
+@pipeline(name="bench")
+def logs() -> None:
+    step.run("python3 printer.py", name="print")
+"""
+PRINTING = f"""
+import sys, time
+out = sys.stdout
+for i in range({LINES}):
+    out.write(f"{{i}} {{time.time():.6f}}\\n")
+    if i % 500 == 0:
+        out.flush()
+"""
+NOOP = "from danube import pipeline, step\n@pipeline(name='bench')\ndef b() -> None: step.run('true')\n"
+LOG = """subscription L($id: ID!) { logAppended(jobId: $id, fromOffset: 0) { text complete } }"""
+RUNS_SUB = """subscription { runUpdated(pipeline: "many") { id state finishedAt } }"""
+
+
+# ---- the server (a process of its own) ---------------------------------------------
+
+
+def serve(port: int, data: Path) -> None:
+    """Serve HTTP on ``port``; read commands from stdin: ``log`` (request the printing
+    run, print its job id) and ``runs N`` (request N runs of the no-op pipeline)."""
+    from api.bootstrap import build
+    from api.execution.embedded import start_execution
+    from api.http.app import create_app
+    from api.processes import HttpServer, Supervisor
+    from api.settings import Settings
+    from domain.cause import Cause
+    from domain.ids import job_id_for, new_run_id
+    from domain.runs.application import RunRequest
+
+    danube = build(Settings(data_dir=data, log_level="error", max_concurrent_jobs=20))
+    supervisor = Supervisor()
+    execution = start_execution(danube, supervisor, "127.0.0.1:0")  # keeps gRPC alive
+    supervisor.add("http", HttpServer(create_app(danube), "127.0.0.1", port))
+    repos = {
+        "bench": make_repo(data / "printer", PRINTER, {"printer.py": PRINTING}),
+        "many": make_repo(data / "noop", NOOP),
+    }
+
+    def request(pipeline: str) -> str:
+        path, commit = repos[pipeline]
+        run_id = new_run_id()
+        request = RunRequest(run_id, pipeline, str(path), "refs/heads/main", commit,
+                             {"type": "manual"})  # fmt: skip
+        danube.runs.request_run(request, Cause(actor="bench"))
+        return job_id_for(run_id, "main").hex
+
+    print("ready", flush=True)
+    for line in sys.stdin:
+        command, *rest = line.split()
+        if command == "log":
+            print(request("bench"), flush=True)
+        elif command == "runs":
+            for _ in range(int(rest[0])):
+                request("many")
+            print("requested", flush=True)
+    execution.stop()
+
+
+def make_repo(path: Path, danubefile: str, files: dict[str, str] | None = None) -> tuple[Path, str]:
+    path.mkdir(parents=True)
+    (path / "danubefile.py").write_text(textwrap.dedent(danubefile))
+    for name, text in (files or {}).items():
+        (path / name).write_text(text)
+    git = ["git", "-C", str(path), "-c", "user.name=bench", "-c", "user.email=b@example.com"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "bench"], check=True)
+    commit = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True).stdout
+    return path, commit.strip()
+
+
+# ---- the clients -------------------------------------------------------------------
+
+
+async def subscription(url: str, query: str, variables: dict[str, Any], sink: Any) -> None:
+    import websockets
+
+    async with websockets.connect(url, subprotocols=["graphql-transport-ws"], max_size=None) as ws:  # type: ignore[list-item]
+        await ws.send(json.dumps({"type": "connection_init"}))
+        await ws.recv()
+        payload = {"query": query, "variables": variables}
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+        while True:
+            message = json.loads(await ws.recv())
+            if message["type"] != "next":
+                return
+            if sink(message["payload"]["data"], time.time()) is False:
+                return
+
+
+def log_sink(lines: list[int], latencies: list[float], sample: bool) -> Any:
+    pending = [""]
+
+    def take(data: dict[str, Any], now: float) -> bool:
+        chunk = data["logAppended"]
+        text = pending[0] + chunk["text"]
+        *complete, pending[0] = text.split("\n")
+        for line in complete:
+            parts = line.split(" ")
+            if len(parts) == 2 and parts[0].isdigit():
+                lines[0] += 1
+                if sample and int(parts[0]) % 100 == 0:
+                    latencies.append(now - float(parts[1]))
+        return not chunk["complete"]
+
+    return take
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else 0.0
+
+
+async def bench(port: int, server: subprocess.Popen[str]) -> dict[str, Any]:
+    ws = f"ws://127.0.0.1:{port}/graphql"
+    assert server.stdin is not None and server.stdout is not None
+    server.stdin.write("log\n")
+    server.stdin.flush()
+    job_id = server.stdout.readline().strip()
+    await asyncio.sleep(1.0)  # the job's row is in the read model
+    counts = [[0] for _ in range(SUBSCRIBERS)]
+    latencies: list[float] = []
+    cpu_before = cpu_seconds(server.pid)
+    started = time.monotonic()
+    await asyncio.gather(
+        *(
+            subscription(ws, LOG, {"id": job_id}, log_sink(counts[i], latencies, i < 5))
+            for i in range(SUBSCRIBERS)
+        )  # fmt: skip
+    )
+    log_seconds = time.monotonic() - started
+    log_cpu = cpu_seconds(server.pid) - cpu_before
+
+    baseline_started = time.monotonic()
+    body = json.dumps({"query": '{ log(jobId: "%s", limit: 1048576) { nextOffset } }' % job_id})
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", body.encode(),
+                                     {"Content-Type": "application/json"})  # fmt: skip
+    urllib.request.urlopen(request, timeout=60).read()
+    baseline_seconds = time.monotonic() - baseline_started
+
+    finished: dict[str, float] = {}
+    run_latencies: list[float] = []
+
+    def run_sink(data: dict[str, Any], now: float) -> bool:
+        run = data["runUpdated"]
+        if run["finishedAt"] and run["id"] not in finished:
+            finished[run["id"]] = now
+            run_latencies.append(now - datetime.fromisoformat(run["finishedAt"]).timestamp())
+        return len(finished) < RUNS
+
+    cpu_before = cpu_seconds(server.pid)
+    watchers = [asyncio.ensure_future(subscription(ws, RUNS_SUB, {}, run_sink if i == 0 else
+                                                   (lambda d, n: True))) for i in range(SUBSCRIBERS)]  # fmt: skip
+    await asyncio.sleep(2.0)  # subscribed before the runs are requested
+    server.stdin.write(f"runs {RUNS}\n")
+    server.stdin.flush()
+    await asyncio.wait_for(watchers[0], 600)
+    for watcher in watchers[1:]:
+        watcher.cancel()
+    runs_cpu = cpu_seconds(server.pid) - cpu_before
+    received = [c[0] for c in counts]
+    delivered = sum(received)
+    return {
+        "subscribers": SUBSCRIBERS,
+        "lines": LINES,
+        "every_subscriber_got_every_line": all(r == LINES for r in received),
+        "lines_per_second_per_subscriber": round(LINES / log_seconds),
+        "log_latency_p50_ms": round(percentile(latencies, 0.5) * 1000, 1),
+        "log_latency_p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
+        "server_cpu_us_per_delivered_line": round(log_cpu / max(delivered, 1) * 1e6, 2),
+        "runs": RUNS,
+        "run_update_latency_p50_ms": round(percentile(run_latencies, 0.5) * 1000, 1),
+        "run_update_latency_p99_ms": round(percentile(run_latencies, 0.99) * 1000, 1),
+        "server_cpu_seconds_runs_phase": round(runs_cpu, 2),
+        "server_peak_rss_mb": round(peak_rss_mb(server.pid), 1),
+        "baseline_one_query_whole_log_seconds": round(baseline_seconds, 3),
+        "ratio_subscribers_time_to_one_query": round(log_seconds / max(baseline_seconds, 1e-6), 1),
+    }
+
+
+def main() -> None:
+    from tests.support import free_port
+
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="danube-bench-") as tmp:
+        server = subprocess.Popen(
+            [sys.executable, __file__, "--serve", str(port), tmp],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert server.stdout is not None and server.stdout.readline().strip() == "ready"
+            figures = asyncio.run(bench(port, server))
+        finally:
+            server.terminate()
+            server.wait(30)
+    figures["targets_met"] = bool(
+        figures["every_subscriber_got_every_line"]
+        and figures["log_latency_p99_ms"] <= 500
+        and figures["run_update_latency_p99_ms"] <= 250
+        and figures["server_peak_rss_mb"] <= 400
+    )
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 3 and sys.argv[1] == "--serve":
+        serve(int(sys.argv[2]), Path(sys.argv[3]))
+    else:
+        main()
