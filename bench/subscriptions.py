@@ -84,8 +84,9 @@ def serve(port: int, data: Path) -> None:
     def request(pipeline: str) -> str:
         path, commit = repos[pipeline]
         run_id = new_run_id()
-        request = RunRequest(run_id, pipeline, str(path), "refs/heads/main", commit,
-                             {"type": "manual"})  # fmt: skip
+        request = RunRequest(
+            run_id, pipeline, str(path), "refs/heads/main", commit, {"type": "manual"}
+        )
         danube.runs.request_run(request, Cause(actor="bench"))
         return job_id_for(run_id, "main").hex
 
@@ -170,7 +171,8 @@ def percentile(values: list[float], fraction: float) -> float:
 
 async def bench(port: int, server: subprocess.Popen[str]) -> dict[str, Any]:
     ws = f"ws://127.0.0.1:{port}/graphql"
-    assert server.stdin is not None and server.stdout is not None
+    assert server.stdin is not None
+    assert server.stdout is not None
     server.stdin.write("log\n")
     server.stdin.flush()
     job_id = server.stdout.readline().strip()
@@ -183,16 +185,17 @@ async def bench(port: int, server: subprocess.Popen[str]) -> dict[str, Any]:
         *(
             subscription(ws, LOG, {"id": job_id}, log_sink(counts[i], latencies, i < 5))
             for i in range(SUBSCRIBERS)
-        )  # fmt: skip
+        )
     )
     log_seconds = time.monotonic() - started
     log_cpu = cpu_seconds(server.pid) - cpu_before
 
     baseline_started = time.monotonic()
-    body = json.dumps({"query": '{ log(jobId: "%s", limit: 1048576) { nextOffset } }' % job_id})
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", body.encode(),
-                                     {"Content-Type": "application/json"})  # fmt: skip
-    urllib.request.urlopen(request, timeout=60).read()
+    query = '{ log(jobId: "JOB", limit: 1048576) { nextOffset } }'.replace("JOB", job_id)
+    body = json.dumps({"query": query}).encode()
+    headers = {"Content-Type": "application/json"}
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", body, headers)
+    await asyncio.to_thread(lambda: urllib.request.urlopen(request, timeout=60).read())
     baseline_seconds = time.monotonic() - baseline_started
 
     finished: dict[str, float] = {}
@@ -206,8 +209,11 @@ async def bench(port: int, server: subprocess.Popen[str]) -> dict[str, Any]:
         return len(finished) < RUNS
 
     cpu_before = cpu_seconds(server.pid)
-    watchers = [asyncio.ensure_future(subscription(ws, RUNS_SUB, {}, run_sink if i == 0 else
-                                                   (lambda d, n: True))) for i in range(SUBSCRIBERS)]  # fmt: skip
+    ignore = lambda data, now: True  # noqa: E731  # the other watchers only receive
+    watchers = [
+        asyncio.ensure_future(subscription(ws, RUNS_SUB, {}, run_sink if i == 0 else ignore))
+        for i in range(SUBSCRIBERS)
+    ]
     await asyncio.sleep(2.0)  # subscribed before the runs are requested
     server.stdin.write(f"runs {RUNS}\n")
     server.stdin.flush()
@@ -247,7 +253,8 @@ def main() -> None:
             text=True,
         )
         try:
-            assert server.stdout is not None and server.stdout.readline().strip() == "ready"
+            assert server.stdout is not None
+            assert server.stdout.readline().strip() == "ready"
             figures = asyncio.run(bench(port, server))
         finally:
             server.terminate()
