@@ -28,6 +28,7 @@ from domain.secrets.application import SecretsService
 from domain.system.application import SystemService
 from domain.triggers.manual import ManualTriggers
 from domain.webhooks.application import Inbox
+from projections.audit import AuditProjection
 from projections.config import ConfigProjection
 from projections.config_view import ConfigView, DeliveriesView
 from projections.deliveries import DeliveriesProjection
@@ -53,7 +54,7 @@ def store_config(settings: Settings) -> StoreConfig:
 
 
 def all_projections() -> list[Projection]:
-    return [RunsProjection(), ConfigProjection(), DeliveriesProjection()]
+    return [RunsProjection(), ConfigProjection(), DeliveriesProjection(), AuditProjection()]
 
 
 @dataclass
@@ -145,7 +146,7 @@ def build(settings: Settings) -> Danube:
     commits = GitCommits(
         settings.config_repo_ssh_key_path, settings.config_repo_ssh_known_hosts_path
     )
-    runs_projection, config_projection, deliveries_projection = projections
+    runs_projection, config_projection, deliveries_projection, *_ = projections
     return Danube(
         settings=settings,
         store=store,

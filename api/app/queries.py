@@ -17,6 +17,7 @@ from uuid import UUID
 from api.app.errors import InvalidInputError, NotFoundError, translated
 from api.app.results import (
     ArtifactResult,
+    AuditEntry,
     EventRecord,
     JobResult,
     LogChunk,
@@ -33,13 +34,24 @@ from domain.ids import RunId
 from domain.runs.application import RunsService
 from domain.runs.states import JobState
 from domain.system.application import SystemService
+from projections.audit import AuditView
 from projections.config_view import ConfigView
 from projections.runs_view import RunsView
 
 MAX_PAGE = 100
 MAX_LOG_CHUNK = 1024 * 1024
+AUDIT_FIELDS = ("id", "at", "action", "actor", "pipeline", "run_id", "job_id", "delivery_id",
+                "trigger", "reason", "detail")  # fmt: skip
 SEALED_FIELDS = frozenset({"env_sealed", "command_sealed"})
 _EVENT_META = frozenset({"originator_id", "originator_version", "timestamp"})
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    pipeline: str = ""
+    actor: str = ""
+    run_id: str = ""
+    action: str = ""
 
 
 @dataclass(frozen=True)
@@ -75,9 +87,10 @@ class Queries:
         system: SystemService,
         log: EventLog,
         lag: Callable[[], dict[str, float]],
+        audit: AuditView,
     ) -> None:
         self._views, self._config, self._logs = runs_view, config_view, logs
-        self._files = artifact_files
+        self._files, self._audit = artifact_files, audit
         self._runs, self._system, self._log, self._lag = runs, system, log, lag
 
     # ---- pipelines -------------------------------------------------------------------
@@ -208,6 +221,23 @@ class Queries:
         self.run(run_id)  # NotFound for an unknown run
         stored = self._log.events.get(_uuid(run_id, "run"))
         return [_event_record(event) for event in stored]
+
+    def audit_trail(self, filter: AuditFilter, first: int = 50, after: str | None = None) -> Page:
+        """Newest first: who did what, when, and for runs the delivery, run and job."""
+        if not 1 <= first <= MAX_PAGE:
+            raise InvalidInputError(f"first must be between 1 and {MAX_PAGE}, got {first}")
+        run_id = _uuid(filter.run_id, "run").hex if filter.run_id else ""
+        rows, cursor = self._audit.entries(
+            after=_decode_cursor(after),
+            limit=first,
+            pipeline=filter.pipeline,
+            actor=filter.actor,
+            run_id=run_id,
+            action=filter.action,
+        )
+        items = [AuditEntry(**{key: row[key] for key in AUDIT_FIELDS}) for row in rows]
+        end = _encode_cursor(cursor) if cursor else None
+        return Page(items=items, end_cursor=end, has_next_page=cursor is not None)
 
     def status(self) -> SystemStatus:
         state = self._config.state() or {}

@@ -307,3 +307,22 @@ class Page:
     items: list[Any]
     end_cursor: str | None
     has_next_page: bool
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """Who did what, when: ``action`` (``Run.CancelRequested``), ``actor``
+    (``user:alice``, ``webhook:github``, ``job:<id>``, ``cron``), and the causal chain of
+    a run's entries: the delivery that triggered it, the run, the job."""
+
+    id: str
+    at: str
+    action: str
+    actor: str
+    pipeline: str
+    run_id: str
+    job_id: str
+    delivery_id: str
+    trigger: str
+    reason: str
+    detail: dict[str, Any]

@@ -11,6 +11,8 @@ from api.app.commands import Commands
 from api.app.live import Live
 from api.app.queries import Queries
 from domain.ids import JobId
+from projections.audit import AuditView
+from projections.model import Projection
 
 if TYPE_CHECKING:
     from api.bootstrap import Danube
@@ -30,6 +32,10 @@ def of_app(state: Any) -> Application:
     if built is None:
         built = state.application = application(state.danube)
     return built
+
+
+def _projection(danube: Danube, name: str) -> Projection:
+    return next(projection for projection in danube.projections if projection.name == name)
 
 
 def application(danube: Danube) -> Application:
@@ -54,6 +60,7 @@ def application(danube: Danube) -> Application:
         danube.system,
         danube.store.log,
         lag,
+        AuditView(danube.store.views.reader(_projection(danube, "audit"))),
     )
     live = Live(
         queries,

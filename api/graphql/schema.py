@@ -17,11 +17,16 @@ from graphql import GraphQLError
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.types import ExecutionContext, Info
 
+from api.app import queries
 from api.app.errors import AppError, UnavailableError
 from api.app.queries import MAX_LOG_CHUNK, MAX_PAGE, RunFilter, run_cursor
 from api.graphql import resolvers
 from api.graphql.resolvers import act, ask
 from api.graphql.types import (
+    AuditConnection,
+    AuditEdge,
+    AuditEntry,
+    AuditFilter,
     CancelRunResult,
     DrainState,
     Event,
@@ -121,6 +126,25 @@ class Query:
         return [
             Event(version=e.version, type=e.type, timestamp=e.timestamp, data=e.data) for e in found
         ]
+
+    @strawberry.field(
+        description="Who did what and when, newest first: runs requested, cancelled and "
+        "finished, secrets read, configs accepted or rejected, draining, deliveries; a run's "
+        "entries name the delivery that triggered it, the run and the job."
+    )
+    async def audit_trail(
+        self,
+        info: Ctx,
+        filter: AuditFilter | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> AuditConnection:
+        given = filter or AuditFilter()
+        wanted = queries.AuditFilter(given.pipeline, given.actor, given.run_id, given.action)
+        page = await ask(info.context["queries"].audit_trail, wanted, first, after)
+        edges = [AuditEdge(cursor=entry.id, node=AuditEntry.of(entry)) for entry in page.items]
+        info_ = PageInfo(end_cursor=page.end_cursor, has_next_page=page.has_next_page)
+        return AuditConnection(edges=edges, page_info=info_)
 
     @strawberry.field(description="Draining, the config commit in force, read-model lag.")
     async def status(self, info: Ctx) -> SystemStatus:

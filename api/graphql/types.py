@@ -4,7 +4,7 @@ named here exist in the schema: nothing sealed can be reached)."""
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -306,6 +306,57 @@ class LogChunk:
             next_offset=chunk.next_offset,
             complete=chunk.complete,
         )
+
+
+@strawberry.type(description="Who did what, when; for runs, the delivery, run and job.")
+class AuditEntry:
+    id: strawberry.ID
+    at: str
+    action: str
+    actor: str
+    pipeline: str
+    run_id: str
+    job_id: str
+    delivery_id: str
+    trigger: str
+    reason: str
+    detail: JSON
+
+    @classmethod
+    def of(cls, entry: results.AuditEntry) -> AuditEntry:
+        return cls(
+            id=strawberry.ID(entry.id),
+            at=entry.at,
+            action=entry.action,
+            actor=entry.actor,
+            pipeline=entry.pipeline,
+            run_id=entry.run_id,
+            job_id=entry.job_id,
+            delivery_id=entry.delivery_id,
+            trigger=entry.trigger,
+            reason=entry.reason,
+            detail=cast(JSON, entry.detail),
+        )
+
+
+@strawberry.type
+class AuditEdge:
+    cursor: str
+    node: AuditEntry
+
+
+@strawberry.type(description="The audit trail newest first; `after` takes `pageInfo.endCursor`.")
+class AuditConnection:
+    edges: list[AuditEdge]
+    page_info: PageInfo
+
+
+@strawberry.input
+class AuditFilter:
+    pipeline: str = ""
+    actor: str = ""
+    run_id: str = ""
+    action: str = ""
 
 
 @strawberry.type(description="One stored event of a run.")
