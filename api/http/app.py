@@ -10,6 +10,7 @@ from api.bootstrap import Danube
 from api.graphql.router import graphql_router
 from api.http import health, jobs, pipelines, runs, webhooks
 from api.http.errors import app_error
+from api.http.origin import WebSocketOriginCheck
 
 
 def create_app(danube: Danube) -> FastAPI:
@@ -20,6 +21,7 @@ def create_app(danube: Danube) -> FastAPI:
     app.include_router(pipelines.router)
     app.include_router(runs.router)
     app.add_exception_handler(AppError, app_error)
+    app.add_middleware(WebSocketOriginCheck, public_url=danube.settings.public_url)
     app.include_router(webhooks.router)
     app.include_router(graphql_router(), prefix="/graphql")
     return app

@@ -140,3 +140,23 @@ def test_the_legacy_graphql_ws_protocol_works_too(embedded: Embedded, url: str) 
 
     chunks = [p["data"]["logAppended"] for p in asyncio.run(legacy())]
     assert whole(chunks) == embedded.log(job_id).decode()
+
+
+def test_a_websocket_from_another_sites_page_is_refused(embedded: Embedded, url: str) -> None:
+    import websockets
+
+    async def connect(origin: str) -> bool:
+        ws_url = url.replace("http://", "ws://") + "/graphql"
+        headers = {"Origin": origin}
+        try:
+            async with websockets.connect(
+                ws_url, subprotocols=["graphql-transport-ws"], additional_headers=headers
+            ) as socket:  # type: ignore[list-item]
+                await socket.send('{"type": "connection_init"}')
+                await asyncio.wait_for(socket.recv(), 10)
+                return True
+        except (websockets.InvalidStatus, websockets.ConnectionClosed):
+            return False
+
+    assert asyncio.run(connect("https://evil.example")) is False
+    assert asyncio.run(connect(url)) is True  # the server's own origin (as addressed)
