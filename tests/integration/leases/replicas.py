@@ -19,19 +19,20 @@ class Replicas:
         self.command, self.env, self.schema, self.logs = command, env, schema, logs
         self.role = {"pod-adapter": "pod-adapter"}.get(command, command)
         self.processes: list[subprocess.Popen[bytes]] = []
+        self.logs_of: dict[int, Path] = {}
 
     def start(self, count: int = 2) -> None:
         for _ in range(count):
             path = self.logs / f"{self.command}-{len(self.processes)}.log"
             with path.open("ab") as log:  # the child keeps its own descriptor
-                self.processes.append(
-                    subprocess.Popen(
-                        [sys.executable, "-m", "api.cli", self.command],
-                        env=self.env,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                    )
+                process = subprocess.Popen(
+                    [sys.executable, "-m", "api.cli", self.command],
+                    env=self.env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
                 )
+            self.processes.append(process)
+            self.logs_of[process.pid] = path
 
     def holder(self) -> tuple[int, int] | None:
         """(pid, epoch) of the process holding the role's lease, as the database says."""
@@ -59,8 +60,15 @@ class Replicas:
         )
 
     def standing_by(self) -> list[subprocess.Popen[bytes]]:
+        """Live replicas that said they stand by and do not hold the lease."""
         held = self.holder()
-        return [p for p in self.processes if p.poll() is None and (not held or p.pid != held[0])]
+        return [
+            p
+            for p in self.processes
+            if p.poll() is None
+            and (not held or p.pid != held[0])
+            and b"standing by" in self.logs_of[p.pid].read_bytes()
+        ]
 
     def take_over_after(self, old: subprocess.Popen[bytes], timeout: float = 15) -> float:
         """Seconds until another live replica holds the lease (a new epoch)."""

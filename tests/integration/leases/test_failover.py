@@ -214,3 +214,26 @@ def test_an_active_dispatcher_whose_lease_session_is_terminated_exits_and_is_rep
     finally:
         replicas.stop()
     assert "lost the dispatcher lease: its database session ended" in replicas.log()
+
+
+def test_a_standby_stops_at_once_on_sigterm_and_the_active_one_hands_over_on_it(
+    dispatching: Cluster,
+) -> None:
+    cluster = dispatching
+    replicas = cluster.replicas("dispatcher")
+    replicas.start(3)
+    try:
+        active = replicas.active()
+        wait_until(lambda: len(replicas.standing_by()) == 2, timeout=60, what="two standbys")
+        standby = replicas.standing_by()[0]
+        standby.send_signal(signal.SIGTERM)
+        assert standby.wait(10) == 0
+        active.send_signal(signal.SIGTERM)  # releases the lease as its last act
+        assert active.wait(20) == 0
+        took = replicas.take_over_after(active, TAKEOVER_LIMIT)
+        assert took < 5.0
+        cluster.request(2)
+        cluster.all_finished()
+        assert_each_ran_once(cluster)
+    finally:
+        replicas.stop()

@@ -79,3 +79,20 @@ def test_the_standby_scheduler_takes_over_a_killed_one_and_syncs_the_next_push(
     ]
     assert len(accepted) == 2, [n.topic for n in accepted]
     assert "Traceback" not in schedulers.log()
+
+
+def test_on_sqlite_the_one_scheduler_holds_its_lease_and_syncs_at_once(
+    origin: Origin, tmp_path: Path
+) -> None:
+    store = SqlStore(StoreConfig(kind="sqlite", data_dir=tmp_path / "data"))
+    env = danube_env(store.config, DANUBE_CONFIG_REPO_URL=origin.file_url, DANUBE_LOG_LEVEL="info")
+    replicas = Replicas("scheduler", env, "", tmp_path)
+    try:
+        replicas.start(1)
+        config = ConfigService(store.log)
+        wait_until(lambda: config.current() is not None, timeout=60, what="the config sync")
+    finally:
+        replicas.stop()
+        store.close()
+    assert replicas.processes[0].returncode == 0
+    assert "standing by" not in replicas.log()
