@@ -17,7 +17,9 @@ How a lease is held, and lost:
   and checks the epoch (``check_fence``; the event log's recorder does the same inside
   its insert function). A former holder's write therefore either commits before the next
   holder's bump (which waits for it) or fails with ``LeaseLostError``: whatever a paused
-  process does after it wakes up, nothing it writes is accepted.
+  process does after it wakes up, nothing it writes is accepted. A write transaction
+  left idle for half the TTL (its process paused inside it) is ended by the server, so
+  it cannot hold up the bump.
 
 On SQLite (the embedded default, one process) there is nothing to share: ``HeldLease``
 is always held and fences nothing.
@@ -50,10 +52,14 @@ class LeaseLostError(Exception):
 
 @dataclass(frozen=True)
 class Fence:
-    """What a write transaction checks: the role's lease still has this epoch."""
+    """What a write transaction checks: the role's lease still has this epoch. A write
+    transaction left idle longer than ``idle_seconds`` (its process paused inside it) is
+    ended by the server, so that its lock on the lease row cannot hold up the next
+    holder's epoch."""
 
     role: str
     epoch: int
+    idle_seconds: float = 5.0
 
 
 class Lease(Protocol):
@@ -254,7 +260,7 @@ class PostgresLease:
     def fence(self) -> Fence:
         if not self.held():
             raise LeaseLostError(f"this process no longer holds the {self.role} lease")
-        return Fence(self.role, self._epoch)
+        return Fence(self.role, self._epoch, self.ttl / 2)
 
     def release(self) -> None:
         with self._lock:
@@ -273,10 +279,11 @@ def check_fence(cursor: Any, schema: str, fence: Fence) -> None:
     """Inside a write transaction: lock the role's lease row and check its epoch.
     Raises ``LeaseLostError`` (the transaction is rolled back by its owner)."""
     cursor.execute(
-        pgsql.SQL("SELECT 1 FROM {table} WHERE role = %s AND epoch = %s FOR SHARE").format(
-            table=pgsql.Identifier(schema, LEASES_TABLE)
-        ),
-        (fence.role, fence.epoch),
+        pgsql.SQL(
+            "SELECT set_config('idle_in_transaction_session_timeout', %s, true) "
+            "FROM {table} WHERE role = %s AND epoch = %s FOR SHARE"
+        ).format(table=pgsql.Identifier(schema, LEASES_TABLE)),
+        (f"{max(int(fence.idle_seconds * 1000), 1)}ms", fence.role, fence.epoch),
     )
     if cursor.fetchone() is None:
         raise LeaseLostError(f"the {fence.role} lease has a newer holder than epoch {fence.epoch}")

@@ -179,3 +179,40 @@ def test_on_sqlite_the_one_process_holds_every_lease(tmp_path) -> None:  # type:
         SystemService(store.log).start_draining(ADMIN)
     finally:
         store.close()
+
+
+def test_a_holder_paused_inside_a_write_transaction_does_not_hold_up_the_next_epoch(
+    pg_store: SqlStore, second_store: SqlStore
+) -> None:
+    ttl = 3.0
+    first = lease_of(pg_store, "dispatcher", "a", ttl=ttl)
+    second = lease_of(second_store, "dispatcher", "b", ttl=ttl)
+    assert first.acquire(threading.Event())  # never renewed from here: as if paused
+    pg_store.fence_writes(first)
+    resume, outcome = threading.Event(), []
+
+    def paused_inside_a_write() -> None:
+        try:
+            with pg_store.dialect.write() as cursor:
+                cursor.execute("SELECT 1")
+                resume.wait(20)  # the process is stopped here, its transaction open
+            outcome.append("committed")
+        except Exception as error:  # what the woken process would see
+            outcome.append(type(error).__name__)
+
+    writer = threading.Thread(target=paused_inside_a_write, daemon=True)
+    writer.start()
+    started = time.monotonic()
+    thread, acquired, stop = taken(second)
+    try:
+        assert acquired.wait(ttl + 5), "the open transaction held up the next holder"
+        assert time.monotonic() - started < ttl + 3
+        resume.set()
+        writer.join(10)
+        assert outcome and outcome[0] != "committed", outcome
+    finally:
+        stop.set()
+        resume.set()
+        thread.join(5)
+        second.release()
+        first.release()
