@@ -237,3 +237,29 @@ def test_a_standby_stops_at_once_on_sigterm_and_the_active_one_hands_over_on_it(
         assert_each_ran_once(cluster)
     finally:
         replicas.stop()
+
+
+def test_a_dispatcher_paused_past_its_lease_does_not_act_again_when_it_wakes(
+    dispatching: Cluster,
+) -> None:
+    cluster = dispatching
+    cluster.env["DANUBE_DATABASE_LEASE_TTL"] = "4"
+    replicas = cluster.replicas("dispatcher")
+    replicas.start(2)
+    try:
+        paused = replicas.active()
+        _, epoch = replicas.holder() or (0, 0)
+        cluster.request(3)
+        wait_until(lambda: cluster.finished() >= 1, timeout=90, what="runs to flow")
+        paused.send_signal(signal.SIGSTOP)
+        took = replicas.take_over_after(paused, TAKEOVER_LIMIT)
+        assert took < TAKEOVER_LIMIT
+        assert (replicas.holder() or (0, 0))[1] == epoch + 1
+        cluster.request(3)  # queued while the paused one wakes: only the new holder acts
+        paused.send_signal(signal.SIGCONT)
+        assert paused.wait(20) == 1
+        cluster.all_finished()
+        assert_each_ran_once(cluster)
+    finally:
+        replicas.stop()
+    assert "lost the dispatcher lease" in replicas.log()
