@@ -7,7 +7,10 @@ already stopped: read-your-writes waits give up; the workers that take in or sta
 (the gRPC server and the executor, whose steps record how they ended); then the
 followers (projectors); then the stores close. A component that dies (the HTTP server
 cannot listen, a worker that must not end ends) stops the process the same way, and
-``run_until_signalled`` raises ``ComponentFailedError`` naming it."""
+``run_until_signalled`` raises ``ComponentFailedError`` naming it.
+
+The replicated roles (projector, dispatcher, scheduler, pod adapter) first stand by
+for their lease (``hold_lease``); a process that loses it exits at once."""
 
 from __future__ import annotations
 
