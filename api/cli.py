@@ -21,7 +21,7 @@ import psycopg
 from eventsourcing.persistence import OperationalError as EventStoreOperationalError
 
 from adapters.crypto.errors import CryptoError
-from api.commands import config, run, secrets, serve, store, system, workers
+from api.commands import config, run, scheduler, secrets, serve, store, system, workers
 from api.commands.client import register as register_client_commands
 from api.commands.deploy import register as register_deploy_commands
 from api.commands.errors import EXIT_FAILED, EXIT_USAGE, CommandError
@@ -86,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="danube", description="Self-hosted CI/CD.")
     parser.add_argument("--config", help="path to danube.toml (or set DANUBE_CONFIG)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (serve, workers, run, config, store, secrets, system):
+    for module in (serve, workers, run, config, store, secrets, system, scheduler):
         module.register(commands)
     register_deploy_commands(commands)
     register_client_commands(commands)

@@ -7,14 +7,19 @@ already stopped: read-your-writes waits give up; the workers that take in or sta
 (the gRPC server and the executor, whose steps record how they ended); then the
 followers (projectors); then the stores close. A component that dies (the HTTP server
 cannot listen, a worker that must not end ends) stops the process the same way, and
-``run_until_signalled`` raises ``ComponentFailedError`` naming it."""
+``run_until_signalled`` raises ``ComponentFailedError`` naming it.
+
+The replicated roles (projector, dispatcher, scheduler, pod adapter) first stand by
+for their lease (``hold_lease``); a process that loses it exits at once."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import signal
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -23,6 +28,7 @@ from typing import Any
 
 import uvicorn
 
+from adapters.sql.lease import Lease
 from api.bootstrap import Danube
 from api.commands.errors import EXIT_FAILED, CommandError
 
@@ -220,6 +226,33 @@ def run_until_signalled(
         log.error("stopped: %s", supervisor.failure)
         raise ComponentFailedError(supervisor.failure)
     log.info("stopped")
+
+
+def hold_lease(danube: Danube, role: str, signals: StopSignals) -> Lease | None:
+    """Stand by until this process holds ``role``'s lease (one active process per role
+    on PostgreSQL, see ``adapters.sql.lease``; on SQLite at once); None when a stop
+    signal came first. From then on every write of the process is fenced with the lease,
+    and losing it ends the process at once (``_lease_lost``); its restart stands by."""
+    holder = f"{socket.gethostname()}:{os.getpid()}"
+    lease = danube.store.lease(role, holder, danube.settings.database_lease_ttl)
+    if not lease.acquire(signals.received):
+        lease.release()
+        return None
+    danube.store.fence_writes(lease)
+    lease.keep(functools.partial(_lease_lost, role))
+    return lease
+
+
+def _lease_lost(role: str, why: str) -> None:
+    """Like Kubernetes' own controllers (client-go's leader election exits when its lease
+    is lost), a process that may no longer act stops every thread where it stands rather
+    than trusting each to notice: what it was doing is what a kill -9 leaves, which
+    the next holder resumes. Its writes after this point would be refused anyway."""
+    log.critical("lost the %s lease: %s; exiting so that nothing more is done under it", role, why)
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    sys.stderr.flush()
+    os._exit(EXIT_FAILED)
 
 
 def _relay(source: threading.Event, target: threading.Event) -> None:

@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     database_url: SecretStr = SecretStr("")
     database_schema: str = Field(default="public", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     database_pool_size: int = Field(default=4, ge=1, le=64)
+    # seconds a role's lease outlives its holder's silence (projector, dispatcher, ...)
+    database_lease_ttl: float = Field(default=10.0, ge=2.0, le=300.0)
 
     executor: Literal["local", "kubernetes"] = "local"
     max_concurrent_jobs: int = Field(default=4, ge=1, le=10_000)

@@ -31,7 +31,13 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "auto_migrate",
         "readiness_max_lag",
     ),
-    "store": ("event_store", "database_url", "database_schema", "database_pool_size"),
+    "store": (
+        "event_store",
+        "database_url",
+        "database_schema",
+        "database_pool_size",
+        "database_lease_ttl",
+    ),
     "executor": ("executor", "max_concurrent_jobs"),
     "kubernetes": (
         "kubeconfig",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
@@ -14,6 +14,7 @@ import psycopg
 from psycopg import sql as pgsql
 from psycopg_pool import ConnectionPool
 
+from adapters.sql.lease import Fence, check_fence
 from projections.model import ColumnType
 
 
@@ -152,6 +153,8 @@ class PostgresDialect:
 
     def __init__(self, conninfo: str, schema: str = "public", pool_size: int = 4) -> None:
         self.schema = schema
+        # Set in a process holding a role's lease: every write checks it (adapters.sql.lease).
+        self.fence: Callable[[], Fence | None] | None = None
         self.pool = ConnectionPool(
             conninfo,
             min_size=1,
@@ -183,7 +186,10 @@ class PostgresDialect:
 
     @contextmanager
     def write(self) -> Iterator[Cursor]:
+        fence = self.fence() if self.fence is not None else None  # LeaseLostError
         with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
+            if fence is not None:
+                check_fence(cursor, self.schema, fence)
             yield cursor
 
     def notify(self, cursor: Cursor, channel: str, payload: str) -> None:

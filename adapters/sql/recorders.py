@@ -7,7 +7,7 @@ domain's application never imports them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import psycopg
@@ -25,6 +25,7 @@ from psycopg import sql as pgsql
 
 from adapters.sql.dialect import application_name
 from adapters.sql.group_commit import GroupCommitter
+from adapters.sql.lease import FENCE_SQLSTATE, LEASES_TABLE, Fence, LeaseLostError
 from adapters.sql.wakeup import Wakeup
 from domain.eventsourcing_compat import (
     add_create_statement,
@@ -125,6 +126,35 @@ class GroupCommitPostgresRecorder(GroupCommitMixin, PostgresApplicationRecorder)
             .format(schema=schema, function=function)
             .as_string()
         )
+        # A process that holds a role's lease (see adapters.sql.lease) appends through
+        # this one: the lease row's epoch is checked and locked in the same transaction.
+        fenced = pgsql.Identifier(f"danube_fenced_insert_{self.events_table_name}")
+        self.sql_create_statements.append(
+            pgsql.SQL(
+                "CREATE OR REPLACE FUNCTION {schema}.{fenced}(fence_role text, "
+                "fence_epoch bigint, ids {id_type}[], versions bigint[], topics text[], "
+                "states bytea[]) RETURNS SETOF bigint LANGUAGE plpgsql AS $$ BEGIN "
+                "PERFORM 1 FROM {schema}.{leases} l "
+                "WHERE l.role = fence_role AND l.epoch = fence_epoch FOR SHARE; "
+                "IF NOT FOUND THEN RAISE EXCEPTION 'the % lease has a newer holder than "
+                "epoch %', fence_role, fence_epoch USING ERRCODE = '{sqlstate}'; END IF; "
+                "RETURN QUERY SELECT * FROM {schema}.{function}(ids, versions, topics, states);"
+                " END $$"
+            ).format(
+                schema=schema,
+                fenced=fenced,
+                id_type=pgsql.SQL(self.datastore.originator_id_type),
+                leases=pgsql.Identifier(LEASES_TABLE),
+                sqlstate=pgsql.SQL(FENCE_SQLSTATE),
+                function=function,
+            )
+        )
+        self._fenced_call = (
+            pgsql.SQL("SELECT * FROM {schema}.{fenced}(%s, %s, %b, %b, %b, %b)")
+            .format(schema=schema, fenced=fenced)
+            .as_string()
+        )
+        self.fence: Callable[[], Fence | None] | None = None
 
         self._writer: psycopg.Connection[Any] | None = None
 
@@ -161,13 +191,23 @@ class GroupCommitPostgresRecorder(GroupCommitMixin, PostgresApplicationRecorder)
             [e.topic for e in stored_events],
             [e.state for e in stored_events],
         )
+        fence = self.fence() if self.fence is not None else None  # LeaseLostError
         try:
-            rows = self._connection().execute(self._call, columns, prepare=True).fetchall()
+            if fence is None:
+                rows = self._connection().execute(self._call, columns, prepare=True).fetchall()
+            else:
+                rows = (
+                    self._connection()
+                    .execute(self._fenced_call, (fence.role, fence.epoch, *columns), prepare=True)
+                    .fetchall()
+                )
         except psycopg.IntegrityError as error:
             raise IntegrityError(str(error)) from error
         except (psycopg.OperationalError, psycopg.InterfaceError) as error:
             self.close_writer()  # reconnect on the retry
             raise OperationalError(str(error)) from error
         except psycopg.Error as error:
+            if error.sqlstate == FENCE_SQLSTATE:
+                raise LeaseLostError(error.diag.message_primary or str(error)) from None
             raise PersistenceError(str(error)) from error
         return [row[0] for row in rows]

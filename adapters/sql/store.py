@@ -24,6 +24,7 @@ from adapters.sql.dialect import (
     migration_lock,
 )
 from adapters.sql.keytable import SqlKeyTable
+from adapters.sql.lease import HeldLease, Lease, PostgresLease
 from adapters.sql.listen import PostgresListener
 from adapters.sql.logstore import LOGS_CHANNEL, SqlLogStore
 from adapters.sql.projector import EventFeed, Projector, ProjectorGroup
@@ -147,6 +148,30 @@ class SqlStore:
         name, _, position = payload.rpartition(":")
         if name.startswith(self.views.prefix) and position.isdigit():
             self.views.progress(name.removeprefix(self.views.prefix)).announce(int(position))
+
+    def lease(self, role: str, holder: str, ttl: float = 10.0) -> Lease:
+        """The lease of one role (see ``adapters.sql.lease``): on PostgreSQL shared by
+        every process of this schema; on SQLite held by the one process there is."""
+        if self.config.kind != "postgres":
+            return HeldLease(role)
+        return PostgresLease(
+            self.config.database_url,
+            self.config.schema,
+            role,
+            holder,
+            ttl,
+            application_name=application_name(f"lease-{role}", self.config.schema),
+        )
+
+    def fence_writes(self, lease: Lease) -> None:
+        """From now on every write of this store (events, views, logs, keys) is checked
+        against ``lease`` in its own transaction, and refused once it is lost."""
+        if lease.fence() is None:
+            return
+        self.log.recorder.fence = lease.fence  # type: ignore[attr-defined]
+        for dialect in (self.dialect, self.events_dialect):
+            if isinstance(dialect, PostgresDialect):
+                dialect.fence = lease.fence
 
     def projector(self, projection: Projection, batch_size: int = 500) -> Projector:
         return Projector(self.feed, self.views, projection, batch_size)

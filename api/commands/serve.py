@@ -62,7 +62,7 @@ def server(args: argparse.Namespace, settings: Settings) -> int:
     signals = StopSignals()
     danube.store.start_listening()
     supervisor = Supervisor()
-    start_triggers(danube, supervisor)
+    start_triggers(danube, supervisor, scheduler=not args.no_scheduler)
     supervisor.add("http", http)
     grpc = GrpcServer(danube, settings.grpc_address)  # the JobService job pods dial
     run_until_signalled(danube, supervisor, lambda: grpc.stop(grace=1.0), signals)
@@ -85,8 +85,9 @@ def pod_adapter(args: argparse.Namespace, settings: Settings) -> int:
     """The Kubernetes executor in a process of its own: reconciles the jobs of the read
     models (kept by ``danube projector``) with pods; job pods dial ``danube server``."""
     from api.execution.kubernetes import FreshlyMaskedOutput, kubernetes_executor
+    from api.execution.leased import LeasedExecutor
     from api.execution.loops import output_flusher, reconciler
-    from api.processes import Supervisor, run_until_signalled
+    from api.processes import StopSignals, Supervisor, hold_lease, run_until_signalled
 
     if not settings.k8s_master_address:
         print(
@@ -96,13 +97,18 @@ def pod_adapter(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 2
     danube = build(settings)
+    signals = StopSignals()
     danube.store.start_listening()
-    executor = kubernetes_executor(danube)
     if settings.pod_adapter_metrics_address:
         from prometheus_client import start_http_server
 
         host, _, port = settings.pod_adapter_metrics_address.rpartition(":")
         start_http_server(int(port), host)
+    lease = hold_lease(danube, "pod-adapter", signals)  # standing by while another acts
+    if lease is None:
+        danube.close()
+        return 0
+    executor = LeasedExecutor(kubernetes_executor(danube), lease)
     supervisor = Supervisor()
     supervisor.on_stop(danube.store.views.announce_all)
     output = FreshlyMaskedOutput(danube)
@@ -118,18 +124,35 @@ def pod_adapter(args: argparse.Namespace, settings: Settings) -> int:
         executor.close()
         reconciling.wait_for_steps(5.0)
 
-    run_until_signalled(danube, supervisor, stop_executing)
+    try:
+        run_until_signalled(danube, supervisor, stop_executing, signals)
+    finally:
+        lease.release()  # after the last write: a standby takes over at once
     return 0
 
 
 def projector(args: argparse.Namespace, settings: Settings) -> int:
-    from api.processes import Supervisor, run_until_signalled, start_projectors
+    from api.processes import (
+        StopSignals,
+        Supervisor,
+        hold_lease,
+        run_until_signalled,
+        start_projectors,
+    )
 
     danube = build(settings)
+    signals = StopSignals()
     danube.store.start_listening()
+    lease = hold_lease(danube, "projector", signals)  # standing by while another acts
+    if lease is None:
+        danube.close()
+        return 0
     supervisor = Supervisor()
     start_projectors(danube, supervisor)
-    run_until_signalled(danube, supervisor)
+    try:
+        run_until_signalled(danube, supervisor, None, signals)
+    finally:
+        lease.release()
     return 0
 
 
@@ -139,9 +162,15 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         "--no-example", action="store_true", help="do not run the example pipeline on first start"
     )
     sub.set_defaults(handler=up)
-    commands.add_parser(
+    sub = commands.add_parser(
         "server", help="run the API server (production: one of several processes)"
-    ).set_defaults(handler=server)
+    )
+    sub.add_argument(
+        "--no-scheduler",
+        action="store_true",
+        help="leave cron triggers and config sync to `danube scheduler` (several replicas)",
+    )
+    sub.set_defaults(handler=server)
     commands.add_parser("projector", help="run the projection followers (production)").set_defaults(
         handler=projector
     )

@@ -10,14 +10,22 @@ from api.settings import Settings
 
 def dispatcher(args: argparse.Namespace, settings: Settings) -> int:
     from api.execution.loops import dispatcher as dispatch_loop
-    from api.processes import Supervisor, run_until_signalled
+    from api.processes import StopSignals, Supervisor, hold_lease, run_until_signalled
 
     danube = build(settings)
+    signals = StopSignals()
     danube.store.start_listening()  # read-model progress from the projector process
+    lease = hold_lease(danube, "dispatcher", signals)  # standing by while another acts
+    if lease is None:
+        danube.close()
+        return 0
     supervisor = Supervisor()
     supervisor.on_stop(danube.store.views.announce_all)
     supervisor.add("dispatcher", dispatch_loop(danube))
-    run_until_signalled(danube, supervisor)
+    try:
+        run_until_signalled(danube, supervisor, None, signals)
+    finally:
+        lease.release()  # after the last write: a standby takes over at once
     return 0
 
 

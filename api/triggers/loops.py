@@ -120,12 +120,22 @@ class InboxWorker:
                 log.exception("processing delivery %s failed", row["delivery_id"])
 
 
-def start_triggers(danube: Danube, supervisor: Supervisor) -> None:
+def start_triggers(danube: Danube, supervisor: Supervisor, *, scheduler: bool = True) -> None:
+    """The inbox worker, and unless ``scheduler`` is False (``danube scheduler`` runs
+    them) config sync and cron."""
     inbox = InboxWorker(danube)
+    if scheduler:
+        start_scheduler(danube, supervisor, on_accepted=inbox.wake)
+    supervisor.add("inbox", inbox)
+    supervisor.on_stop(inbox.wake)
+
+
+def start_scheduler(
+    danube: Danube, supervisor: Supervisor, on_accepted: Callable[[], None] | None = None
+) -> None:
+    """Config sync (when a config repository is set) and cron."""
     if danube.settings.config_repo_url:
-        danube.config_sync = ConfigSyncLoop(danube, on_accepted=inbox.wake)
+        danube.config_sync = ConfigSyncLoop(danube, on_accepted=on_accepted)
         supervisor.add("config-sync", danube.config_sync)
         supervisor.on_stop(danube.config_sync.wake)
     supervisor.add("cron", cron_loop(danube))
-    supervisor.add("inbox", inbox)
-    supervisor.on_stop(inbox.wake)
