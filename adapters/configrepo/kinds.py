@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import yaml
 
 from adapters.configrepo import checks
+from adapters.configrepo.git_authentication import parse_git_authentication
 from adapters.configrepo.nodes import Fields, line_of
 from adapters.configrepo.quantities import request_exceeds_limit
-from adapters.configrepo.git_authentication import parse_git_authentication
 from domain.config.model import (
     KubernetesConfig,
     Observability,

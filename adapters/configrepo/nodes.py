@@ -98,9 +98,9 @@ def _on_keys_are_strings(node: yaml.Node) -> None:
     YAML 1.1's boolean true. Only keys: values keep their types."""
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
-            if isinstance(key, yaml.ScalarNode) and key.tag == _BOOL and key.style is None:
-                if key.value == "on":
-                    key.tag = _STR
+            plain = isinstance(key, yaml.ScalarNode) and key.style is None
+            if plain and key.tag == _BOOL and key.value == "on":
+                key.tag = _STR
             _on_keys_are_strings(value)
     elif isinstance(node, yaml.SequenceNode):
         for item in node.value:
@@ -109,7 +109,9 @@ def _on_keys_are_strings(node: yaml.Node) -> None:
 
 def _word(node: yaml.Node) -> bool:
     """A plain ``yes``/``no``/``on``/``off``: a word where a string is expected."""
-    return node.tag == _BOOL and node.style is None and str(node.value).lower() in _WORD_BOOLEANS
+    if not isinstance(node, yaml.ScalarNode) or node.tag != _BOOL:
+        return False
+    return node.style is None and str(node.value).lower() in _WORD_BOOLEANS
 
 
 def describe(node: yaml.Node) -> str:

@@ -10,8 +10,10 @@ outside the workspace, so a step that cleans its workspace cannot destroy them, 
 size limit of its own (``PodTemplate.control_size``); and ``home`` at ``/home/danube``,
 the steps' ``HOME`` (tool caches), as large as the workspace. Everything runs as a
 non-root user without privileges, so the pod is admitted under Pod Security
-"restricted". The manifest holds no secret value: the token and the repository URL
-(which may carry credentials) are only in the Secret.
+"restricted". The manifest holds no secret value: the token, the repository URL
+(which may carry credentials) and the checkout's credentials from ``git_authentication``
+(an HTTP header, or an ssh key with its pinned host keys) are only in the Secret, which
+only the checkout reads them from.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ WORKSPACE = "/workspace"
 HOME = "/home/danube"
 JOB_SECRET_DIR = "/var/run/danube/job"
 TOKEN_KEY, REPOSITORY_KEY = "token", "repository"
+GIT_HEADER_KEY, SSH_KEY_KEY, KNOWN_HOSTS_KEY = "git-http-header", "git-ssh-key", "git-known-hosts"
 TOKEN_FILE = f"{JOB_SECRET_DIR}/{TOKEN_KEY}"
 # Git refuses repositories owned by another user (the emptyDir's root is root's).
 GIT_SAFE_DIRECTORY = {
@@ -126,8 +129,24 @@ def secret_manifest(job: JobLaunch, template: PodTemplate) -> Manifest:
             "namespace": template.namespace,
             "labels": labels(job),
         },
-        "data": {TOKEN_KEY: _b64(job.token), REPOSITORY_KEY: _b64(job.repository)},
+        "data": {
+            TOKEN_KEY: _b64(job.token),
+            REPOSITORY_KEY: _b64(job.repository),
+            **_git_access_data(job),
+        },
     }
+
+
+def _git_access_data(job: JobLaunch) -> dict[str, str]:
+    access = job.git_access
+    if access is None:
+        return {}
+    if access.ssh_private_key:
+        return {
+            SSH_KEY_KEY: _b64(access.ssh_private_key),
+            KNOWN_HOSTS_KEY: _b64(access.ssh_known_hosts),
+        }
+    return {GIT_HEADER_KEY: _b64(access.http_header)}
 
 
 def owner_patch(pod: Mapping[str, Any]) -> Manifest:
@@ -187,6 +206,12 @@ def _checkout(job: JobLaunch, template: PodTemplate) -> Manifest:
         "DANUBE_COMMIT_SHA": job.commit_sha,
         "DANUBE_REF": job.ref,
         "DANUBE_REPOSITORY_FILE": f"{JOB_SECRET_DIR}/{REPOSITORY_KEY}",
+        # Files that exist only when git_authentication gave the job credentials.
+        "DANUBE_GIT_HEADER_FILE": f"{JOB_SECRET_DIR}/{GIT_HEADER_KEY}",
+        "DANUBE_GIT_SSH_KEY_FILE": f"{JOB_SECRET_DIR}/{SSH_KEY_KEY}",
+        "DANUBE_GIT_KNOWN_HOSTS_FILE": f"{JOB_SECRET_DIR}/{KNOWN_HOSTS_KEY}",
+        "DANUBE_GIT_CREDENTIAL": job.git_access.description if job.git_access else "",
+        "DANUBE_GIT_REPOSITORY": job.git_access.repository if job.git_access else "",
         "GIT_TERMINAL_PROMPT": "0",
         "HOME": "/tmp",
         **GIT_SAFE_DIRECTORY,

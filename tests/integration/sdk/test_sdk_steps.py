@@ -117,7 +117,7 @@ def test_ctx_reads_the_job_from_the_environment(sdk: Master) -> None:
     assert ctx.commit_sha.startswith("0123456789abcdef")
     assert ctx.trigger_ref == "refs/heads/main"
     assert ctx.repo.endswith("/web.git")
-    assert ctx.workspace == sdk.fake.workspace
+    assert ctx.workspace == str(sdk.fake.workspace)
 
 
 @pytest.mark.parametrize(
