@@ -108,10 +108,11 @@ def test_every_call_carries_the_bearer_token_and_the_job_id(sdk: Master) -> None
 
 
 def test_ctx_reads_the_job_from_the_environment(sdk: Master) -> None:
-    assert (ctx.job_id, ctx.pipeline, ctx.branch, ctx.trigger_type) == (
+    assert (ctx.job_id, ctx.pipeline, ctx.branch, ctx.trigger_type, ctx.trigger_event) == (
         "job-1",
         "web",
         "main",
+        "webhook",
         "push",
     )
     assert ctx.commit_sha.startswith("0123456789abcdef")
