@@ -10,6 +10,7 @@ stored events, read models or logs (every file of the data directory is scanned)
 from __future__ import annotations
 
 import logging
+import os
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -129,13 +130,16 @@ class Private:
         return self.danube.logs.read_bytes(job.id.replace("-", ""), 0, 1 << 24).decode()
 
     def stored_anywhere(self, *values: str) -> list[str]:
-        """Files of the data directory (events, read models, logs: all SQLite) holding any
-        of ``values``."""
+        """Files of the data directory (events, read models, logs: all SQLite; a
+        workspace still being removed) holding any of ``values``."""
         found = []
-        for path in self.data.rglob("*"):
-            if path.is_file():
-                data = path.read_bytes()
-                found += [f"{path.name}: {v[:6]}..." for v in values if v.encode() in data]
+        for directory, _, names in os.walk(self.data):  # what vanishes meanwhile is skipped
+            for name in names:
+                try:
+                    data = (Path(directory) / name).read_bytes()
+                except OSError:
+                    continue
+                found += [f"{name}: {v[:6]}..." for v in values if v.encode() in data]
         return found
 
 
