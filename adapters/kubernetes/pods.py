@@ -43,6 +43,9 @@ NAME_PREFIX = "danube-job-"
 WORKSPACE = "/workspace"
 HOME = "/home/danube"
 JOB_SECRET_DIR = "/var/run/danube/job"
+# The checkout's own view of the job's Secret: the repository URL and the credentials
+# for it, which the coordinator (running the pipeline's code) never sees.
+CHECKOUT_SECRET_DIR = "/var/run/danube/checkout"
 TOKEN_KEY, REPOSITORY_KEY = "token", "repository"
 GIT_HEADER_KEY, SSH_KEY_KEY, KNOWN_HOSTS_KEY = "git-http-header", "git-ssh-key", "git-known-hosts"
 TOKEN_FILE = f"{JOB_SECRET_DIR}/{TOKEN_KEY}"
@@ -193,7 +196,22 @@ def pod_manifest(job: JobLaunch, template: PodTemplate) -> Manifest:
                 {"name": "home", "emptyDir": {"sizeLimit": size}},
                 {
                     "name": "job-secret",
-                    "secret": {"secretName": secret_name(job.job_id), "defaultMode": 0o440},
+                    "secret": {
+                        "secretName": secret_name(job.job_id),
+                        "defaultMode": 0o440,
+                        "items": [{"key": TOKEN_KEY, "path": TOKEN_KEY}],
+                    },
+                },
+                {
+                    "name": "checkout-secret",
+                    "secret": {
+                        "secretName": secret_name(job.job_id),
+                        "defaultMode": 0o440,
+                        "items": [
+                            {"key": key, "path": key}
+                            for key in (REPOSITORY_KEY, *_git_access_data(job))
+                        ],
+                    },
                 },
             ],
         },
@@ -205,11 +223,11 @@ def _checkout(job: JobLaunch, template: PodTemplate) -> Manifest:
         "DANUBE_REPO": strip_credentials(job.repository),
         "DANUBE_COMMIT_SHA": job.commit_sha,
         "DANUBE_REF": job.ref,
-        "DANUBE_REPOSITORY_FILE": f"{JOB_SECRET_DIR}/{REPOSITORY_KEY}",
+        "DANUBE_REPOSITORY_FILE": f"{CHECKOUT_SECRET_DIR}/{REPOSITORY_KEY}",
         # Files that exist only when git_authentication gave the job credentials.
-        "DANUBE_GIT_HEADER_FILE": f"{JOB_SECRET_DIR}/{GIT_HEADER_KEY}",
-        "DANUBE_GIT_SSH_KEY_FILE": f"{JOB_SECRET_DIR}/{SSH_KEY_KEY}",
-        "DANUBE_GIT_KNOWN_HOSTS_FILE": f"{JOB_SECRET_DIR}/{KNOWN_HOSTS_KEY}",
+        "DANUBE_GIT_HEADER_FILE": f"{CHECKOUT_SECRET_DIR}/{GIT_HEADER_KEY}",
+        "DANUBE_GIT_SSH_KEY_FILE": f"{CHECKOUT_SECRET_DIR}/{SSH_KEY_KEY}",
+        "DANUBE_GIT_KNOWN_HOSTS_FILE": f"{CHECKOUT_SECRET_DIR}/{KNOWN_HOSTS_KEY}",
         "DANUBE_GIT_CREDENTIAL": job.git_access.description if job.git_access else "",
         "DANUBE_GIT_REPOSITORY": job.git_access.repository if job.git_access else "",
         "GIT_TERMINAL_PROMPT": "0",
@@ -221,7 +239,10 @@ def _checkout(job: JobLaunch, template: PodTemplate) -> Manifest:
         template.checkout_image or template.coordinator_image,
         [template.shell, "-c", CHECKOUT_SCRIPT],
         env,
-        [_mount("workspace", WORKSPACE), _mount("job-secret", JOB_SECRET_DIR, read_only=True)],
+        [
+            _mount("workspace", WORKSPACE),
+            _mount("checkout-secret", CHECKOUT_SECRET_DIR, read_only=True),
+        ],
         _SIDECAR_RESOURCES,
     )
 

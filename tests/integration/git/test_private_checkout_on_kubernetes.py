@@ -111,6 +111,12 @@ def test_the_checkout_reads_its_credentials_from_the_pods_secret_only(cluster: C
     assert pod is not None and secret is not None
     header = job.git_access.http_header  # type: ignore[union-attr]
     assert "git-http-header" in secret["data"]
+    coordinator = next(c for c in pod["spec"]["containers"] if c["name"] == "coordinator")
+    assert {m["name"] for m in coordinator["volumeMounts"]} == {"workspace", "job-secret"}
+    coordinators_view = cluster.double.volume_dir(NAMESPACE, pod_name(job.job_id), "job-secret")
+    assert sorted(p.name for p in coordinators_view.iterdir()) == ["token"], (
+        "the pipeline's code never sees the checkout's credentials"
+    )
     for text in (json.dumps(pod), *(json.dumps(r.body) for r in _non_secret_requests(cluster))):
         assert TOKEN not in text and header not in text and header.split()[-1] not in text
     cluster.executor.release(job.job_id)
