@@ -51,18 +51,18 @@ if [ -s "$DANUBE_GIT_SSH_KEY_FILE" ]; then
 fi
 refusal='authentication failed|error: 40[13]|permission denied|could not read (username|password)'
 refusal="$refusal|host key verification failed"
-failed() {
+failed() {  # $1: git's exit status, which is the container's
   cat "$err" >&2
   if [ -n "$DANUBE_GIT_CREDENTIAL" ] && grep -qiE "$refusal" "$err"; then
     why=$(grep -iE "$refusal" "$err" | tail -n 1)
     echo "authentication to $DANUBE_GIT_REPOSITORY failed with $DANUBE_GIT_CREDENTIAL: $why" >&2
   fi
-  exit 1
+  exit "$1"
 }
 has_commit() { git -C /workspace cat-file -e "$DANUBE_COMMIT_SHA^{commit}" 2>/dev/null; }
 echo "\$ git clone $DANUBE_REPO (commit $short)"
 git -c credential.interactive=never clone --no-checkout --quiet -- "$repo" /workspace 2>"$err" \
-  || failed
+  || failed $?
 git -C /workspace remote set-url origin "$DANUBE_REPO"
 if ! has_commit && [ -n "$DANUBE_REF" ]; then
   echo "\$ git fetch $DANUBE_REPO $DANUBE_REF"
@@ -70,7 +70,7 @@ if ! has_commit && [ -n "$DANUBE_REF" ]; then
 fi
 if ! has_commit; then
   echo "\$ git fetch $DANUBE_REPO $DANUBE_COMMIT_SHA"
-  git -C /workspace fetch --quiet --no-tags -- "$repo" "$DANUBE_COMMIT_SHA" 2>"$err" || failed
+  git -C /workspace fetch --quiet --no-tags -- "$repo" "$DANUBE_COMMIT_SHA" 2>"$err" || failed $?
 fi
 git -C /workspace -c advice.detachedHead=false checkout --quiet --detach "$DANUBE_COMMIT_SHA"
 """
