@@ -30,9 +30,13 @@ SecretReader = Callable[[str], str]
 
 
 def matching(entries: Sequence[GitAuthentication], repository: str) -> GitAuthentication | None:
+    """The first entry matching a remote repository; local paths and ``file://`` URLs
+    (``danube run``, the example) need no credentials, whatever ``*`` says."""
     try:
         key = normalise_repository_url(repository)
     except InvalidRepositoryUrlError:
+        return None
+    if key.startswith("/"):
         return None
     for entry in entries:
         if any(fnmatch.fnmatchcase(key, pattern.lower()) for pattern in entry.match_patterns):
