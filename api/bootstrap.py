@@ -19,9 +19,10 @@ from api.execution.outputs import LogOutputs
 from api.execution.vault import SecretVault
 from api.logs import REDACTOR
 from api.settings import Settings
-from api.triggers.git import GitCommits
+from api.triggers.git import GitCommits, git_credentials
 from api.triggers.secrets import WebhookSecrets
 from domain.config.application import ConfigService
+from domain.execution.git_access import GitCredentials
 from domain.execution.tokens import JobTokens
 from domain.runs.application import RunsService
 from domain.secrets.application import SecretsService
@@ -79,6 +80,7 @@ class Danube:
     deliveries: DeliveriesView
     webhook_secrets: WebhookSecrets
     config_sync: ConfigSyncLoop | None = None
+    git_credentials: GitCredentials | None = None  # config.yaml git_authentication
     extras: dict[str, Any] = field(default_factory=dict)
     closed: bool = False
     # Set when the process begins to stop: read-your-writes waits give up at once.
@@ -143,8 +145,17 @@ def build(settings: Settings) -> Danube:
         SystemService(store.log),
         ConfigService(store.log),
     )
+    credentials = git_credentials(
+        config,
+        secrets,
+        settings.github_api_url,
+        settings.config_repo_ssh_known_hosts_path,
+        REDACTOR.add,
+    )
     commits = GitCommits(
-        settings.config_repo_ssh_key_path, settings.config_repo_ssh_known_hosts_path
+        settings.config_repo_ssh_key_path,
+        settings.config_repo_ssh_known_hosts_path,
+        credentials=credentials,
     )
     runs_projection, config_projection, deliveries_projection, *_ = projections
     return Danube(
@@ -178,4 +189,5 @@ def build(settings: Settings) -> Danube:
             config,
             secrets,
         ),
+        git_credentials=credentials,
     )

@@ -94,6 +94,8 @@ class Settings(BaseSettings):
     # ssh host keys to trust (known_hosts format); "" = trust a host on first use
     config_repo_ssh_known_hosts_path: str = ""
 
+    # GitHub API for github_app git_authentication (GitHub Enterprise: https://HOST/api/v3)
+    github_api_url: str = "https://api.github.com"
     github_webhook_secret: SecretStr = SecretStr("")
     gitlab_webhook_token: SecretStr = SecretStr("")
     webhook_max_body_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)

@@ -64,6 +64,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "config_repo_ssh_key_path",
         "config_repo_ssh_known_hosts_path",
     ),
+    "git": ("github_api_url",),
     "webhooks": ("github_webhook_secret", "gitlab_webhook_token", "webhook_max_body_bytes"),
     "oidc": ("oidc_issuer", "oidc_client_id", "oidc_client_secret", "oidc_audience"),
     "logging": ("log_level", "log_format"),

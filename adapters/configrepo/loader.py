@@ -22,6 +22,7 @@ import yaml
 
 from adapters.configrepo import checks
 from adapters.configrepo.kinds import (
+    METADATA_FIELDS,
     PIPELINE_FIELDS,
     SETTINGS_FIELDS,
     TEAM_FIELDS,
@@ -37,7 +38,7 @@ from domain.config.model import Config, ConfigError, ConfigInvalidError, Setting
 from domain.triggers.ports import ScheduleFactory
 
 API_VERSION = "danube.dev/v1"
-_Parser = Callable[[str, Fields, list[Reference]], Any]
+_Parser = Callable[[str, Fields, Fields, list[Reference]], Any]
 _Kinds = dict[str, tuple[tuple[str, ...], _Parser]]
 _KIND_NAMES = ("Config", "User", "Team", "Pipeline")
 _TOP_FILES = (("config", "Config"), ("users", "User"), ("teams", "Team"))
@@ -81,6 +82,7 @@ def load_config(directory: Path, commit: str, *, schedules: ScheduleFactory) -> 
     loaded.errors.extend(_duplicates(loaded.definitions))
     loaded.errors.extend(_unknown_references(loaded))
     loaded.errors.extend(_shared_emails(loaded.references))
+    loaded.errors.extend(_unknown_members(loaded))
     if loaded.errors:
         ordered = sorted(loaded.errors, key=lambda e: (e.file, e.line or 0))
         raise ConfigInvalidError(commit, tuple(ordered))
@@ -129,10 +131,10 @@ def _read_document(
         message = f"kind {kind} does not belong in {problems.file} (expected {expected})"
         top.error(top.get("kind"), "kind", message)
         return
-    metadata = top.mapping("metadata", ("name",))
+    metadata = top.mapping("metadata", METADATA_FIELDS.get(kind, ("name",)))
     name = _name(metadata, kind, loaded)
     allowed, parse = kinds[kind]
-    result = parse(name or "", top.mapping("spec", allowed), loaded.references)
+    result = parse(name or "", metadata, top.mapping("spec", allowed), loaded.references)
     if result is not None and name is not None:
         loaded.objects.setdefault(kind, []).append(result)
 
@@ -186,6 +188,29 @@ def _shared_emails(references: list[Reference]) -> Iterator[ConfigError]:
             where = f"{seen.file}:{seen.line}"
             message = f"email '{ref.name}' is already used by another user (at {where})"
             yield ConfigError(ref.file, ref.line, ref.field, message)
+
+
+def _unknown_members(loaded: _Loaded) -> Iterator[ConfigError]:
+    """Team members are users' e-mail addresses; a user name written instead is told
+    which address to write."""
+    if "User" in loaded.incomplete:
+        return
+    users = loaded.objects.get("User", [])
+    emails = {user.email.lower() for user in users}
+    by_name = {user.name: user.email for user in users}
+    for ref in loaded.references:
+        if ref.kind != "member" or ref.name.lower() in emails:
+            continue
+        if ref.name in by_name:
+            message = (
+                f"'{ref.name}' is written '{by_name[ref.name]}' "
+                "(members are users' e-mail addresses)"
+            )
+        elif "@" not in ref.name:
+            message = f"'{ref.name}' is not an e-mail address: members are users' e-mail addresses"
+        else:
+            message = f"unknown member '{ref.name}': no user in users.yaml has this spec.email"
+        yield ConfigError(ref.file, ref.line, ref.field, message)
 
 
 def _unknown(ref: Reference, known: set[str]) -> str:

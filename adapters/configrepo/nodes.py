@@ -22,6 +22,10 @@ MAX_FILE_BYTES = 1024 * 1024
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 _STR = "tag:yaml.org,2002:str"
 _NULL = "tag:yaml.org,2002:null"
+_BOOL = "tag:yaml.org,2002:bool"
+# YAML 1.1 booleans that YAML 1.2 (and a reader) takes for words: where a string is
+# expected, a plain one is the word as written (``branches: [on]`` is the branch "on").
+_WORD_BOOLEANS = {"yes", "no", "on", "off"}
 _TYPE_NAMES = {
     "tag:yaml.org,2002:int": "a number",
     "tag:yaml.org,2002:float": "a number",
@@ -77,6 +81,7 @@ def read_documents(path: Path, problems: Problems) -> tuple[list[yaml.Node], boo
     try:
         for node in yaml.compose_all(text, Loader=_Loader):
             if not (node.tag == _NULL and node.value == ""):
+                _on_keys_are_strings(node)
                 documents.append(node)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
@@ -86,6 +91,27 @@ def read_documents(path: Path, problems: Problems) -> tuple[list[yaml.Node], boo
         problems.add(line, "", f"invalid YAML: {problem}{context}")
         return documents, False
     return documents, True
+
+
+def _on_keys_are_strings(node: yaml.Node) -> None:
+    """A plain mapping key ``on`` is the string it looks like (as in GitHub Actions), not
+    YAML 1.1's boolean true. Only keys: values keep their types."""
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            plain = isinstance(key, yaml.ScalarNode) and key.style is None
+            if plain and key.tag == _BOOL and key.value == "on":
+                key.tag = _STR
+            _on_keys_are_strings(value)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            _on_keys_are_strings(item)
+
+
+def _word(node: yaml.Node) -> bool:
+    """A plain ``yes``/``no``/``on``/``off``: a word where a string is expected."""
+    if not isinstance(node, yaml.ScalarNode) or node.tag != _BOOL:
+        return False
+    return node.style is None and str(node.value).lower() in _WORD_BOOLEANS
 
 
 def describe(node: yaml.Node) -> str:
@@ -145,6 +171,11 @@ class Fields:
                 self._keys[key] = key_node
                 self._values[key] = value_node
 
+    @property
+    def wrong_type(self) -> bool:
+        """The node was not a mapping (already reported)."""
+        return self._wrong_type
+
     def field(self, key: str) -> str:
         return f"{self.path}.{key}" if self.path and key else self.path or key
 
@@ -179,7 +210,7 @@ class Fields:
     def scalar(
         self, node: yaml.Node, key: str, checks: tuple[Check, ...], numbers: bool = False
     ) -> str | None:
-        accepted = node.tag == _STR or (numbers and describe(node) == "a number")
+        accepted = node.tag == _STR or _word(node) or (numbers and describe(node) == "a number")
         if not isinstance(node, yaml.ScalarNode) or not accepted:
             quotable = isinstance(node, yaml.ScalarNode) and node.tag != _NULL
             hint = " (put it in quotes)" if quotable else ""

@@ -15,7 +15,7 @@ import shlex
 import signal
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from adapters.git.errors import (
@@ -108,6 +108,17 @@ def git_environment(
     return env
 
 
+def http_header_config(header: str) -> dict[str, str]:
+    """Environment that makes git send ``header`` on its HTTP(S) requests."""
+    if not header:
+        return {}
+    return {
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": "http.extraHeader",
+        "GIT_CONFIG_VALUE_0": header,
+    }
+
+
 @dataclass(frozen=True)
 class GitResult:
     returncode: int
@@ -123,6 +134,9 @@ class Git:
     ssh_key_path: Path | None = None
     timeout: float = DEFAULT_TIMEOUT
     known_hosts_path: Path | None = None
+    # "Authorization: ..." sent on HTTP(S) requests; given to git in its environment,
+    # never on its command line (where other users of the machine could read it).
+    http_header: str = field(default="", repr=False)
 
     def run(
         self,
@@ -140,7 +154,11 @@ class Git:
         with subprocess.Popen(
             command,
             cwd=cwd,
-            env=git_environment(self.ssh_key_path, env, self.known_hosts_path),
+            env=git_environment(
+                self.ssh_key_path,
+                {**http_header_config(self.http_header), **(env or {})},
+                self.known_hosts_path,
+            ),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -59,13 +59,14 @@ def resolve_ref(
     ssh_key_path: Path | None = None,
     known_hosts_path: Path | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    http_header: str = "",
 ) -> str:
     """The commit SHA that ``ref`` (branch, tag, ``HEAD``, or full SHA) names on the remote.
 
     A full SHA that is no ref's tip is confirmed by fetching just that commit into a
     throw-away repository. Abbreviated SHAs cannot be resolved without a clone: use
     ``GitRepository.resolve`` for those."""
-    git = Git(ssh_key_path, timeout, known_hosts_path)
+    git = Git(ssh_key_path, timeout, known_hosts_path, http_header)
     check_ref(ref, remote_url)
     refs = list_refs(git, remote_url)
     if (sha := match_ref(refs, ref)) is not None:
@@ -116,11 +117,12 @@ def resolve_ref_name(
     ssh_key_path: Path | None = None,
     known_hosts_path: Path | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    http_header: str = "",
 ) -> tuple[str, str]:
     """(commit SHA, full ref name) of ``ref`` on the remote: ``main`` gives
     ``refs/heads/main``, ``v1`` ``refs/tags/v1``, ``HEAD`` the branch it points at, a
-    full SHA itself."""
-    git = Git(ssh_key_path, timeout, known_hosts_path)
+    full SHA itself. ``http_header`` authenticates HTTP(S) requests."""
+    git = Git(ssh_key_path, timeout, known_hosts_path, http_header)
     check_ref(ref, remote_url)
     refs = list_refs(git, remote_url)
     candidates = (
@@ -139,6 +141,7 @@ def resolve_ref_name(
         ssh_key_path=ssh_key_path,
         known_hosts_path=known_hosts_path,
         timeout=timeout,
+        http_header=http_header,
     )
     return resolved, ref
 

@@ -10,8 +10,10 @@ outside the workspace, so a step that cleans its workspace cannot destroy them, 
 size limit of its own (``PodTemplate.control_size``); and ``home`` at ``/home/danube``,
 the steps' ``HOME`` (tool caches), as large as the workspace. Everything runs as a
 non-root user without privileges, so the pod is admitted under Pod Security
-"restricted". The manifest holds no secret value: the token and the repository URL
-(which may carry credentials) are only in the Secret.
+"restricted". The manifest holds no secret value: the token, the repository URL
+(which may carry credentials) and the checkout's credentials from ``git_authentication``
+(an HTTP header, or an ssh key with its pinned host keys) are only in the Secret, which
+only the checkout reads them from.
 """
 
 from __future__ import annotations
@@ -41,7 +43,11 @@ NAME_PREFIX = "danube-job-"
 WORKSPACE = "/workspace"
 HOME = "/home/danube"
 JOB_SECRET_DIR = "/var/run/danube/job"
+# The checkout's own view of the job's Secret: the repository URL and the credentials
+# for it, which the coordinator (running the pipeline's code) never sees.
+CHECKOUT_SECRET_DIR = "/var/run/danube/checkout"
 TOKEN_KEY, REPOSITORY_KEY = "token", "repository"
+GIT_HEADER_KEY, SSH_KEY_KEY, KNOWN_HOSTS_KEY = "git-http-header", "git-ssh-key", "git-known-hosts"
 TOKEN_FILE = f"{JOB_SECRET_DIR}/{TOKEN_KEY}"
 # Git refuses repositories owned by another user (the emptyDir's root is root's).
 GIT_SAFE_DIRECTORY = {
@@ -126,8 +132,24 @@ def secret_manifest(job: JobLaunch, template: PodTemplate) -> Manifest:
             "namespace": template.namespace,
             "labels": labels(job),
         },
-        "data": {TOKEN_KEY: _b64(job.token), REPOSITORY_KEY: _b64(job.repository)},
+        "data": {
+            TOKEN_KEY: _b64(job.token),
+            REPOSITORY_KEY: _b64(job.repository),
+            **_git_access_data(job),
+        },
     }
+
+
+def _git_access_data(job: JobLaunch) -> dict[str, str]:
+    access = job.git_access
+    if access is None:
+        return {}
+    if access.ssh_private_key:
+        return {
+            SSH_KEY_KEY: _b64(access.ssh_private_key),
+            KNOWN_HOSTS_KEY: _b64(access.ssh_known_hosts),
+        }
+    return {GIT_HEADER_KEY: _b64(access.http_header)}
 
 
 def owner_patch(pod: Mapping[str, Any]) -> Manifest:
@@ -174,7 +196,22 @@ def pod_manifest(job: JobLaunch, template: PodTemplate) -> Manifest:
                 {"name": "home", "emptyDir": {"sizeLimit": size}},
                 {
                     "name": "job-secret",
-                    "secret": {"secretName": secret_name(job.job_id), "defaultMode": 0o440},
+                    "secret": {
+                        "secretName": secret_name(job.job_id),
+                        "defaultMode": 0o440,
+                        "items": [{"key": TOKEN_KEY, "path": TOKEN_KEY}],
+                    },
+                },
+                {
+                    "name": "checkout-secret",
+                    "secret": {
+                        "secretName": secret_name(job.job_id),
+                        "defaultMode": 0o440,
+                        "items": [
+                            {"key": key, "path": key}
+                            for key in (REPOSITORY_KEY, *_git_access_data(job))
+                        ],
+                    },
                 },
             ],
         },
@@ -186,7 +223,13 @@ def _checkout(job: JobLaunch, template: PodTemplate) -> Manifest:
         "DANUBE_REPO": strip_credentials(job.repository),
         "DANUBE_COMMIT_SHA": job.commit_sha,
         "DANUBE_REF": job.ref,
-        "DANUBE_REPOSITORY_FILE": f"{JOB_SECRET_DIR}/{REPOSITORY_KEY}",
+        "DANUBE_REPOSITORY_FILE": f"{CHECKOUT_SECRET_DIR}/{REPOSITORY_KEY}",
+        # Files that exist only when git_authentication gave the job credentials.
+        "DANUBE_GIT_HEADER_FILE": f"{CHECKOUT_SECRET_DIR}/{GIT_HEADER_KEY}",
+        "DANUBE_GIT_SSH_KEY_FILE": f"{CHECKOUT_SECRET_DIR}/{SSH_KEY_KEY}",
+        "DANUBE_GIT_KNOWN_HOSTS_FILE": f"{CHECKOUT_SECRET_DIR}/{KNOWN_HOSTS_KEY}",
+        "DANUBE_GIT_CREDENTIAL": job.git_access.description if job.git_access else "",
+        "DANUBE_GIT_REPOSITORY": job.git_access.repository if job.git_access else "",
         "GIT_TERMINAL_PROMPT": "0",
         "HOME": "/tmp",
         **GIT_SAFE_DIRECTORY,
@@ -196,7 +239,10 @@ def _checkout(job: JobLaunch, template: PodTemplate) -> Manifest:
         template.checkout_image or template.coordinator_image,
         [template.shell, "-c", CHECKOUT_SCRIPT],
         env,
-        [_mount("workspace", WORKSPACE), _mount("job-secret", JOB_SECRET_DIR, read_only=True)],
+        [
+            _mount("workspace", WORKSPACE),
+            _mount("checkout-secret", CHECKOUT_SECRET_DIR, read_only=True),
+        ],
         _SIDECAR_RESOURCES,
     )
 

@@ -25,12 +25,44 @@ STEPS_DIR = f"{CONTROL_DIR}/steps"
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 COMMAND_VARIABLE = "__danube_step_command"  # set (not exported) by the environment file
 
+# Credentials from git_authentication are files of the job's Secret: an HTTP header git
+# reads from its environment (never its command line), or an ssh key and the pinned host
+# keys, copied to a private directory (ssh refuses a key others may read). A refusal with
+# credentials is reported as their failure, naming them, as the last line of the log
+# (the container's termination message).
 CHECKOUT_SCRIPT = r"""set -eu
 repo=$(cat "$DANUBE_REPOSITORY_FILE")
 short=$(printf '%.7s' "$DANUBE_COMMIT_SHA")
+err=$(mktemp)
+if [ -s "$DANUBE_GIT_HEADER_FILE" ]; then
+  GIT_CONFIG_KEY_1=http.extraHeader
+  GIT_CONFIG_VALUE_1=$(cat "$DANUBE_GIT_HEADER_FILE")
+  GIT_CONFIG_COUNT=2
+  export GIT_CONFIG_KEY_1 GIT_CONFIG_VALUE_1 GIT_CONFIG_COUNT
+fi
+if [ -s "$DANUBE_GIT_SSH_KEY_FILE" ]; then
+  keys=$(mktemp -d)
+  cp "$DANUBE_GIT_SSH_KEY_FILE" "$keys/key"
+  cp "$DANUBE_GIT_KNOWN_HOSTS_FILE" "$keys/known_hosts"
+  chmod 600 "$keys/key"
+  GIT_SSH_COMMAND="ssh -o BatchMode=yes -o ConnectTimeout=30 -i $keys/key -o IdentitiesOnly=yes"
+  GIT_SSH_COMMAND="$GIT_SSH_COMMAND -o UserKnownHostsFile=$keys/known_hosts"
+  export GIT_SSH_COMMAND="$GIT_SSH_COMMAND -o StrictHostKeyChecking=yes"
+fi
+refusal='authentication failed|error: 40[13]|permission denied|could not read (username|password)'
+refusal="$refusal|host key verification failed"
+failed() {  # $1: git's exit status, which is the container's
+  cat "$err" >&2
+  if [ -n "$DANUBE_GIT_CREDENTIAL" ] && grep -qiE "$refusal" "$err"; then
+    why=$(grep -iE "$refusal" "$err" | tail -n 1)
+    echo "authentication to $DANUBE_GIT_REPOSITORY failed with $DANUBE_GIT_CREDENTIAL: $why" >&2
+  fi
+  exit "$1"
+}
 has_commit() { git -C /workspace cat-file -e "$DANUBE_COMMIT_SHA^{commit}" 2>/dev/null; }
 echo "\$ git clone $DANUBE_REPO (commit $short)"
-git -c credential.interactive=never clone --no-checkout --quiet -- "$repo" /workspace
+git -c credential.interactive=never clone --no-checkout --quiet -- "$repo" /workspace 2>"$err" \
+  || failed $?
 git -C /workspace remote set-url origin "$DANUBE_REPO"
 if ! has_commit && [ -n "$DANUBE_REF" ]; then
   echo "\$ git fetch $DANUBE_REPO $DANUBE_REF"
@@ -38,7 +70,7 @@ if ! has_commit && [ -n "$DANUBE_REF" ]; then
 fi
 if ! has_commit; then
   echo "\$ git fetch $DANUBE_REPO $DANUBE_COMMIT_SHA"
-  git -C /workspace fetch --quiet --no-tags -- "$repo" "$DANUBE_COMMIT_SHA"
+  git -C /workspace fetch --quiet --no-tags -- "$repo" "$DANUBE_COMMIT_SHA" 2>"$err" || failed $?
 fi
 git -C /workspace -c advice.detachedHead=false checkout --quiet --detach "$DANUBE_COMMIT_SHA"
 """

@@ -23,6 +23,7 @@ from domain.execution.ports import (
     Phase,
     StepLaunch,
     StepOutcome,
+    Stream,
 )
 from domain.ids import JobId
 from domain.runs.states import StepState
@@ -46,6 +47,7 @@ class LocalExecutor:
         self._settings = LocalSettings(tuple(command), kill_grace_seconds, git_timeout_seconds)
         self._lock = threading.Lock()
         self._jobs: dict[JobId, LocalJob] = {}
+        self._told_about_images: set[JobId] = set()
 
     def workspace(self, job_id: JobId) -> Path:
         return self._root / job_id.hex
@@ -68,7 +70,21 @@ class LocalExecutor:
         if job is None:
             reason = f"job {job_id} is not known to the local executor (not started or released)"
             return StepOutcome(StepState.FAILURE, None, reason)
+        if step.image:
+            self._say_images_are_not_used(job_id, step, output)
         return job.run_step(step, output)
+
+    def _say_images_are_not_used(self, job_id: JobId, step: StepLaunch, output: OutputSink) -> None:
+        """Once per job: a step's ``image=`` needs a container, which this executor has not."""
+        with self._lock:
+            if job_id in self._told_about_images:
+                return
+            self._told_about_images.add(job_id)
+        line = (
+            f"note: the local executor cannot honour image= (step {step.name or step.number} "
+            f"asked for {step.image}): every step runs on this machine, not in a container\n"
+        )
+        output.write(Stream.SYSTEM, line.encode())
 
     def stop(self, job_id: JobId, reason: str) -> None:
         if (job := self._job(job_id)) is not None:
@@ -82,6 +98,7 @@ class LocalExecutor:
         with self._lock:
             if job is not None and self._jobs.get(job_id) is job:
                 del self._jobs[job_id]
+            self._told_about_images.discard(job_id)
 
     def close(self) -> None:
         """Release every job (for the server's shutdown: no process outlives it)."""

@@ -152,6 +152,7 @@ class LocalJob:
             timeout=self._settings.git_timeout_seconds,
             launch=self._launch_git,
             say=self._say,
+            access=job.git_access,
         )
 
     def _launch_git(

@@ -1,14 +1,17 @@
-"""``danube config sync`` and ``danube trigger``."""
+"""``danube config sync``, ``danube config validate`` and ``danube trigger``."""
 
 from __future__ import annotations
 
 import argparse
 import getpass
 import sys
+from pathlib import Path
 
 from api.bootstrap import build
+from api.config.source import load_directory
 from api.settings import Settings
 from domain.cause import Cause
+from domain.config.model import ConfigInvalidError
 from domain.ids import job_id_for
 from domain.triggers.manual import TriggerRefusedError
 
@@ -30,6 +33,27 @@ def sync(args: argparse.Namespace, settings: Settings) -> int:
     if result.message:
         print(result.message, file=sys.stderr)
     return 0 if result.outcome in {"accepted", "unchanged"} else 1
+
+
+def validate(args: argparse.Namespace, settings: Settings) -> int:
+    """Check a local checkout of a config repository with the code the sync runs."""
+    directory = Path(args.path)
+    if not directory.is_dir():
+        print(f"danube config validate: {directory} is not a directory", file=sys.stderr)
+        return 2
+    try:
+        config = load_directory(directory, "working-tree")
+    except ConfigInvalidError as error:
+        for problem in error.errors:
+            print(problem)
+        count = len(error.errors)
+        print(f"{count} error{'' if count == 1 else 's'} in {directory}", file=sys.stderr)
+        return 1
+    print(
+        f"{directory}: valid ({len(config.pipelines)} pipelines, {len(config.users)} users, "
+        f"{len(config.teams)} teams)"
+    )
+    return 0
 
 
 def trigger(args: argparse.Namespace, settings: Settings) -> int:
@@ -57,6 +81,12 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         help="accept a branch head that does not descend from the config in force",
     )
     sub.set_defaults(handler=sync)
+    check = actions.add_parser(
+        "validate",
+        help="validate a local checkout of a config repository (exit 1 listing every error)",
+    )
+    check.add_argument("path", help="the checkout's root directory")
+    check.set_defaults(handler=validate)
     run = commands.add_parser("trigger", help="start a run of a configured pipeline")
     run.add_argument("pipeline")
     run.add_argument("--ref", default="HEAD", help="branch, tag or commit (default: HEAD)")

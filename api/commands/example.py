@@ -1,11 +1,14 @@
 """The example a new user sees on the first ``danube up``: a small git repository with a
-danubefile, and one run of it."""
+danubefile, and one run of it; and, next to it, a config repository in the documented
+format (DESIGN.md §6) that names it, to copy from."""
 
 from __future__ import annotations
 
 import logging
 import subprocess
 from pathlib import Path
+
+import bcrypt
 
 from api.bootstrap import Danube
 from domain.cause import Cause
@@ -49,12 +52,84 @@ def example_repository(data_dir: Path) -> Path:
     return path
 
 
+CONFIG_FILES = {
+    "config.yaml": """\
+apiVersion: danube.dev/v1
+kind: Config
+metadata:
+  name: global
+spec:
+  retention:
+    logs_days: 30
+    artifacts_days: 14
+""",
+    "users.yaml": """\
+apiVersion: danube.dev/v1
+kind: User
+metadata:
+  name: you
+spec:
+  email: you@example.com
+  password_hash: "{password_hash}"   # bcrypt of "change-me": replace it
+""",
+    "teams.yaml": """\
+# members are users' e-mail addresses
+apiVersion: danube.dev/v1
+kind: Team
+metadata:
+  name: engineering
+spec:
+  members:
+    - you@example.com
+  global_admin: true
+""",
+    "pipelines/example.yaml": """\
+apiVersion: danube.dev/v1
+kind: Pipeline
+metadata:
+  name: example
+  team: engineering             # the owning team
+spec:
+  repository: {repository}
+  triggers:
+    - on: push
+      branches: ["main"]
+    - on: cron
+      schedule: "0 6 * * *"     # UTC
+  entrypoint: example
+""",
+}
+
+
+def example_config_repository(data_dir: Path, repository: Path) -> Path:
+    """``<data_dir>/example-config``: a git repository with a config naming ``repository``
+    (``danube config validate`` accepts it; ``DANUBE_CONFIG_REPO_URL`` may point at it)."""
+    path = data_dir / "example-config"
+    if (path / ".git").exists():
+        return path
+    password_hash = bcrypt.hashpw(b"change-me", bcrypt.gensalt(rounds=12)).decode()
+    for name, text in CONFIG_FILES.items():
+        (path / name).parent.mkdir(parents=True, exist_ok=True)
+        (path / name).write_text(
+            text.replace("{password_hash}", password_hash).replace("{repository}", str(repository))
+        )
+    _commit(path, "An example config repository")
+    return path
+
+
+def _commit(path: Path, message: str) -> None:
+    git = ["git", "-C", str(path), "-c", "user.name=Danube", "-c", "user.email=danube@localhost"]
+    for command in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", message]):
+        subprocess.run([*git, *command], check=True, capture_output=True, timeout=60)
+
+
 def ensure_example_run(danube: Danube) -> None:
     """Request one run of the example the first time Danube starts with no runs at all."""
     if danube.settings.config_repo_url or danube.store.log.position() > 0:
         return  # configured pipelines, or not the first start
     try:
         path = example_repository(danube.settings.data_dir.resolve())
+        config = example_config_repository(danube.settings.data_dir.resolve(), path)
         commit = subprocess.run(
             ["git", "-C", str(path), "rev-parse", "HEAD"],
             check=True,
@@ -78,3 +153,8 @@ def ensure_example_run(danube: Danube) -> None:
         Cause(actor="system:example", trigger="manual"),
     )
     log.info("requested a run of the example pipeline", extra={"repository": str(path)})
+    log.info(
+        "an example config repository to start from: %s (check it with: danube config validate %s)",
+        config,
+        config,
+    )

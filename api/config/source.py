@@ -14,6 +14,12 @@ from domain.config.application import ConfigFetchError, Head
 from domain.config.model import Config
 
 
+def load_directory(directory: Path, commit: str) -> Config:
+    """The config in a checked-out config repository, validated as the sync validates it;
+    raises ``ConfigInvalidError`` with every error."""
+    return load_config(directory, commit, schedules=CroniterSchedule)
+
+
 class GitConfigSource:
     def __init__(
         self,
@@ -51,4 +57,4 @@ class GitConfigSource:
                 self._repository.export(commit, Path(directory) / "tree")
             except GitError as error:
                 raise ConfigFetchError(str(error)) from None
-            return load_config(Path(directory) / "tree", commit, schedules=CroniterSchedule)
+            return load_directory(Path(directory) / "tree", commit)

@@ -73,7 +73,7 @@ def reconciler(
         danube.runs,
         danube.views,
         output or danube.logs,
-        Launcher(danube.tokens, master_address),
+        Launcher(danube.tokens, master_address, danube.git_credentials),
         SealedStepMaterial(danube.vault),
     )
     return ReconcilerLoop(policy, danube)

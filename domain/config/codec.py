@@ -2,7 +2,7 @@
 
 The encoding is carried inside stored events, so it uses only dicts with fixed keys,
 lists, str, int, bool and None: no enums, no tuples (the event transcoder would turn
-tuples into lists anyway). Pairs (permissions, observability, ...) are encoded as
+tuples into lists anyway). Pairs (permissions) are encoded as
 ``[key, value]`` lists so their order survives any JSON serialiser that sorts keys.
 ``config_from_dict(config_to_dict(c)) == c`` for every config. Missing keys decode to
 the model's defaults, so configs stored before a field was added still decode.
@@ -15,11 +15,15 @@ from typing import Any
 from domain.config.model import (
     Config,
     ConfigError,
+    GitAuthentication,
+    GitAuthenticationType,
     KubernetesConfig,
+    Observability,
     Permission,
     Pipeline,
     Resources,
     Retention,
+    ServerOverrides,
     Settings,
     Team,
     Trigger,
@@ -67,14 +71,6 @@ def config_error_from_dict(data: Encoded) -> ConfigError:
     )
 
 
-def _pairs_to_list(pairs: tuple[tuple[str, str], ...]) -> list[list[str]]:
-    return [[key, value] for key, value in pairs]
-
-
-def _pairs_from_list(items: list[list[str]]) -> tuple[tuple[str, str], ...]:
-    return tuple((key, value) for key, value in items)
-
-
 def _settings_to_dict(settings: Settings) -> Encoded:
     k8s, retention = settings.kubernetes, settings.retention
     return {
@@ -87,19 +83,60 @@ def _settings_to_dict(settings: Settings) -> Encoded:
             "artifacts_days": retention.artifacts_days,
             "registry_images_days": retention.registry_images_days,
         },
-        "observability": _pairs_to_list(settings.observability),
+        "observability": {
+            "otel_endpoint": settings.observability.otel_endpoint,
+            "metrics_enabled": settings.observability.metrics_enabled,
+            "traces_enabled": settings.observability.traces_enabled,
+        },
         "egress_allowlist": list(settings.egress_allowlist),
-        "git_authentication": _pairs_to_list(settings.git_authentication),
+        "git_authentication": [_git_authentication_to_dict(a) for a in settings.git_authentication],
+        "server": {
+            "bind_address": settings.server.bind_address,
+            "data_dir": settings.server.data_dir,
+        },
     }
 
 
 def _settings_from_dict(data: Encoded) -> Settings:
+    observability = data.get("observability", {})
     return Settings(
         kubernetes=KubernetesConfig(**data.get("kubernetes", {})),
         retention=Retention(**data.get("retention", {})),
-        observability=_pairs_from_list(data.get("observability", [])),
+        # Stored before the documented format: a list of free-form [key, value] pairs.
+        observability=Observability(**observability)
+        if isinstance(observability, dict)
+        else Observability(),
         egress_allowlist=tuple(data.get("egress_allowlist", [])),
-        git_authentication=_pairs_from_list(data.get("git_authentication", [])),
+        git_authentication=tuple(
+            _git_authentication_from_dict(item)
+            for item in data.get("git_authentication", [])
+            if isinstance(item, dict)  # old [host, secret] pairs configured nothing usable
+        ),
+        server=ServerOverrides(**data.get("server", {})),
+    )
+
+
+def _git_authentication_to_dict(auth: GitAuthentication) -> Encoded:
+    return {
+        "type": auth.type.value,
+        "name": auth.name,
+        "match_patterns": list(auth.match_patterns),
+        "app_id": auth.app_id,
+        "installation_id": auth.installation_id,
+        "private_key_secret": auth.private_key_secret,
+        "url": auth.url,
+        "token_secret": auth.token_secret,
+        "private_key_path": auth.private_key_path,
+        "known_hosts_path": auth.known_hosts_path,
+    }
+
+
+def _git_authentication_from_dict(data: Encoded) -> GitAuthentication:
+    values = {k: v for k, v in data.items() if k not in {"type", "match_patterns"}}
+    return GitAuthentication(
+        **values,
+        type=GitAuthenticationType(data["type"]),
+        match_patterns=tuple(data.get("match_patterns", [])),
     )
 
 
@@ -148,6 +185,7 @@ def _pipeline_to_dict(pipeline: Pipeline) -> Encoded:
         "webhook_secret_name": pipeline.webhook_secret_name,
         "concurrency": pipeline.concurrency,
         "entrypoint": pipeline.entrypoint,
+        "team": pipeline.team,
     }
 
 
@@ -170,6 +208,7 @@ def pipeline_from_dict(data: Encoded) -> Pipeline:
         webhook_secret_name=data.get("webhook_secret_name"),
         concurrency=data.get("concurrency"),
         entrypoint=data.get("entrypoint"),
+        team=data.get("team", ""),
     )
 
 

@@ -34,7 +34,7 @@ class Trigger:
     ``branches`` of a pull_request trigger are the *target* branches. ``branch`` is the
     branch a cron trigger runs on; ``None`` means the repository's default branch."""
 
-    kind: TriggerKind
+    kind: TriggerKind  # written ``on:`` in the config repository
     branches: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     schedule: str | None = None
@@ -60,6 +60,9 @@ class Worker:
 
 @dataclass(frozen=True)
 class Pipeline:
+    """``permissions`` as the config repository gives them, with the owning ``team``
+    added as ``admin`` when the list does not name it."""
+
     name: str
     repository: str
     branch_filter: tuple[str, ...] = ()
@@ -75,6 +78,8 @@ class Pipeline:
     """At most this many of the pipeline's jobs run at once (None: only the global limit)."""
     entrypoint: str | None = None
     """Which ``@pipeline(name=...)`` of the script to run (None: the script's only one)."""
+    team: str = ""
+    """The owning team (``metadata.team``); empty only in configs stored before it existed."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,8 @@ class User:
 
 @dataclass(frozen=True)
 class Team:
+    """``members`` are users' e-mail addresses (``users.yaml`` ``spec.email``)."""
+
     name: str
     members: tuple[str, ...] = ()
     global_admin: bool = False
@@ -106,14 +113,62 @@ class Retention:
 
 
 @dataclass(frozen=True)
+class ServerOverrides:
+    """Optional overrides of the server's own settings (empty: not overridden)."""
+
+    bind_address: str = ""
+    data_dir: str = ""
+
+
+@dataclass(frozen=True)
+class Observability:
+    otel_endpoint: str = ""
+    metrics_enabled: bool = True
+    traces_enabled: bool = False
+
+
+class GitAuthenticationType(StrEnum):
+    SSH_KEY = "ssh_key"
+    GITLAB_TOKEN = "gitlab_token"
+    GITHUB_APP = "github_app"
+
+
+@dataclass(frozen=True)
+class GitAuthentication:
+    """Credentials for pipeline repositories whose normalised URL (``github.com/acme/api``)
+    matches one of ``match_patterns``; the first matching entry wins. Holds names of
+    secrets and paths of key files, never a secret value.
+
+    ``github_app``: ``app_id``, ``installation_id``, ``private_key_secret`` (a Danube
+    secret holding the app's PEM key). ``gitlab_token``: ``url``, ``token_secret``.
+    ``ssh_key``: ``private_key_path`` and ``known_hosts_path`` (empty: the config
+    repository's pinned host keys)."""
+
+    type: GitAuthenticationType
+    name: str
+    match_patterns: tuple[str, ...] = ()
+    app_id: str = ""
+    installation_id: str = ""
+    private_key_secret: str = ""
+    url: str = ""
+    token_secret: str = ""
+    private_key_path: str = ""
+    known_hosts_path: str = ""
+
+    def describe(self) -> str:
+        return f"{self.type.value} '{self.name}'"
+
+
+@dataclass(frozen=True)
 class Settings:
     """The repository's ``config.yaml`` (kind Config)."""
 
     kubernetes: KubernetesConfig = field(default_factory=KubernetesConfig)
     retention: Retention = field(default_factory=Retention)
-    observability: tuple[tuple[str, str], ...] = ()
+    observability: Observability = field(default_factory=Observability)
     egress_allowlist: tuple[str, ...] = ()
-    git_authentication: tuple[tuple[str, str], ...] = ()
+    git_authentication: tuple[GitAuthentication, ...] = ()
+    server: ServerOverrides = field(default_factory=ServerOverrides)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
+from domain.execution.git_access import GitAccess
 from domain.ids import JobId, RunId
 from domain.runs.states import StepState
 
@@ -48,6 +49,8 @@ class JobLaunch:
     max_duration_seconds: int = 3600
     workspace_size_gb: int = 10
     resources: Mapping[str, str] = field(default_factory=dict)
+    # Credentials for the checkout (config.yaml git_authentication); None: none needed.
+    git_access: GitAccess | None = field(default=None, repr=False)
 
 
 class Phase(StrEnum):

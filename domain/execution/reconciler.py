@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from domain.cause import Cause
+from domain.execution.git_access import RepositoryAccessError
 from domain.execution.ports import (
     ActiveJob,
     ExecutionView,
@@ -165,7 +166,11 @@ class Reconciler:
             self._start(job)
 
     def _start(self, job: ActiveJob) -> None:
-        launch = self._launch(job)
+        try:
+            launch = self._launch(job)
+        except RepositoryAccessError as error:  # its credentials: the job cannot start
+            self._finish(job, JobState.FAILURE, str(error))
+            return
         self._output.mask_token(launch.job_id, launch.token)  # before any of its output
         self._executor.start(launch, self._output.for_job(launch.job_id))
         self._held.add(job.id)

@@ -76,7 +76,7 @@ def validate_name(name: str) -> str:
 
 
 def _resolve(path: Path) -> Path:
-    workspace = ctx.workspace.resolve()
+    workspace = Path(ctx.workspace).resolve()
     candidate = path if path.is_absolute() else workspace / path
     if not candidate.exists():
         raise ArtifactError(f"artifact path {str(path)!r} does not exist")

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from pathlib import Path
 
 
 class JobContext:
     """The job this code runs in. Every attribute is read when accessed.
 
     Attributes are empty strings when the coordinator did not provide them (e.g.
-    `trigger_ref` for a manual run). `workspace` defaults to the current directory.
+    `trigger_event` for a manual run). `workspace` defaults to the current directory.
 
     Example:
         >>> from danube import ctx
-        >>> if ctx.branch == "main" and ctx.trigger_type == "push": ...
+        >>> if ctx.branch == "main" and ctx.trigger_event == "push": ...
     """
 
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
@@ -53,9 +52,15 @@ class JobContext:
 
     @property
     def trigger_type(self) -> str:
-        """What started the run: push, pull_request, tag, cron, manual or api
-        (`DANUBE_TRIGGER_TYPE`)."""
+        """How the run was started: `webhook` (a forge's delivery), `cron` or `manual`
+        (the API, the CLI, the web app) (`DANUBE_TRIGGER_TYPE`)."""
         return self._get("DANUBE_TRIGGER_TYPE")
+
+    @property
+    def trigger_event(self) -> str:
+        """What the forge sent, for a `webhook` run: `push`, `pull_request` or `tag`;
+        empty otherwise (`DANUBE_TRIGGER_EVENT`)."""
+        return self._get("DANUBE_TRIGGER_EVENT")
 
     @property
     def trigger_ref(self) -> str:
@@ -63,10 +68,9 @@ class JobContext:
         return self._get("DANUBE_TRIGGER_REF")
 
     @property
-    def workspace(self) -> Path:
+    def workspace(self) -> str:
         """The job's workspace directory (`DANUBE_WORKSPACE`, default: current directory)."""
-        value = self._get("DANUBE_WORKSPACE")
-        return Path(value) if value else Path.cwd()
+        return self._get("DANUBE_WORKSPACE") or os.getcwd()
 
     def __repr__(self) -> str:
         return (

@@ -17,6 +17,8 @@ from api.triggers.loops import ConfigSyncLoop
 from tests.integration.execution.conftest import settings_for
 from tests.integration.git.origin import Origin
 
+# The documented format (DESIGN.md §6).
+HASH = "$2b$04$S6ybGz8QSRqlR7Q0yQ7D6ON6ZPfqIbSoUu5bmoJ.GztCQhMrV0bmq"
 CONFIG = {
     "config.yaml": """
         apiVersion: danube.dev/v1
@@ -29,36 +31,39 @@ CONFIG = {
         apiVersion: danube.dev/v1
         kind: Team
         metadata: {name: platform}
-        spec: {members: [alice], global_admin: true}
+        spec: {members: [alice@example.com], global_admin: true}
         ---
         apiVersion: danube.dev/v1
         kind: Team
         metadata: {name: web}
-        spec: {members: [bob]}
+        spec: {members: [bob@example.com]}
     """,
-    "users.yaml": """
+    "users.yaml": f"""
         apiVersion: danube.dev/v1
         kind: User
-        metadata: {name: alice}
-        spec: {email: alice@example.com}
+        metadata: {{name: alice}}
+        spec: {{email: alice@example.com, password_hash: "{HASH}"}}
         ---
         apiVersion: danube.dev/v1
         kind: User
-        metadata: {name: bob}
-        spec: {email: bob@example.com}
+        metadata: {{name: bob}}
+        spec: {{email: bob@example.com, password_hash: "{HASH}"}}
     """,
     "pipelines/hello.yaml": """
         apiVersion: danube.dev/v1
         kind: Pipeline
-        metadata: {name: hello-world}
+        metadata:
+          name: hello-world
+          team: platform
         spec:
           repository: https://github.com/Codertocat/Hello-World.git
           branch_filter: ["main", "release/*"]
           triggers:
-            - {kind: push, branches: ["main", "release/*"]}
-            - {kind: tag, tags: ["v*", "simple-tag"]}
-            - {kind: pull_request, branches: ["master", "main"]}
-          permissions: {web: write}
+            - {on: push, branches: ["main", "release/*"]}
+            - {on: tag, tags: ["v*", "simple-tag"]}
+            - {on: pull_request, branches: ["master", "main"]}
+          permissions:
+            - {team: web, level: write}
           concurrency: 2
     """,
 }

@@ -23,7 +23,7 @@ world_with = contextmanager(make_world)
 BROKEN = """\
 apiVersion: danube.dev/v1
 kind: Pipeline
-metadata: {name: hello-world}
+metadata: {name: hello-world, team: platform}
 spec:
   repository: https://github.com/Codertocat/Hello-World.git
   colour: blue

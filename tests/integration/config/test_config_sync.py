@@ -27,8 +27,9 @@ def test_a_valid_commit_becomes_the_config_in_force(world: ConfigWorld) -> None:
     assert view.state()["commit_sha"] == commit  # type: ignore[index]
     assert [row["id"] for row in view.pipelines()] == ["hello-world"]
     assert {row["id"] for row in view.teams()} == {"platform", "web"}
-    assert [(p["team"], p["pipeline"], p["level"]) for p in view.permissions()] == [
-        ("web", "hello-world", "write")
+    assert sorted((p["team"], p["pipeline"], p["level"]) for p in view.permissions()) == [
+        ("platform", "hello-world", "admin"),
+        ("web", "hello-world", "write"),
     ]
 
 
@@ -49,7 +50,7 @@ def test_a_broken_commit_is_rejected_with_every_error_and_the_good_one_stays(
         {
             "pipelines/hello.yaml": CONFIG_WITH_ERRORS,
             "teams.yaml": "apiVersion: danube.dev/v1\nkind: Team\nmetadata: {name: platform}\n"
-            "spec: {members: [carol]}\n",
+            "spec: {members: [carol@example.com]}\n",
         },
         "break it",
     )
@@ -75,13 +76,13 @@ def test_a_broken_commit_is_rejected_with_every_error_and_the_good_one_stays(
 CONFIG_WITH_ERRORS = """\
 apiVersion: danube.dev/v1
 kind: Pipeline
-metadata: {name: hello-world}
+metadata: {name: hello-world, team: platform}
 spec:
   repository: https://github.com/Codertocat/Hello-World.git
   triggers:
-    - {kind: cron, schedule: "61 * * * *"}
+    - {on: cron, schedule: "61 * * * *"}
   colour: blue
-  permissions: {mobile: read}
+  permissions: [{team: mobile, level: read}]
 """
 
 

@@ -40,10 +40,10 @@ def nightly(app: Origin) -> dict[str, str]:
         "pipelines/nightly.yaml": f"""
             apiVersion: danube.dev/v1
             kind: Pipeline
-            metadata: {{name: nightly}}
+            metadata: {{name: nightly, team: web}}
             spec:
               repository: {app.file_url}
-              triggers: [{{kind: cron, schedule: "*/5 * * * *", branch: main}}]
+              triggers: [{{on: cron, schedule: "*/5 * * * *", branch: main}}]
         """
     }
 

@@ -31,18 +31,18 @@ HELLO = "https://github.com/Codertocat/Hello-World.git"
 TWO_PIPELINES_ONE_SECRET = f"""
     apiVersion: danube.dev/v1
     kind: Pipeline
-    metadata: {{name: hello-world}}
+    metadata: {{name: hello-world, team: web}}
     spec:
       repository: {HELLO}
-      triggers: [{{kind: push}}]
+      triggers: [{{on: push}}]
       webhook_secret_name: GITHUB_HOOK
     ---
     apiVersion: danube.dev/v1
     kind: Pipeline
-    metadata: {{name: hello-docs}}
+    metadata: {{name: hello-docs, team: web}}
     spec:
       repository: {HELLO}
-      triggers: [{{kind: push}}]
+      triggers: [{{on: push}}]
 """
 
 

@@ -35,7 +35,7 @@ def app(store_config: StoreConfig, tmp_path: Path) -> Iterator[tuple[ConfigWorld
                 "pipelines/app.yaml": f"""
             apiVersion: danube.dev/v1
             kind: Pipeline
-            metadata: {{name: app}}
+            metadata: {{name: app, team: web}}
             spec: {{repository: {repo.file_url}}}
         """
             }

@@ -27,20 +27,20 @@ from tests.unit.forges.deliveries import (
 GITLAB_PIPELINE = """
     apiVersion: danube.dev/v1
     kind: Pipeline
-    metadata: {name: diaspora}
+    metadata: {name: diaspora, team: web}
     spec:
       repository: https://GitLab.example.com/Mike/Diaspora
       triggers:
-        - {kind: push, branches: [main, master]}
-        - {kind: tag}
-        - {kind: pull_request}
+        - {on: push, branches: [main, master]}
+        - {on: tag}
+        - {on: pull_request}
     ---
     apiVersion: danube.dev/v1
     kind: Pipeline
-    metadata: {name: gitlab-test}
+    metadata: {name: gitlab-test, team: web}
     spec:
       repository: git@gitlab.example.com:gitlabhq/gitlab-test.git
-      triggers: [{kind: pull_request, branches: [main]}]
+      triggers: [{on: pull_request, branches: [main]}]
 """
 
 
@@ -251,9 +251,9 @@ def test_a_pipeline_secret_speaks_only_for_its_pipeline(hooks: Hooks) -> None:
 HELLO_WITH_SECRET = """
     apiVersion: danube.dev/v1
     kind: Pipeline
-    metadata: {name: hello-world}
+    metadata: {name: hello-world, team: web}
     spec:
       repository: https://github.com/Codertocat/Hello-World.git
-      triggers: [{kind: push}]
+      triggers: [{on: push}]
       webhook_secret_name: GITHUB_HOOK
 """

@@ -13,13 +13,15 @@ from tests.integration.execution.conftest import USER, Embedded
 
 REPORTS_CTX = """
     import json
-    from danube import ctx, pipeline
+    from danube import ctx, pipeline, step
 
     @pipeline(name="{name}")
     def build() -> None:
         fields = ("job_id", "pipeline", "repo", "branch", "commit_sha", "trigger_type",
-                  "trigger_ref", "workspace")
-        print("ctx=" + json.dumps({{field: str(getattr(ctx, field)) for field in fields}}))
+                  "trigger_event", "trigger_ref", "workspace")
+        print("ctx=" + json.dumps({{field: getattr(ctx, field) for field in fields}}))
+        step.run("true", image="node:22", name="first")
+        step.run("true", image="golang:1.23", name="second")
 """
 
 
@@ -54,10 +56,15 @@ def test_a_danubefile_sees_every_ctx_field_of_its_job(embedded: Embedded) -> Non
         "repo": str(path),
         "branch": "main",
         "commit_sha": commit,
-        "trigger_type": "push",
+        "trigger_type": "webhook",
+        "trigger_event": "push",
         "trigger_ref": "refs/heads/main",
         "workspace": str(workspaces / job_id.hex),
     }
+    log = embedded.log(job_id).decode()
+    note = "note: the local executor cannot honour image= (step first asked for node:22)"
+    assert log.count(note) == 1
+    assert log.count("cannot honour image=") == 1, "said once per job, not at every step"
 
 
 SEVERAL = """

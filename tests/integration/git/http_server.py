@@ -1,20 +1,30 @@
-"""A tiny smart-HTTP git server for tests: ``git http-backend`` behind HTTP basic auth."""
+"""A tiny smart-HTTP git server for tests: ``git http-backend`` behind HTTP basic auth.
+
+``serve_git`` accepts one user name and password; ``serve_git_accepting`` asks
+``accepts`` about every ``Authorization`` header, and lets ``api`` answer any request
+first (e.g. a forge's API served on the same port)."""
 
 from __future__ import annotations
 
 import base64
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
+Api = Callable[[BaseHTTPRequestHandler], bool]  # True: it answered the request
 
-def _handler(root: Path, user: str, password: str) -> type[BaseHTTPRequestHandler]:
-    expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def _handler(
+    root: Path, accepts: Callable[[str], bool], api: Api | None = None, user: str = "git"
+) -> type[BaseHTTPRequestHandler]:
     class GitHandler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             self._serve()
@@ -26,7 +36,9 @@ def _handler(root: Path, user: str, password: str) -> type[BaseHTTPRequestHandle
             pass
 
         def _serve(self) -> None:
-            if self.headers.get("Authorization") != expected:
+            if api is not None and api(self):
+                return
+            if not accepts(self.headers.get("Authorization") or ""):
                 self.send_response(401)
                 self.send_header("WWW-Authenticate", 'Basic realm="git"')
                 self.send_header("Content-Length", "0")
@@ -71,7 +83,17 @@ def _handler(root: Path, user: str, password: str) -> type[BaseHTTPRequestHandle
 @contextmanager
 def serve_git(root: Path, user: str, password: str) -> Iterator[str]:
     """Serve the bare repositories under ``root``; yields ``http://127.0.0.1:PORT``."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(root, user, password))
+    expected = basic(user, password)
+    with serve_git_accepting(root, lambda header: header == expected, user=user) as base:
+        yield base
+
+
+@contextmanager
+def serve_git_accepting(
+    root: Path, accepts: Callable[[str], bool], api: Api | None = None, user: str = "git"
+) -> Iterator[str]:
+    """``serve_git`` with ``accepts`` judging each Authorization header, ``api`` first."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(root, accepts, api, user))
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:

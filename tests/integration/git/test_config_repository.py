@@ -13,18 +13,22 @@ PIPELINE = """apiVersion: danube.dev/v1
 kind: Pipeline
 metadata:
   name: web
+  team: web
 spec:
   repository: https://example.com/web.git
   triggers:
-    - kind: cron
+    - on: cron
       schedule: "{schedule}"
 """
+TEAMS = "apiVersion: danube.dev/v1\nkind: Team\nmetadata: {name: web}\nspec: {members: []}\n"
 
 
 def test_a_pushed_config_is_fetched_exported_and_loaded_at_its_commit(
     origin: Origin, cache: Path, tmp_path: Path
 ) -> None:
-    good = origin.commit({"pipelines/web.yaml": PIPELINE.format(schedule="0 * * * *")})
+    good = origin.commit(
+        {"teams.yaml": TEAMS, "pipelines/web.yaml": PIPELINE.format(schedule="0 * * * *")}
+    )
     origin.push()
     repo = GitRepository(origin.file_url, cache)
 
@@ -38,11 +42,15 @@ def test_a_pushed_config_is_fetched_exported_and_loaded_at_its_commit(
 def test_a_broken_config_commit_is_rejected_with_its_file_and_line(
     origin: Origin, cache: Path, tmp_path: Path
 ) -> None:
-    origin.commit({"pipelines/web.yaml": PIPELINE.format(schedule="0 * * * *")})
+    origin.commit(
+        {"teams.yaml": TEAMS, "pipelines/web.yaml": PIPELINE.format(schedule="0 * * * *")}
+    )
     origin.push()
     repo = GitRepository(origin.file_url, cache)
     repo.fetch("main")
-    bad = origin.commit({"pipelines/web.yaml": PIPELINE.format(schedule="61 * * * *")})
+    bad = origin.commit(
+        {"teams.yaml": TEAMS, "pipelines/web.yaml": PIPELINE.format(schedule="61 * * * *")}
+    )
     origin.push()
 
     result = repo.fetch("main")
@@ -52,5 +60,5 @@ def test_a_broken_config_commit_is_rejected_with_its_file_and_line(
         load_config(tmp_path / "bad", result.commit, schedules=CroniterSchedule)
     assert caught.value.commit == bad
     assert [str(e).split(": ")[0:2] for e in caught.value.errors] == [
-        ["pipelines/web.yaml:9", "spec.triggers[0].schedule"]
+        ["pipelines/web.yaml:10", "spec.triggers[0].schedule"]
     ]

@@ -58,7 +58,8 @@ def job_env(master: Master, workspace: Path) -> dict[str, str]:
         "DANUBE_REPO": "https://git.example.com/team/web.git",
         "DANUBE_BRANCH": "main",
         "DANUBE_COMMIT_SHA": "0123456789abcdef0123456789abcdef01234567",
-        "DANUBE_TRIGGER_TYPE": "push",
+        "DANUBE_TRIGGER_TYPE": "webhook",
+        "DANUBE_TRIGGER_EVENT": "push",
         "DANUBE_TRIGGER_REF": "refs/heads/main",
         "DANUBE_RETRY_BUDGET_SECONDS": RETRY_BUDGET,
     }

@@ -23,7 +23,8 @@ def build() -> None:
     assert step.run("exit 3", check=False) == 3
     assert secrets.get("PYPI_TOKEN") == "pypi-secret"
     artifacts.upload("version.txt")
-    print(ctx.job_id, ctx.pipeline, ctx.branch, ctx.commit_sha[:7], ctx.trigger_type, ctx.workspace)
+    print(ctx.job_id, ctx.pipeline, ctx.branch, ctx.commit_sha[:7], ctx.trigger_type,
+          ctx.trigger_event, ctx.workspace)
 """
 
 
@@ -35,7 +36,7 @@ def test_a_pipeline_that_succeeds_is_reported_and_exits_0(
     finished = coordinator(SUCCESS)
 
     assert finished.code == 0, finished.stderr
-    assert f"job-1 web main 0123456 push {workspace}" in finished.stdout
+    assert f"job-1 web main 0123456 webhook push {workspace}" in finished.stdout
     assert [r.name for r in master.fake.step_requests] == [
         "deps",
         "echo v1.2.3",

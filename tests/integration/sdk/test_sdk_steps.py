@@ -108,16 +108,17 @@ def test_every_call_carries_the_bearer_token_and_the_job_id(sdk: Master) -> None
 
 
 def test_ctx_reads_the_job_from_the_environment(sdk: Master) -> None:
-    assert (ctx.job_id, ctx.pipeline, ctx.branch, ctx.trigger_type) == (
+    assert (ctx.job_id, ctx.pipeline, ctx.branch, ctx.trigger_type, ctx.trigger_event) == (
         "job-1",
         "web",
         "main",
+        "webhook",
         "push",
     )
     assert ctx.commit_sha.startswith("0123456789abcdef")
     assert ctx.trigger_ref == "refs/heads/main"
     assert ctx.repo.endswith("/web.git")
-    assert ctx.workspace == sdk.fake.workspace
+    assert ctx.workspace == str(sdk.fake.workspace)
 
 
 @pytest.mark.parametrize(

@@ -12,9 +12,16 @@ from adapters.cron import CroniterSchedule
 from domain.config.model import Config
 
 HEADER = "apiVersion: danube.dev/v1\n"
+# A well-formed bcrypt hash (of "secret", cost 4).
+HASH = "$2b$04$S6ybGz8QSRqlR7Q0yQ7D6ON6ZPfqIbSoUu5bmoJ.GztCQhMrV0bmq"
+# The owning team of the pipelines ``pipeline`` writes, for repositories that bring no
+# teams.yaml of their own.
+TEAMS = "apiVersion: danube.dev/v1\nkind: Team\nmetadata: {name: web}\nspec: {members: []}\n"
 
 
 def write(root: Path, files: dict[str, str]) -> Path:
+    if any(name.startswith("pipelines/") for name in files):
+        files = {"teams.yaml": TEAMS, **files}
     for name, text in files.items():
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -36,7 +43,7 @@ def where(error: ConfigError) -> tuple[str, int | None, str]:
     return error.file, error.line, error.field
 
 
-def pipeline(spec: str, name: str = "web") -> str:
-    """A pipeline document; ``spec`` lines start at line 6 of the file."""
+def pipeline(spec: str, name: str = "web", team: str = "web") -> str:
+    """A pipeline document owned by ``team``; ``spec`` lines start at line 7 of the file."""
     body = textwrap.indent(textwrap.dedent(spec).strip("\n"), "  ")
-    return f"{HEADER}kind: Pipeline\nmetadata:\n  name: {name}\nspec:\n{body}\n"
+    return f"{HEADER}kind: Pipeline\nmetadata:\n  name: {name}\n  team: {team}\nspec:\n{body}\n"

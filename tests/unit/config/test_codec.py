@@ -13,11 +13,15 @@ from domain.config.codec import (
 from domain.config.model import (
     Config,
     ConfigError,
+    GitAuthentication,
+    GitAuthenticationType,
     KubernetesConfig,
+    Observability,
     Permission,
     Pipeline,
     Resources,
     Retention,
+    ServerOverrides,
     Settings,
     Team,
     Trigger,
@@ -31,9 +35,26 @@ FULL = Config(
     settings=Settings(
         kubernetes=KubernetesConfig("jobs", "ghcr.io/x/y:1"),
         retention=Retention(1, 2, 3),
-        observability=(("z", "1"), ("a", "2")),
+        observability=Observability("http://otel:4317", metrics_enabled=False, traces_enabled=True),
         egress_allowlist=("pypi.org",),
-        git_authentication=(("github.com", "token"),),
+        git_authentication=(
+            GitAuthentication(
+                GitAuthenticationType.GITHUB_APP,
+                "app",
+                ("github.com/o/*",),
+                app_id="1",
+                installation_id="2",
+                private_key_secret="pem",
+            ),
+            GitAuthentication(
+                GitAuthenticationType.SSH_KEY,
+                "key",
+                ("*",),
+                private_key_path="/k",
+                known_hosts_path="/kh",
+            ),
+        ),
+        server=ServerOverrides("0.0.0.0:8080", "/var/lib/danube"),
     ),
     pipelines=(
         Pipeline(
@@ -52,6 +73,7 @@ FULL = Config(
             worker=Worker("node:22", Resources("1", "1Gi", "2", "2Gi")),
             permissions=(("zeta", Permission.READ), ("alpha", Permission.ADMIN)),
             webhook_secret_name="hook",
+            team="ops",
         ),
         Pipeline(name="api", repository="/srv/api"),
     ),
@@ -103,3 +125,19 @@ def test_an_unknown_format_is_refused() -> None:
 )
 def test_a_config_error_round_trips(error: ConfigError) -> None:
     assert config_error_from_dict(json.loads(json.dumps(config_error_to_dict(error)))) == error
+
+
+def test_a_config_stored_before_the_documented_format_still_decodes() -> None:
+    """Observability and git_authentication were free-form pairs; a pipeline had no team."""
+    old = config_to_dict(FULL)
+    old["settings"]["observability"] = [["tracing_endpoint", "http://otel:4317"]]
+    old["settings"]["git_authentication"] = [["github.com", "github-token"]]
+    del old["settings"]["server"]
+    del old["pipelines"][0]["team"]
+
+    decoded = config_from_dict(old)
+
+    assert decoded.settings.observability == Observability()
+    assert decoded.settings.git_authentication == ()
+    assert decoded.settings.server == ServerOverrides()
+    assert decoded.pipelines[0].team == ""

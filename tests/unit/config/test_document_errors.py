@@ -6,11 +6,12 @@ import pytest
 
 from adapters.configrepo import load_config
 from adapters.cron import CroniterSchedule
-from tests.unit.config.repo import HEADER, errors, where
+from tests.unit.config.repo import HASH, HEADER, errors, where
 
 USER = HEADER + "kind: User\nmetadata:\n  name: alice\nspec:\n"
 TEAM = HEADER + "kind: Team\nmetadata:\n  name: ops\nspec:\n"
 CONFIG = HEADER + "kind: Config\nmetadata:\n  name: danube\nspec:\n"
+USER_SPEC = f"spec: {{email: a@b.c, password_hash: '{HASH}'}}\n"
 
 CASES = [
     # (file, text, line, field, message fragment)
@@ -19,10 +20,10 @@ CASES = [
     ("users.yaml", "a: 1\n b: 2\n", 2, "", "invalid YAML: mapping values are not allowed here"),
     ("users.yaml", "a: &x [1]\nb: *x\n", 2, "", "YAML aliases (*name) are not supported"),
     ("users.yaml", "- just\n- a list\n", 1, "", "expected a mapping, got a list"),
-    ("users.yaml", "kind: User\nmetadata: {name: a}\nspec: {email: a@b.c}\n", 1,
+    ("users.yaml", "kind: User\nmetadata: {name: a}\n" + USER_SPEC, 1,
      "apiVersion", "missing required field"),
     ("users.yaml", "apiVersion: danube.dev/v2\nkind: User\nmetadata: {name: a}\n"
-     "spec: {email: a@b.c}\n", 1, "apiVersion",
+     + USER_SPEC, 1, "apiVersion",
      "unsupported apiVersion 'danube.dev/v2': expected 'danube.dev/v1'"),
     ("users.yaml", HEADER + "metadata: {name: a}\n", 1, "kind", "missing required field"),
     ("users.yaml", HEADER + "kind: Usr\n", 2, "kind",
@@ -30,33 +31,34 @@ CASES = [
     ("users.yaml", TEAM, 2, "kind", "kind Team does not belong in users.yaml (expected User)"),
     ("pipelines/x.yaml", USER + "  email: a@b.c\n", 2, "kind",
      "kind User does not belong in pipelines/x.yaml (expected Pipeline)"),
-    ("users.yaml", HEADER + "kind: User\nspec: {email: a@b.c}\n", 1, "metadata.name",
+    ("users.yaml", HEADER + "kind: User\n" + USER_SPEC, 1, "metadata.name",
      "missing required field"),
-    ("users.yaml", HEADER + "kind: User\nmetadata: {}\nspec: {email: a@b.c}\n", 3,
+    ("users.yaml", HEADER + "kind: User\nmetadata: {}\n" + USER_SPEC, 3,
      "metadata.name", "missing required field"),
-    ("users.yaml", HEADER + "kind: User\nmetadata:\n  name: Alice\nspec: {email: a@b.c}\n", 4,
+    ("users.yaml", HEADER + "kind: User\nmetadata:\n  name: Alice\n" + USER_SPEC, 4,
      "metadata.name", "invalid name 'Alice': use lowercase letters"),
-    ("users.yaml", HEADER + "kind: User\nmetadata:\n  name: a_b\nspec: {email: a@b.c}\n", 4,
+    ("users.yaml", HEADER + "kind: User\nmetadata:\n  name: a_b\n" + USER_SPEC, 4,
      "metadata.name", "invalid name 'a_b'"),
-    ("users.yaml", HEADER + f"kind: User\nmetadata:\n  name: {'a' * 64}\nspec: {{email: a@b.c}}\n",
+    ("users.yaml", HEADER + f"kind: User\nmetadata:\n  name: {'a' * 64}\n" + USER_SPEC,
      4, "metadata.name", "at most 63 characters"),
     ("users.yaml", HEADER + "kind: User\nmetadata:\n  name: a\n  labels: {}\n"
-     "spec: {email: a@b.c}\n", 5, "metadata.labels", "unknown field"),
-    ("users.yaml", HEADER + "kind: User\nmetadata: {name: a}\nspec: {email: a@b.c}\nspecs: {}\n",
+     + USER_SPEC, 5, "metadata.labels", "unknown field"),
+    ("users.yaml", HEADER + "kind: User\nmetadata: {name: a}\n" + USER_SPEC + "specs: {}\n",
      5, "specs", "unknown field (did you mean 'spec'?)"),
-    ("users.yaml", USER + "  display_name: A\n", 5, "spec.email", "missing required field"),
-    ("users.yaml", USER + "  email: alice\n", 6, "spec.email", "invalid email address 'alice'"),
+    ("users.yaml", USER + f"  display_name: A\n  password_hash: '{HASH}'\n", 5, "spec.email", "missing required field"),
+    ("users.yaml", USER + f"  email: alice\n  password_hash: '{HASH}'\n", 6, "spec.email", "invalid email address 'alice'"),
     ("users.yaml", USER + "  email: a@b.c\n  password_hash: hunter2\n", 7, "spec.password_hash",
      "invalid bcrypt hash"),
     ("users.yaml", USER + "  email: a@b.c\n  password_hash: '$2b$12$short'\n", 7,
      "spec.password_hash", "invalid bcrypt hash"),
-    ("users.yaml", USER + "  email: a@b.c\n  password: x\n", 7, "spec.password",
+    ("users.yaml", USER + f"  email: a@b.c\n  password_hash: '{HASH}'\n  password: x\n", 8, "spec.password",
      "did you mean 'password_hash'?"),
     ("teams.yaml", TEAM + "  global_admin: 'yes'\n", 6, "spec.global_admin",
      "expected true or false, got a string"),
     ("teams.yaml", TEAM + "  members: [1]\n", 6, "spec.members[0]",
      "expected a string, got a number"),
-    ("teams.yaml", TEAM + "  members:\n    - Bob\n", 7, "spec.members[0]", "invalid name 'Bob'"),
+    ("teams.yaml", TEAM + "  members:\n    - Bob\n", 7, "spec.members[0]",
+     "'Bob' is not an e-mail address: members are users' e-mail addresses"),
     ("config.yaml", CONFIG + "  kubernetes:\n    namespace_jobs: CI_Jobs\n", 7,
      "spec.kubernetes.namespace_jobs", "invalid name 'CI_Jobs'"),
     ("config.yaml", CONFIG + "  kubernetes:\n    coordinator_image: 'x y'\n", 7,
@@ -67,10 +69,32 @@ CASES = [
      "did you mean 'logs_days'?"),
     ("config.yaml", CONFIG + "  egress_allowlist: ['a b']\n", 6, "spec.egress_allowlist[0]",
      "must not be empty or contain spaces"),
-    ("config.yaml", CONFIG + "  observability:\n    sample_rate: 0.5\n", 7,
-     "spec.observability.sample_rate", "expected a string, got a number (put it in quotes)"),
-    ("config.yaml", CONFIG + "  git_authentication: [github]\n", 6, "spec.git_authentication",
-     "expected a mapping, got a list"),
+    ("config.yaml", CONFIG + "  observability:\n    otel_endpoint: 0.5\n", 7,
+     "spec.observability.otel_endpoint", "expected a string, got a number (put it in quotes)"),
+    ("config.yaml", CONFIG + "  observability:\n    metrics_enabled: maybe\n", 7,
+     "spec.observability.metrics_enabled", "expected true or false, got a string"),
+    ("config.yaml", CONFIG + "  server:\n    bind_adress: x\n", 7,
+     "spec.server.bind_adress", "did you mean 'bind_address'?"),
+    ("config.yaml", CONFIG + "  git_authentication: [github]\n", 6,
+     "spec.git_authentication[0]", "expected a mapping, got a string"),
+    ("config.yaml", CONFIG + "  git_authentication:\n    github.com: github-token\n", 7,
+     "spec.git_authentication", "is written as a list of credentials"),
+    ("config.yaml", CONFIG + "  git_authentication:\n    - {type: gitlab_token, name: gl,"
+     " match_patterns: ['*']}\n", 7, "spec.git_authentication[0].token_secret",
+     "missing required field"),
+    ("config.yaml", CONFIG + "  git_authentication:\n    - {type: github_app, name: gh,"
+     " app_id: 1, installation_id: 2, private_key_secret: k}\n", 7,
+     "spec.git_authentication[0].match_patterns", "missing required field"),
+    ("config.yaml", CONFIG + "  git_authentication:\n    - {type: ssh_key, name: k,"
+     " private_key_path: /k, token_secret: t, match_patterns: ['*']}\n", 7,
+     "spec.git_authentication[0].token_secret", "not allowed for a ssh_key credential"),
+    ("config.yaml", CONFIG + "  git_authentication:\n    - {type: password, name: k,"
+     " match_patterns: ['*']}\n", 7, "spec.git_authentication[0].type",
+     "unknown git authentication type 'password': expected one of ssh_key, gitlab_token,"
+     " github_app"),
+    ("users.yaml", USER + "  email: a@b.c\n", 5, "spec.password_hash", "missing required field"),
+    ("users.yaml", USER + "  email: a@b.c\n  password_hash: '$2b$12$...'\n", 7,
+     "spec.password_hash", "invalid bcrypt hash"),
 ]  # fmt: skip
 
 

@@ -6,11 +6,15 @@ from adapters.configrepo import load_config
 from adapters.cron import CroniterSchedule
 from domain.config.model import (
     Config,
+    GitAuthentication,
+    GitAuthenticationType,
     KubernetesConfig,
+    Observability,
     Permission,
     Pipeline,
     Resources,
     Retention,
+    ServerOverrides,
     Settings,
     Team,
     Trigger,
@@ -21,6 +25,7 @@ from domain.config.model import (
 from tests.unit.config.repo import load, pipeline, write
 
 HASH = bcrypt.hashpw(b"secret", bcrypt.gensalt(rounds=4)).decode()
+TEAMS = "apiVersion: danube.dev/v1\nkind: Team\nmetadata: {name: platform}\nspec: {}\n"
 SHA = "sha256:" + "ab" * 32
 
 FULL_REPO = {
@@ -37,11 +42,28 @@ FULL_REPO = {
             logs_days: 7
             artifacts_days: 14
             registry_images_days: 60
+          server:
+            bind_address: "0.0.0.0:8080"
           observability:
-            tracing_endpoint: http://otel:4317
+            otel_endpoint: http://otel:4317
+            traces_enabled: true
           egress_allowlist: [pypi.org, "*.github.com", 10.0.0.0/8]
           git_authentication:
-            github.com: github-token
+            - type: github_app
+              name: acme-app
+              app_id: 123456
+              installation_id: "78910"
+              private_key_secret: github-app-acme-key
+              match_patterns: ["github.com/acme/*"]
+            - type: gitlab_token
+              name: gitlab-internal
+              url: https://gitlab.example.com
+              token_secret: gitlab-token
+              match_patterns: ["gitlab.example.com/*"]
+            - type: ssh_key
+              name: fallback
+              private_key_path: /var/lib/danube/keys/git_fallback_key
+              match_patterns: ["*"]
     """,
     "users.yaml": f"""
         apiVersion: danube.dev/v1
@@ -49,6 +71,7 @@ FULL_REPO = {
         metadata: {{name: bob}}
         spec:
           email: bob@example.com
+          password_hash: "{HASH}"
         ---
         apiVersion: danube.dev/v1
         kind: User
@@ -63,31 +86,32 @@ FULL_REPO = {
         kind: Team
         metadata: {name: platform}
         spec:
-          members: [alice]
+          members: [alice@example.com]
           global_admin: true
         ---
         apiVersion: danube.dev/v1
         kind: Team
         metadata: {name: backend}
         spec:
-          members: [alice, bob]
+          members: [alice@example.com, bob@example.com]
     """,
     "pipelines/web.yaml": f"""
         apiVersion: danube.dev/v1
         kind: Pipeline
         metadata:
           name: web
+          team: backend
         spec:
           repository: git@github.com:org/web.git
           branch_filter: [main, "release/*"]
           triggers:
-            - kind: push
+            - on: push
               branches: [main, "feature/[a-z]*"]
-            - kind: pull_request
+            - on: pull_request
               branches: [main]
-            - kind: tag
+            - on: tag
               tags: ["v*"]
-            - kind: cron
+            - on: cron
               schedule: "0 3 * * 1-5"
               timezone: Europe/Vienna
               branch: main
@@ -100,14 +124,16 @@ FULL_REPO = {
               requests: {{cpu: 250m, memory: 512Mi}}
               limits: {{cpu: 1.5, memory: 2Gi}}
           permissions:
-            backend: write
-            platform: admin
+            - team: backend
+              level: write
+            - team: platform
+              level: admin
           webhook_secret_name: github-webhook
     """,
     "pipelines/api.yml": """
         apiVersion: danube.dev/v1
         kind: Pipeline
-        metadata: {name: api}
+        metadata: {name: api, team: platform}
         spec:
           repository: https://gitlab.example.com/org/api.git
     """,
@@ -127,12 +153,40 @@ def test_a_full_repository_loads_into_the_exact_model(tmp_path: Path) -> None:
                 coordinator_image="registry.local:5000/danube/coordinator:1.2",
             ),
             retention=Retention(logs_days=7, artifacts_days=14, registry_images_days=60),
-            observability=(("tracing_endpoint", "http://otel:4317"),),
+            observability=Observability(otel_endpoint="http://otel:4317", traces_enabled=True),
             egress_allowlist=("pypi.org", "*.github.com", "10.0.0.0/8"),
-            git_authentication=(("github.com", "github-token"),),
+            git_authentication=(
+                GitAuthentication(
+                    GitAuthenticationType.GITHUB_APP,
+                    "acme-app",
+                    ("github.com/acme/*",),
+                    app_id="123456",
+                    installation_id="78910",
+                    private_key_secret="github-app-acme-key",
+                ),
+                GitAuthentication(
+                    GitAuthenticationType.GITLAB_TOKEN,
+                    "gitlab-internal",
+                    ("gitlab.example.com/*",),
+                    url="https://gitlab.example.com",
+                    token_secret="gitlab-token",
+                ),
+                GitAuthentication(
+                    GitAuthenticationType.SSH_KEY,
+                    "fallback",
+                    ("*",),
+                    private_key_path="/var/lib/danube/keys/git_fallback_key",
+                ),
+            ),
+            server=ServerOverrides(bind_address="0.0.0.0:8080"),
         ),
         pipelines=(
-            Pipeline(name="api", repository="https://gitlab.example.com/org/api.git"),
+            Pipeline(
+                name="api",
+                repository="https://gitlab.example.com/org/api.git",
+                permissions=(("platform", Permission.ADMIN),),
+                team="platform",
+            ),
             Pipeline(
                 name="web",
                 repository="git@github.com:org/web.git",
@@ -157,15 +211,16 @@ def test_a_full_repository_loads_into_the_exact_model(tmp_path: Path) -> None:
                 ),
                 permissions=(("backend", Permission.WRITE), ("platform", Permission.ADMIN)),
                 webhook_secret_name="github-webhook",
+                team="backend",
             ),
         ),
         users=(
             User("alice", "alice@example.com", HASH, "Alice Liddell"),
-            User("bob", "bob@example.com"),
+            User("bob", "bob@example.com", HASH),
         ),
         teams=(
-            Team("backend", ("alice", "bob")),
-            Team("platform", ("alice",), global_admin=True),
+            Team("backend", ("alice@example.com", "bob@example.com")),
+            Team("platform", ("alice@example.com",), global_admin=True),
         ),
     )
 
@@ -175,10 +230,16 @@ def test_an_empty_repository_is_a_config_with_defaults(tmp_path: Path) -> None:
 
 
 def test_a_minimal_pipeline_takes_the_model_defaults(tmp_path: Path) -> None:
-    config = load(tmp_path, {"pipelines/a.yaml": FULL_REPO["pipelines/api.yml"]})
+    files = {"pipelines/a.yaml": FULL_REPO["pipelines/api.yml"], "teams.yaml": TEAMS}
+    config = load(tmp_path, files)
 
     assert config.pipelines == (
-        Pipeline(name="api", repository="https://gitlab.example.com/org/api.git"),
+        Pipeline(
+            name="api",
+            repository="https://gitlab.example.com/org/api.git",
+            permissions=(("platform", Permission.ADMIN),),
+            team="platform",
+        ),
     )
     assert config.settings == Settings()
 
@@ -190,10 +251,10 @@ def test_a_cron_trigger_defaults_to_utc_and_the_default_branch(tmp_path: Path) -
             "pipelines/n.yaml": """
                 apiVersion: danube.dev/v1
                 kind: Pipeline
-                metadata: {name: nightly}
+                metadata: {name: nightly, team: web}
                 spec:
                   repository: /srv/git/app
-                  triggers: [{kind: cron, schedule: "@daily"}]
+                  triggers: [{on: cron, schedule: "@daily"}]
             """
         },
     )

@@ -193,7 +193,7 @@ def test_step_files_have_a_volume_of_their_own_with_its_own_size_limit() -> None
     assert {"name": "home", "mountPath": "/home/danube"} in worker["volumeMounts"]
     assert env(worker)["HOME"] == "/home/danube"  # tool caches do not fill the control volume
     for name in ("checkout", "coordinator"):
-        assert all(m["name"] == "workspace" or m["name"] == "job-secret" for m in
+        assert all(m["name"] in {"workspace", "job-secret", "checkout-secret"} for m in
                    containers(pod)[name]["volumeMounts"])  # fmt: skip
 
 
