@@ -36,8 +36,15 @@ RUNS = Table(
         Column("waiting_reason"),
         Column("spec", JSON),
         Column("retry_of"),
+        Column("changed", INT),
     ),
-    indexes=(("pipeline", "requested_at"), ("state", "requested_at"), ("requested_at",)),
+    indexes=(
+        ("pipeline", "requested_at"),
+        ("state", "requested_at"),
+        ("requested_at",),
+        ("changed",),
+        ("pipeline", "changed"),
+    ),
 )
 JOBS = Table(
     "jobs",
@@ -100,6 +107,10 @@ ARTIFACTS = Table(
     ),
     indexes=(("job_id", "name"),),
 )
+# One row: how many times a run row changed, in fold order. Each run row carries the value
+# at its last change (``changed``), so "runs changed since N" is one indexed read, in the
+# order the changes were folded (timestamps from several writers need not be ordered).
+SEQUENCE = Table("runs_sequence", (Column("value", INT),))
 PIPELINES = Table(
     "pipelines",
     (
@@ -122,7 +133,7 @@ def branch_of(ref: str) -> str:
 
 class RunsProjection:
     name = "runs"
-    tables = (RUNS, JOBS, STEPS, PIPELINES, ARTIFACTS)
+    tables = (RUNS, JOBS, STEPS, PIPELINES, ARTIFACTS, SEQUENCE)
     topics = frozenset(
         cls.TOPIC
         for cls in (
@@ -176,7 +187,7 @@ def _requested(event: Run.Requested, rows: Rows) -> None:
         spec=event.spec,
         retry_of=trigger.get("retry_of") or None,
     )
-    rows.put("runs", run)
+    _put_run(run, rows)
     for job in event.jobs:
         row = JOBS.blank(_hex(job["id"]))
         row.update(
@@ -212,6 +223,15 @@ def _requested(event: Run.Requested, rows: Rows) -> None:
     rows.put("pipelines", pipeline)
 
 
+def _put_run(run: dict[str, Any], rows: Rows) -> None:
+    """Store a changed run row, stamped with the next change number."""
+    counter = rows.get("runs_sequence", "runs") or SEQUENCE.blank("runs")
+    counter["value"] = (counter["value"] or 0) + 1
+    rows.put("runs_sequence", counter)
+    run["changed"] = counter["value"]
+    rows.put("runs", run)
+
+
 def _initial_state(job: dict[str, Any]) -> JobState:
     """A rerun's reused job starts as succeeded; every other job as pending."""
     return JobState.SUCCESS if job.get("reused_from") else JobState.PENDING
@@ -236,7 +256,7 @@ def _job_changed(event: Any, rows: Rows, state: JobState, time_column: str) -> N
     if JobState(run["state"]).is_terminal:
         run["finished_at"] = iso(event.timestamp)
     run["version"] = event.originator_version
-    rows.put("runs", run)
+    _put_run(run, rows)
     pipeline = rows.get("pipelines", run["pipeline"])
     if pipeline is not None and pipeline["last_run_id"] == run["id"]:
         pipeline["last_state"] = run["state"]
@@ -249,7 +269,7 @@ def _cancel_requested(event: Run.CancelRequested, rows: Rows) -> None:
         return
     run["cancel_requested"] = 1
     run["version"] = event.originator_version
-    rows.put("runs", run)
+    _put_run(run, rows)
     for job_id in run["jobs"] or {}:
         job = rows.get("jobs", job_id)
         if job is not None:
@@ -330,7 +350,7 @@ def _waiting(event: Run.Waiting, rows: Rows) -> None:
     if run is not None:
         run["waiting_reason"] = event.reason
         run["version"] = event.originator_version
-        rows.put("runs", run)
+        _put_run(run, rows)
 
 
 def _hex(value: Any) -> str:

@@ -43,6 +43,7 @@ class RunView(_FromRow):
     waiting_reason: str = ""
     spec: dict[str, Any] | None = None
     retry_of: str | None = None
+    changed: int = 0
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,18 @@ class RunsView:
     ) -> Page:
         """Newest first. Filters: pipeline, branch, state, trigger_type, actor."""
         return self._page("runs", RunView, filters, after, limit)
+
+    def last_change(self) -> int:
+        """The change number of the runs read model's latest run change (0: none yet)."""
+        row = self._reader.get("runs_sequence", "runs")
+        return int(row["value"] or 0) if row is not None else 0
+
+    def changed_since(self, change: int, limit: int = 500, **filters: str) -> list[RunView]:
+        """Runs whose latest change came after change number ``change``, in the order
+        they changed. Filters: pipeline."""
+        where = {k: v for k, v in filters.items() if v}
+        rows = self._reader.find("runs", where, order_by=("changed",), after=(change,), limit=limit)
+        return [RunView.from_row(row) for row in rows]
 
     def job(self, job_id: UUID | str) -> JobView | None:
         row = self._reader.get("jobs", _hex(job_id))

@@ -21,7 +21,6 @@ from api.app.results import JobResult, LogChunk, RunResult, StepResult
 T = TypeVar("T")
 REREAD_SECONDS = 1.0  # a subscriber re-reads at least this often, woken or not
 LOG_BATCH = 256 * 1024
-WATCHED_RUNS = 50
 
 
 class Live:
@@ -45,19 +44,17 @@ class Live:
             pass
 
     async def runs(self, filter: RunFilter) -> AsyncIterator[RunResult]:
-        """Every change of a run matching ``filter`` (among the newest ``WATCHED_RUNS``),
-        from now on; each carries the run's version."""
+        """Every change of a run matching ``filter`` from now on, in the order the
+        changes were folded (a run that changed twice between two looks is sent once,
+        as it is now); each carries the run's version."""
         loop = asyncio.get_running_loop()
         with Signal([self._views_moved()], loop) as signal:
-            page = await self._read(self._queries.runs, filter, WATCHED_RUNS)
-            seen = {run.id: run.version for run in page.items}
+            change = await self._read(self._queries.last_run_change)
             while True:
                 await self._woken(signal)
-                page = await self._read(self._queries.runs, filter, WATCHED_RUNS)
-                for run in reversed(page.items):  # oldest change first
-                    if seen.get(run.id) != run.version:
-                        seen[run.id] = run.version
-                        yield run
+                changed, change = await self._read(self._queries.runs_changed_since, change, filter)
+                for run in changed:
+                    yield run
 
     async def job(self, job_id: str) -> AsyncIterator[tuple[JobResult, list[StepResult]]]:
         """The job and its steps now, then at every change; ends after its final state."""

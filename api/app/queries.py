@@ -130,6 +130,28 @@ class Queries:
         cursor = _encode_cursor(page.next_cursor) if page.next_cursor else None
         return Page(items=items, end_cursor=cursor, has_next_page=page.next_cursor is not None)
 
+    def last_run_change(self) -> int:
+        """Where "runs changed since" starts for a subscriber that starts now."""
+        return self._views.last_change()
+
+    def runs_changed_since(self, change: int, filter: RunFilter) -> tuple[list[RunResult], int]:
+        """Runs matching ``filter`` whose latest change came after ``change``, in the
+        order they changed, and the change number to continue from."""
+        views = self._views.changed_since(change, pipeline=filter.pipeline)
+        last = max((view.changed for view in views), default=change)
+        wanted = {
+            "branch": filter.branch,
+            "state": filter.state,
+            "trigger_type": filter.trigger,
+            "actor": filter.actor,
+        }
+        matching = [
+            RunResult.of(view)
+            for view in views
+            if all(not value or getattr(view, key) == value for key, value in wanted.items())
+        ]
+        return matching, last
+
     def run(self, run_id: str) -> RunResult:
         view = self._views.run(_uuid(run_id, "run"))
         if view is None:

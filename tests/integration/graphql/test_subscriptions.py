@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from domain.cause import Cause
 from tests.integration.execution.conftest import Embedded
 from tests.integration.graphql.conftest import collect, subscribe
 from tests.support import wait_until
@@ -160,3 +161,30 @@ def test_a_websocket_from_another_sites_page_is_refused(embedded: Embedded, url:
 
     assert asyncio.run(connect("https://evil.example")) is False
     assert asyncio.run(connect(url)) is True  # the server's own origin (as addressed)
+
+
+def test_run_updated_misses_none_of_many_runs_requested_at_once(
+    embedded: Embedded, url: str
+) -> None:
+    embedded.danube.system.start_draining(Cause(actor="user:test"))  # they stay queued
+    query = 'subscription { runUpdated(pipeline: "crowd") { id state } }'
+    progress = embedded.danube.store.views.progress("runs")
+    listening = len(progress._events)
+
+    async def watch() -> set[str]:
+        seen: set[str] = set()
+        stream = subscribe(url, query)
+        first = asyncio.ensure_future(stream.__anext__())
+        await asyncio.to_thread(
+            wait_until, lambda: len(progress._events) > listening, 30, "the subscription"
+        )
+        requested = await asyncio.to_thread(
+            lambda: {embedded.request(NOOP, pipeline="crowd")[0].hex for _ in range(80)}
+        )
+        seen.add((await asyncio.wait_for(first, 60))["data"]["runUpdated"]["id"])
+        while seen != requested:
+            seen.add((await asyncio.wait_for(stream.__anext__(), 60))["data"]["runUpdated"]["id"])
+        await stream.aclose()
+        return seen
+
+    assert len(asyncio.run(watch())) == 80
