@@ -24,12 +24,13 @@ from eventsourcing.domain import Aggregate
 
 from domain.cause import Cause
 from domain.ids import JobId, RunId
-from domain.runs.entities import Artifact, Job, Step
+from domain.runs.entities import PROVENANCE_ARTIFACT, Artifact, Job, Step
 from domain.runs.errors import (
     IllegalTransitionError,
     InvalidRunRequestError,
     JobAlreadyFinishedError,
     JobNotFoundError,
+    ReservedArtifactNameError,
     RunAlreadyFinishedError,
     StepConflictError,
     StepNotFoundError,
@@ -300,12 +301,34 @@ class Run(Aggregate):
 
     def record_artifact(self, job_id: JobId, artifact: Artifact) -> bool:
         job = self.job(job_id)
+        if artifact.name == PROVENANCE_ARTIFACT:
+            raise ReservedArtifactNameError(
+                f"{PROVENANCE_ARTIFACT} is reserved for the provenance Danube signs"
+            )
         if job.artifacts.get(artifact.name) == artifact:
             return False
         if job.state != JobState.RUNNING:
             raise IllegalTransitionError(str(job_id), job.state, "artifact uploaded")
         self.trigger_event(
             self.ArtifactUploaded,
+            job_id=job_id,
+            name=artifact.name,
+            kind=artifact.kind,
+            size=artifact.size,
+            sha256=artifact.sha256,
+        )
+        return True
+
+    def record_provenance(self, job_id: JobId, artifact: Artifact) -> bool:
+        """The signed provenance the control plane wrote for an ended job, stored as one
+        of its artifacts. Once per job: the first one recorded stands."""
+        job = self.job(job_id)
+        if artifact.name in job.artifacts:
+            return False
+        if not job.state.is_terminal:
+            raise IllegalTransitionError(str(job_id), job.state, "provenance recorded")
+        self.trigger_event(
+            self.ProvenanceRecorded,
             job_id=job_id,
             name=artifact.name,
             kind=artifact.kind,
@@ -451,6 +474,11 @@ class Run(Aggregate):
             run.jobs[JobId(self.job_id)].artifacts[self.name] = Artifact(
                 name=self.name, kind=self.kind, size=self.size, sha256=self.sha256
             )
+
+    class ProvenanceRecorded(ArtifactUploaded):
+        """An artifact written by the control plane after the job ended."""
+
+        TOPIC = "danube:Run.ProvenanceRecorded"
 
     class SecretRead(Aggregate.Event):
         TOPIC = "danube:Run.SecretRead"

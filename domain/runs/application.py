@@ -132,6 +132,9 @@ class RunsService:
     def record_artifact(self, run_id: RunId, job_id: JobId, artifact: Artifact) -> int:
         return self._update(run_id, lambda run: run.record_artifact(job_id, artifact))
 
+    def record_provenance(self, run_id: RunId, job_id: JobId, artifact: Artifact) -> int:
+        return self._update(run_id, lambda run: run.record_provenance(job_id, artifact))
+
     def record_secret_read(self, run_id: RunId, job_id: JobId, key: str, scope: str) -> int:
         return self._update(run_id, lambda run: run.record_secret_read(job_id, key, scope))
 

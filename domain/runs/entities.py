@@ -28,6 +28,10 @@ class Step:
     finished_at: datetime | None = None
 
 
+# Written by the control plane when a job ends (signed provenance); never by the job.
+PROVENANCE_ARTIFACT = "provenance.json"
+
+
 @dataclass(frozen=True)
 class Artifact:
     name: str

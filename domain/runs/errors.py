@@ -45,3 +45,7 @@ class StepConflictError(RunsError):
 
 class InvalidRunRequestError(RunsError):
     pass
+
+
+class ReservedArtifactNameError(RunsError):
+    """A job uploaded an artifact under a name only the control plane writes."""
