@@ -21,7 +21,7 @@ import psycopg
 from eventsourcing.persistence import OperationalError as EventStoreOperationalError
 
 from adapters.crypto.errors import CryptoError
-from api.commands import config, provenance, run, secrets, serve, store, system, workers
+from api.commands import config, provenance, reap, run, secrets, serve, store, system, workers
 from api.commands.errors import EXIT_FAILED, EXIT_USAGE, CommandError
 from api.logs import configure_logging
 from api.settings import Settings, SettingsError, load_settings, warn_about_unknown_variables
@@ -86,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in (serve, workers, run, config, store, secrets, system):
         module.register(commands)
-    for module in (provenance,):  # issue 17
+    for module in (provenance, reap):  # issue 17
         module.register(commands)
     return parser
 

@@ -60,6 +60,8 @@ JOBS = Table(
         Column("cancel_requested", INT),
         Column("secrets_read", JSON),
         Column("report", JSON),
+        Column("log_reaped", JSON),  # {"at", "policy", "size"} once the reaper removed it
+        Column("artifacts_reaped", JSON),
     ),
     indexes=(("run_id",), ("pipeline", "requested_at"), ("state", "requested_at")),
 )
@@ -136,6 +138,8 @@ class RunsProjection:
             Run.SecretRead,
             Run.Waiting,
             Run.JobReported,
+            Run.LogReaped,
+            Run.ArtifactsReaped,
         )
     )
 
@@ -308,6 +312,16 @@ def _job_reported(event: Run.JobReported, rows: Rows) -> None:
         rows.put("jobs", job)
 
 
+def _reaped(column: str) -> Any:
+    def fold(event: Run.LogReaped | Run.ArtifactsReaped, rows: Rows) -> None:
+        job = rows.get("jobs", _hex(event.job_id))
+        if job is not None:
+            job[column] = {"at": iso(event.timestamp), "policy": event.policy, "size": event.size}
+            rows.put("jobs", job)
+
+    return fold
+
+
 def _waiting(event: Run.Waiting, rows: Rows) -> None:
     run = rows.get("runs", event.originator_id.hex)
     if run is not None:
@@ -333,4 +347,6 @@ _HANDLERS: dict[str, Any] = {
     Run.SecretRead.TOPIC: _secret_read,
     Run.Waiting.TOPIC: _waiting,
     Run.JobReported.TOPIC: _job_reported,
+    Run.LogReaped.TOPIC: _reaped("log_reaped"),
+    Run.ArtifactsReaped.TOPIC: _reaped("artifacts_reaped"),
 }

@@ -54,7 +54,10 @@ def _verify_job(args: argparse.Namespace, settings: Settings) -> int:
             with store.open(job_id, PROVENANCE_ARTIFACT) as file:
                 envelope = file.read()
         except ArtifactError:
-            raise CommandError(f"job {job_id} has no provenance (yet)", EXIT_FAILED) from None
+            job = danube.views.job(job_id)
+            reaped = job.artifacts_reaped if job is not None else None
+            why = f"was reaped on {reaped['at']}" if reaped else "is not stored (yet)"
+            raise CommandError(f"the provenance of job {job_id} {why}", EXIT_FAILED) from None
         verifier = _verifier(args.public_key, settings)
         try:
             statement = open_envelope(envelope, verifier).statement

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 
 from api.bootstrap import Danube
 from api.graphql.router import graphql_router
-from api.http import health, jobs, pipelines, provenance, webhooks
+from api.http import artifacts, health, jobs, pipelines, provenance, webhooks
 
 
 def create_app(danube: Danube) -> FastAPI:
@@ -18,5 +18,6 @@ def create_app(danube: Danube) -> FastAPI:
     app.include_router(pipelines.router)
     app.include_router(webhooks.router)
     app.include_router(provenance.router)
+    app.include_router(artifacts.router)
     app.include_router(graphql_router(), prefix="/graphql")
     return app

@@ -129,3 +129,7 @@ def start_triggers(danube: Danube, supervisor: Supervisor) -> None:
     supervisor.add("cron", cron_loop(danube))
     supervisor.add("inbox", inbox)
     supervisor.on_stop(inbox.wake)
+    if danube.settings.reaper_schedule:  # issue 17: retention
+        from api.retention import reaper_loop
+
+        supervisor.add("reaper", reaper_loop(danube))

@@ -337,6 +337,37 @@ class Run(Aggregate):
         )
         return True
 
+    def reap_log(self, job_id: JobId, policy: str, size: int, reaping: str) -> bool:
+        """The reaper removes an ended job's log under ``policy`` (e.g. ``logs_days=30``).
+        Recorded before the bytes are deleted, so no log is gone without its record."""
+        if not self._reapable(job_id, "log reaped") or self.jobs[job_id].log_reaped_at:
+            return False
+        self.trigger_event(self.LogReaped, job_id=job_id, policy=policy, size=size, reaping=reaping)
+        return True
+
+    def reap_artifacts(
+        self, job_id: JobId, names: list[str], policy: str, size: int, reaping: str
+    ) -> bool:
+        job = self.job(job_id)
+        if not self._reapable(job_id, "artifacts reaped") or job.artifacts_reaped_at:
+            return False
+        self.trigger_event(
+            self.ArtifactsReaped,
+            job_id=job_id,
+            names=sorted(names),
+            policy=policy,
+            size=size,
+            reaping=reaping,
+        )
+        return True
+
+    def _reapable(self, job_id: JobId, what: str) -> bool:
+        """Never a running or queued job's data."""
+        job = self.job(job_id)
+        if not job.state.is_terminal:
+            raise IllegalTransitionError(str(job_id), job.state, what)
+        return True
+
     def record_secret_read(self, job_id: JobId, key: str, scope: str) -> bool:
         """Audit: which job read which secret (never the value). Once per job and key."""
         job = self.job(job_id)
@@ -479,6 +510,27 @@ class Run(Aggregate):
         """An artifact written by the control plane after the job ended."""
 
         TOPIC = "danube:Run.ProvenanceRecorded"
+
+    class LogReaped(Aggregate.Event):
+        TOPIC = "danube:Run.LogReaped"
+        job_id: UUID
+        policy: str
+        size: int
+        reaping: str  # the reaper pass (a Reaping aggregate id, hex)
+
+        def apply(self, run: Run) -> None:
+            run.jobs[JobId(self.job_id)].log_reaped_at = self.timestamp
+
+    class ArtifactsReaped(Aggregate.Event):
+        TOPIC = "danube:Run.ArtifactsReaped"
+        job_id: UUID
+        names: list[str]
+        policy: str
+        size: int
+        reaping: str
+
+        def apply(self, run: Run) -> None:
+            run.jobs[JobId(self.job_id)].artifacts_reaped_at = self.timestamp
 
     class SecretRead(Aggregate.Event):
         TOPIC = "danube:Run.SecretRead"

@@ -53,3 +53,5 @@ class Job:
     artifacts: dict[str, Artifact] = field(default_factory=dict)
     secrets_read: set[str] = field(default_factory=set)
     report: tuple[JobState, str] | None = None
+    log_reaped_at: datetime | None = None  # removed by the reaper (retention)
+    artifacts_reaped_at: datetime | None = None
