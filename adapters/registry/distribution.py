@@ -40,7 +40,7 @@ class DistributionRegistry:
         for repository in self._paged("/v2/_catalog", "repositories"):
             by_digest: dict[str, list[str]] = {}
             manifests: dict[str, tuple[dict[str, Any], str]] = {}
-            for tag in self._paged(f"/v2/{repository}/tags/list", "tags"):
+            for tag in self._paged(f"/v2/{repository}/tags/list", "tags", missing_ok=True):
                 manifest, digest, media_type = self._manifest(repository, tag)
                 by_digest.setdefault(digest, []).append(tag)
                 manifests[digest] = (manifest, media_type)
@@ -104,10 +104,15 @@ class DistributionRegistry:
             return None  # no creation time: its age cannot be told, so it is kept
         return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
-    def _paged(self, path: str, key: str) -> Iterator[str]:
+    def _paged(self, path: str, key: str, missing_ok: bool = False) -> Iterator[str]:
         url: str | None = f"{path}?n={PAGE}"
         while url:
-            body, headers = self._get(url)
+            try:
+                body, headers = self._call("GET", url)
+            except urllib.error.HTTPError as error:
+                if missing_ok and error.code == 404:
+                    return  # a repository whose last tag was deleted
+                raise RegistryError(self._why("GET", url, error)) from None
             yield from json.loads(body).get(key) or []
             url = _next_link(headers.get("Link", ""))
 
