@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 
 from api.http.app import create_app
 from api.processes import HttpServer
@@ -43,6 +44,11 @@ SLEEPER = """
         step.run("echo still going; sleep 300", name="long")
 """
 LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)
+
+
+def freed_metric(kind: str) -> float:
+    value = REGISTRY.get_sample_value("danube_reaper_freed_bytes_total", {"kind": kind})
+    return value or 0.0
 
 
 @pytest.fixture
@@ -91,8 +97,10 @@ def test_reaping_old_job_data_and_images_keeps_running_jobs_and_answers_410(
     assert danube.logs.stored_size(done.hex) == log_size
     assert registry.tags("team/app") == ["new", "old"]
 
+    freed_before = freed_metric("logs")
     report = reaper.reap(RetentionDays(), OPS)
     assert report.errors == []
+    assert freed_metric("logs") - freed_before == log_size
     assert report.freed()["logs"] == log_size
     assert report.freed()["artifacts"] == artifacts_size
     assert report.freed()["registry_images"] > 0
