@@ -11,7 +11,6 @@ from adapters.local.executor import LocalExecutor
 from api.bootstrap import Danube
 from api.execution.launch import Launcher
 from api.execution.material import SealedStepMaterial
-from api.execution.provenance import ProvenanceWriter
 from domain.execution.dispatcher import Dispatcher
 from domain.execution.ports import Executor, JobOutput
 from domain.execution.reconciler import Reconciler
@@ -76,7 +75,6 @@ def reconciler(
         output or danube.logs,
         Launcher(danube.tokens, master_address),
         SealedStepMaterial(danube.vault),
-        on_ended=ProvenanceWriter(danube),
     )
     return ReconcilerLoop(policy, danube)
 

@@ -3,12 +3,20 @@ provenance (the job pod never signs anything; it is inside the build's trust bou
 
 The statement is built from the run's events, sealed in a DSSE envelope with the
 signing key of the data directory (created on first use, 0600) and stored as the job's
-``provenance.json`` artifact, recorded with ``Run.ProvenanceRecorded``."""
+``provenance.json`` artifact, recorded with ``Run.ProvenanceRecorded``.
+
+``ProvenanceFollower`` runs in the process that stores artifacts (``danube up``, ``run``
+and ``server``; not the pod adapter, which has no artifact store). It follows the
+``Run.JobFinished`` events of the log from the position it keeps in
+``<data_dir>/provenance.position``, so a job that ended while it was down gets its
+provenance when it starts again; writing is idempotent."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import threading
 from pathlib import Path
 
@@ -21,6 +29,7 @@ from api.bootstrap import Danube
 from domain.ids import JobId, RunId
 from domain.provenance.envelope import seal
 from domain.provenance.statement import provenance_statement
+from domain.runs.aggregates import Run
 from domain.runs.entities import PROVENANCE_ARTIFACT, Artifact
 
 log = logging.getLogger(__name__)
@@ -68,3 +77,65 @@ class ProvenanceWriter:
             run_id, job_id, Artifact(PROVENANCE_ARTIFACT, "file", size, sha256)
         )
         log.info("provenance of job %s written", job_id.hex)
+
+
+POSITION_FILE = "provenance.position"
+BATCH = 100
+INTERVAL = 1.0
+
+
+class ProvenanceFollower:
+    def __init__(self, danube: Danube, interval: float = INTERVAL) -> None:
+        self._danube, self._interval = danube, interval
+        self._write = ProvenanceWriter(danube)
+        self._path = Path(danube.settings.data_dir).resolve() / POSITION_FILE
+        self.position = self._load()
+
+    def __call__(self, stopping: threading.Event) -> None:
+        progress = self._danube.store.views.progress("runs")
+        while not stopping.is_set():
+            generation = progress.generation()
+            try:
+                self.catch_up()
+            except Exception:  # e.g. the store is briefly unreachable: next round
+                log.exception("following ended jobs for their provenance failed")
+            progress.wait(generation, self._interval)
+
+    def catch_up(self) -> None:
+        recorder, mapper = self._danube.store.log.recorder, self._danube.store.log.mapper
+        while True:
+            batch = recorder.select_notifications(
+                self.position + 1, BATCH, topics=[Run.JobFinished.TOPIC]
+            )
+            if not batch:
+                return
+            for notification in batch:
+                event = mapper.to_domain_event(notification)
+                if isinstance(event, Run.JobFinished):
+                    self._write_one(RunId(event.originator_id), JobId(event.job_id))
+                self.position = notification.id
+            self._save()
+
+    def _write_one(self, run_id: RunId, job_id: JobId) -> None:
+        try:
+            self._write(run_id, job_id)
+        except Exception:  # one job's trouble must not stop the others
+            log.exception("writing the provenance of job %s failed", job_id.hex)
+
+    def _load(self) -> int:
+        try:
+            return int(self._path.read_text().strip() or 0)
+        except FileNotFoundError:
+            position = self._danube.store.log.position()  # from now: no backfill
+        except ValueError:
+            log.warning("%s is not a position; following from now", self._path)
+            position = self._danube.store.log.position()
+        self.position = position
+        self._save()
+        return position
+
+    def _save(self) -> None:
+        temp = self._path.with_name(f".{POSITION_FILE}.{os.getpid()}.tmp")
+        with contextlib.suppress(OSError):
+            temp.write_text(f"{self.position}\n")
+            os.replace(temp, self._path)

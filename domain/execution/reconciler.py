@@ -53,13 +53,11 @@ class Reconciler:
         material: StepMaterial,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sweep_interval: float = SWEEP_INTERVAL,
-        on_ended: Callable[[RunId, JobId], None] | None = None,
     ) -> None:
         self._executor, self._runs, self._view = executor, runs, view
         self._output, self._launch, self._material = output, launch, material
         self._clock = clock
         self._sweep_interval = sweep_interval
-        self._on_ended = on_ended  # after a job's end is recorded (e.g. its provenance)
         self._material_swept: float | None = None
         self._executor_swept: float | None = None
         self._cause = Cause(actor=f"executor:{executor.name}")
@@ -203,11 +201,6 @@ class Reconciler:
             self._runs.finish_job(_run_id(job), job_id, state, reason, self._cause)
         except RunsError as error:  # ended meanwhile (e.g. cancelled)
             log.debug("job %s already ended: %s", job.id, error)
-        if self._on_ended is not None:
-            try:
-                self._on_ended(_run_id(job), job_id)
-            except Exception:  # what follows the end must not keep the job held
-                log.exception("after the end of job %s", job.id)
         self._material.destroy(job_id)  # a step may have been sealed meanwhile
         self._executor.release(job_id)
         self._held.discard(job.id)
