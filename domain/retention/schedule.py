@@ -4,7 +4,6 @@ once, across restarts and replicas (a ``CronTrigger`` aggregate named
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -15,7 +14,7 @@ from domain.cause import Cause
 from domain.config.model import Trigger, TriggerKind
 from domain.eventlog import EventLog
 from domain.schedules.aggregates import CronTrigger, cron_trigger_id
-from domain.triggers.cron import due_fire, floor_minute
+from domain.triggers.cron import due_fire
 from domain.triggers.ports import CronSchedule
 
 REAPER = "danube:reaper"
@@ -36,22 +35,27 @@ class ReaperSchedule:
 
     def due(self) -> Cause | None:
         """Claim the scheduled minute that has come, if any: the cause to reap with, or
-        None (nothing due, or another replica claimed it first)."""
+        None (nothing due, or another replica claimed it first). Nothing is recorded
+        until the first pass is due (a first start records nothing for the reaper)."""
         now = self._clock()
         try:
-            state = self._log.load(CronTrigger, self._id)
+            state: CronTrigger | None = self._log.load(CronTrigger, self._id)
         except AggregateNotFoundError:
-            armed_at = floor_minute(now) - timedelta(seconds=1)
-            with contextlib.suppress(RecordConflictError):
-                self._log.create(CronTrigger.arm(REAPER, self._trigger, armed_at))
-            state = self._log.load(CronTrigger, self._id)
-        minute = due_fire(self._schedule, state.last_minute, now)
+            state = None
+        minute = due_fire(self._schedule, state.last_minute if state else None, now)
         if minute is None:
             return None
-        claimed: list[bool] = []
-        self._log.update(CronTrigger, self._id, lambda t: claimed.append(t.fired(minute, "")))
-        if not claimed or not claimed[-1]:
-            return None
-        return Cause(
-            actor="system:reaper", trigger="cron", reason=f"scheduled {minute.isoformat()}"
-        )
+        if state is None:
+            first = CronTrigger.arm(REAPER, self._trigger, minute - timedelta(seconds=1))
+            first.fired(minute, "")
+            try:
+                self._log.create(first)
+            except RecordConflictError:  # another replica claimed the first pass
+                return None
+        else:
+            claimed: list[bool] = []
+            self._log.update(CronTrigger, self._id, lambda t: claimed.append(t.fired(minute, "")))
+            if not claimed or not claimed[-1]:
+                return None
+        reason = f"scheduled {minute.isoformat()}"
+        return Cause(actor="system:reaper", trigger="cron", reason=reason)

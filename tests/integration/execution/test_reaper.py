@@ -174,7 +174,9 @@ def test_the_daily_pass_runs_once_per_scheduled_minute_across_replicas(
     log = embedded.danube.store.log
     replicas = [ReaperSchedule(log, "0 3 * * *", CroniterSchedule.for_trigger, lambda: now[0])
                 for _ in range(2)]  # fmt: skip
+    position = log.position()
     assert [r.due() for r in replicas] == [None, None]
+    assert log.position() == position, "nothing recorded before the first pass"
     now[0] = datetime(2026, 3, 1, 3, 0, 5, tzinfo=UTC)
     causes = [r.due() for r in replicas]
     assert [c is not None for c in causes] == [True, False]
