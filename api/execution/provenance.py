@@ -61,11 +61,15 @@ class ProvenanceWriter:
         self._danube = danube
 
     def __call__(self, run_id: RunId, job_id: JobId) -> None:
-        """Idempotent: a job that already has its provenance, or has not ended, is left."""
+        """Idempotent: a job that already has its provenance, or has not ended, is left;
+        so is a job that uploaded no artifact (there is no subject to attest)."""
         danube = self._danube
         run = danube.runs.get(run_id)
         job = run.job(job_id)
         if not job.state.is_terminal or PROVENANCE_ARTIFACT in job.artifacts:
+            return
+        if not job.artifacts:  # a statement binds artifacts: with none it attests nothing
+            log.debug("job %s uploaded no artifacts: no provenance", job_id.hex)
             return
         envelope = seal(
             provenance_statement(run, job_id, builder_id(danube)), provenance_signer(danube)

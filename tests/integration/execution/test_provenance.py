@@ -275,3 +275,22 @@ def test_verify_checks_signature_and_digests_and_names_each_tampering(
 
 def _b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
+
+
+def test_a_job_without_artifacts_gets_no_provenance(embedded: Embedded, tmp_path: Path) -> None:
+    _, with_nothing = embedded.request("""
+        from danube import pipeline, step
+
+        @pipeline(name="demo")
+        def build() -> None:
+            step.run("true")
+    """)
+    assert embedded.finished(with_nothing).state == "success"
+    _, with_artifact = embedded.request(BUILD)
+    provenance_of(embedded, with_artifact)  # followed in order: the first job is done
+    assert embedded.danube.views.artifacts(with_nothing) == []
+    result = cli_for(embedded.danube.store.config, tmp_path)(
+        "provenance", "verify", "--job", with_nothing.hex
+    )
+    assert result.returncode == 1
+    assert "is not stored (yet)" in result.stderr
