@@ -7,6 +7,7 @@ when jobs still run at the timeout (without ``--force``) or after their cancella
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -69,8 +70,6 @@ def _jobs(jobs: Sequence[ActiveJob]) -> str:
 
 
 def _actor() -> str:
-    import getpass
-
     return f"cli:{getpass.getuser()}"
 
 
