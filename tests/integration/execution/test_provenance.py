@@ -19,10 +19,17 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from adapters.sql.store import StoreConfig
+from api.bootstrap import build
+from api.execution.provenance import ProvenanceFollower
 from api.http.app import create_app
 from api.processes import HttpServer
+from domain.ids import job_id_for, new_run_id
+from domain.runs.application import RunRequest
+from domain.runs.entities import Artifact
+from domain.runs.states import JobState
 from tests.integration.execution.cli_support import cli_for
-from tests.integration.execution.conftest import Embedded
+from tests.integration.execution.conftest import USER, Embedded, settings_for
 from tests.support import free_port, http_get, wait_until
 
 BUILD = """
@@ -294,3 +301,34 @@ def test_a_job_without_artifacts_gets_no_provenance(embedded: Embedded, tmp_path
     )
     assert result.returncode == 1
     assert "is not stored (yet)" in result.stderr
+
+
+def test_a_job_that_ended_while_no_follower_ran_gets_its_provenance_on_start(
+    store_config: StoreConfig, tmp_path: Path
+) -> None:
+    danube = build(settings_for(store_config, tmp_path / "data"))
+    try:
+        ProvenanceFollower(danube)  # an earlier start: follows from here on
+        run_id = new_run_id()
+        job_id = job_id_for(run_id, "main")
+        request = RunRequest(run_id, "demo", "https://git.example/demo.git", "refs/heads/main",
+                             "c" * 40, {"type": "manual"})  # fmt: skip
+        danube.runs.request_run(request, USER)
+        danube.runs.schedule_job(run_id, job_id, USER)
+        danube.runs.start_job(run_id, job_id, USER)
+        with danube.artifacts.begin(job_id.hex, "app.bin") as upload:
+            upload.write(b"built\n")
+            size, sha256 = upload.commit()
+        danube.runs.record_artifact(run_id, job_id, Artifact("app.bin", "file", size, sha256))
+        danube.runs.finish_job(run_id, job_id, JobState.SUCCESS, "", USER)
+
+        follower = ProvenanceFollower(danube)  # started again: catches up
+        follower.catch_up()
+        envelope = json.loads(danube.artifacts.open(job_id.hex, "provenance.json").read())
+        statement = json.loads(base64.b64decode(envelope["payload"]))
+        assert statement["subject"] == [{"name": "app.bin", "digest": {"sha256": sha256}}]
+        position = danube.store.log.position()
+        ProvenanceFollower(danube).catch_up()
+        assert danube.store.log.position() == position, "written once"
+    finally:
+        danube.close()
