@@ -21,7 +21,18 @@ import psycopg
 from eventsourcing.persistence import OperationalError as EventStoreOperationalError
 
 from adapters.crypto.errors import CryptoError
-from api.commands import config, run, scheduler, secrets, serve, store, system, workers
+from api.commands import (
+    config,
+    provenance,
+    reap,
+    run,
+    scheduler,
+    secrets,
+    serve,
+    store,
+    system,
+    workers,
+)
 from api.commands.client import register as register_client_commands
 from api.commands.deploy import register as register_deploy_commands
 from api.commands.errors import EXIT_FAILED, EXIT_USAGE, CommandError
@@ -90,6 +101,8 @@ def _parser() -> argparse.ArgumentParser:
         module.register(commands)
     register_deploy_commands(commands)
     register_client_commands(commands)
+    for module in (provenance, reap):  # issue 17
+        module.register(commands)
     return parser
 
 

@@ -108,6 +108,11 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
 
+    # retention (issue 17): when the reaper runs (cron, UTC; "" = only `danube reap`), and
+    # the internal registry whose old images it deletes ("" = no registry reaping)
+    reaper_schedule: str = "0 3 * * *"
+    registry_url: str = ""
+
     @field_validator(
         "bind_address", "grpc_address", "k8s_master_address", "pod_adapter_metrics_address"
     )
@@ -137,7 +142,16 @@ class Settings(BaseSettings):
             raise ValueError(f"expected a positive duration like 60s, 5m or 1h, got {value!r}")
         return int(match.group(1)) * {"s": 1, "m": 60, "h": 3600}[match.group(2) or "s"]
 
-    @field_validator("public_url", "oidc_issuer")
+    @field_validator("reaper_schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        from croniter import croniter
+
+        if value and not croniter.is_valid(value):
+            raise ValueError(f"expected a cron expression like '0 3 * * *', got {value!r}")
+        return value
+
+    @field_validator("public_url", "oidc_issuer", "registry_url")
     @classmethod
     def _url(cls, value: str) -> str:
         if value and not re.match(r"^https?://[^\s/]+", value):

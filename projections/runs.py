@@ -69,6 +69,8 @@ JOBS = Table(
         Column("secrets_read", JSON),
         Column("report", JSON),
         Column("reused_from"),
+        Column("log_reaped", JSON),  # {"at", "policy", "size"} once the reaper removed it
+        Column("artifacts_reaped", JSON),
     ),
     indexes=(("run_id",), ("pipeline", "requested_at"), ("state", "requested_at")),
 )
@@ -145,9 +147,12 @@ class RunsProjection:
             Run.StepStarted,
             Run.StepFinished,
             Run.ArtifactUploaded,
+            Run.ProvenanceRecorded,
             Run.SecretRead,
             Run.Waiting,
             Run.JobReported,
+            Run.LogReaped,
+            Run.ArtifactsReaped,
         )
     )
 
@@ -345,6 +350,16 @@ def _job_reported(event: Run.JobReported, rows: Rows) -> None:
         rows.put("jobs", job)
 
 
+def _reaped(column: str) -> Any:
+    def fold(event: Run.LogReaped | Run.ArtifactsReaped, rows: Rows) -> None:
+        job = rows.get("jobs", _hex(event.job_id))
+        if job is not None:
+            job[column] = {"at": iso(event.timestamp), "policy": event.policy, "size": event.size}
+            rows.put("jobs", job)
+
+    return fold
+
+
 def _waiting(event: Run.Waiting, rows: Rows) -> None:
     run = rows.get("runs", event.originator_id.hex)
     if run is not None:
@@ -366,7 +381,10 @@ _HANDLERS: dict[str, Any] = {
     Run.StepStarted.TOPIC: _step_started,
     Run.StepFinished.TOPIC: _step_finished,
     Run.ArtifactUploaded.TOPIC: _artifact_uploaded,
+    Run.ProvenanceRecorded.TOPIC: _artifact_uploaded,
     Run.SecretRead.TOPIC: _secret_read,
     Run.Waiting.TOPIC: _waiting,
     Run.JobReported.TOPIC: _job_reported,
+    Run.LogReaped.TOPIC: _reaped("log_reaped"),
+    Run.ArtifactsReaped.TOPIC: _reaped("artifacts_reaped"),
 }

@@ -69,6 +69,8 @@ class JobView(_FromRow):
     secrets_read: list[str] | None = None
     report: dict[str, str] | None = None
     reused_from: str | None = None
+    log_reaped: dict[str, Any] | None = None
+    artifacts_reaped: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -204,6 +206,18 @@ class RunsView:
         rows = self._reader.find(
             "jobs", {"state": "pending"}, order_by=("requested_at", "id"), limit=limit
         )
+        return [JobView.from_row(row) for row in rows]
+
+    def ended_jobs_before(self, moment: str) -> list[JobView]:
+        """Ended jobs that finished before ``moment`` (ISO 8601, UTC), oldest first: what
+        the reaper may consider. Never a queued, scheduling or running job."""
+        rows = [
+            row
+            for state in ("success", "failure", "timeout", "cancelled")
+            for row in self._reader.find("jobs", {"state": state})
+            if row["finished_at"] and row["finished_at"] < moment
+        ]
+        rows.sort(key=lambda row: (row["finished_at"], row["id"]))
         return [JobView.from_row(row) for row in rows]
 
     def running_steps(self, job_id: UUID | str) -> list[StepView]:

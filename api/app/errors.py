@@ -33,6 +33,16 @@ class UnavailableError(AppError):
     code = "UNAVAILABLE"
 
 
+class GoneError(AppError):
+    """What was asked for existed and was removed on purpose (the reaper, by policy)."""
+
+    code = "GONE"
+
+    def __init__(self, message: str, at: str) -> None:
+        super().__init__(message)
+        self.at = at
+
+
 class ConflictError(AppError):
     """The command does not fit the current state (a finished run cannot be cancelled)."""
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol
 from uuid import UUID
 
-from api.app.errors import InvalidInputError, NotFoundError, translated
+from api.app.errors import GoneError, InvalidInputError, NotFoundError, translated
 from api.app.results import (
     ArtifactResult,
     AuditEntry,
@@ -204,6 +204,12 @@ class Queries:
         view = self._views.artifact(key, name)
         if view is None:
             raise NotFoundError(f"job {job_id} has no artifact {name!r}")
+        job = self._views.job(key)
+        reaped = job.artifacts_reaped if job is not None else None
+        if reaped:
+            what = f"artifact {name!r} of job {key}"
+            message = f"{what} was removed by the reaper on {reaped['at']} under {reaped['policy']}"
+            raise GoneError(message, str(reaped["at"]))
         try:
             return ArtifactResult.of(view), self._files.open(key, name)
         except (OSError, ValueError) as error:

@@ -1,4 +1,4 @@
-"""``danube secret set|rm`` and ``danube keys generate``."""
+"""``danube secret set|rm``, ``danube keys generate [--signing]`` and ``danube keys public``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 from adapters.crypto.errors import CryptoError
 from adapters.crypto.keyfile import generate_master_key
 from api.bootstrap import MASTER_KEY_FILE, build
+from api.commands import provenance
 from api.settings import Settings
 from domain.cause import Cause
 from domain.secrets.aggregates import GLOBAL
@@ -61,6 +62,8 @@ def remove_secret(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def generate_key(args: argparse.Namespace, settings: Settings) -> int:
+    if args.signing:
+        return provenance.generate_signing(args, settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     path = settings.data_dir.resolve() / MASTER_KEY_FILE
     try:
@@ -95,4 +98,10 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     key_actions = keys.add_subparsers(dest="action", metavar="ACTION", required=True)
     generate = key_actions.add_parser("generate", help="create the master key file (0600)")
     generate.add_argument("--force", action="store_true", help="replace an existing key")
+    generate.add_argument(
+        "--signing", action="store_true", help="the provenance signing key (Ed25519) instead"
+    )
     generate.set_defaults(handler=generate_key)
+    key_actions.add_parser(
+        "public", help="print the provenance signing key's public half (PEM)"
+    ).set_defaults(handler=provenance.public)

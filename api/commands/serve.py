@@ -53,6 +53,7 @@ def up(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def server(args: argparse.Namespace, settings: Settings) -> int:
+    from api.execution.provenance import ProvenanceFollower
     from api.grpc.server import GrpcServer
     from api.processes import StopSignals, Supervisor, run_until_signalled
     from api.triggers.loops import start_triggers
@@ -64,6 +65,7 @@ def server(args: argparse.Namespace, settings: Settings) -> int:
     supervisor = Supervisor()
     start_triggers(danube, supervisor, scheduler=not args.no_scheduler)
     supervisor.add("http", http)
+    supervisor.add("provenance", ProvenanceFollower(danube))  # where artifacts are stored
     grpc = GrpcServer(danube, settings.grpc_address)  # the JobService job pods dial
     run_until_signalled(danube, supervisor, lambda: grpc.stop(grace=1.0), signals)
     return 0

@@ -14,6 +14,7 @@ from api.execution.loops import (
     output_flusher,
     reconciler,
 )
+from api.execution.provenance import ProvenanceFollower
 from api.grpc.server import GrpcServer
 from api.processes import Supervisor, start_projectors
 from domain.execution.ports import Executor
@@ -56,6 +57,7 @@ def start_execution(danube: Danube, supervisor: Supervisor, grpc_address: str) -
     reconciling = reconciler(danube, executor, master or reachable(server.address))
     supervisor.add("reconciler", reconciling)
     supervisor.add("output-flusher", output_flusher(danube))
+    supervisor.add("provenance", ProvenanceFollower(danube))
     log.info("executing jobs", extra={"executor": executor.name, "grpc": server.address})
     if executor.name == "local":
         log.warning("the local executor isolates nothing: steps run as this user on this machine")

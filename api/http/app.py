@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from api.app.errors import AppError
 from api.bootstrap import Danube
 from api.graphql.router import graphql_router
-from api.http import health, jobs, pipelines, runs, webhooks
+from api.http import health, jobs, pipelines, provenance, runs, webhooks
 from api.http.errors import app_error
 from api.http.origin import WebSocketOriginCheck
 
@@ -23,5 +23,6 @@ def create_app(danube: Danube) -> FastAPI:
     app.add_exception_handler(AppError, app_error)
     app.add_middleware(WebSocketOriginCheck, public_url=danube.settings.public_url)
     app.include_router(webhooks.router)
+    app.include_router(provenance.router)
     app.include_router(graphql_router(), prefix="/graphql")
     return app

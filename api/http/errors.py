@@ -7,9 +7,15 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from api.app.errors import AppError
+from api.app.errors import AppError, GoneError
 
-STATUS = {"NOT_FOUND": 404, "BAD_USER_INPUT": 400, "UNAVAILABLE": 503, "CONFLICT": 409}
+STATUS = {
+    "NOT_FOUND": 404,
+    "BAD_USER_INPUT": 400,
+    "UNAVAILABLE": 503,
+    "CONFLICT": 409,
+    "GONE": 410,
+}
 
 
 class ErrorBody(BaseModel):
@@ -28,5 +34,7 @@ async def app_error(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, AppError)
     status = STATUS.get(error.code, 500)
     headers = {"Retry-After": "60"} if status == 503 else None
+    if isinstance(error, GoneError):
+        headers = {"X-Reaped-At": error.at}
     body = ErrorBody(detail=error.message, code=error.code).model_dump()
     return JSONResponse(body, status_code=status, headers=headers)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from api.bootstrap import Danube
+from api.http.reaped import gone_if_reaped
 from projections.runs_view import JobView
 
 router = APIRouter(prefix="/api/v1")
@@ -104,6 +105,8 @@ def get_job(request: Request, job_id: str) -> dict[str, Any]:
     ]
     return {
         **_summary(job),
+        "log_reaped": job.log_reaped,
+        "artifacts_reaped": job.artifacts_reaped,
         "log_size": danube.logs.stored_size(job.id),
         "steps": steps,
         "artifacts": artifacts,
@@ -124,6 +127,7 @@ def get_logs(
     job = danube.views.job(_job_id(job_id))
     if job is None:
         raise HTTPException(404, f"no job {job_id}")
+    gone_if_reaped(job.log_reaped, f"the log of job {job.id}")
     data = danube.logs.read_bytes(job.id, offset, limit)
     finished = job.state in {"success", "failure", "timeout", "cancelled"}
     next_offset = offset + len(data)

@@ -54,7 +54,7 @@ async def cancel_job(request: Request, job_id: str) -> dict[str, Any]:
     return {"run_id": cancelled.run_id, "cancel_requested": True}
 
 
-@router.get("/artifacts/{job_id}/{name:path}", responses=responses(400, 404))
+@router.get("/artifacts/{job_id}/{name:path}", responses=responses(400, 404, 410))
 async def download_artifact(request: Request, job_id: str, name: str) -> FileResponse:
     """The artifact's bytes as stored (a directory as its tar.gz); ``Range`` requests
     are answered with 206."""

@@ -139,3 +139,7 @@ def start_scheduler(
         supervisor.add("config-sync", danube.config_sync)
         supervisor.on_stop(danube.config_sync.wake)
     supervisor.add("cron", cron_loop(danube))
+    if danube.settings.reaper_schedule:  # retention: a scheduled pass, once per due minute
+        from api.retention import reaper_loop
+
+        supervisor.add("reaper", reaper_loop(danube))

@@ -25,12 +25,13 @@ from eventsourcing.domain import Aggregate
 from domain.cause import Cause
 from domain.eventsourcing_compat import PENDING_EVENTS
 from domain.ids import JobId, RunId
-from domain.runs.entities import Artifact, Job, Step
+from domain.runs.entities import PROVENANCE_ARTIFACT, Artifact, Job, Step
 from domain.runs.errors import (
     IllegalTransitionError,
     InvalidRunRequestError,
     JobAlreadyFinishedError,
     JobNotFoundError,
+    ReservedArtifactNameError,
     RunAlreadyFinishedError,
     StepConflictError,
     StepNotFoundError,
@@ -336,6 +337,10 @@ class Run(Aggregate):
 
     def record_artifact(self, job_id: JobId, artifact: Artifact) -> bool:
         job = self.job(job_id)
+        if artifact.name == PROVENANCE_ARTIFACT:
+            raise ReservedArtifactNameError(
+                f"{PROVENANCE_ARTIFACT} is reserved for the provenance Danube signs"
+            )
         if job.artifacts.get(artifact.name) == artifact:
             return False
         if job.state != JobState.RUNNING:
@@ -348,6 +353,55 @@ class Run(Aggregate):
             size=artifact.size,
             sha256=artifact.sha256,
         )
+        return True
+
+    def record_provenance(self, job_id: JobId, artifact: Artifact) -> bool:
+        """The signed provenance the control plane wrote for an ended job, stored as one
+        of its artifacts. Once per job: the first one recorded stands."""
+        job = self.job(job_id)
+        if artifact.name in job.artifacts:
+            return False
+        if not job.state.is_terminal:
+            raise IllegalTransitionError(str(job_id), job.state, "provenance recorded")
+        self.trigger_event(
+            self.ProvenanceRecorded,
+            job_id=job_id,
+            name=artifact.name,
+            kind=artifact.kind,
+            size=artifact.size,
+            sha256=artifact.sha256,
+        )
+        return True
+
+    def reap_log(self, job_id: JobId, policy: str, size: int, reaping: str) -> bool:
+        """The reaper removes an ended job's log under ``policy`` (e.g. ``logs_days=30``).
+        Recorded before the bytes are deleted, so no log is gone without its record."""
+        if not self._reapable(job_id, "log reaped") or self.jobs[job_id].log_reaped_at:
+            return False
+        self.trigger_event(self.LogReaped, job_id=job_id, policy=policy, size=size, reaping=reaping)
+        return True
+
+    def reap_artifacts(
+        self, job_id: JobId, names: list[str], policy: str, size: int, reaping: str
+    ) -> bool:
+        job = self.job(job_id)
+        if not self._reapable(job_id, "artifacts reaped") or job.artifacts_reaped_at:
+            return False
+        self.trigger_event(
+            self.ArtifactsReaped,
+            job_id=job_id,
+            names=sorted(names),
+            policy=policy,
+            size=size,
+            reaping=reaping,
+        )
+        return True
+
+    def _reapable(self, job_id: JobId, what: str) -> bool:
+        """Never a running or queued job's data."""
+        job = self.job(job_id)
+        if not job.state.is_terminal:
+            raise IllegalTransitionError(str(job_id), job.state, what)
         return True
 
     def record_secret_read(self, job_id: JobId, key: str, scope: str) -> bool:
@@ -487,6 +541,32 @@ class Run(Aggregate):
             run.jobs[JobId(self.job_id)].artifacts[self.name] = Artifact(
                 name=self.name, kind=self.kind, size=self.size, sha256=self.sha256
             )
+
+    class ProvenanceRecorded(ArtifactUploaded):
+        """An artifact written by the control plane after the job ended."""
+
+        TOPIC = "danube:Run.ProvenanceRecorded"
+
+    class LogReaped(Aggregate.Event):
+        TOPIC = "danube:Run.LogReaped"
+        job_id: UUID
+        policy: str
+        size: int
+        reaping: str  # the reaper pass (a Reaping aggregate id, hex)
+
+        def apply(self, run: Run) -> None:
+            run.jobs[JobId(self.job_id)].log_reaped_at = self.timestamp
+
+    class ArtifactsReaped(Aggregate.Event):
+        TOPIC = "danube:Run.ArtifactsReaped"
+        job_id: UUID
+        names: list[str]
+        policy: str
+        size: int
+        reaping: str
+
+        def apply(self, run: Run) -> None:
+            run.jobs[JobId(self.job_id)].artifacts_reaped_at = self.timestamp
 
     class SecretRead(Aggregate.Event):
         TOPIC = "danube:Run.SecretRead"

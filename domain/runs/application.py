@@ -167,6 +167,26 @@ class RunsService:
     def record_artifact(self, run_id: RunId, job_id: JobId, artifact: Artifact) -> int:
         return self._update(run_id, lambda run: run.record_artifact(job_id, artifact))
 
+    def record_provenance(self, run_id: RunId, job_id: JobId, artifact: Artifact) -> int:
+        return self._update(run_id, lambda run: run.record_provenance(job_id, artifact))
+
+    def reap_log(self, run_id: RunId, job_id: JobId, policy: str, size: int, reaping: str) -> int:
+        return self._update(run_id, lambda run: run.reap_log(job_id, policy, size, reaping))
+
+    def reap_artifacts(
+        self,
+        run_id: RunId,
+        job_id: JobId,
+        names: list[str],
+        *,
+        policy: str,
+        size: int,
+        reaping: str,
+    ) -> int:
+        return self._update(
+            run_id, lambda run: run.reap_artifacts(job_id, names, policy, size, reaping)
+        )
+
     def record_secret_read(self, run_id: RunId, job_id: JobId, key: str, scope: str) -> int:
         return self._update(run_id, lambda run: run.record_secret_read(job_id, key, scope))
 

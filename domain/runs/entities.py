@@ -28,6 +28,10 @@ class Step:
     finished_at: datetime | None = None
 
 
+# Written by the control plane when a job ends (signed provenance); never by the job.
+PROVENANCE_ARTIFACT = "provenance.json"
+
+
 @dataclass(frozen=True)
 class Artifact:
     name: str
@@ -50,3 +54,5 @@ class Job:
     secrets_read: set[str] = field(default_factory=set)
     report: tuple[JobState, str] | None = None
     reused_from: str = ""  # a rerun's job that succeeded before: the job (hex) it reuses
+    log_reaped_at: datetime | None = None  # removed by the reaper (retention)
+    artifacts_reaped_at: datetime | None = None

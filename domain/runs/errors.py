@@ -49,3 +49,7 @@ class InvalidRunRequestError(RunsError):
 
 class RunNotFinishedError(RunsError):
     """The command needs a run that has ended (e.g. rerunning only its failed jobs)."""
+
+
+class ReservedArtifactNameError(RunsError):
+    """A job uploaded an artifact under a name only the control plane writes."""

@@ -5,6 +5,7 @@ While draining, no new run is accepted and no queued job is started; running job
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -22,6 +23,7 @@ class System(Aggregate):
     def __init__(self, **_: Any) -> None:
         self.draining = False
         self.drain_cause: dict[str, str] = {}
+        self.drain_since: datetime | None = None
 
     def start_draining(self, cause: dict[str, str]) -> bool:
         if self.draining:
@@ -41,10 +43,11 @@ class System(Aggregate):
 
         def apply(self, system: System) -> None:
             system.draining, system.drain_cause = True, dict(self.cause)
+            system.drain_since = self.timestamp
 
     class DrainStopped(Aggregate.Event):
         TOPIC = "danube:System.DrainStopped"
         cause: dict[str, str]
 
         def apply(self, system: System) -> None:
-            system.draining, system.drain_cause = False, {}
+            system.draining, system.drain_cause, system.drain_since = False, {}, None

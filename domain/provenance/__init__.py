@@ -1,0 +1,1 @@
+"""Signed SLSA provenance of finished jobs: in-toto statements in DSSE envelopes."""

@@ -1,0 +1,1 @@
+"""Retention: the reaper removes old job logs, artifacts and registry images."""
