@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from domain.config.aggregates import ConfigRepository
+from domain.retention.aggregates import Reaping
 from domain.runs.aggregates import Run
 from domain.schedules.aggregates import CronTrigger
 from domain.secrets.aggregates import Secret
@@ -46,16 +47,19 @@ SUBJECTS = Table(
 
 _RUN_EVENTS = (
     Run.Requested, Run.JobScheduled, Run.JobStarted, Run.JobFinished, Run.CancelRequested,
-    Run.SecretRead, Run.ArtifactUploaded,
+    Run.SecretRead, Run.ArtifactUploaded, Run.ProvenanceRecorded, Run.LogReaped,
+    Run.ArtifactsReaped,
 )  # fmt: skip
 _OTHER_EVENTS = (
     ConfigRepository.Accepted, ConfigRepository.Rejected, System.DrainStarted,
     System.DrainStopped, Delivery.Received, Delivery.Processed, Delivery.Replayed,
     Secret.Created, Secret.ValueSet, Secret.Removed, CronTrigger.Fired,
+    Reaping.ImageDeleted, Reaping.Finished,
 )  # fmt: skip
 # Fields shown as an entry's detail; nothing sealed, encrypted or bulky is ever named.
 _DETAIL = ("state", "reason", "key", "scope", "name", "kind", "size", "sha256", "commit",
-           "outcome", "runs", "provider", "event", "minute", "run_id")  # fmt: skip
+           "outcome", "runs", "provider", "event", "minute", "run_id", "policy", "names",
+           "freed", "repository", "digest", "tags")  # fmt: skip
 
 
 class AuditProjection:
@@ -98,7 +102,8 @@ def _entry(event: Any, topic: str, subject: str, context: Row) -> Row:
     actor = cause.get("actor", "")
     if not actor:  # what a job does itself names the job; forges and cron name themselves
         actor = (
-            f"job:{job_id.hex}" if job_id is not None
+            "reaper" if topic.startswith("danube:Reaping") or "Reaped" in topic
+            else f"job:{job_id.hex}" if job_id is not None
             else f"webhook:{context['name'] or ''}" if topic.startswith("danube:Delivery")
             else "cron" if topic.startswith("danube:CronTrigger")
             else "system"
@@ -131,6 +136,8 @@ def _plain(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, list | tuple):
         return [str(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
     return value if isinstance(value, str | int | float | bool) or value is None else str(value)
 
 
