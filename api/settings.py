@@ -41,6 +41,12 @@ from api.settings_file import (
 CONFIG_FILE: ContextVar[TomlValues | None] = ContextVar("danube_config_file", default=None)
 log = logging.getLogger(__name__)
 
+OPTIONAL_ADDRESSES = (
+    "k8s_master_address",
+    "pod_adapter_metrics_address",
+    "projector_metrics_address",
+    "dispatcher_metrics_address",
+)
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h)?\s*$")
 
 
@@ -101,15 +107,28 @@ class Settings(BaseSettings):
     oidc_client_secret: SecretStr = SecretStr("")
     oidc_audience: str = ""
 
+    # observability: the metrics address of each process that runs on its own ("" = none;
+    # the API server serves /metrics on bind_address), readiness checks' own time limit,
+    # and the internal image registry whose /v2/ readiness asks ("" = none)
+    projector_metrics_address: str = ""
+    dispatcher_metrics_address: str = ""
+    readiness_check_timeout: float = Field(default=2.0, gt=0, le=60)
+    registry_url: str = ""
+
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
 
     @field_validator(
-        "bind_address", "grpc_address", "k8s_master_address", "pod_adapter_metrics_address"
+        "bind_address",
+        "grpc_address",
+        "k8s_master_address",
+        "pod_adapter_metrics_address",
+        "projector_metrics_address",
+        "dispatcher_metrics_address",
     )
     @classmethod
     def _host_port(cls, value: str, info: ValidationInfo) -> str:
-        if not value and info.field_name in ("k8s_master_address", "pod_adapter_metrics_address"):
+        if not value and info.field_name in OPTIONAL_ADDRESSES:
             return value
         host, sep, port = value.rpartition(":")
         if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
@@ -133,7 +152,7 @@ class Settings(BaseSettings):
             raise ValueError(f"expected a positive duration like 60s, 5m or 1h, got {value!r}")
         return int(match.group(1)) * {"s": 1, "m": 60, "h": 3600}[match.group(2) or "s"]
 
-    @field_validator("public_url", "oidc_issuer")
+    @field_validator("public_url", "oidc_issuer", "registry_url")
     @classmethod
     def _url(cls, value: str) -> str:
         if value and not re.match(r"^https?://[^\s/]+", value):

@@ -61,6 +61,12 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "webhooks": ("github_webhook_secret", "gitlab_webhook_token", "webhook_max_body_bytes"),
     "oidc": ("oidc_issuer", "oidc_client_id", "oidc_client_secret", "oidc_audience"),
     "logging": ("log_level", "log_format"),
+    "observability": (
+        "projector_metrics_address",
+        "dispatcher_metrics_address",
+        "readiness_check_timeout",
+        "registry_url",
+    ),
 }
 SECTION_PREFIXES = {"kubernetes": "k8s_", "store": "database_", "logging": "log_"}
 

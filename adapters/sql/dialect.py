@@ -14,6 +14,7 @@ import psycopg
 from psycopg import sql as pgsql
 from psycopg_pool import ConnectionPool
 
+from adapters.sql.metrics import store_metrics
 from projections.model import ColumnType
 
 
@@ -100,7 +101,7 @@ class SQLiteDialect:
 
     @contextmanager
     def read(self) -> Iterator[Cursor]:
-        with self._using() as conn:
+        with store_metrics().timed("read"), self._using() as conn:
             cursor = conn.cursor()
             cursor.execute("BEGIN")
             try:
@@ -110,7 +111,7 @@ class SQLiteDialect:
 
     @contextmanager
     def write(self) -> Iterator[Cursor]:
-        with self._using() as conn:
+        with store_metrics().timed("write"), self._using() as conn:
             cursor = conn.cursor()
             cursor.execute("BEGIN IMMEDIATE")
             try:
@@ -174,6 +175,7 @@ class PostgresDialect:
     @contextmanager
     def read(self) -> Iterator[Cursor]:
         with (
+            store_metrics().timed("read"),
             self.pool.connection() as conn,
             conn.transaction(),
             conn.cursor() as cursor,
@@ -183,7 +185,12 @@ class PostgresDialect:
 
     @contextmanager
     def write(self) -> Iterator[Cursor]:
-        with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
+        with (
+            store_metrics().timed("write"),
+            self.pool.connection() as conn,
+            conn.transaction(),
+            conn.cursor() as cursor,
+        ):
             yield cursor
 
     def notify(self, cursor: Cursor, channel: str, payload: str) -> None:

@@ -23,6 +23,7 @@ from adapters.sql.dialect import (
     create_schema,
     migration_lock,
 )
+from adapters.sql.heartbeats import SqlHeartbeats
 from adapters.sql.keytable import SqlKeyTable
 from adapters.sql.listen import PostgresListener
 from adapters.sql.logstore import LOGS_CHANNEL, SqlLogStore
@@ -118,9 +119,11 @@ class SqlStore:
         )
         self.logs = SqlLogStore(self.events_dialect)
         self.keys = SqlKeyTable(self.events_dialect)
+        self.heartbeats = SqlHeartbeats(self.dialect)
         if config.create_tables:
             self.logs.ensure()
             self.keys.ensure()
+            self.heartbeats.ensure()
 
     def start_listening(self) -> None:
         """Relay other processes' commits (events and views) into this process."""

@@ -86,6 +86,7 @@ def pod_adapter(args: argparse.Namespace, settings: Settings) -> int:
     models (kept by ``danube projector``) with pods; job pods dial ``danube server``."""
     from api.execution.kubernetes import FreshlyMaskedOutput, kubernetes_executor
     from api.execution.loops import output_flusher, reconciler
+    from api.observability.process import observe_process
     from api.processes import Supervisor, run_until_signalled
 
     if not settings.k8s_master_address:
@@ -98,12 +99,8 @@ def pod_adapter(args: argparse.Namespace, settings: Settings) -> int:
     danube = build(settings)
     danube.store.start_listening()
     executor = kubernetes_executor(danube)
-    if settings.pod_adapter_metrics_address:
-        from prometheus_client import start_http_server
-
-        host, _, port = settings.pod_adapter_metrics_address.rpartition(":")
-        start_http_server(int(port), host)
     supervisor = Supervisor()
+    observe_process(danube, supervisor, "pod_adapter", settings.pod_adapter_metrics_address)
     supervisor.on_stop(danube.store.views.announce_all)
     output = FreshlyMaskedOutput(danube)
     reconciling = reconciler(danube, executor, settings.k8s_master_address, output)
@@ -123,11 +120,13 @@ def pod_adapter(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def projector(args: argparse.Namespace, settings: Settings) -> int:
+    from api.observability.process import observe_process
     from api.processes import Supervisor, run_until_signalled, start_projectors
 
     danube = build(settings)
     danube.store.start_listening()
     supervisor = Supervisor()
+    observe_process(danube, supervisor, "projector", settings.projector_metrics_address)
     start_projectors(danube, supervisor)
     run_until_signalled(danube, supervisor)
     return 0

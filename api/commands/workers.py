@@ -10,12 +10,14 @@ from api.settings import Settings
 
 def dispatcher(args: argparse.Namespace, settings: Settings) -> int:
     from api.execution.loops import dispatcher as dispatch_loop
+    from api.observability.process import observe_process
     from api.processes import Supervisor, run_until_signalled
 
     danube = build(settings)
     danube.store.start_listening()  # read-model progress from the projector process
     supervisor = Supervisor()
     supervisor.on_stop(danube.store.views.announce_all)
+    observe_process(danube, supervisor, "dispatcher", settings.dispatcher_metrics_address)
     supervisor.add("dispatcher", dispatch_loop(danube))
     run_until_signalled(danube, supervisor)
     return 0

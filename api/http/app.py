@@ -7,13 +7,14 @@ from fastapi import FastAPI
 
 from api.bootstrap import Danube
 from api.graphql.router import graphql_router
-from api.http import health, jobs, pipelines, webhooks
+from api.http import health, jobs, metrics, pipelines, webhooks
 
 
 def create_app(danube: Danube) -> FastAPI:
     app = FastAPI(title="Danube", version="0.1.0", docs_url="/api/docs", redoc_url=None)
     app.state.danube = danube
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(jobs.router)
     app.include_router(pipelines.router)
     app.include_router(webhooks.router)
