@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from api.bootstrap import Danube
 from api.graphql.router import graphql_router
 from api.http import health, jobs, metrics, pipelines, webhooks
+from api.observability.spans import HttpSpans
 
 
 def create_app(danube: Danube) -> FastAPI:
@@ -19,4 +20,6 @@ def create_app(danube: Danube) -> FastAPI:
     app.include_router(pipelines.router)
     app.include_router(webhooks.router)
     app.include_router(graphql_router(), prefix="/graphql")
+    if danube.tracing.tracer is not None:  # no middleware at all while tracing is off
+        app.add_middleware(HttpSpans, tracing=danube.tracing)
     return app

@@ -1,0 +1,132 @@
+"""Server spans for HTTP requests (an ASGI middleware) and gRPC calls (a server
+interceptor). Both continue a caller's W3C trace context and are installed only while
+tracing is on, so they cost nothing otherwise."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import grpc
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from api.observability.tracing import Tracing, extract
+
+Scope = dict[str, Any]
+Receive = Callable[[], Any]
+Send = Callable[[dict[str, Any]], Any]
+
+
+class HttpSpans:
+    """One span per HTTP request, named by method and route template (never by the ids
+    in the path), with the response status."""
+
+    def __init__(self, app: Any, tracing: Tracing) -> None:
+        self.app, self.tracing = app, tracing
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        tracer = self.tracing.tracer
+        if scope["type"] != "http" or tracer is None:
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        method = scope.get("method", "GET")
+        status: list[int] = []
+
+        async def sending(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status.append(int(message["status"]))
+            await send(message)
+
+        with tracer.start_as_current_span(
+            f"{method} {scope.get('path', '')}", context=extract(headers), kind=SpanKind.SERVER
+        ) as span:
+            span.set_attribute("http.request.method", method)
+            try:
+                await self.app(scope, receive, sending)
+            finally:
+                route = scope.get("route")
+                template = getattr(route, "path", "") or "unmatched"
+                span.update_name(f"{method} {template}")
+                span.set_attribute("http.route", template)
+                if status:
+                    span.set_attribute("http.response.status_code", status[0])
+                    if status[0] >= 500:
+                        span.set_status(Status(StatusCode.ERROR))
+
+
+class GrpcSpans(grpc.ServerInterceptor):
+    """One span per gRPC call, named by its method, continuing the caller's context
+    (``traceparent`` metadata)."""
+
+    def __init__(self, tracing: Tracing) -> None:
+        self.tracing = tracing
+
+    def intercept_service(self, continuation: Any, details: Any) -> Any:
+        handler = continuation(details)
+        if handler is None or self.tracing.tracer is None:
+            return handler
+        method = details.method
+        parent = extract(dict(details.invocation_metadata or ()))
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(
+                self._unary(handler.unary_unary, method, parent),
+                handler.request_deserializer, handler.response_serializer,
+            )  # fmt: skip
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(
+                self._streaming(handler.unary_stream, method, parent),
+                handler.request_deserializer, handler.response_serializer,
+            )  # fmt: skip
+        if handler.stream_unary:
+            return grpc.stream_unary_rpc_method_handler(
+                self._unary(handler.stream_unary, method, parent),
+                handler.request_deserializer, handler.response_serializer,
+            )  # fmt: skip
+        return grpc.stream_stream_rpc_method_handler(
+            self._streaming(handler.stream_stream, method, parent),
+            handler.request_deserializer, handler.response_serializer,
+        )  # fmt: skip
+
+    def _unary(self, behaviour: Any, method: str, parent: Any) -> Any:
+        def traced(request: Any, context: grpc.ServicerContext) -> Any:
+            with self._span(method, parent, context):
+                return behaviour(request, context)
+
+        return traced
+
+    def _streaming(self, behaviour: Any, method: str, parent: Any) -> Any:
+        def traced(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+            with self._span(method, parent, context):
+                yield from behaviour(request, context)
+
+        return traced
+
+    def _span(self, method: str, parent: Any, context: grpc.ServicerContext) -> Any:
+        tracer = self.tracing.tracer
+        assert tracer is not None
+        span = tracer.start_as_current_span(
+            method.lstrip("/"), context=parent, kind=SpanKind.SERVER,
+            attributes={"rpc.system": "grpc", "rpc.method": method},
+        )  # fmt: skip
+        return _GrpcSpan(span, context)
+
+
+class _GrpcSpan:
+    """The span, ended with the call's status code (set by the servicer or by an
+    exception)."""
+
+    def __init__(self, manager: Any, context: grpc.ServicerContext) -> None:
+        self.manager, self.context = manager, context
+
+    def __enter__(self) -> Any:
+        self.span = self.manager.__enter__()
+        return self.span
+
+    def __exit__(self, *exc: Any) -> Any:
+        code = self.context.code() if hasattr(self.context, "code") else None
+        name = getattr(code, "name", None) or ("UNKNOWN" if exc[0] else "OK")
+        self.span.set_attribute("rpc.grpc.status_code", name)
+        if name != "OK":
+            self.span.set_status(Status(StatusCode.ERROR))
+        return self.manager.__exit__(*exc)
