@@ -1,0 +1,179 @@
+"""Traces: a job's life is one trace across processes (its context is stored with the
+run's request), HTTP and gRPC calls are server spans continuing the caller's trace, off
+by default; and the spans reach a real OTLP receiver over gRPC when config.yaml says so."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from concurrent import futures
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from adapters.sql.store import StoreConfig
+from api.bootstrap import Danube, build
+from api.grpc.server import GrpcServer
+from tests.integration.observability.conftest import (
+    accept_observability,
+    request,
+    run_a_job,
+    serve,
+    settings_for,
+)
+from tests.support import wait_until
+
+TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+TRACEPARENT = f"00-{TRACE}-00f067aa0ba902b7-01"
+
+
+def traced(danube: Danube) -> InMemorySpanExporter:
+    exporter = InMemorySpanExporter()
+    danube.tracing.enable(exporter, batch=False)
+    return exporter
+
+
+def test_tracing_is_off_by_default(danube: Danube) -> None:
+    assert danube.tracing.tracer is None
+    run_id, _ = request(danube)
+    assert "traceparent" not in danube.runs.get(run_id).trigger
+
+
+def test_a_jobs_life_is_one_trace_across_processes(
+    store_config: StoreConfig, tmp_path: Path
+) -> None:
+    """The server requests the run; another process (the executor's) records the rest
+    and continues the trace from the context stored with the request."""
+    server = build(settings_for(store_config, tmp_path))
+    worker = build(settings_for(store_config, tmp_path))  # the same stores
+    try:
+        at_server, at_worker = traced(server), traced(worker)
+        run_id, job_id = _requested_by(server)
+        _lived_at(worker, run_id, job_id)
+        (requested,) = at_server.get_finished_spans()
+        assert requested.name == "run requested"
+        names = [span.name for span in at_worker.get_finished_spans()]
+        assert names == ["job scheduled", "job started", "step 1 build", "job main"]
+        for span in at_worker.get_finished_spans():
+            assert span.context.trace_id == requested.context.trace_id
+            assert span.parent is not None and span.parent.span_id == requested.context.span_id
+            assert span.attributes["danube.pipeline"] == "web"
+        step, job = at_worker.get_finished_spans()[2:]
+        assert step.start_time < step.end_time <= job.end_time
+        assert job.start_time <= requested.end_time
+        assert job.attributes["danube.job.state"] == "success"
+        stored = server.runs.get(run_id).trigger["traceparent"]
+        assert f"{requested.context.trace_id:032x}" in stored
+    finally:
+        server.close()
+        worker.close()
+
+
+def _requested_by(danube: Danube) -> tuple[object, object]:
+    return request(danube)
+
+
+def _lived_at(danube: Danube, run_id: object, job_id: object) -> None:
+    from domain.cause import Cause
+    from domain.runs.states import JobState, StepState
+
+    runs, cause = danube.runs, Cause(actor="executor:local")
+    runs.schedule_job(run_id, job_id, Cause(actor="system:dispatcher"))  # type: ignore[arg-type]
+    runs.start_job(run_id, job_id, cause)  # type: ignore[arg-type]
+    runs.start_step(run_id, job_id, 1, name="build", command="make")  # type: ignore[arg-type]
+    runs.finish_step(
+        run_id,
+        job_id,
+        1,
+        state=StepState.SUCCESS,
+        exit_code=0,
+        log_offset=0,  # type: ignore[arg-type]
+    )
+    runs.finish_job(run_id, job_id, JobState.SUCCESS, "", cause)  # type: ignore[arg-type]
+
+
+def test_http_requests_are_server_spans_that_continue_the_callers_trace(
+    danube: Danube,
+) -> None:
+    import urllib.error
+    import urllib.request
+
+    exporter = traced(danube)
+    url, supervisor = serve(danube)
+    try:
+        exporter.clear()
+        asking = urllib.request.Request(
+            f"{url}/api/v1/jobs/{'0' * 32}", headers={"traceparent": TRACEPARENT}
+        )
+        with pytest.raises(urllib.error.HTTPError, match="404"):
+            urllib.request.urlopen(asking, timeout=5)
+    finally:
+        supervisor.stop()
+    spans = [s for s in exporter.get_finished_spans() if s.name.startswith("GET /api/v1/jobs")]
+    assert len(spans) == 1
+    (span,) = spans
+    assert span.name == "GET /api/v1/jobs/{job_id}"  # the route, never the id
+    assert f"{span.context.trace_id:032x}" == TRACE
+    assert span.attributes["http.response.status_code"] == 404
+
+
+def test_grpc_calls_are_server_spans_that_continue_the_callers_trace(danube: Danube) -> None:
+    exporter = traced(danube)
+    server = GrpcServer(danube, "127.0.0.1:0")
+    try:
+        with grpc.insecure_channel(server.address) as channel:
+            health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=""),
+                metadata=(("traceparent", TRACEPARENT),),
+                timeout=10,
+            )
+    finally:
+        server.stop(grace=0.5)
+    (span,) = [s for s in exporter.get_finished_spans() if "Health/Check" in s.name]
+    assert f"{span.context.trace_id:032x}" == TRACE
+    assert span.attributes["rpc.grpc.status_code"] == "OK"
+
+
+class Receiver(trace_service_pb2_grpc.TraceServiceServicer):
+    """An OTLP/gRPC trace receiver, as a collector runs one."""
+
+    def __init__(self) -> None:
+        self.spans: list[str] = []
+        self.got = threading.Event()
+
+    def Export(self, request: object, context: object) -> object:
+        for resource in request.resource_spans:  # type: ignore[attr-defined]
+            for scope in resource.scope_spans:
+                self.spans.extend(span.name for span in scope.spans)
+        self.got.set()
+        return trace_service_pb2.ExportTraceServiceResponse()
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[Receiver, int]]:
+    servicer = Receiver()
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(servicer, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    yield servicer, port
+    server.stop(0).wait(5)
+
+
+def test_spans_are_exported_to_the_otlp_endpoint_config_yaml_names(
+    danube: Danube, receiver: tuple[Receiver, int]
+) -> None:
+    servicer, port = receiver
+    accept_observability(danube, traces_enabled="true", otel_endpoint=f"http://127.0.0.1:{port}")
+    again = build(danube.settings)  # read at start, like every process
+    try:
+        assert again.tracing.tracer is not None
+        run_a_job(again)
+    finally:
+        again.close()  # flushes what is buffered
+    wait_until(lambda: servicer.got.is_set(), timeout=30, what="spans at the receiver")
+    assert "run requested" in servicer.spans and "job main" in servicer.spans
