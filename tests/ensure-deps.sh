@@ -12,6 +12,7 @@ set -uo pipefail
 PACKAGES=(
     "/usr/sbin/sshd openssh-server"        # the ssh config-repository tests run a real sshd
     "/usr/bin/git git"
+    "/usr/bin/docker-registry docker-registry"  # readiness asks a real registry's /v2/
 )
 
 PG_HOST=127.0.0.1

@@ -21,6 +21,7 @@ from domain.config.model import Settings as ConfigSettings
 from domain.ids import JobId, RunId, job_id_for, new_run_id
 from domain.runs.application import RunRequest
 from domain.runs.states import JobState, StepState
+from tests.k8s_double.fixtures import k8s_double, k8s_kubeconfig  # noqa: F401
 from tests.support import free_port, http_get, wait_until
 
 ADMIN = Cause(actor="user:test")
