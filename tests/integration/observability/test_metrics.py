@@ -4,6 +4,7 @@ endpoint off."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 from api.bootstrap import Danube
@@ -116,3 +117,27 @@ def test_metrics_enabled_false_in_config_yaml_turns_the_endpoint_off(
     assert status == 404 and b"metrics_enabled: false" in body
     accept_observability(danube, metrics_enabled="true")
     assert http_get(f"{url}/metrics")[0] == 200
+
+
+def test_webhook_deliveries_and_config_syncs_are_counted(danube: Danube, url: str) -> None:
+    import urllib.error
+    import urllib.request
+
+    from api.observability.hooks import SyncHealth
+
+    before = scrape(url)
+    unsigned = urllib.request.Request(
+        f"{url}/webhooks/github", data=b"{}", headers={"X-GitHub-Event": "push"}, method="POST"
+    )
+    with contextlib.suppress(urllib.error.HTTPError):
+        urllib.request.urlopen(unsigned, timeout=10)
+    SyncHealth(60, clock=lambda: 1_700_000_000.0).observe("unchanged")
+    after = scrape(url)
+    labels = {"forge": "github", "result": "rejected"}
+    assert value(after, "danube_webhook_deliveries_total", **labels) == (
+        value(before, "danube_webhook_deliveries_total", **labels) + 1
+    )
+    assert value(after, "danube_config_sync_total", status="unchanged") == (
+        value(before, "danube_config_sync_total", status="unchanged") + 1
+    )
+    assert value(after, "danube_config_sync_last_success_timestamp_seconds") == 1_700_000_000
