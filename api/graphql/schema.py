@@ -11,6 +11,7 @@ from strawberry.types import ExecutionContext, Info
 
 from api.bootstrap import Danube
 from api.graphql import resolvers
+from api.observability.spans import GraphQLSpans
 
 
 @strawberry.type(description="A pipeline of the configuration in force.")
@@ -73,4 +74,4 @@ class DanubeSchema(strawberry.Schema):
 
 
 def build_schema() -> strawberry.Schema:
-    return DanubeSchema(query=Query, mutation=Mutation)
+    return DanubeSchema(query=Query, mutation=Mutation, extensions=[GraphQLSpans])

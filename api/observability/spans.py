@@ -1,6 +1,7 @@
 """Server spans for HTTP requests (an ASGI middleware) and gRPC calls (a server
-interceptor). Both continue a caller's W3C trace context and are installed only while
-tracing is on, so they cost nothing otherwise."""
+interceptor), and a span per GraphQL operation (a schema extension). The server spans
+continue a caller's W3C trace context and are installed only while tracing is on, so
+they cost nothing otherwise."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 import grpc
 from opentelemetry.trace import SpanKind, Status, StatusCode
+from strawberry.extensions import SchemaExtension
 
 from api.observability.tracing import Tracing, extract
 
@@ -45,14 +47,24 @@ class HttpSpans:
             try:
                 await self.app(scope, receive, sending)
             finally:
-                route = scope.get("route")
-                template = getattr(route, "path", "") or "unmatched"
+                template = _template(scope, status)
                 span.update_name(f"{method} {template}")
                 span.set_attribute("http.route", template)
                 if status:
                     span.set_attribute("http.response.status_code", status[0])
                     if status[0] >= 500:
                         span.set_status(Status(StatusCode.ERROR))
+
+
+def _template(scope: Scope, status: list[int]) -> str:
+    """The matched route's template; a mounted app that answered (GraphQL, the web
+    app's files) by its path; anything else that was not found as "unmatched"."""
+    template = getattr(scope.get("route"), "path", "")
+    if template:
+        return str(template)
+    if status and status[0] != 404:
+        return str(scope.get("path", ""))
+    return "unmatched"
 
 
 class GrpcSpans(grpc.ServerInterceptor):
@@ -130,3 +142,29 @@ class _GrpcSpan:
         if name != "OK":
             self.span.set_status(Status(StatusCode.ERROR))
         return self.manager.__exit__(*exc)
+
+
+class GraphQLSpans(SchemaExtension):
+    """One span per GraphQL operation (inside its HTTP request's span), named by its
+    type and name: ``graphql query pipelines``. One dictionary lookup while tracing is
+    off."""
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context
+        danube = (
+            (context.context or {}).get("danube") if isinstance(context.context, dict) else None
+        )
+        tracer = None if danube is None else danube.tracing.tracer
+        if tracer is None:
+            yield
+            return
+        with tracer.start_as_current_span("graphql", kind=SpanKind.INTERNAL) as span:
+            yield
+            kind = getattr(context.operation_type, "value", "operation")
+            name = context.operation_name or "anonymous"
+            span.update_name(f"graphql {kind} {name}")
+            span.set_attribute("graphql.operation.type", str(kind))
+            span.set_attribute("graphql.operation.name", name)
+            result = context.result
+            if context.pre_execution_errors or (result is not None and result.errors):
+                span.set_status(Status(StatusCode.ERROR))

@@ -177,3 +177,26 @@ def test_spans_are_exported_to_the_otlp_endpoint_config_yaml_names(
         again.close()  # flushes what is buffered
     wait_until(lambda: servicer.got.is_set(), timeout=30, what="spans at the receiver")
     assert "run requested" in servicer.spans and "job main" in servicer.spans
+
+
+def test_graphql_operations_are_spans_inside_their_http_request(danube: Danube) -> None:
+    import urllib.request
+
+    exporter = traced(danube)
+    url, supervisor = serve(danube)
+    try:
+        asking = urllib.request.Request(
+            f"{url}/graphql",
+            data=b'{"query": "query Probe { __typename }"}',
+            headers={"Content-Type": "application/json", "traceparent": TRACEPARENT},
+            method="POST",
+        )
+        with urllib.request.urlopen(asking, timeout=10) as response:
+            assert response.status == 200
+    finally:
+        supervisor.stop()
+    spans = {span.name: span for span in exporter.get_finished_spans()}
+    assert set(spans) >= {"graphql query Probe", "POST /graphql"}, set(spans)
+    operation, http = spans["graphql query Probe"], spans["POST /graphql"]
+    assert operation.parent is not None and operation.parent.span_id == http.context.span_id
+    assert f"{operation.context.trace_id:032x}" == TRACE
