@@ -21,7 +21,7 @@ class Heartbeat:
 
 
 class SqlHeartbeats:
-    TABLE = "heartbeats"
+    TABLE = "danube_heartbeats"
 
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
