@@ -43,7 +43,8 @@ class Tracing:
 
             endpoint = options.otel_endpoint
             insecure = not endpoint.startswith("https://")
-            tracing.enable(OTLPSpanExporter(endpoint=endpoint, insecure=insecure))
+            # a short timeout: a collector that is away must not hold up a stopping process
+            tracing.enable(OTLPSpanExporter(endpoint=endpoint, insecure=insecure, timeout=5))
             log.info("traces are exported", extra={"otel_endpoint": endpoint})
         return tracing
 
