@@ -141,3 +141,12 @@ def test_webhook_deliveries_and_config_syncs_are_counted(danube: Danube, url: st
         value(before, "danube_config_sync_total", status="unchanged") + 1
     )
     assert value(after, "danube_config_sync_last_success_timestamp_seconds") == 1_700_000_000
+
+
+def test_secret_values_handed_to_jobs_are_counted(danube: Danube, url: str) -> None:
+    run_id, job_id = request(danube)
+    danube.runs.schedule_job(run_id, job_id, ADMIN)
+    danube.runs.start_job(run_id, job_id, ADMIN)
+    before = value(scrape(url), "danube_secret_requests_total")
+    danube.runs.record_secret_read(run_id, job_id, "token", "pipeline")
+    assert value(scrape(url), "danube_secret_requests_total") == before + 1
