@@ -30,7 +30,7 @@ OPTIONS = [
 class GrpcServer:
     def __init__(self, danube: Danube, address: str, workers: int = 64) -> None:
         interceptors: list[grpc.ServerInterceptor] = (
-            [GrpcSpans(danube.tracing)] if danube.tracing.tracer is not None else []
+            [GrpcSpans(danube)] if danube.tracing.tracer is not None else []
         )
         self.server = grpc.server(
             ThreadPoolExecutor(max_workers=workers), options=OPTIONS, interceptors=interceptors

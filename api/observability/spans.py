@@ -6,13 +6,19 @@ they cost nothing otherwise."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 import grpc
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.context import Context
+from opentelemetry.trace import SpanKind, Status, StatusCode, get_current_span
 from strawberry.extensions import SchemaExtension
 
-from api.observability.tracing import Tracing, extract
+from api.observability.tracing import TRACEPARENT, Tracing, extract
+from domain.ids import RunId
+
+if TYPE_CHECKING:
+    from api.bootstrap import Danube
 
 Scope = dict[str, Any]
 Receive = Callable[[], Any]
@@ -69,17 +75,22 @@ def _template(scope: Scope, status: list[int]) -> str:
 
 class GrpcSpans(grpc.ServerInterceptor):
     """One span per gRPC call, named by its method, continuing the caller's context
-    (``traceparent`` metadata)."""
+    (``traceparent`` metadata), or else, for a coordinator's call (``x-danube-job-id``),
+    the trace of the job's run."""
 
-    def __init__(self, tracing: Tracing) -> None:
-        self.tracing = tracing
+    def __init__(self, danube: Danube) -> None:
+        self.danube = danube
+        self.tracing = danube.tracing
 
     def intercept_service(self, continuation: Any, details: Any) -> Any:
         handler = continuation(details)
         if handler is None or self.tracing.tracer is None:
             return handler
         method = details.method
-        parent = extract(dict(details.invocation_metadata or ()))
+        metadata = {key: str(value) for key, value in details.invocation_metadata or ()}
+        parent = extract(metadata)
+        if not get_current_span(parent).get_span_context().is_valid:
+            parent = self._job_trace(metadata.get("x-danube-job-id", ""))
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
                 self._unary(handler.unary_unary, method, parent),
@@ -99,6 +110,18 @@ class GrpcSpans(grpc.ServerInterceptor):
             self._streaming(handler.stream_stream, method, parent),
             handler.request_deserializer, handler.response_serializer,
         )  # fmt: skip
+
+    def _job_trace(self, job_id: str) -> Context:
+        """The trace stored with the run of the calling job (unverified: the call itself
+        is admitted or refused by the servicer; a wrong id only places a span)."""
+        try:
+            job = self.danube.views.job(UUID(job_id)) if job_id else None
+            if job is None:
+                return Context()
+            run = self.danube.runs.get(RunId(UUID(job.run_id)))
+        except Exception:  # a malformed id, a run not found: a trace of its own
+            return Context()
+        return extract({TRACEPARENT: run.trigger.get(TRACEPARENT, "")})
 
     def _unary(self, behaviour: Any, method: str, parent: Any) -> Any:
         def traced(request: Any, context: grpc.ServicerContext) -> Any:

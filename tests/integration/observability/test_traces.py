@@ -200,3 +200,28 @@ def test_graphql_operations_are_spans_inside_their_http_request(danube: Danube) 
     operation, http = spans["graphql query Probe"], spans["POST /graphql"]
     assert operation.parent is not None and operation.parent.span_id == http.context.span_id
     assert f"{operation.context.trace_id:032x}" == TRACE
+
+
+def test_a_coordinators_grpc_calls_join_the_trace_of_its_jobs_run(danube: Danube) -> None:
+    from danube._proto.v1 import job_service_pb2 as pb
+    from danube._proto.v1 import job_service_pb2_grpc as pb_grpc
+    from tests.integration.observability.conftest import catch_up
+
+    exporter = traced(danube)
+    _, job_id = request(danube)
+    catch_up(danube)
+    (requested,) = [s for s in exporter.get_finished_spans() if s.name == "run requested"]
+    server = GrpcServer(danube, "127.0.0.1:0")
+    try:
+        with grpc.insecure_channel(server.address) as channel:
+            metadata = (("x-danube-job-id", str(job_id)), ("authorization", "Bearer wrong"))
+            with pytest.raises(grpc.RpcError) as refused:
+                pb_grpc.JobServiceStub(channel).GetSecret(
+                    pb.GetSecretRequest(key="k"), metadata=metadata, timeout=10
+                )
+            assert refused.value.code() is grpc.StatusCode.UNAUTHENTICATED
+    finally:
+        server.stop(grace=0.5)
+    (span,) = [s for s in exporter.get_finished_spans() if s.name.endswith("/GetSecret")]
+    assert span.context.trace_id == requested.context.trace_id
+    assert span.attributes["rpc.grpc.status_code"] == "UNAUTHENTICATED"
