@@ -143,12 +143,15 @@ class Receiver(trace_service_pb2_grpc.TraceServiceServicer):
 
     def __init__(self) -> None:
         self.spans: list[str] = []
+        self.traces: dict[str, set[str]] = {}  # span name: the trace ids it was seen in
         self.got = threading.Event()
 
     def Export(self, request: object, context: object) -> object:
         for resource in request.resource_spans:  # type: ignore[attr-defined]
             for scope in resource.scope_spans:
-                self.spans.extend(span.name for span in scope.spans)
+                for span in scope.spans:
+                    self.spans.append(span.name)
+                    self.traces.setdefault(span.name, set()).add(span.trace_id.hex())
         self.got.set()
         return trace_service_pb2.ExportTraceServiceResponse()
 
@@ -225,3 +228,42 @@ def test_a_coordinators_grpc_calls_join_the_trace_of_its_jobs_run(danube: Danube
     (span,) = [s for s in exporter.get_finished_spans() if s.name.endswith("/GetSecret")]
     assert span.context.trace_id == requested.context.trace_id
     assert span.attributes["rpc.grpc.status_code"] == "UNAUTHENTICATED"
+
+
+def test_danube_run_sends_one_trace_of_the_job_with_its_coordinators_calls(
+    store_config: StoreConfig, tmp_path: Path, receiver: tuple[Receiver, int]
+) -> None:
+    """``danube run`` (the local executor) and its coordinator, a process of its own,
+    export to the receiver config.yaml names; steps and the coordinator's RunStep calls
+    are in the run's trace."""
+    from tests.integration.execution.cli_support import cli_for
+    from tests.integration.execution.conftest import make_repo
+
+    servicer, port = receiver
+    cli = cli_for(store_config, tmp_path)
+    with cli.danube() as danube:
+        accept_observability(
+            danube, traces_enabled="true", otel_endpoint=f"http://127.0.0.1:{port}"
+        )
+    repo, _ = make_repo(
+        tmp_path / "repo",
+        """
+        from danube import pipeline, step
+
+        @pipeline(name="demo")
+        def build() -> None:
+            step.run("echo compiling", name="compile")
+            step.run("echo testing", name="test")
+    """,
+    )
+    result = cli("run", str(repo))
+    assert result.returncode == 0, result.stdout + result.stderr
+    expected = {"run requested", "job started", "step 1 compile", "step 2 test", "job main"}
+    wait_until(
+        lambda: expected <= set(servicer.spans), timeout=30, what=f"{expected} at the receiver"
+    )
+    (trace,) = servicer.traces["run requested"]
+    for name in expected:
+        assert servicer.traces[name] == {trace}, name
+    calls = [name for name in servicer.traces if name.endswith("JobService/RunStep")]
+    assert calls and servicer.traces[calls[0]] == {trace}
