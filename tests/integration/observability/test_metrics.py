@@ -7,6 +7,8 @@ from __future__ import annotations
 import contextlib
 import re
 
+import pytest
+
 from api.bootstrap import Danube
 from domain.runs.states import JobState
 from tests.integration.observability.conftest import (
@@ -150,3 +152,31 @@ def test_secret_values_handed_to_jobs_are_counted(danube: Danube, url: str) -> N
     before = value(scrape(url), "danube_secret_requests_total")
     danube.runs.record_secret_read(run_id, job_id, "token", "pipeline")
     assert value(scrape(url), "danube_secret_requests_total") == before + 1
+
+
+def test_a_separate_processs_metrics_address_obeys_metrics_enabled_too(danube: Danube) -> None:
+    from api.observability.server import MetricsServer
+    from api.processes import Supervisor
+
+    server, supervisor = MetricsServer(danube, "127.0.0.1:0"), Supervisor()
+    supervisor.add("metrics", server)
+    try:
+        status, body = http_get(f"http://127.0.0.1:{server.port}/metrics")
+        assert status == 200 and b"danube_events_appended_total" in body
+        assert b"danube_jobs_total" not in body  # the API server's alone
+        accept_observability(danube, metrics_enabled="false")
+        assert http_get(f"http://127.0.0.1:{server.port}/metrics")[0] == 404
+    finally:
+        supervisor.stop()
+
+
+def test_a_metrics_address_in_use_stops_start_up_with_a_clear_error(danube: Danube) -> None:
+    import socket
+
+    from api.commands.errors import CommandError
+    from api.observability.server import MetricsServer
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        with pytest.raises(CommandError, match=f"cannot listen for metrics on 127.0.0.1:{port}"):
+            MetricsServer(danube, f"127.0.0.1:{port}")
