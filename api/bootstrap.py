@@ -18,6 +18,9 @@ from adapters.sql.store import SqlStore, StoreConfig
 from api.execution.outputs import LogOutputs
 from api.execution.vault import SecretVault
 from api.logs import REDACTOR
+from api.observability.options import observability_of
+from api.observability.runs import ObservedRunsService
+from api.observability.tracing import Tracing
 from api.settings import Settings
 from api.triggers.git import GitCommits, git_credentials
 from api.triggers.secrets import WebhookSecrets
@@ -81,6 +84,7 @@ class Danube:
     webhook_secrets: WebhookSecrets
     config_sync: ConfigSyncLoop | None = None
     git_credentials: GitCredentials | None = None  # config.yaml git_authentication
+    tracing: Tracing = field(default_factory=Tracing)
     extras: dict[str, Any] = field(default_factory=dict)
     closed: bool = False
     # Set when the process begins to stop: read-your-writes waits give up at once.
@@ -117,6 +121,7 @@ class Danube:
             self.stopping.set()
             self.closed = True
             self.store.views.announce_all()  # wake anyone waiting on the read models
+            self.tracing.shutdown()  # exports the spans still buffered
             self.store.close()
 
 
@@ -140,11 +145,9 @@ def build(settings: Settings) -> Danube:
     key = master_key(settings)
     vault = SecretVault(key, store.keys)
     secrets = SecretsService(store.log, vault)
-    runs, system, config = (
-        RunsService(store.log),
-        SystemService(store.log),
-        ConfigService(store.log),
-    )
+    system, config = SystemService(store.log), ConfigService(store.log)
+    tracing = Tracing.from_options(observability_of(config.current()))
+    runs = ObservedRunsService(store.log, tracing)  # metrics and traces of a job's life
     credentials = git_credentials(
         config,
         secrets,
@@ -181,6 +184,7 @@ def build(settings: Settings) -> Danube:
         views=RunsView(store.views.reader(runs_projection)),
         config_view=ConfigView(store.views.reader(config_projection)),
         deliveries=DeliveriesView(store.views.reader(deliveries_projection)),
+        tracing=tracing,
         webhook_secrets=WebhookSecrets(
             {
                 "github": settings.github_webhook_secret.get_secret_value(),

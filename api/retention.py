@@ -12,30 +12,16 @@ from datetime import UTC, datetime
 from adapters.cron.croniter_schedule import CroniterSchedule
 from adapters.registry.distribution import DistributionRegistry
 from api.bootstrap import Danube
+from api.observability.metrics import danube_metrics
 from domain.retention.reaper import Reaper, RetentionDays
 from domain.retention.schedule import ReaperSchedule
 
 log = logging.getLogger(__name__)
 
-_COUNTER_LOCK = threading.Lock()
-_FREED: dict[str, object] = {}
-
 
 def on_reaped(kind: str, size: int) -> None:
     """Freed bytes by kind (logs, artifacts, registry_images), for /metrics."""
-    with _COUNTER_LOCK:
-        counter = _FREED.get("counter")
-        if counter is None:
-            from prometheus_client import REGISTRY, Counter
-
-            existing = REGISTRY._names_to_collectors.get("danube_reaper_freed_bytes")
-            counter = existing or Counter(
-                "danube_reaper_freed_bytes",
-                "Bytes the reaper freed (registry images: as their manifests declare)",
-                ["kind"],
-            )
-            _FREED["counter"] = counter
-    counter.labels(kind=kind).inc(size)  # type: ignore[attr-defined]
+    danube_metrics().reaper_freed_bytes.labels(kind).inc(size)
 
 
 class StoredLogs:

@@ -41,6 +41,12 @@ from api.settings_file import (
 CONFIG_FILE: ContextVar[TomlValues | None] = ContextVar("danube_config_file", default=None)
 log = logging.getLogger(__name__)
 
+OPTIONAL_ADDRESSES = (
+    "k8s_master_address",
+    "pod_adapter_metrics_address",
+    "projector_metrics_address",
+    "dispatcher_metrics_address",
+)
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h)?\s*$")
 
 
@@ -105,20 +111,32 @@ class Settings(BaseSettings):
     oidc_client_secret: SecretStr = SecretStr("")
     oidc_audience: str = ""
 
+    # observability: the metrics address of each process that runs on its own ("" = none;
+    # the API server serves /metrics on bind_address), readiness checks' own time limit
+    # (the registry readiness asks is registry_url, below)
+    projector_metrics_address: str = ""
+    dispatcher_metrics_address: str = ""
+    readiness_check_timeout: float = Field(default=2.0, gt=0, le=60)
+
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
 
-    # retention (issue 17): when the reaper runs (cron, UTC; "" = only `danube reap`), and
-    # the internal registry whose old images it deletes ("" = no registry reaping)
+    # retention: when the reaper runs (cron, UTC; "" = only `danube reap`), and the
+    # internal registry whose old images it deletes and whose /v2/ readiness asks ("" = none)
     reaper_schedule: str = "0 3 * * *"
     registry_url: str = ""
 
     @field_validator(
-        "bind_address", "grpc_address", "k8s_master_address", "pod_adapter_metrics_address"
+        "bind_address",
+        "grpc_address",
+        "k8s_master_address",
+        "pod_adapter_metrics_address",
+        "projector_metrics_address",
+        "dispatcher_metrics_address",
     )
     @classmethod
     def _host_port(cls, value: str, info: ValidationInfo) -> str:
-        if not value and info.field_name in ("k8s_master_address", "pod_adapter_metrics_address"):
+        if not value and info.field_name in OPTIONAL_ADDRESSES:
             return value
         host, sep, port = value.rpartition(":")
         if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:

@@ -69,6 +69,11 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "oidc": ("oidc_issuer", "oidc_client_id", "oidc_client_secret", "oidc_audience"),
     "logging": ("log_level", "log_format"),
     "retention": ("reaper_schedule", "registry_url"),
+    "observability": (
+        "projector_metrics_address",
+        "dispatcher_metrics_address",
+        "readiness_check_timeout",
+    ),
 }
 SECTION_PREFIXES = {"kubernetes": "k8s_", "store": "database_", "logging": "log_"}
 

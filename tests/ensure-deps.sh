@@ -13,7 +13,7 @@ PACKAGES=(
     "/usr/sbin/sshd openssh-server"        # the ssh config-repository tests run a real sshd
     "/usr/bin/git git"
     "/usr/bin/shellcheck shellcheck"       # deploy/install.sh, deploy/images/build.sh
-    "/usr/bin/docker-registry docker-registry"   # the reaper tests run a real registry (issue 17)
+    "/usr/bin/docker-registry docker-registry"   # the reaper and readiness tests run a real registry
     "/usr/bin/skopeo skopeo"                     # and push images into it from OCI layouts
 )
 

@@ -15,6 +15,7 @@ from psycopg import sql as pgsql
 from psycopg_pool import ConnectionPool
 
 from adapters.sql.lease import Fence, check_fence
+from adapters.sql.metrics import store_metrics
 from projections.model import ColumnType
 
 
@@ -101,7 +102,7 @@ class SQLiteDialect:
 
     @contextmanager
     def read(self) -> Iterator[Cursor]:
-        with self._using() as conn:
+        with store_metrics().timed("read"), self._using() as conn:
             cursor = conn.cursor()
             cursor.execute("BEGIN")
             try:
@@ -111,7 +112,7 @@ class SQLiteDialect:
 
     @contextmanager
     def write(self) -> Iterator[Cursor]:
-        with self._using() as conn:
+        with store_metrics().timed("write"), self._using() as conn:
             cursor = conn.cursor()
             cursor.execute("BEGIN IMMEDIATE")
             try:
@@ -177,6 +178,7 @@ class PostgresDialect:
     @contextmanager
     def read(self) -> Iterator[Cursor]:
         with (
+            store_metrics().timed("read"),
             self.pool.connection() as conn,
             conn.transaction(),
             conn.cursor() as cursor,
@@ -187,7 +189,12 @@ class PostgresDialect:
     @contextmanager
     def write(self) -> Iterator[Cursor]:
         fence = self.fence() if self.fence is not None else None  # LeaseLostError
-        with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
+        with (
+            store_metrics().timed("write"),
+            self.pool.connection() as conn,
+            conn.transaction(),
+            conn.cursor() as cursor,
+        ):
             if fence is not None:
                 check_fence(cursor, self.schema, fence)
             yield cursor

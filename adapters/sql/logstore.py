@@ -33,6 +33,7 @@ from typing import Any
 import psycopg
 
 from adapters.sql.dialect import Dialect
+from adapters.sql.metrics import store_metrics
 from adapters.sql.wakeup import Wakeup
 
 LOGS_CHANNEL = "danube_logs"
@@ -141,6 +142,7 @@ class SqlLogStore:
             else:
                 raise LogAppendConflictError(f"job {job_id}: {_RETRIES} append collisions")
         end = start + len(data)
+        store_metrics().log_bytes.inc(len(data))
         self._announce(job_id, end)
         return start, end
 

@@ -26,6 +26,7 @@ from psycopg import sql as pgsql
 from adapters.sql.dialect import application_name
 from adapters.sql.group_commit import GroupCommitter
 from adapters.sql.lease import FENCE_SQLSTATE, LEASES_TABLE, Fence, LeaseLostError
+from adapters.sql.metrics import store_metrics
 from adapters.sql.wakeup import Wakeup
 from domain.eventsourcing_compat import (
     add_create_statement,
@@ -62,7 +63,9 @@ class GroupCommitMixin:
         return ids
 
     def _write(self, stored_events: Sequence[StoredEvent]) -> Sequence[int] | None:
-        ids = self._insert(stored_events)
+        with store_metrics().timed("append"):
+            ids = self._insert(stored_events)
+        store_metrics().events_appended.inc(len(stored_events))
         if ids:
             self.commits.announce(max(ids))
         return ids

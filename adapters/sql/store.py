@@ -23,6 +23,7 @@ from adapters.sql.dialect import (
     create_schema,
     migration_lock,
 )
+from adapters.sql.heartbeats import SqlHeartbeats
 from adapters.sql.keytable import SqlKeyTable
 from adapters.sql.lease import HeldLease, Lease, PostgresLease
 from adapters.sql.listen import PostgresListener
@@ -119,9 +120,11 @@ class SqlStore:
         )
         self.logs = SqlLogStore(self.events_dialect)
         self.keys = SqlKeyTable(self.events_dialect)
+        self.heartbeats = SqlHeartbeats(self.dialect)
         if config.create_tables:
             self.logs.ensure()
             self.keys.ensure()
+            self.heartbeats.ensure()
 
     def start_listening(self) -> None:
         """Relay other processes' commits (events and views) into this process."""

@@ -89,6 +89,7 @@ def pod_adapter(args: argparse.Namespace, settings: Settings) -> int:
     from api.execution.kubernetes import FreshlyMaskedOutput, kubernetes_executor
     from api.execution.leased import LeasedExecutor
     from api.execution.loops import output_flusher, reconciler
+    from api.observability.process import observe_process
     from api.processes import StopSignals, Supervisor, hold_lease, run_until_signalled
 
     if not settings.k8s_master_address:
@@ -101,17 +102,13 @@ def pod_adapter(args: argparse.Namespace, settings: Settings) -> int:
     danube = build(settings)
     signals = StopSignals()
     danube.store.start_listening()
-    if settings.pod_adapter_metrics_address:
-        from prometheus_client import start_http_server
-
-        host, _, port = settings.pod_adapter_metrics_address.rpartition(":")
-        start_http_server(int(port), host)
     lease = hold_lease(danube, "pod-adapter", signals)  # standing by while another acts
     if lease is None:
         danube.close()
         return 0
     executor = LeasedExecutor(kubernetes_executor(danube), lease)
     supervisor = Supervisor()
+    observe_process(danube, supervisor, "pod_adapter", settings.pod_adapter_metrics_address)
     supervisor.on_stop(danube.store.views.announce_all)
     output = FreshlyMaskedOutput(danube)
     reconciling = reconciler(danube, executor, settings.k8s_master_address, output)
@@ -134,6 +131,7 @@ def pod_adapter(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def projector(args: argparse.Namespace, settings: Settings) -> int:
+    from api.observability.process import observe_process
     from api.processes import (
         StopSignals,
         Supervisor,
@@ -150,6 +148,7 @@ def projector(args: argparse.Namespace, settings: Settings) -> int:
         danube.close()
         return 0
     supervisor = Supervisor()
+    observe_process(danube, supervisor, "projector", settings.projector_metrics_address)
     start_projectors(danube, supervisor)
     try:
         run_until_signalled(danube, supervisor, None, signals)

@@ -10,6 +10,7 @@ from api.settings import Settings
 
 def dispatcher(args: argparse.Namespace, settings: Settings) -> int:
     from api.execution.loops import dispatcher as dispatch_loop
+    from api.observability.process import observe_process
     from api.processes import StopSignals, Supervisor, hold_lease, run_until_signalled
 
     danube = build(settings)
@@ -21,6 +22,7 @@ def dispatcher(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     supervisor = Supervisor()
     supervisor.on_stop(danube.store.views.announce_all)
+    observe_process(danube, supervisor, "dispatcher", settings.dispatcher_metrics_address)
     supervisor.add("dispatcher", dispatch_loop(danube))
     try:
         run_until_signalled(danube, supervisor, None, signals)

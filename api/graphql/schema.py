@@ -54,6 +54,7 @@ from api.graphql.types import (
     TriggerRunResult,
     Unavailable,
 )
+from api.observability.spans import GraphQLSpans
 
 MAX_DEPTH = 10
 MAX_ALIASES = 15
@@ -277,5 +278,6 @@ def build_schema() -> strawberry.Schema:
             partial(QueryDepthLimiter, max_depth=MAX_DEPTH),
             partial(MaxAliasesLimiter, max_alias_count=MAX_ALIASES),
             partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
+            GraphQLSpans,
         ],
     )

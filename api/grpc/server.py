@@ -11,6 +11,7 @@ from grpc_reflection.v1alpha import reflection
 from api.bootstrap import Danube
 from api.commands.errors import EXIT_FAILED, CommandError
 from api.grpc.job_service import JobServicer
+from api.observability.spans import GrpcSpans
 from danube._proto.v1 import job_service_pb2 as pb
 from danube._proto.v1 import job_service_pb2_grpc as pb_grpc
 
@@ -28,7 +29,12 @@ OPTIONS = [
 
 class GrpcServer:
     def __init__(self, danube: Danube, address: str, workers: int = 64) -> None:
-        self.server = grpc.server(ThreadPoolExecutor(max_workers=workers), options=OPTIONS)
+        interceptors: list[grpc.ServerInterceptor] = (
+            [GrpcSpans(danube)] if danube.tracing.tracer is not None else []
+        )
+        self.server = grpc.server(
+            ThreadPoolExecutor(max_workers=workers), options=OPTIONS, interceptors=interceptors
+        )
         pb_grpc.add_JobServiceServicer_to_server(JobServicer(danube), self.server)
         self.health = health.HealthServicer()
         self.health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)

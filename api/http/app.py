@@ -8,15 +8,17 @@ from fastapi import FastAPI
 from api.app.errors import AppError
 from api.bootstrap import Danube
 from api.graphql.router import graphql_router
-from api.http import health, jobs, pipelines, provenance, runs, webhooks
+from api.http import health, jobs, metrics, pipelines, provenance, runs, webhooks
 from api.http.errors import app_error
 from api.http.origin import WebSocketOriginCheck
+from api.observability.spans import HttpSpans
 
 
 def create_app(danube: Danube) -> FastAPI:
     app = FastAPI(title="Danube", version="0.1.0", docs_url="/api/docs", redoc_url=None)
     app.state.danube = danube
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(jobs.router)
     app.include_router(pipelines.router)
     app.include_router(runs.router)
@@ -25,4 +27,6 @@ def create_app(danube: Danube) -> FastAPI:
     app.include_router(webhooks.router)
     app.include_router(provenance.router)
     app.include_router(graphql_router(), prefix="/graphql")
+    if danube.tracing.tracer is not None:  # no middleware at all while tracing is off
+        app.add_middleware(HttpSpans, tracing=danube.tracing)
     return app

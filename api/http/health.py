@@ -1,5 +1,10 @@
 """Liveness and readiness.
 
+Readiness asks every check at once, each with its own time limit
+(``DANUBE_READINESS_CHECK_TIMEOUT``, default 2 s): a dependency that hangs makes its own
+check fail with "no answer within ...", never the probe wait. Every check listed is
+required: 503 when any fails. The JSON names each check's verdict and why.
+
 A read model is ready while it keeps up in time: it is not ready once the oldest event it
 has not folded happened more than ``DANUBE_READINESS_MAX_LAG`` ago (default 30 s), that
 is, once its position has stayed below the log's head for that long. Lag is never counted
@@ -7,16 +12,22 @@ in notification ids: they have gaps on PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from api.observability.lag import lag_seconds
+from api.observability.readiness import NotReadyError, optional_checks
 
 if TYPE_CHECKING:
     from api.bootstrap import Danube
 
 router = APIRouter()
+Result = dict[str, Any]
 
 
 @router.get("/health")
@@ -26,37 +37,65 @@ def health() -> dict[str, str]:
 
 
 @router.get("/health/ready")
-def ready(request: Request) -> JSONResponse:
-    """Readiness, check by check: the event store answers and read models keep up."""
-    danube = request.app.state.danube
-    checks: dict[str, dict[str, Any]] = {}
-    try:
-        head = danube.store.feed.max_position()
-        checks["event_store"] = {"ok": True, "position": head}
-    except Exception as error:  # any failure is reported, not raised
-        checks["event_store"] = {"ok": False, "error": str(error)}
-        head = None
-    max_lag = danube.settings.readiness_max_lag
-    for projection in danube.projections:
-        name = f"projection:{projection.name}"
-        try:
-            position = danube.store.views.position(projection.name)
-            lag = None if head is None else _lag_seconds(danube, position, head)
-            ok = lag is not None and lag <= max_lag
-            checks[name] = {"ok": ok, "position": position, "lag_seconds": lag}
-        except Exception as error:
-            checks[name] = {"ok": False, "error": str(error)}
+async def ready(request: Request) -> JSONResponse:
+    """Readiness, check by check (see the module's docstring)."""
+    checks = await run_in_threadpool(readiness, request.app.state.danube)
     ok = all(check["ok"] for check in checks.values())
     return JSONResponse(
         {"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503
     )
 
 
-def _lag_seconds(danube: Danube, position: int, head: int) -> float:
-    """How long ago the oldest event after ``position`` happened; 0 when caught up."""
-    if position >= head:
-        return 0.0
-    since = danube.store.feed.recorded_after(position)
-    if since is None:
-        return 0.0
-    return round(max((datetime.now(UTC) - since).total_seconds(), 0.0), 3)
+def readiness(danube: Danube) -> dict[str, Result]:
+    timeout = danube.settings.readiness_check_timeout
+    checks: dict[str, Callable[[], Result]] = {"event_store": lambda: _store(danube)}
+    for name, check in optional_checks(danube).items():
+        checks[name] = lambda check=check: _detail(check, timeout)  # type: ignore[misc]
+    pool = ThreadPoolExecutor(max_workers=len(checks), thread_name_prefix="readiness")
+    try:
+        futures = {name: pool.submit(check) for name, check in checks.items()}
+        wait(futures.values(), timeout=timeout)
+        results = {name: _outcome(future, timeout) for name, future in futures.items()}
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)  # a hung check ends on its own
+    store = results.pop("event_store")
+    if "event_store" not in store:  # timed out or failed as a whole
+        return {"event_store": store, **results}
+    return {"event_store": store["event_store"], **store["projections"], **results}
+
+
+def _outcome(future: Future[Result], timeout: float) -> Result:
+    if not future.done():
+        return {"ok": False, "error": f"no answer within {timeout:g}s"}
+    try:
+        return future.result()
+    except Exception as error:  # any failure is reported, not raised
+        return {"ok": False, "error": str(error) or type(error).__name__}
+
+
+def _detail(check: Callable[[float], str], timeout: float) -> Result:
+    try:
+        return {"ok": True, "detail": check(timeout)}
+    except NotReadyError as error:
+        return {"ok": False, "error": str(error)}
+
+
+def _store(danube: Danube) -> Result:
+    """The event store and every read model (one check: they share the database)."""
+    projections: dict[str, Result] = {}
+    try:
+        head = danube.store.feed.max_position()
+        store: Result = {"ok": True, "position": head}
+    except Exception as error:
+        store, head = {"ok": False, "error": str(error)}, None
+    max_lag = danube.settings.readiness_max_lag
+    for projection in danube.projections:
+        name = f"projection:{projection.name}"
+        try:
+            position = danube.store.views.position(projection.name)
+            lag = None if head is None else lag_seconds(danube, position, head)
+            ok = lag is not None and lag <= max_lag
+            projections[name] = {"ok": ok, "position": position, "lag_seconds": lag}
+        except Exception as error:
+            projections[name] = {"ok": False, "error": str(error)}
+    return {"ok": store["ok"], "event_store": store, "projections": projections}

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.bootstrap import Danube
+from api.observability.hooks import count_delivery
 from domain.triggers.errors import (
     InvalidRepositoryUrlError,
     MalformedPayloadError,
@@ -68,7 +69,9 @@ async def receive(provider: str, request: Request) -> JSONResponse:
     except BodyTooLargeError:
         return reply(413, "rejected", detail=f"the body exceeds {limit} bytes")
     headers = {k.lower(): v for k, v in request.headers.items()}
-    return await run_in_threadpool(_handle, danube, provider, forge, body, headers)
+    response = await run_in_threadpool(_handle, danube, provider, forge, body, headers)
+    count_delivery(provider, response)
+    return response
 
 
 def _handle(

@@ -12,6 +12,7 @@ from uuid import UUID
 from adapters.cron.croniter_schedule import CroniterSchedule
 from api.bootstrap import Danube
 from api.config.source import GitConfigSource
+from api.observability.hooks import SyncHealth
 from api.processes import Supervisor
 from api.triggers.git import GitCommits
 from domain.config.application import ConfigSync, SyncResult
@@ -42,12 +43,14 @@ class ConfigSyncLoop:
         self._woken = threading.Event()
         self._danube = danube
         self._on_accepted = on_accepted
+        self.health = SyncHealth(self.interval)  # metrics and readiness
 
     def wake(self) -> None:
         self._woken.set()
 
     def sync(self, *, allow_force_push: bool = False) -> SyncResult:
         result = self.policy.sync(allow_force_push=allow_force_push)
+        self.health.observe(result.outcome)
         if result.outcome in {"accepted", "rejected", "force-pushed", "fetch-failed"}:
             log.info("config sync: %s %s %s", result.outcome, result.commit[:12], result.message)
         self._danube.webhook_secrets.forget()
@@ -63,6 +66,7 @@ class ConfigSyncLoop:
             try:
                 self.sync()
             except Exception:  # keep syncing; the next round may work
+                self.health.observe("error")
                 log.exception("config sync failed")
             self._woken.wait(self.interval)
 

@@ -254,7 +254,7 @@ def api_errors() -> float:
         for metric in REGISTRY.collect()
         if metric.name == "danube_k8s_api_calls"
         for sample in metric.samples
-        if sample.name.endswith("_total") and sample.labels.get("status") == "error"
+        if sample.name.endswith("_total") and sample.labels.get("code") == "error"
     )
 
 

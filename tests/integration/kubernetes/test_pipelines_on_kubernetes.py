@@ -57,10 +57,16 @@ def sample(name: str, **labels: str) -> float:
 
 def test_api_calls_and_active_pods_are_measured(kube: Kube) -> None:
     before = {
-        "created": sample("danube_k8s_api_calls_total", operation="create_pod", status="201"),
-        "throttled": sample("danube_k8s_api_calls_total", operation="create_pod", status="429"),
-        "timed": sample("danube_k8s_api_call_duration_seconds_count", operation="create_pod"),
-        "execs": sample("danube_k8s_api_calls_total", operation="exec", status="101"),
+        "created": sample("danube_k8s_api_calls_total", verb="create", resource="pods", code="201"),
+        "throttled": sample(
+            "danube_k8s_api_calls_total", verb="create", resource="pods", code="429"
+        ),
+        "timed": sample(
+            "danube_k8s_api_call_duration_seconds_count", verb="create", resource="pods"
+        ),
+        "execs": sample(
+            "danube_k8s_api_calls_total", verb="create", resource="pods/exec", code="101"
+        ),
     }
     kube.double.faults.fail_next(429, verb="create", resource="pods", retry_after=0)
     _, job_id = kube.request("""
@@ -79,10 +85,16 @@ def test_api_calls_and_active_pods_are_measured(kube: Kube) -> None:
     kube.nothing_left()
     wait_until(lambda: sample("danube_k8s_pods_active") == 0, what="no active pod counted")
     after = {
-        "created": sample("danube_k8s_api_calls_total", operation="create_pod", status="201"),
-        "throttled": sample("danube_k8s_api_calls_total", operation="create_pod", status="429"),
-        "timed": sample("danube_k8s_api_call_duration_seconds_count", operation="create_pod"),
-        "execs": sample("danube_k8s_api_calls_total", operation="exec", status="101"),
+        "created": sample("danube_k8s_api_calls_total", verb="create", resource="pods", code="201"),
+        "throttled": sample(
+            "danube_k8s_api_calls_total", verb="create", resource="pods", code="429"
+        ),
+        "timed": sample(
+            "danube_k8s_api_call_duration_seconds_count", verb="create", resource="pods"
+        ),
+        "execs": sample(
+            "danube_k8s_api_calls_total", verb="create", resource="pods/exec", code="101"
+        ),
     }
     assert after["created"] - before["created"] == 1
     assert after["throttled"] - before["throttled"] == 1
