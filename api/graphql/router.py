@@ -17,8 +17,11 @@ from api.graphql.schema import build_schema
 
 
 async def _context(connection: HTTPConnection) -> dict[str, Any]:
-    """For HTTP requests and WebSocket connections alike."""
-    return context_of(of_app(connection.app.state), ANONYMOUS)
+    """For HTTP requests and WebSocket connections alike; with the process's tracer
+    (None while tracing is off) for the operation spans."""
+    context = context_of(of_app(connection.app.state), ANONYMOUS)
+    context["tracer"] = connection.app.state.danube.tracing.tracer
+    return context
 
 
 def graphql_router(graphiql: bool = False) -> GraphQLRouter[dict[str, Any], None]:

@@ -1,18 +1,11 @@
 """The ``observability`` keys of ``config.yaml`` (DESIGN.md §6): ``metrics_enabled``,
-``traces_enabled``, ``otel_endpoint``.
-
-The config parser hands them over as ``(key, value)`` pairs today; a mapping is read the
-same way, and values may be strings (``"false"``) or YAML booleans."""
+``traces_enabled``, ``otel_endpoint``, as the config in force says them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from domain.config.model import Config
-
-_FALSE = {"false", "no", "off", "0", ""}
 
 
 @dataclass(frozen=True)
@@ -28,24 +21,12 @@ class Observability:
 
 
 def observability_of(config: Config | None) -> Observability:
+    """What ``config.yaml``'s ``observability`` says (its defaults before any config)."""
     if config is None:
         return Observability()
-    raw: Any = getattr(config.settings, "observability", ())
-    values = dict(raw.items() if isinstance(raw, Mapping) else _pairs(raw))
+    given = config.settings.observability
     return Observability(
-        metrics_enabled=_flag(values.get("metrics_enabled"), default=True),
-        traces_enabled=_flag(values.get("traces_enabled"), default=False),
-        otel_endpoint=str(values.get("otel_endpoint") or "").strip(),
+        metrics_enabled=given.metrics_enabled,
+        traces_enabled=given.traces_enabled,
+        otel_endpoint=given.otel_endpoint.strip(),
     )
-
-
-def _pairs(raw: Iterable[Any]) -> list[tuple[str, Any]]:
-    return [(str(pair[0]), pair[1]) for pair in raw if len(pair) == 2]
-
-
-def _flag(value: Any, *, default: bool) -> bool:
-    if value is None:
-        return default
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() not in _FALSE

@@ -174,10 +174,8 @@ class GraphQLSpans(SchemaExtension):
 
     def on_operation(self) -> Iterator[None]:
         context = self.execution_context
-        danube = (
-            (context.context or {}).get("danube") if isinstance(context.context, dict) else None
-        )
-        tracer = None if danube is None else danube.tracing.tracer
+        given = context.context if isinstance(context.context, dict) else {}
+        tracer = given.get("tracer")
         if tracer is None:
             yield
             return

@@ -16,7 +16,7 @@ from api.http.app import create_app
 from api.processes import HttpServer, Supervisor
 from api.settings import Settings
 from domain.cause import Cause
-from domain.config.model import Config
+from domain.config.model import Config, Observability
 from domain.config.model import Settings as ConfigSettings
 from domain.ids import JobId, RunId, job_id_for, new_run_id
 from domain.runs.application import RunRequest
@@ -77,9 +77,12 @@ def value(samples: dict[Any, float], name: str, **labels: str) -> float:
 
 
 def accept_observability(danube: Danube, **options: str) -> None:
+    """Accept a config whose config.yaml says these observability keys."""
+    flags = {key: value == "true" for key, value in options.items() if key.endswith("_enabled")}
+    endpoint = options.get("otel_endpoint", "")
     config = Config(
         commit=new_run_id().hex + "a" * 8,
-        settings=ConfigSettings(observability=tuple(options.items())),
+        settings=ConfigSettings(observability=Observability(otel_endpoint=endpoint, **flags)),
     )
     danube.config.accept(config)
 
