@@ -1,12 +1,17 @@
-"""Job output: masked per stream, then stored in the log store and fanned out.
+"""Job output: masked per step, then stored in the log store and fanned out.
 
 Implements the reconciler's ``JobOutput`` port and what the gRPC and HTTP layers read.
-Each (job, step, stream) has its own masker; a job's maskers share one set of secret
-values, fed by the secrets the job read and by the job's token. What a job says about
-itself outside its output (a step's command and name, its outcome) is masked with the
-same set (``mask_text``) before it is recorded. Maskers hold back a little output (a possible
-partial secret, an unfinished line); it is flushed when a step ends, when a size is
-asked for, and after ``IDLE_FLUSH_SECONDS`` of silence, so progress bars still flow.
+Each (job, step) has one masker over its streams interleaved as written (a secret
+split between stdout and stderr is still one secret); a job's maskers share one set of
+secret values, fed by the secrets the job read and by the job's token. What a job says
+about itself outside its output (a step's command and name, its outcome) is masked with
+the same set (``mask_text``) before it is recorded.
+
+A masker holds back the end of the output that begins some form of a secret until the
+next bytes complete or rule it out, or the step ends (``size``, ``system_line``,
+``close``): never released by a timer, so no pause lets a secret through. Only the
+incomplete last line held for token patterns is released after ``IDLE_FLUSH_SECONDS``
+of silence (``flush_idle``), so prompts and progress bars still flow live.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from adapters.sql.logstore import Chunk, SqlLogStore
 from adapters.sql.wakeup import Wakeup
 from domain.execution.ports import OutputSink, Stream
 from domain.ids import JobId
-from domain.logs.masking import Masker, SecretSet, mask_text
+from domain.logs.masking import LogMasker, SecretSet, mask_text
 from domain.secrets.application import SecretsService
 from domain.secrets.errors import SecretsError
 
@@ -34,8 +39,8 @@ TOKEN_KEY = "\0job-token"  # never a secret key (see domain.secrets.aggregates.K
 class _JobState:
     secrets: SecretSet = field(default_factory=SecretSet)
     keys: set[str] = field(default_factory=set)  # those whose values are in ``secrets``
-    maskers: dict[tuple[int, str], Masker] = field(default_factory=dict)
-    held: dict[tuple[int, str], float] = field(default_factory=dict)  # last write
+    maskers: dict[int, LogMasker] = field(default_factory=dict)  # by step
+    held: dict[int, float] = field(default_factory=dict)  # step -> its last write
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -69,14 +74,23 @@ class LogOutputs:
     def write(self, job_id: JobId, step: int, stream: Stream, data: bytes) -> None:
         state = self._state(job_id)
         with state.lock:
-            masker = state.maskers.get((step, stream.value))
-            if masker is None:  # a stream resumed after a restart continues its positions
-                start = self.store.source_position(job_id.hex, step, stream.value)
-                masker = state.maskers[(step, stream.value)] = Masker(state.secrets, start)
-            safe = masker.feed(data)
-            state.held[(step, stream.value)] = time.monotonic()
-            if safe:
-                self.store.append(job_id.hex, step, stream.value, safe, masker.position)
+            masker = state.maskers.get(step)
+            if masker is None:
+                masker = state.maskers[step] = LogMasker(state.secrets)
+            self._open(job_id, step, stream.value, masker)
+            self._store(job_id, step, masker, masker.feed(stream.value, data))
+            state.held[step] = time.monotonic()
+
+    def _open(self, job_id: JobId, step: int, stream: str, masker: LogMasker) -> None:
+        """A stream resumed after a restart continues its positions."""
+        if not masker.is_open(stream):
+            masker.open(stream, self.store.source_position(job_id.hex, step, stream))
+
+    def _store(
+        self, job_id: JobId, step: int, masker: LogMasker, parts: list[tuple[str, bytes]]
+    ) -> None:
+        for stream, safe in parts:
+            self.store.append(job_id.hex, step, stream, safe, masker.position(stream))
 
     def system_line(self, job_id: JobId, text: str) -> None:
         """A line of Danube's own, after everything written before it (the maskers may
@@ -85,25 +99,27 @@ class LogOutputs:
         self.write(job_id, JOB_LEVEL, Stream.SYSTEM, (text.rstrip("\n") + "\n").encode())
         self.flush(job_id)
 
-    def flush(self, job_id: JobId, idle_for: float = 0.0) -> None:
-        """Emit what the maskers hold back, for streams silent for ``idle_for`` seconds."""
+    def flush(self, job_id: JobId) -> None:
+        """Emit everything the maskers hold back (the output ended here)."""
         state = self._state(job_id)
-        now = time.monotonic()
         with state.lock:
-            for (step, stream), last in list(state.held.items()):
-                if now - last < idle_for:
-                    continue
-                masker = state.maskers[(step, stream)]
-                rest = masker.flush()
-                del state.held[(step, stream)]
-                if rest:
-                    self.store.append(job_id.hex, step, stream, rest, masker.position)
+            for step in list(state.held):
+                masker = state.maskers[step]
+                self._store(job_id, step, masker, masker.flush())
+                del state.held[step]
 
     def flush_idle(self) -> None:
+        """Release incomplete lines of output silent for ``IDLE_FLUSH_SECONDS`` (not a
+        possible beginning of a secret: that waits for its next bytes or the step's end)."""
         with self._lock:
-            jobs = list(self._jobs)
-        for job in jobs:
-            self.flush(JobId(UUID(job)), IDLE_FLUSH_SECONDS)
+            states = list(self._jobs.items())
+        now = time.monotonic()
+        for job, state in states:
+            with state.lock:
+                for step, last in list(state.held.items()):
+                    if now - last >= IDLE_FLUSH_SECONDS:
+                        masker = state.maskers[step]
+                        self._store(JobId(UUID(job)), step, masker, masker.release_lines())
 
     def size(self, job_id: JobId) -> int:
         self.flush(job_id)
