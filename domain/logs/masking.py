@@ -121,8 +121,8 @@ class LogMasker:
             if masked:
                 out.append((stream, masked))
         if final:
-            for name, stream in self._streams.items():
-                if rest := stream.patterns.feed(b"", final=True):
+            for name, state in self._streams.items():
+                if rest := state.patterns.feed(b"", final=True):
                     out.append((name, rest))
         return out
 
