@@ -1,9 +1,10 @@
-"""Job output: masked per step, then stored in the log store and fanned out.
+"""Job output: masked, then stored in the log store and fanned out.
 
 Implements the reconciler's ``JobOutput`` port and what the gRPC and HTTP layers read.
-Each (job, step) has one masker over its streams interleaved as written (a secret
-split between stdout and stderr is still one secret); a job's maskers share one set of
-secret values, fed by the secrets the job read and by the job's token. What a job says
+Each job has one masker over its log: every step's streams interleaved as written, the
+order the log shows them in (a secret split between stdout and stderr, or between two
+steps running side by side, is still one secret). Its secret values are the secrets
+the job read and the job's token. What a job says
 about itself outside its output (a step's command and name, its outcome) is masked with
 the same set (``mask_text``) before it is recorded.
 
@@ -26,7 +27,7 @@ from adapters.sql.logstore import Chunk, SqlLogStore
 from adapters.sql.wakeup import Wakeup
 from domain.execution.ports import OutputSink, Stream
 from domain.ids import JobId
-from domain.logs.masking import LogMasker, SecretSet, mask_text
+from domain.logs.masking import LogMasker, SecretSet, StreamKey, mask_text
 from domain.secrets.application import SecretsService
 from domain.secrets.errors import SecretsError
 
@@ -39,8 +40,12 @@ TOKEN_KEY = "\0job-token"  # never a secret key (see domain.secrets.aggregates.K
 class _JobState:
     secrets: SecretSet = field(default_factory=SecretSet)
     keys: set[str] = field(default_factory=set)  # those whose values are in ``secrets``
-    maskers: dict[int, LogMasker] = field(default_factory=dict)  # by step
-    held: dict[int, float] = field(default_factory=dict)  # step -> its last write
+    masker: LogMasker = field(init=False)
+    held: dict[StreamKey, float] = field(default_factory=dict)  # stream -> last write
+
+    def __post_init__(self) -> None:
+        self.masker = LogMasker(self.secrets)
+
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -73,24 +78,19 @@ class LogOutputs:
 
     def write(self, job_id: JobId, step: int, stream: Stream, data: bytes) -> None:
         state = self._state(job_id)
+        key = (step, stream.value)
         with state.lock:
-            masker = state.maskers.get(step)
-            if masker is None:
-                masker = state.maskers[step] = LogMasker(state.secrets)
-            self._open(job_id, step, stream.value, masker)
-            self._store(job_id, step, masker, masker.feed(stream.value, data))
-            state.held[step] = time.monotonic()
-
-    def _open(self, job_id: JobId, step: int, stream: str, masker: LogMasker) -> None:
-        """A stream resumed after a restart continues its positions."""
-        if not masker.is_open(stream):
-            masker.open(stream, self.store.source_position(job_id.hex, step, stream))
+            if not state.masker.is_open(key):  # a stream resumed after a restart
+                start = self.store.source_position(job_id.hex, step, stream.value)
+                state.masker.open(key, start)  # continues its positions
+            self._store(job_id, state.masker, state.masker.feed(key, data))
+            state.held[key] = time.monotonic()
 
     def _store(
-        self, job_id: JobId, step: int, masker: LogMasker, parts: list[tuple[str, bytes]]
+        self, job_id: JobId, masker: LogMasker, parts: list[tuple[StreamKey, bytes]]
     ) -> None:
-        for stream, safe in parts:
-            self.store.append(job_id.hex, step, stream, safe, masker.position(stream))
+        for (step, stream), safe in parts:
+            self.store.append(job_id.hex, step, stream, safe, masker.position((step, stream)))
 
     def system_line(self, job_id: JobId, text: str) -> None:
         """A line of Danube's own, after everything written before it (the maskers may
@@ -100,13 +100,12 @@ class LogOutputs:
         self.flush(job_id)
 
     def flush(self, job_id: JobId) -> None:
-        """Emit everything the maskers hold back (the output ended here)."""
+        """Emit everything the masker holds back (the output ended here)."""
         state = self._state(job_id)
         with state.lock:
-            for step in list(state.held):
-                masker = state.maskers[step]
-                self._store(job_id, step, masker, masker.flush())
-                del state.held[step]
+            if state.held:
+                self._store(job_id, state.masker, state.masker.flush(set(state.held)))
+                state.held.clear()
 
     def flush_idle(self) -> None:
         """Release incomplete lines of output silent for ``IDLE_FLUSH_SECONDS`` (not a
@@ -116,10 +115,10 @@ class LogOutputs:
         now = time.monotonic()
         for job, state in states:
             with state.lock:
-                for step, last in list(state.held.items()):
-                    if now - last >= IDLE_FLUSH_SECONDS:
-                        masker = state.maskers[step]
-                        self._store(JobId(UUID(job)), step, masker, masker.release_lines())
+                idle = {k for k, last in state.held.items() if now - last >= IDLE_FLUSH_SECONDS}
+                if idle:
+                    lines = state.masker.release_lines(idle)
+                    self._store(JobId(UUID(job)), state.masker, lines)
 
     def size(self, job_id: JobId) -> int:
         self.flush(job_id)

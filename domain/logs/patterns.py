@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from domain.logs.secrets import MASK
+from domain.logs.pieces import MASK, Pieces
 
 LINE_HOLD = 8192
 MAX_MATCH = 4096
@@ -94,6 +94,7 @@ class PatternStage:
         self._pem_budget = 0  # > 0 while inside a PEM block: bytes left to swallow
         self._pem_from: int | None = None  # where the open PEM block began
         self._consumed = 0  # input before ``_held``: emitted, masked or swallowed
+        self.pieces = Pieces()  # what the output stands for
 
     @property
     def position(self) -> int:
@@ -122,6 +123,7 @@ class PatternStage:
         if final:
             if self._pem_from is not None:
                 out.append(MASK)
+                self.pieces.masked(len(MASK), self._consumed - self._pem_from)
             self._pem_budget, self._pem_from = 0, None
         return b"".join(out)
 
@@ -137,19 +139,35 @@ class PatternStage:
                 if self._pem_budget:
                     return b"".join(out), cut
                 out.append(MASK)  # the block is over
+                self.pieces.masked(len(MASK), origin + pos - (self._pem_from or 0))
                 self._pem_from = None
                 continue
             found = matches.after(pos)
             if found is None or found.start() >= cut:
                 out.append(subject[pos:cut])
+                self.pieces.passed(cut - pos)
                 return b"".join(out), cut
             out.append(subject[pos : found.start()])
+            self.pieces.passed(found.start() - pos)
             pos = found.end()
             cut = max(cut, pos)
             if found.re is _PEM:
                 self._pem_budget, self._pem_from = PEM_LIMIT, origin + found.start()
             else:
-                out.append(_masked(found))
+                out.append(self._masked(found))
+
+    def _masked(self, found: re.Match[bytes]) -> bytes:
+        """``***`` for the whole match, or only for its ``secret`` part (a header's
+        credential, a URL's password), keeping what surrounds it."""
+        if "secret" not in found.re.groupindex:
+            self.pieces.masked(len(MASK), found.end() - found.start())
+            return MASK
+        start, text = found.start(), found.group(0)
+        before, after = text[: found.start("secret") - start], text[found.end("secret") - start :]
+        self.pieces.passed(len(before))
+        self.pieces.masked(len(MASK), found.end("secret") - found.start("secret"))
+        self.pieces.passed(len(after))
+        return before + MASK + after
 
     def _skip_pem(self, subject: bytes, pos: int, cut: int) -> tuple[int, int]:
         """Swallow the inside of a PEM block (already replaced by its ***) up to and
@@ -161,16 +179,6 @@ class PatternStage:
             return end.end(), max(cut, end.end())
         self._pem_budget -= limit - pos
         return limit, cut
-
-
-def _masked(found: re.Match[bytes]) -> bytes:
-    """``***`` for the whole match, or only for its ``secret`` part (a header's
-    credential, a URL's password), keeping what surrounds it."""
-    if "secret" not in found.re.groupindex:
-        return MASK
-    start = found.start()
-    text = found.group(0)
-    return text[: found.start("secret") - start] + MASK + text[found.end("secret") - start :]
 
 
 def _has_line_end(data: bytes) -> bool:

@@ -10,7 +10,8 @@ from collections import deque
 from collections.abc import Iterator
 from urllib.parse import quote, quote_plus
 
-MASK = b"***"
+from domain.logs.pieces import MASK, Pieces
+
 MIN_SECRET_LENGTH = 4
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
 
@@ -66,97 +67,131 @@ class SecretSet:
         return self._needles
 
 
+StreamKey = tuple[int, str]  # (step, stream) of one job's log
+Emitted = tuple[StreamKey, bytes]
+
+
 class SecretStage:
-    """Replaces each maximal run of overlapping secret occurrences with ``***`` in the
-    interleaved output of a log's streams (a secret written half to stdout and half to
-    stderr is one occurrence; its ``***`` goes to the stream it began in).
+    """Replaces each maximal run of overlapping secret occurrences with ``***`` in a
+    log: the output of its streams interleaved as written (a secret written half to
+    stdout and half to stderr, or by two steps running side by side, is still one
+    occurrence; its ``***`` goes to the stream it began in).
 
     Holds back only the longest end of what was written that is the beginning of a
     form (what the next bytes could still complete), plus the rest of an occurrence that
     may still overlap a later one; the next bytes release it as soon as they rule it
-    out, ``final`` releases it all. No timer: whether a secret shows never depends on
-    pauses. The output does not depend on how the input was split into ``feed`` calls.
+    out, ``final`` or ``release`` (a stream's output ended) release it at once. No timer:
+    whether a secret shows never depends on pauses. The end of what was emitted is kept
+    as context, so bytes completing an occurrence that began in what a ``release`` let
+    out are masked too: the log never shows a whole secret. Without ``release``, the
+    output does not depend on how the input was split into ``feed`` calls.
 
-    ``pieces[stream]`` says what that stream's output stands for, in order: ``[output
-    bytes, input bytes, is a ***]`` (the input bytes of the last *** grow while its run
-    of occurrences may still continue; bytes swallowed by a *** of another stream count
-    as a *** of no output). A reader takes pieces off its front as it consumes the
-    output."""
+    ``pieces[stream]`` says what that stream's output stands for in its input (bytes
+    swallowed by a *** of another stream count as a *** of no output)."""
 
     def __init__(self, secrets: SecretSet) -> None:
         self._secrets = secrets
+        self._context = b""  # the end of the input emitted so far
         self._held = b""
-        self._owners: deque[list[str | int]] = deque()  # [stream, bytes] over _held
+        self._owners: deque[tuple[StreamKey, int]] = deque()  # whose bytes _held are
         self._masked = 0  # leading bytes of _held already covered by an emitted ***
-        self.pieces: dict[str, deque[list[int]]] = {}
+        self.pieces: dict[StreamKey, Pieces] = {}
 
-    def feed(self, stream: str, data: bytes, final: bool = False) -> list[tuple[str, bytes]]:
-        """What is safe to emit now, as (stream, bytes) in the order written."""
-        self._own(stream, len(data))
-        buf = self._held + data
+    def feed(self, stream: StreamKey, data: bytes, final: bool = False) -> list[Emitted]:
+        """What is safe to emit now, as (stream, bytes) in order."""
+        self.pieces.setdefault(stream, Pieces())
+        if data:
+            if self._owners and self._owners[-1][0] == stream:
+                self._owners[-1] = (stream, self._owners[-1][1] + len(data))
+            else:
+                self._owners.append((stream, len(data)))
+        return self._scan(self._held + data, final)
+
+    def release(self, streams: set[StreamKey]) -> list[Emitted]:
+        """Emit what is held back of ``streams`` now (their output ended), ahead of what
+        is held of others."""
+        out: list[Emitted] = []
+        held, masked = self._held, self._masked
+        self._swallowed(out, masked, fresh=False)  # covered by its *** already
+        context, kept, rest = [self._context, held[:masked]], deque[tuple[StreamKey, int]](), []
+        at = masked
+        for stream, count in self._owners:
+            part = held[at : at + count]
+            at += count
+            if stream in streams:
+                self._passed_part(out, stream, part)
+                context.append(part)
+            else:
+                kept.append((stream, count))
+                rest.append(part)
+        self._owners, self._masked = kept, 0
+        self._context = b"".join(context)[-self._longest() :]
+        return out + self._scan(b"".join(rest), final=False)
+
+    def _scan(self, held: bytes, final: bool) -> list[Emitted]:
+        ctx = len(self._context)
+        buf = self._context + held
         needles = self._secrets.needles
-        safe = len(buf) if final else len(buf) - _open_prefix(buf, needles)
+        safe = len(buf) if final else max(ctx, len(buf) - _open_prefix(buf, needles))
         # Every occurrence starting before ``safe`` lies wholly inside ``buf``; later
         # ones are found in a later call, when their bytes have arrived.
-        out: list[tuple[str, bytes]] = []
-        pos = 0
-        for start, end in _regions(buf, needles, safe, self._masked):
+        out: list[Emitted] = []
+        pos = ctx
+        for first, end in _regions(buf, needles, ctx, safe, self._masked):
+            start = max(first, ctx)  # what began in the context is out already
             self._passed(out, buf, pos, start)
-            self._swallowed(out, min(end, safe) - start, fresh=start >= self._masked)
+            self._swallowed(out, min(end, safe) - start, fresh=start >= ctx + self._masked)
             if end > safe:  # a later occurrence may still overlap: stay masked
-                self._held, self._masked = buf[safe:], end - safe
+                self._keep(buf, safe, end - safe)
                 return out
             pos = end
         self._passed(out, buf, pos, safe)
-        self._held, self._masked = buf[safe:], 0
+        self._keep(buf, safe, 0)
         return out
 
-    def _own(self, stream: str, size: int) -> None:
-        self.pieces.setdefault(stream, deque())
-        if not size:
-            return
-        if self._owners and self._owners[-1][0] == stream:
-            self._owners[-1][1] = int(self._owners[-1][1]) + size
-        else:
-            self._owners.append([stream, size])
+    def _keep(self, buf: bytes, safe: int, masked: int) -> None:
+        self._context = buf[max(0, safe - self._longest()) : safe]
+        self._held, self._masked = buf[safe:], masked
 
-    def _take(self, size: int) -> Iterator[tuple[str, int]]:
+    def _longest(self) -> int:
+        needles = self._secrets.needles
+        return len(needles[0]) - 1 if needles else 0
+
+    def _take(self, size: int) -> Iterator[tuple[StreamKey, int]]:
         """The streams the next ``size`` held bytes came from, in order."""
         while size:
-            owner = self._owners[0]
-            count = min(size, int(owner[1]))
-            yield str(owner[0]), count
+            stream, owned = self._owners[0]
+            count = min(size, owned)
+            yield stream, count
             size -= count
-            owner[1] = int(owner[1]) - count
-            if not owner[1]:
+            if count == owned:
                 self._owners.popleft()
-
-    def _passed(self, out: list[tuple[str, bytes]], buf: bytes, pos: int, end: int) -> None:
-        for stream, count in self._take(end - pos):
-            _emit(out, stream, buf[pos : pos + count])
-            pieces = self.pieces[stream]
-            if pieces and not pieces[-1][2]:
-                pieces[-1][0] += count
-                pieces[-1][1] += count
             else:
-                pieces.append([count, count, 0])
+                self._owners[0] = (stream, owned - count)
+
+    def _passed(self, out: list[Emitted], buf: bytes, pos: int, end: int) -> None:
+        for stream, count in self._take(end - pos):
+            self._passed_part(out, stream, buf[pos : pos + count])
             pos += count
 
-    def _swallowed(self, out: list[tuple[str, bytes]], size: int, fresh: bool) -> None:
+    def _passed_part(self, out: list[Emitted], stream: StreamKey, data: bytes) -> None:
+        if not data:
+            return
+        _emit(out, stream, data)
+        self.pieces[stream].passed(len(data))
+
+    def _swallowed(self, out: list[Emitted], size: int, fresh: bool) -> None:
         """``size`` bytes inside a run of occurrences; ``fresh``: the run begins here."""
         for stream, count in self._take(size):
-            pieces = self.pieces[stream]
             if fresh:
                 _emit(out, stream, MASK)
-                pieces.append([len(MASK), count, 1])
+                self.pieces[stream].masked(len(MASK), count)
                 fresh = False
-            elif pieces and pieces[-1][2]:
-                pieces[-1][1] += count  # input the *** stands for
             else:
-                pieces.append([0, count, 1])
+                self.pieces[stream].swallowed(count)
 
 
-def _emit(out: list[tuple[str, bytes]], stream: str, data: bytes) -> None:
+def _emit(out: list[Emitted], stream: StreamKey, data: bytes) -> None:
     if out and out[-1][0] == stream:
         out[-1] = (stream, out[-1][1] + data)
     else:
@@ -180,12 +215,15 @@ def _open_prefix(buf: bytes, needles: tuple[bytes, ...]) -> int:
     return longest
 
 
-def _regions(buf: bytes, needles: tuple[bytes, ...], safe: int, masked: int) -> list[list[int]]:
-    """Merged [start, end) intervals of occurrences starting before ``safe``, with the
-    already masked prefix ``[0, masked)`` as the first interval when there is one."""
-    found = [(0, masked)] if masked else []
+def _regions(
+    buf: bytes, needles: tuple[bytes, ...], ctx: int, safe: int, masked: int
+) -> list[list[int]]:
+    """Merged [start, end) intervals of occurrences starting before ``safe`` and ending
+    after ``ctx`` (what ended before was dealt with), with the already masked
+    ``[ctx, ctx + masked)`` as an interval when there is one."""
+    found = [(ctx, ctx + masked)] if masked else []
     for needle in needles:
-        at = buf.find(needle, 0, safe + len(needle) - 1)
+        at = buf.find(needle, max(0, ctx - len(needle) + 1), safe + len(needle) - 1)
         while at != -1:
             found.append((at, at + len(needle)))
             at = buf.find(needle, at + 1, safe + len(needle) - 1)
