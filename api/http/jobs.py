@@ -16,6 +16,7 @@ router = APIRouter(prefix="/api/v1")
 
 STATES = {"pending", "scheduling", "running", "success", "failure", "timeout", "cancelled"}
 MAX_LOG_READ = 4 * 1024 * 1024
+MAX_LOG_OFFSET = 2**53  # far past any log; offset + limit stays a 64-bit integer in SQL
 HIDDEN_STEP_FIELDS = {"env_sealed", "command_sealed", "job_id", "run_id"}
 
 
@@ -114,7 +115,7 @@ def get_job(request: Request, job_id: str) -> dict[str, Any]:
 def get_logs(
     request: Request,
     job_id: str,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_LOG_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_LOG_READ)] = MAX_LOG_READ,
 ) -> Response:
     """The job log from a byte offset, as stored (bytes are not re-encoded). The

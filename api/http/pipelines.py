@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from api.bootstrap import Danube
@@ -96,8 +96,10 @@ def config_status(request: Request) -> dict[str, Any]:
 
 
 @router.get("/webhooks/deliveries")
-def list_deliveries(request: Request, provider: str = "", limit: int = 50) -> dict[str, Any]:
-    rows = _danube(request).deliveries.recent(min(max(limit, 1), 500), provider)
+def list_deliveries(
+    request: Request, provider: str = "", limit: Annotated[int, Query(ge=1, le=500)] = 50
+) -> dict[str, Any]:
+    rows = _danube(request).deliveries.recent(limit, provider)
     return {"deliveries": rows}
 
 
