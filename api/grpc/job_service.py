@@ -15,14 +15,13 @@ from uuid import UUID
 
 import grpc
 
-from adapters.artifacts.names import ArtifactError
 from api.bootstrap import Danube
 from api.grpc.admission import admit
+from api.grpc.artifacts import ArtifactUploads
 from api.grpc.steps import StepStreams
 from danube._proto.v1 import job_service_pb2 as pb
 from danube._proto.v1 import job_service_pb2_grpc as pb_grpc
 from domain.ids import JobId, RunId
-from domain.runs.entities import Artifact
 from domain.runs.errors import RunsError
 from domain.runs.states import JobState
 from domain.secrets.errors import (
@@ -34,8 +33,6 @@ from projections.runs_view import JobView
 
 log = logging.getLogger(__name__)
 
-KINDS = {pb.ARTIFACT_KIND_FILE: "file", pb.ARTIFACT_KIND_DIRECTORY: "directory"}
-
 
 def abort(context: grpc.ServicerContext, code: grpc.StatusCode, message: str) -> NoReturn:
     context.abort(code, message)
@@ -46,6 +43,7 @@ class JobServicer(pb_grpc.JobServiceServicer):
     def __init__(self, danube: Danube) -> None:
         self._danube = danube
         self._steps = StepStreams(danube)
+        self._artifacts = ArtifactUploads(danube)
 
     def RunStep(
         self, request: pb.RunStepRequest, context: grpc.ServicerContext
@@ -78,37 +76,7 @@ class JobServicer(pb_grpc.JobServiceServicer):
         self, request_iterator: Iterator[pb.UploadArtifactRequest], context: grpc.ServicerContext
     ) -> pb.UploadArtifactResponse:
         job = admit(self._danube, context)
-        first = next(request_iterator, None)
-        if first is None or not first.HasField("header"):
-            abort(context, grpc.StatusCode.INVALID_ARGUMENT, "the first message must be a header")
-        name, kind = first.header.name, KINDS.get(first.header.kind)
-        if kind is None:
-            abort(
-                context, grpc.StatusCode.INVALID_ARGUMENT, "artifact kind must be file or directory"
-            )
-        store = self._danube.artifacts
-        try:
-            upload = store.begin(job.id, name)
-        except ArtifactError as error:  # a bad name, or one that collides with another
-            abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(error))
-        try:
-            for message in request_iterator:
-                if message.HasField("header"):
-                    abort(context, grpc.StatusCode.INVALID_ARGUMENT, "only one header per upload")
-                upload.write(message.chunk)
-            size, sha256 = upload.commit()
-        except BaseException:
-            upload.abort()  # an interrupted upload leaves no partial artifact
-            raise
-        artifact = Artifact(name=name, kind=kind, size=size, sha256=sha256)
-        try:
-            self._danube.runs.record_artifact(
-                RunId(UUID(job.run_id)), JobId(UUID(job.id)), artifact
-            )
-        except RunsError as error:  # e.g. the job ended during the upload
-            store.discard(job.id, name)  # no file without its event
-            abort(context, grpc.StatusCode.FAILED_PRECONDITION, str(error))
-        return pb.UploadArtifactResponse(name=name, size=size, sha256=sha256)
+        return self._artifacts.upload(job, request_iterator, context)
 
     def ReportStatus(
         self, request: pb.ReportStatusRequest, context: grpc.ServicerContext
