@@ -84,7 +84,7 @@ class JobServicer(pb_grpc.JobServiceServicer):
         job = admit(self._danube, context)
         state, reason = JobState.SUCCESS, ""
         if request.outcome != pb.JOB_OUTCOME_SUCCESS:
-            state, reason = JobState.FAILURE, self._masked(job, request.message)
+            state, reason = JobState.FAILURE, self._bounded(self._masked(job, request.message))
             reason = reason or "the pipeline failed"
             step = (
                 self._danube.views.step(job.id, request.failed_step_number)
@@ -100,6 +100,16 @@ class JobServicer(pb_grpc.JobServiceServicer):
         except RunsError as error:
             abort(context, grpc.StatusCode.FAILED_PRECONDITION, str(error))
         return pb.ReportStatusResponse()
+
+    def _bounded(self, message: str) -> str:
+        """A (masked) report message over ``DANUBE_MAX_REPORT_MESSAGE_BYTES``, cut there
+        and marked (the job still ends; its log holds the whole traceback)."""
+        most = self._danube.settings.max_report_message_bytes
+        data = message.encode("utf-8", "surrogatepass")
+        if len(data) <= most:
+            return message
+        kept = data[:most].decode("utf-8", "ignore")
+        return f"{kept}… (cut at {most} bytes: DANUBE_MAX_REPORT_MESSAGE_BYTES)"
 
     def _masked(self, job: JobView, text: str) -> str:
         logs, job_id = self._danube.logs, JobId(UUID(job.id))

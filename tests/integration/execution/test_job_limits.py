@@ -168,3 +168,49 @@ def test_a_directory_must_be_a_tar_gz_whose_members_stay_inside(
     fine = tar_gz(member("dist/a.txt"), member("dist/link", tarfile.SYMTYPE, "a.txt"))
     assert job.upload("dist.tar.gz", fine, directory=True) is None
     assert job.stored() == ["dist.tar.gz"]
+
+
+def test_an_over_long_step_command_or_name_is_refused_naming_the_setting(job: Job) -> None:
+    for request in (
+        pb.RunStepRequest(number=1, command="echo " + "x" * 5 * KIB),
+        pb.RunStepRequest(number=1, command="true", name="n" * 5 * KIB),
+    ):
+        with pytest.raises(grpc.RpcError) as error:
+            list(job.service.RunStep(request, metadata=job.md))
+        assert refused(
+            error.value, grpc.StatusCode.INVALID_ARGUMENT, "DANUBE_MAX_STEP_COMMAND_BYTES"
+        )
+    assert job.embedded.danube.views.steps(job.id) == []
+
+
+@pytest.mark.parametrize("name", ["A=B", "A\0B", "", "1X", "WITH SPACE", "ÜML"])
+def test_environment_names_a_process_cannot_hold_are_refused(job: Job, name: str) -> None:
+    request = pb.RunStepRequest(number=1, command="true", env={name: "v"})
+    with pytest.raises(grpc.RpcError) as error:
+        list(job.service.RunStep(request, metadata=job.md))
+    assert refused(error.value, grpc.StatusCode.INVALID_ARGUMENT, "environment variable name")
+    assert job.embedded.danube.views.steps(job.id) == []
+
+
+def test_the_sdk_refuses_such_names_before_calling(job: Job) -> None:
+    from danube import step
+
+    for name in ("A=B", "A\0B", "1X"):
+        with pytest.raises(ValueError, match="invalid environment variable name"):
+            step.run("true", env={name: "v"})
+
+
+def test_an_over_long_report_message_is_cut_at_the_limit_and_says_so(job: Job) -> None:
+    message = "boom " + "y" * 1024 * KIB
+    job.service.ReportStatus(
+        pb.ReportStatusRequest(outcome=pb.JOB_OUTCOME_FAILURE, message=message), metadata=job.md
+    )
+
+    def reported() -> str | None:
+        view = job.embedded.danube.views.job(job.id)
+        return None if view is None or not view.report else str(view.report["reason"])
+
+    reason = wait_until(reported, what="the report")
+    assert reason.startswith("boom yyy")
+    assert len(reason.encode()) < 4 * KIB + 100
+    assert "DANUBE_MAX_REPORT_MESSAGE_BYTES" in reason
