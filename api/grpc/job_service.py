@@ -16,7 +16,7 @@ from uuid import UUID
 import grpc
 
 from api.bootstrap import Danube
-from api.grpc.admission import admit
+from api.grpc.admission import CallLimit, admit
 from api.grpc.artifacts import ArtifactUploads
 from api.grpc.steps import StepStreams
 from danube._proto.v1 import job_service_pb2 as pb
@@ -44,17 +44,18 @@ class JobServicer(pb_grpc.JobServiceServicer):
         self._danube = danube
         self._steps = StepStreams(danube)
         self._artifacts = ArtifactUploads(danube)
+        self._calls = CallLimit(danube.settings.max_streams_per_job)
 
     def RunStep(
         self, request: pb.RunStepRequest, context: grpc.ServicerContext
     ) -> Iterator[pb.RunStepResponse]:
-        job = admit(self._danube, context)
+        job = admit(self._danube, context, calls=self._calls)
         yield from self._steps.run(job, request, context)
 
     def GetSecret(
         self, request: pb.GetSecretRequest, context: grpc.ServicerContext
     ) -> pb.GetSecretResponse:
-        job = admit(self._danube, context)
+        job = admit(self._danube, context, calls=self._calls)
         danube = self._danube
         try:
             scope, value = danube.secrets.find(job.pipeline, request.key)
@@ -75,13 +76,13 @@ class JobServicer(pb_grpc.JobServiceServicer):
     def UploadArtifact(
         self, request_iterator: Iterator[pb.UploadArtifactRequest], context: grpc.ServicerContext
     ) -> pb.UploadArtifactResponse:
-        job = admit(self._danube, context)
+        job = admit(self._danube, context, calls=self._calls)
         return self._artifacts.upload(job, request_iterator, context)
 
     def ReportStatus(
         self, request: pb.ReportStatusRequest, context: grpc.ServicerContext
     ) -> pb.ReportStatusResponse:
-        job = admit(self._danube, context)
+        job = admit(self._danube, context, calls=self._calls)
         state, reason = JobState.SUCCESS, ""
         if request.outcome != pb.JOB_OUTCOME_SUCCESS:
             state, reason = JobState.FAILURE, self._bounded(self._masked(job, request.message))

@@ -8,6 +8,8 @@ from __future__ import annotations
 import io
 import os
 import tarfile
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -214,3 +216,53 @@ def test_an_over_long_report_message_is_cut_at_the_limit_and_says_so(job: Job) -
     assert reason.startswith("boom yyy")
     assert len(reason.encode()) < 4 * KIB + 100
     assert "DANUBE_MAX_REPORT_MESSAGE_BYTES" in reason
+
+
+@pytest.fixture
+def few_streams(store_config: StoreConfig, tmp_path: Path) -> Iterator[Embedded]:
+    yield from embedded_with(store_config, tmp_path, max_streams_per_job=8)
+
+
+def test_a_job_flooding_the_job_service_is_refused_and_other_jobs_never_wait(
+    few_streams: Embedded, tmp_path: Path
+) -> None:
+    embedded = few_streams
+    flooding, calm = (
+        Job(embedded, tmp_path / "release-a"),
+        Job(embedded, tmp_path / "release-b"),
+    )
+    first = flooding.service.RunStep(
+        pb.RunStepRequest(number=1, command="sleep 60"), metadata=flooding.md
+    )
+    wait_until(lambda: embedded.danube.views.step(flooding.id, 1), what="the long step")
+    streams = [
+        flooding.service.RunStep(
+            pb.RunStepRequest(number=1, command="sleep 60"), metadata=flooding.md
+        )
+        for _ in range(80)
+    ]
+    codes: list[grpc.StatusCode] = []
+
+    def drain(stream: Iterator[pb.RunStepResponse]) -> None:
+        try:
+            for _ in stream:
+                pass
+        except grpc.RpcError as error:
+            codes.append(error.code())
+
+    threads = [threading.Thread(target=drain, args=(s,), daemon=True) for s in streams]
+    for thread in threads:
+        thread.start()
+    wait_until(lambda: len(codes) >= 80 - 7, what="the calls over the limit to be refused")
+    assert set(codes) == {grpc.StatusCode.RESOURCE_EXHAUSTED}
+    started = time.monotonic()
+    calm_step = calm.service.RunStep(
+        pb.RunStepRequest(number=1, command="echo calm"), metadata=calm.md
+    )
+    threading.Thread(target=drain, args=(calm_step,), daemon=True).start()
+    wait_until(lambda: embedded.danube.views.step(calm.id, 1), what="the calm job's step")
+    assert time.monotonic() - started < 1.0
+    with pytest.raises(grpc.RpcError) as error:
+        calm.service.GetSecret(pb.GetSecretRequest(key="NOPE"), metadata=calm.md, timeout=2)
+    assert error.value.code() == grpc.StatusCode.NOT_FOUND  # answered, not timed out
+    first.cancel()

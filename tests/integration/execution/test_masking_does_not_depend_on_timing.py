@@ -72,8 +72,8 @@ def build():
     ]
     runs = [(0, every)] + [(pause, some) for pause in (0.3, 1)]
     work = []
-    for pause, splits in runs:  # steps run in parallel: about 20 s of pauses each
-        size = int(20 / pause) if pause else len(splits)
+    for pause, splits in runs:  # 12 steps run side by side: about 36 s of pauses each
+        size = int(36 / pause) if pause else len(splits)
         for second in (1, 2):
             for part in range(0, len(splits), size):
                 work.append((pause, second, splits[part : part + size]))
