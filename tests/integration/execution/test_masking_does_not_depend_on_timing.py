@@ -134,7 +134,9 @@ def database_dump(config: StoreConfig, embedded: Embedded) -> bytes:
 
 
 def _hex_runs(text: str) -> list[str]:
-    return [run[2:] for run in text.replace(",", " ").replace(")", " ").split() if run.startswith("\\x")]
+    return [
+        run[2:] for run in text.replace(",", " ").replace(")", " ").split() if run.startswith("\\x")
+    ]
 
 
 def test_a_secret_and_the_job_token_split_anywhere_with_any_pause_never_show(
@@ -169,3 +171,27 @@ def test_a_secret_and_the_job_token_split_anywhere_with_any_pause_never_show(
         assert form not in own, form
     assert places_holding(embedded.danube, VALUE, job_id) == []
     assert places_holding(embedded.danube, token, job_id) == []
+
+
+def test_the_default_url_encoding_of_a_secret_is_masked_in_names_commands_and_reasons(
+    embedded: Embedded,
+) -> None:
+    embedded.danube.secrets.set("demo", "DEPLOY_TOKEN", VALUE, ADMIN)
+    _, job_id = embedded.request("""
+        from urllib.parse import quote
+        from danube import pipeline, secrets, step
+
+        @pipeline(name="demo")
+        def build() -> None:
+            shown = quote(secrets.get("DEPLOY_TOKEN"))  # keeps the '/'
+            step.run(f"echo {shown}", name=f"deploy {shown}")
+            raise RuntimeError(f"could not deploy with {shown}")
+    """)
+    job = embedded.finished(job_id)
+    assert job.state == "failure"
+    assert job.reason == "RuntimeError: could not deploy with ***"
+    [step] = embedded.danube.views.steps(job_id)
+    assert (step.name, step.command) == ("deploy ***", "echo ***")
+    encoded = quote(VALUE)
+    assert "/" in encoded and encoded.encode() not in embedded.log(job_id)
+    assert places_holding(embedded.danube, encoded, job_id) == []
