@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from adapters.artifacts.space import free_bytes, free_space_problem
+
 if TYPE_CHECKING:
     from api.bootstrap import Danube
 
@@ -46,10 +48,22 @@ def ready(request: Request) -> JSONResponse:
             checks[name] = {"ok": ok, "position": position, "lag_seconds": lag}
         except Exception as error:
             checks[name] = {"ok": False, "error": str(error)}
+    checks["data_dir_free_space"] = _free_space(danube)
     ok = all(check["ok"] for check in checks.values())
     return JSONResponse(
         {"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503
     )
+
+
+def _free_space(danube: Danube) -> dict[str, Any]:
+    """Uploads stop below ``DANUBE_MIN_FREE_DISK_BYTES`` free on the data directory."""
+    settings = danube.settings
+    try:
+        problem = free_space_problem(settings.data_dir, settings.min_free_disk_bytes)
+        check: dict[str, Any] = {"ok": problem is None, "free_bytes": free_bytes(settings.data_dir)}
+    except OSError as error:
+        return {"ok": False, "error": str(error)}
+    return check if problem is None else check | {"error": problem}
 
 
 def _lag_seconds(danube: Danube, position: int, head: int) -> float:

@@ -6,6 +6,7 @@ commands, report messages and environment names; and a job's own concurrent call
 from __future__ import annotations
 
 import io
+import json
 import os
 import tarfile
 import threading
@@ -24,7 +25,8 @@ from api.processes import Supervisor
 from danube._proto.v1 import job_service_pb2 as pb
 from danube._proto.v1 import job_service_pb2_grpc as pb_grpc
 from tests.integration.execution.conftest import Embedded, settings_for
-from tests.support import wait_until
+from tests.integration.execution.records import Rest
+from tests.support import http_get, wait_until
 
 KIB = 1024
 HOLD_FOREVER = """
@@ -266,3 +268,17 @@ def test_a_job_flooding_the_job_service_is_refused_and_other_jobs_never_wait(
         calm.service.GetSecret(pb.GetSecretRequest(key="NOPE"), metadata=calm.md, timeout=2)
     assert error.value.code() == grpc.StatusCode.NOT_FOUND  # answered, not timed out
     first.cancel()
+
+
+def test_readiness_reports_the_free_space_floor(store_config: StoreConfig, tmp_path: Path) -> None:
+    for floor, status in ((0, 200), (2**62, 503)):
+        danube = build(settings_for(store_config, tmp_path / "data", min_free_disk_bytes=floor))
+        try:
+            with Rest(danube) as rest:
+                code, body = http_get(f"{rest.url}/health/ready")
+        finally:
+            danube.close()
+        check = json.loads(body)["checks"]["data_dir_free_space"]
+        assert (code, check["ok"]) == (status, status == 200), check
+        if status == 503:
+            assert "DANUBE_MIN_FREE_DISK_BYTES" in check["error"]
