@@ -27,7 +27,10 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/health/ready")
+@router.get(
+    "/health/ready",
+    responses={503: {"description": "A check failed; the body says which"}},
+)
 def ready(request: Request) -> JSONResponse:
     """Readiness, check by check: the event store answers and read models keep up."""
     danube = request.app.state.danube
