@@ -61,6 +61,14 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "webhooks": ("github_webhook_secret", "gitlab_webhook_token", "webhook_max_body_bytes"),
     "oidc": ("oidc_issuer", "oidc_client_id", "oidc_client_secret", "oidc_audience"),
     "logging": ("log_level", "log_format"),
+    "limits": (
+        "max_artifact_bytes",
+        "max_job_artifact_bytes",
+        "min_free_disk_bytes",
+        "max_step_command_bytes",
+        "max_report_message_bytes",
+        "max_streams_per_job",
+    ),
 }
 SECTION_PREFIXES = {"kubernetes": "k8s_", "store": "database_", "logging": "log_"}
 
