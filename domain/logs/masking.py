@@ -14,10 +14,11 @@ that begins some form of a secret, until the next bytes complete it (``***``) or
 it out (released), or ``flush``.
 
 Token patterns are masked first, line by line per stream: an incomplete last line of
-at most ``LINE_HOLD - 1`` (8 KiB - 1) bytes is held back until its line end,
-``release_lines`` (the caller's choice, e.g. after a silence, so a prompt or a progress
-bar shows) or ``flush``. A line is complete at ``\\n`` or ``\\r``. Secrets are masked
-last, so in the order the log shows the output in.
+at most ``LINE_HOLD - 1`` (8 KiB - 1) bytes is held back until its line end or
+``flush``; ``release_lines`` (the caller's choice, e.g. after a silence, so a prompt or
+a progress bar shows) lets out the part of it that cannot become a token. A line is
+complete at ``\\n`` or ``\\r``. Secrets are masked last, so in the order the log shows
+the output in.
 
 Share one ``SecretSet`` between the maskers of a job, so a secret the job fetches is
 masked in all of its output from then on.
@@ -79,19 +80,23 @@ class LogMasker:
     def flush(self, streams: set[StreamKey] | None = None) -> list[Emitted]:
         """Everything held back of ``streams`` (all by default): call it when their
         output ended. What the others hold stays held."""
-        out = self.release_lines(streams)
+        out: list[Emitted] = []
+        for key, (patterns, _) in self._streams.items():
+            if streams is None or key in streams:
+                out += self._secret_stage.feed(key, patterns.feed(b"", final=True))
         if streams is None:
             first = next(iter(self._streams), None)
             return out + ([] if first is None else self._secret_stage.feed(first, b"", True))
         return out + self._secret_stage.release(streams)
 
     def release_lines(self, streams: set[StreamKey] | None = None) -> list[Emitted]:
-        """The incomplete last lines the token patterns hold of ``streams`` (all by
-        default); what may begin a secret stays held back."""
+        """What the token patterns hold of the unfinished last lines of ``streams`` (all
+        by default) and cannot be part of a token; what may still become a token or a
+        secret stays held back."""
         out: list[Emitted] = []
         for key, (patterns, _) in self._streams.items():
             if streams is None or key in streams:
-                out += self._secret_stage.feed(key, patterns.feed(b"", final=True))
+                out += self._secret_stage.feed(key, patterns.release())
         return out
 
     def position(self, stream: StreamKey) -> int:

@@ -51,6 +51,40 @@ _HEADER = re.compile(
 )
 
 
+def _open(atoms: list[str], tail: str, flags: int = 0) -> re.Pattern[bytes]:
+    """Ends of a line that may still become a match: a prefix of ``atoms`` (each one
+    unit of the shape's literal start), or all of them followed by ``tail``."""
+    nested = tail
+    for atom in reversed(atoms):
+        nested = f"{atom}(?:{nested})?"
+    return re.compile(f"(?:{nested})\\Z".encode(), flags)
+
+
+# What may still become a token once the rest of its line arrives (``PatternStage.release``
+# lets out only what lies before the earliest of these).
+_OPEN = (
+    _open(["g", "h", "[pousr]", "_"], "[A-Za-z0-9]*"),
+    _open(list("github_pat_"), "[A-Za-z0-9_]*"),
+    _open(list("glpat-"), "[A-Za-z0-9_.-]*"),
+    _open(["x", "o", "x", "[abprs]", "-"], "[A-Za-z0-9-]*"),
+    _open(["A", "[KS]", "I", "A"], "[0-9A-Z]*"),
+    _open([":", "/", "/"], r"[^/\s:@]*(?::[^/\s@]*)?"),
+    _open(["-"] * 5 + list("BEGIN"), "[ A-Z0-9-]*"),
+    _open(
+        list("authorization"),
+        r"[\"']?[ \t]*(?:[:=][ \t]*[\"']?(?:[a-z]*(?:[ \t]+[^\s\"'\\,;]*)?)?)?",
+        re.IGNORECASE,
+    ),
+)
+
+
+def _open_start(line: bytes) -> int:
+    """Where the earliest possible beginning of a token in an unfinished line is (its
+    length when there is none)."""
+    starts = (found.start() for pattern in _OPEN if (found := pattern.search(line)))
+    return min(starts, default=len(line))
+
+
 class _Matches:
     """The leftmost match of any shape at or after a position in one subject, as one
     alternation of all shapes (in the order above) would find it."""
@@ -126,6 +160,20 @@ class PatternStage:
                 self.pieces.masked(len(MASK), self._consumed - self._pem_from)
             self._pem_budget, self._pem_from = 0, None
         return b"".join(out)
+
+    def release(self) -> bytes:
+        """What of the unfinished line held back cannot become (part of) a token,
+        emitted now: e.g. a prompt, or a progress bar redrawn without a line end."""
+        if self._pem_budget or not self._held:
+            return b""
+        held = bytes(self._held)
+        cut = _open_start(held)
+        if not cut:
+            return b""
+        masked, used = self._scan(held[:cut], cut, self._consumed)
+        self._held = bytearray(held[used:])
+        self._consumed += used
+        return masked
 
     def _scan(self, subject: bytes, cut: int, origin: int) -> tuple[bytes, int]:
         """Mask ``subject[:cut]``, or a little more when a match crosses ``cut``; returns
