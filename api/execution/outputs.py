@@ -10,9 +10,9 @@ the same set (``mask_text``) before it is recorded.
 
 A masker holds back the end of the output that begins some form of a secret until the
 next bytes complete or rule it out, or the step ends (``size``, ``system_line``,
-``close``): never released by a timer, so no pause lets a secret through. Only the
-incomplete last line held for token patterns is released after ``IDLE_FLUSH_SECONDS``
-of silence (``flush_idle``), so prompts and progress bars still flow live.
+``close``): never released by a timer, so no pause lets a secret through. After
+``IDLE_FLUSH_SECONDS`` of silence (``flush_idle``) an unfinished line is let out up to
+what may still become a secret or a token, so prompts and progress bars still flow live.
 """
 
 from __future__ import annotations
@@ -108,8 +108,9 @@ class LogOutputs:
                 state.held.clear()
 
     def flush_idle(self) -> None:
-        """Release incomplete lines of output silent for ``IDLE_FLUSH_SECONDS`` (not a
-        possible beginning of a secret: that waits for its next bytes or the step's end)."""
+        """Let out unfinished lines of streams silent for ``IDLE_FLUSH_SECONDS``, up to
+        what may still become a secret or a token (that waits for its next bytes or the
+        step's end)."""
         with self._lock:
             states = list(self._jobs.items())
         now = time.monotonic()
