@@ -14,7 +14,7 @@ from adapters.artifacts.filesystem import FilesystemArtifactStore
 from adapters.crypto.keyfile import MasterKey, load_or_create_master_key
 from adapters.forges.github import GitHubWebhooks
 from adapters.forges.gitlab import GitLabWebhooks
-from adapters.sql.store import SqlStore, StoreConfig
+from adapters.sql.store import SqlStore, StoreConfig, make_private
 from api.execution.outputs import LogOutputs
 from api.execution.vault import SecretVault
 from api.logs import REDACTOR
@@ -126,7 +126,7 @@ class Danube:
 
 
 def master_key(settings: Settings) -> MasterKey:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_private(settings.data_dir)
     return load_or_create_master_key(settings.data_dir.resolve() / MASTER_KEY_FILE)
 
 

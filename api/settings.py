@@ -118,6 +118,14 @@ class Settings(BaseSettings):
     dispatcher_metrics_address: str = ""
     readiness_check_timeout: float = Field(default=2.0, gt=0, le=60)
 
+    # What one job may send (each refused with an error naming its setting)
+    max_artifact_bytes: int = Field(default=1024**3, ge=1)  # one artifact
+    max_job_artifact_bytes: int = Field(default=5 * 1024**3, ge=1)  # all of a job's
+    min_free_disk_bytes: int = Field(default=1024**3, ge=0)  # uploads stop below it
+    max_step_command_bytes: int = Field(default=256 * 1024, ge=1024)  # also a step's name
+    max_report_message_bytes: int = Field(default=64 * 1024, ge=1024)
+    max_streams_per_job: int = Field(default=16, ge=1, le=1000)  # concurrent JobService calls
+
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
 

@@ -74,6 +74,14 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "dispatcher_metrics_address",
         "readiness_check_timeout",
     ),
+    "limits": (
+        "max_artifact_bytes",
+        "max_job_artifact_bytes",
+        "min_free_disk_bytes",
+        "max_step_command_bytes",
+        "max_report_message_bytes",
+        "max_streams_per_job",
+    ),
 }
 SECTION_PREFIXES = {"kubernetes": "k8s_", "store": "database_", "logging": "log_"}
 

@@ -65,6 +65,17 @@ class Upload:
         self._hash.update(data)
         self._size += len(data)
 
+    @property
+    def size(self) -> int:
+        """Bytes written so far."""
+        return self._size
+
+    def written(self) -> Path:
+        """The bytes written so far, as a file to read before ``commit`` (e.g. to check
+        them); it is gone after ``commit`` or ``abort``."""
+        self._file.flush()
+        return self._temp
+
     def commit(self) -> tuple[int, str]:
         """Make the artifact visible; returns (size in bytes, lower-case hex SHA-256)."""
         if self._done:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 MAX_NAME_BYTES = 255
 _JOB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
@@ -27,8 +28,10 @@ class ArtifactConflictError(ArtifactError):
 
 def check_name(name: str) -> list[str]:
     """The segments of a valid artifact name: a relative path of ``/``-separated
-    segments, none empty, ``.`` or ``..``, no NUL or backslash, at most 255 bytes of
-    UTF-8. Raises ``InvalidArtifactNameError`` naming the first problem."""
+    segments, none empty, ``.`` or ``..``, no NUL, backslash, control character or
+    invisible formatting character (direction overrides such as U+202E, zero-width
+    characters), at most 255 bytes of UTF-8. Raises ``InvalidArtifactNameError`` naming
+    the first problem."""
 
     def refuse(problem: str) -> InvalidArtifactNameError:
         return InvalidArtifactNameError(f"invalid artifact name {name!r}: {problem}")
@@ -37,6 +40,10 @@ def check_name(name: str) -> list[str]:
         raise refuse("it is empty")
     if "\x00" in name:
         raise refuse("it contains a NUL character")
+    for char in name:
+        if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):
+            what = "control" if unicodedata.category(char) == "Cc" else "formatting"
+            raise refuse(f"it contains the {what} character U+{ord(char):04X}")
     if "\\" in name:
         raise refuse("it contains a backslash; separate directories with '/'")
     if name.startswith("/"):

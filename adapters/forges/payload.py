@@ -11,6 +11,7 @@ from typing import Any
 
 from domain.triggers.errors import MalformedPayloadError
 from domain.triggers.model import EventKind, IgnoredDelivery, Provider, TriggerEvent
+from domain.webhooks.refs import is_commit_sha, ref_name_problem
 
 BRANCH_PREFIX = "refs/heads/"
 TAG_PREFIX = "refs/tags/"
@@ -35,7 +36,9 @@ def body_digest_id(body: bytes) -> str:
 def load_object(body: bytes | str, what: str) -> dict[str, Any]:
     try:
         data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except RecursionError as error:
+        raise MalformedPayloadError(f"{what} is nested too deeply") from error
+    except (UnicodeDecodeError, ValueError) as error:  # ValueError: an over-long integer too
         raise MalformedPayloadError(f"{what} is not valid JSON: {error}") from error
     if not isinstance(data, dict):
         raise MalformedPayloadError(f"{what} is not a JSON object")
@@ -102,6 +105,12 @@ class RepositoryUrls:
 
 
 NO_REPOSITORY = RepositoryUrls(url="")
+_REF_FIELDS = (
+    ("ref", ""),
+    ("branch", BRANCH_PREFIX),
+    ("head_branch", BRANCH_PREFIX),
+    ("tag", TAG_PREFIX),
+)
 
 
 @dataclass(frozen=True)
@@ -116,6 +125,16 @@ class Envelope:
         return IgnoredDelivery(self.provider, self.delivery_id, self.event_name, reason)
 
     def event(self, kind: EventKind, repository: RepositoryUrls, **fields: Any) -> TriggerEvent:
+        """Refuses (``MalformedPayloadError``) a commit that is not a 40-hex SHA and a
+        ref or branch or tag name git would not accept: such a run could never check out."""
+        commit = fields.get("commit")
+        if commit is not None and not is_commit_sha(commit):
+            raise MalformedPayloadError(f"the commit {commit!r} is not a 40-hex SHA")
+        for field, prefix in _REF_FIELDS:
+            value = fields.get(field)
+            problem = None if value is None else ref_name_problem(prefix + value)
+            if problem is not None:
+                raise MalformedPayloadError(f"the {field} {value!r} {problem}")
         return TriggerEvent(
             provider=self.provider,
             delivery_id=self.delivery_id,

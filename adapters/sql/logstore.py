@@ -40,6 +40,7 @@ LOGS_CHANNEL = "danube_logs"
 TABLE = "danube_log_chunks"
 MAX_CHUNK = 256 * 1024
 MIB = 1024 * 1024
+MAX_OFFSET = 2**62  # offsets and limits beyond are empty reads: offset + limit stays in BIGINT
 _CACHED_JOBS = 1024
 _RETRIES = 50
 _COLLISIONS = (sqlite3.IntegrityError, psycopg.errors.UniqueViolation)
@@ -284,7 +285,9 @@ class SqlLogStore:
 
     def _range(self, coord: str, where: dict[str, Any], offset: int, limit: int) -> list[Chunk]:
         p = self.dialect.placeholder
-        offset = max(0, offset)
+        offset, limit = max(0, offset), min(limit, MAX_OFFSET)
+        if offset >= MAX_OFFSET or limit <= 0:
+            return []
         # A chunk holding ``offset`` starts after offset - MAX_CHUNK: a bounded range scan.
         query = (
             f"SELECT {coord}, start_offset, step, stream, step_offset, data FROM {self.table} "

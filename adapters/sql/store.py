@@ -7,6 +7,8 @@ Production: one PostgreSQL database; tables ``danube_events`` and ``view_*`` in 
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -81,11 +83,42 @@ def eventlog_env(config: StoreConfig) -> dict[str, str]:
     }
 
 
+class DataDirError(RuntimeError):
+    """The data directory cannot be made private to this user."""
+
+
+DATABASE_FILES = ("events.sqlite3", "views.sqlite3")
+
+
+def make_private(data_dir: Path, files: Sequence[str] = ()) -> None:
+    """The data directory private to the server's user (0700) and the database files
+    Danube keeps in it 0600 (SQLite gives its -wal, -shm and -journal files the mode of
+    the database), whatever the umask; ``files`` are created 0600 if missing. Checked
+    at every start: looser modes left by an older version or by hand are tightened; a
+    directory that belongs to another user is refused (``DataDirError``), as a master
+    key readable by others is."""
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    info = data_dir.stat()
+    if info.st_uid != os.geteuid():
+        raise DataDirError(
+            f"the data directory {data_dir} belongs to uid {info.st_uid}, not to this "
+            f"user (uid {os.geteuid()}): it holds every job log and secret; chown it"
+        )
+    if stat.S_IMODE(info.st_mode) != 0o700:
+        os.chmod(data_dir, 0o700)
+    for name in files:
+        path = data_dir / name
+        os.close(os.open(path, os.O_CREAT | os.O_RDONLY | getattr(os, "O_CLOEXEC", 0), 0o600))
+    for path in data_dir.glob("*.sqlite3*"):
+        if path.is_file() and stat.S_IMODE(path.stat().st_mode) & 0o077:
+            os.chmod(path, 0o600)
+
+
 class SqlStore:
     def __init__(self, config: StoreConfig) -> None:
         self.config = config
         if config.kind == "sqlite" and config.data_dir is not None:
-            config.data_dir.mkdir(parents=True, exist_ok=True)
+            make_private(config.data_dir, DATABASE_FILES)
         conninfo = (
             _with_search_path(config.database_url, config.schema)
             if config.kind == "postgres"

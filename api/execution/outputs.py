@@ -1,12 +1,18 @@
-"""Job output: masked per stream, then stored in the log store and fanned out.
+"""Job output: masked, then stored in the log store and fanned out.
 
 Implements the reconciler's ``JobOutput`` port and what the gRPC and HTTP layers read.
-Each (job, step, stream) has its own masker; a job's maskers share one set of secret
-values, fed by the secrets the job read and by the job's token. What a job says about
-itself outside its output (a step's command and name, its outcome) is masked with the
-same set (``mask_text``) before it is recorded. Maskers hold back a little output (a possible
-partial secret, an unfinished line); it is flushed when a step ends, when a size is
-asked for, and after ``IDLE_FLUSH_SECONDS`` of silence, so progress bars still flow.
+Each job has one masker over its log: every step's streams interleaved as written, the
+order the log shows them in (a secret split between stdout and stderr, or between two
+steps running side by side, is still one secret). Its secret values are the secrets
+the job read and the job's token. What a job says
+about itself outside its output (a step's command and name, its outcome) is masked with
+the same set (``mask_text``) before it is recorded.
+
+A masker holds back the end of the output that begins some form of a secret until the
+next bytes complete or rule it out, or the step ends (``size``, ``system_line``,
+``close``): never released by a timer, so no pause lets a secret through. After
+``IDLE_FLUSH_SECONDS`` of silence (``flush_idle``) an unfinished line is let out up to
+what may still become a secret or a token, so prompts and progress bars still flow live.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from adapters.sql.logstore import Chunk, SqlLogStore
 from adapters.sql.wakeup import Wakeup
 from domain.execution.ports import OutputSink, Stream
 from domain.ids import JobId
-from domain.logs.masking import Masker, SecretSet, mask_text
+from domain.logs.masking import LogMasker, SecretSet, StreamKey, mask_text
 from domain.secrets.application import SecretsService
 from domain.secrets.errors import SecretsError
 
@@ -34,8 +40,12 @@ TOKEN_KEY = "\0job-token"  # never a secret key (see domain.secrets.aggregates.K
 class _JobState:
     secrets: SecretSet = field(default_factory=SecretSet)
     keys: set[str] = field(default_factory=set)  # those whose values are in ``secrets``
-    maskers: dict[tuple[int, str], Masker] = field(default_factory=dict)
-    held: dict[tuple[int, str], float] = field(default_factory=dict)  # last write
+    masker: LogMasker = field(init=False)
+    held: dict[StreamKey, float] = field(default_factory=dict)  # stream -> last write
+
+    def __post_init__(self) -> None:
+        self.masker = LogMasker(self.secrets)
+
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -68,15 +78,19 @@ class LogOutputs:
 
     def write(self, job_id: JobId, step: int, stream: Stream, data: bytes) -> None:
         state = self._state(job_id)
+        key = (step, stream.value)
         with state.lock:
-            masker = state.maskers.get((step, stream.value))
-            if masker is None:  # a stream resumed after a restart continues its positions
+            if not state.masker.is_open(key):  # a stream resumed after a restart
                 start = self.store.source_position(job_id.hex, step, stream.value)
-                masker = state.maskers[(step, stream.value)] = Masker(state.secrets, start)
-            safe = masker.feed(data)
-            state.held[(step, stream.value)] = time.monotonic()
-            if safe:
-                self.store.append(job_id.hex, step, stream.value, safe, masker.position)
+                state.masker.open(key, start)  # continues its positions
+            self._store(job_id, state.masker, state.masker.feed(key, data))
+            state.held[key] = time.monotonic()
+
+    def _store(
+        self, job_id: JobId, masker: LogMasker, parts: list[tuple[StreamKey, bytes]]
+    ) -> None:
+        for (step, stream), safe in parts:
+            self.store.append(job_id.hex, step, stream, safe, masker.position((step, stream)))
 
     def system_line(self, job_id: JobId, text: str) -> None:
         """A line of Danube's own, after everything written before it (the maskers may
@@ -85,25 +99,27 @@ class LogOutputs:
         self.write(job_id, JOB_LEVEL, Stream.SYSTEM, (text.rstrip("\n") + "\n").encode())
         self.flush(job_id)
 
-    def flush(self, job_id: JobId, idle_for: float = 0.0) -> None:
-        """Emit what the maskers hold back, for streams silent for ``idle_for`` seconds."""
+    def flush(self, job_id: JobId) -> None:
+        """Emit everything the masker holds back (the output ended here)."""
         state = self._state(job_id)
-        now = time.monotonic()
         with state.lock:
-            for (step, stream), last in list(state.held.items()):
-                if now - last < idle_for:
-                    continue
-                masker = state.maskers[(step, stream)]
-                rest = masker.flush()
-                del state.held[(step, stream)]
-                if rest:
-                    self.store.append(job_id.hex, step, stream, rest, masker.position)
+            if state.held:
+                self._store(job_id, state.masker, state.masker.flush(set(state.held)))
+                state.held.clear()
 
     def flush_idle(self) -> None:
+        """Let out unfinished lines of streams silent for ``IDLE_FLUSH_SECONDS``, up to
+        what may still become a secret or a token (that waits for its next bytes or the
+        step's end)."""
         with self._lock:
-            jobs = list(self._jobs)
-        for job in jobs:
-            self.flush(JobId(UUID(job)), IDLE_FLUSH_SECONDS)
+            states = list(self._jobs.items())
+        now = time.monotonic()
+        for job, state in states:
+            with state.lock:
+                idle = {k for k, last in state.held.items() if now - last >= IDLE_FLUSH_SECONDS}
+                if idle:
+                    lines = state.masker.release_lines(idle)
+                    self._store(JobId(UUID(job)), state.masker, lines)
 
     def size(self, job_id: JobId) -> int:
         self.flush(job_id)

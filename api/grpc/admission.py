@@ -1,7 +1,9 @@
-"""Who may call: the job's token, and a job that is running."""
+"""Who may call: the job's token, and a job that is running; and how many calls of one
+job may be open at once (``CallLimit``), so one job cannot take every worker thread."""
 
 from __future__ import annotations
 
+import threading
 import time
 from uuid import UUID
 
@@ -16,11 +18,53 @@ STARTING = {"pending", "scheduling"}
 START_WAIT_SECONDS = 30.0
 
 
+class CallLimit:
+    """At most ``most`` open calls per job token (``DANUBE_MAX_STREAMS_PER_JOB``): the
+    one over it is refused at once with RESOURCE_EXHAUSTED, so a job flooding the
+    JobService with streams holds a bounded share of its worker threads and every other
+    job's calls go on without waiting for it. A call counts from admission until it
+    ends (its stream included)."""
+
+    def __init__(self, most: int) -> None:
+        self.most = most
+        self._open: dict[JobId, int] = {}
+        self._lock = threading.Lock()
+
+    def enter(self, job_id: JobId, context: grpc.ServicerContext) -> None:
+        with self._lock:
+            count = self._open.get(job_id, 0)
+            if count < self.most:
+                self._open[job_id] = count + 1
+        if count >= self.most:
+            context.abort(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"job {job_id} has {count} calls open; DANUBE_MAX_STREAMS_PER_JOB allows "
+                f"{self.most} at a time",
+            )
+        if not context.add_callback(lambda: self._leave(job_id)):
+            self._leave(job_id)  # the call already ended
+
+    def _leave(self, job_id: JobId) -> None:
+        with self._lock:
+            count = self._open.pop(job_id, 1) - 1
+            if count > 0:
+                self._open[job_id] = count
+
+    def open_calls(self, job_id: JobId) -> int:
+        with self._lock:
+            return self._open.get(job_id, 0)
+
+
 def admit(
-    danube: Danube, context: grpc.ServicerContext, *, allow_finished: bool = False
+    danube: Danube,
+    context: grpc.ServicerContext,
+    *,
+    allow_finished: bool = False,
+    calls: CallLimit | None = None,
 ) -> JobView:
     """The calling job, or the call is aborted: UNAUTHENTICATED for a missing, malformed
-    or wrong token; FAILED_PRECONDITION when the job is not running."""
+    or wrong token; RESOURCE_EXHAUSTED when the job has too many calls open (``calls``);
+    FAILED_PRECONDITION when the job is not running."""
     metadata = {key: value for key, value in context.invocation_metadata()}
     raw_id = str(metadata.get("x-danube-job-id", ""))
     authorization = str(metadata.get("authorization", ""))
@@ -32,6 +76,8 @@ def admit(
     token = authorization.removeprefix("Bearer ").strip()
     if not authorization.startswith("Bearer ") or not danube.tokens.verify(job_id, token):
         context.abort(grpc.StatusCode.UNAUTHENTICATED, "invalid job token")
+    if calls is not None:
+        calls.enter(job_id, context)
     danube.logs.mask_token(job_id, token)  # before this process masks anything of the job
     job = _wait_until_started(danube, job_id, context)
     if job is None:

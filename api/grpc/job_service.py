@@ -15,14 +15,13 @@ from uuid import UUID
 
 import grpc
 
-from adapters.artifacts.names import ArtifactError
 from api.bootstrap import Danube
-from api.grpc.admission import admit
+from api.grpc.admission import CallLimit, admit
+from api.grpc.artifacts import ArtifactUploads
 from api.grpc.steps import StepStreams
 from danube._proto.v1 import job_service_pb2 as pb
 from danube._proto.v1 import job_service_pb2_grpc as pb_grpc
 from domain.ids import JobId, RunId
-from domain.runs.entities import Artifact
 from domain.runs.errors import RunsError
 from domain.runs.states import JobState
 from domain.secrets.errors import (
@@ -34,8 +33,6 @@ from projections.runs_view import JobView
 
 log = logging.getLogger(__name__)
 
-KINDS = {pb.ARTIFACT_KIND_FILE: "file", pb.ARTIFACT_KIND_DIRECTORY: "directory"}
-
 
 def abort(context: grpc.ServicerContext, code: grpc.StatusCode, message: str) -> NoReturn:
     context.abort(code, message)
@@ -46,17 +43,19 @@ class JobServicer(pb_grpc.JobServiceServicer):
     def __init__(self, danube: Danube) -> None:
         self._danube = danube
         self._steps = StepStreams(danube)
+        self._artifacts = ArtifactUploads(danube)
+        self._calls = CallLimit(danube.settings.max_streams_per_job)
 
     def RunStep(
         self, request: pb.RunStepRequest, context: grpc.ServicerContext
     ) -> Iterator[pb.RunStepResponse]:
-        job = admit(self._danube, context)
+        job = admit(self._danube, context, calls=self._calls)
         yield from self._steps.run(job, request, context)
 
     def GetSecret(
         self, request: pb.GetSecretRequest, context: grpc.ServicerContext
     ) -> pb.GetSecretResponse:
-        job = admit(self._danube, context)
+        job = admit(self._danube, context, calls=self._calls)
         danube = self._danube
         try:
             scope, value = danube.secrets.find(job.pipeline, request.key)
@@ -77,46 +76,16 @@ class JobServicer(pb_grpc.JobServiceServicer):
     def UploadArtifact(
         self, request_iterator: Iterator[pb.UploadArtifactRequest], context: grpc.ServicerContext
     ) -> pb.UploadArtifactResponse:
-        job = admit(self._danube, context)
-        first = next(request_iterator, None)
-        if first is None or not first.HasField("header"):
-            abort(context, grpc.StatusCode.INVALID_ARGUMENT, "the first message must be a header")
-        name, kind = first.header.name, KINDS.get(first.header.kind)
-        if kind is None:
-            abort(
-                context, grpc.StatusCode.INVALID_ARGUMENT, "artifact kind must be file or directory"
-            )
-        store = self._danube.artifacts
-        try:
-            upload = store.begin(job.id, name)
-        except ArtifactError as error:  # a bad name, or one that collides with another
-            abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(error))
-        try:
-            for message in request_iterator:
-                if message.HasField("header"):
-                    abort(context, grpc.StatusCode.INVALID_ARGUMENT, "only one header per upload")
-                upload.write(message.chunk)
-            size, sha256 = upload.commit()
-        except BaseException:
-            upload.abort()  # an interrupted upload leaves no partial artifact
-            raise
-        artifact = Artifact(name=name, kind=kind, size=size, sha256=sha256)
-        try:
-            self._danube.runs.record_artifact(
-                RunId(UUID(job.run_id)), JobId(UUID(job.id)), artifact
-            )
-        except RunsError as error:  # e.g. the job ended during the upload
-            store.discard(job.id, name)  # no file without its event
-            abort(context, grpc.StatusCode.FAILED_PRECONDITION, str(error))
-        return pb.UploadArtifactResponse(name=name, size=size, sha256=sha256)
+        job = admit(self._danube, context, calls=self._calls)
+        return self._artifacts.upload(job, request_iterator, context)
 
     def ReportStatus(
         self, request: pb.ReportStatusRequest, context: grpc.ServicerContext
     ) -> pb.ReportStatusResponse:
-        job = admit(self._danube, context)
+        job = admit(self._danube, context, calls=self._calls)
         state, reason = JobState.SUCCESS, ""
         if request.outcome != pb.JOB_OUTCOME_SUCCESS:
-            state, reason = JobState.FAILURE, self._masked(job, request.message)
+            state, reason = JobState.FAILURE, self._bounded(self._masked(job, request.message))
             reason = reason or "the pipeline failed"
             step = (
                 self._danube.views.step(job.id, request.failed_step_number)
@@ -132,6 +101,16 @@ class JobServicer(pb_grpc.JobServiceServicer):
         except RunsError as error:
             abort(context, grpc.StatusCode.FAILED_PRECONDITION, str(error))
         return pb.ReportStatusResponse()
+
+    def _bounded(self, message: str) -> str:
+        """A (masked) report message over ``DANUBE_MAX_REPORT_MESSAGE_BYTES``, cut there
+        and marked (the job still ends; its log holds the whole traceback)."""
+        most = self._danube.settings.max_report_message_bytes
+        data = message.encode("utf-8", "surrogatepass")
+        if len(data) <= most:
+            return message
+        kept = data[:most].decode("utf-8", "ignore")
+        return f"{kept}… (cut at {most} bytes: DANUBE_MAX_REPORT_MESSAGE_BYTES)"
 
     def _masked(self, job: JobView, text: str) -> str:
         logs, job_id = self._danube.logs, JobId(UUID(job.id))

@@ -12,6 +12,7 @@ changed it, and the step's environment are recorded only sealed (``api.execution
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -36,6 +37,8 @@ OUTCOMES = {
 }
 STREAMS = {"stdout": pb.OUTPUT_STREAM_STDOUT, "stderr": pb.OUTPUT_STREAM_STDERR}
 POLL_SECONDS = 0.05
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,255}")
+MAX_IMAGE_LENGTH = 1024
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,9 @@ class StepStreams:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "step numbers start at 1")
         if not request.command.strip():
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "a step needs a command")
+        problem = self._problem(request)
+        if problem is not None:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
         shown = self._shown(job, request)
         step = self._danube.views.step(job.id, request.number)
         if step is None:
@@ -69,6 +75,27 @@ class StepStreams:
                 f"step {request.number} of job {job.id} was started with another command",
             )
         yield from self._follow(job, request, context)
+
+    def _problem(self, request: pb.RunStepRequest) -> str | None:
+        """What the server refuses to record or run: over-long text, environment
+        variable names a process environment cannot hold."""
+        most = self._danube.settings.max_step_command_bytes
+        for what, text in (("command", request.command), ("name", request.name)):
+            size = len(text.encode("utf-8", "surrogatepass"))
+            if size > most:
+                limit = f"DANUBE_MAX_STEP_COMMAND_BYTES allows {most}"
+                return f"the step's {what} is {size} bytes; {limit}"
+        if len(request.image) > MAX_IMAGE_LENGTH:
+            return f"the step's image is over {MAX_IMAGE_LENGTH} characters"
+        for key, value in request.env.items():
+            if not ENV_NAME.fullmatch(key):
+                return (
+                    f"invalid environment variable name {key!r}: letters, digits and "
+                    "'_', not starting with a digit"
+                )
+            if "\0" in value:
+                return f"the value of environment variable {key!r} contains a NUL character"
+        return None
 
     def _shown(self, job: JobView, request: pb.RunStepRequest) -> ShownStep:
         logs = self._danube.logs

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from adapters.artifacts.space import free_bytes, free_space_problem
 from api.observability.lag import lag_seconds
 from api.observability.readiness import NotReadyError, optional_checks
 
@@ -36,7 +37,10 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/health/ready")
+@router.get(
+    "/health/ready",
+    responses={503: {"description": "A check failed; the body says which"}},
+)
 async def ready(request: Request) -> JSONResponse:
     """Readiness, check by check (see the module's docstring)."""
     checks = await run_in_threadpool(readiness, request.app.state.danube)
@@ -48,7 +52,10 @@ async def ready(request: Request) -> JSONResponse:
 
 def readiness(danube: Danube) -> dict[str, Result]:
     timeout = danube.settings.readiness_check_timeout
-    checks: dict[str, Callable[[], Result]] = {"event_store": lambda: _store(danube)}
+    checks: dict[str, Callable[[], Result]] = {
+        "event_store": lambda: _store(danube),
+        "data_dir_free_space": lambda: _free_space(danube),
+    }
     for name, check in optional_checks(danube).items():
         checks[name] = lambda check=check: _detail(check, timeout)  # type: ignore[misc]
     pool = ThreadPoolExecutor(max_workers=len(checks), thread_name_prefix="readiness")
@@ -99,3 +106,14 @@ def _store(danube: Danube) -> Result:
         except Exception as error:
             projections[name] = {"ok": False, "error": str(error)}
     return {"ok": store["ok"], "event_store": store, "projections": projections}
+
+
+def _free_space(danube: Danube) -> dict[str, Any]:
+    """Uploads stop below ``DANUBE_MIN_FREE_DISK_BYTES`` free on the data directory."""
+    settings = danube.settings
+    try:
+        problem = free_space_problem(settings.data_dir, settings.min_free_disk_bytes)
+        check: dict[str, Any] = {"ok": problem is None, "free_bytes": free_bytes(settings.data_dir)}
+    except OSError as error:
+        return {"ok": False, "error": str(error)}
+    return check if problem is None else check | {"error": problem}

@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 
 from api.bootstrap import Danube
+from api.http.errors import UUID_PATTERN, errors
 from api.http.reaped import gone_if_reaped
 from projections.runs_view import JobView
 
 router = APIRouter(prefix="/api/v1")
 
 STATES = {"pending", "scheduling", "running", "success", "failure", "timeout", "cancelled"}
+State = Literal[
+    "", "pending", "scheduling", "running", "success", "failure", "timeout", "cancelled"
+]
+LOG_BYTES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "Log bytes"}
+}
+JobIdPath = Annotated[str, Path(pattern=UUID_PATTERN, description="the job's UUID")]
 MAX_LOG_READ = 4 * 1024 * 1024
+MAX_LOG_OFFSET = 2**53  # far past any log; offset + limit stays a 64-bit integer in SQL
 HIDDEN_STEP_FIELDS = {"env_sealed", "command_sealed", "job_id", "run_id"}
 
 
@@ -51,11 +60,11 @@ def _summary(job: JobView) -> dict[str, Any]:
     }
 
 
-@router.get("/jobs")
+@router.get("/jobs", responses=errors(400))
 def list_jobs(
     request: Request,
     pipeline: str = "",
-    state: str = "",
+    state: State = "",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
     """Jobs, newest first; filter by ``pipeline`` and ``state``."""
@@ -82,8 +91,8 @@ def queue(request: Request) -> dict[str, Any]:
     return {"draining": danube.system.is_draining(), "queue": waiting}
 
 
-@router.get("/jobs/{job_id}")
-def get_job(request: Request, job_id: str) -> dict[str, Any]:
+@router.get("/jobs/{job_id}", responses=errors(400, 404))
+def get_job(request: Request, job_id: JobIdPath) -> dict[str, Any]:
     """One job with its steps and artifacts."""
     danube = _danube(request)
     job = danube.views.job(_job_id(job_id))
@@ -113,11 +122,14 @@ def get_job(request: Request, job_id: str) -> dict[str, Any]:
     }
 
 
-@router.get("/jobs/{job_id}/logs")
+@router.get(
+    "/jobs/{job_id}/logs",
+    responses=errors(400, 404) | LOG_BYTES,
+)
 def get_logs(
     request: Request,
-    job_id: str,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    job_id: JobIdPath,
+    offset: Annotated[int, Query(ge=0, le=MAX_LOG_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_LOG_READ)] = MAX_LOG_READ,
 ) -> Response:
     """The job log from a byte offset, as stored (bytes are not re-encoded). The

@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from api.bootstrap import Danube
+from api.http.errors import UUID_PATTERN, errors
 from domain.cause import Cause
 from domain.ids import job_id_for
 from domain.triggers.manual import DrainingError, PipelineNotFoundError, TriggerRefusedError
@@ -56,7 +57,7 @@ def _pipeline(name: str, repository: str, configured: bool, seen: Any) -> dict[s
     }
 
 
-@router.post("/pipelines/{name}/runs", status_code=201)
+@router.post("/pipelines/{name}/runs", status_code=201, responses=errors(400, 404, 503))
 def trigger_run(request: Request, name: str, body: TriggerRun) -> dict[str, Any]:
     """Start a run of ``name`` at ``ref`` (a branch, tag or commit; the commit is resolved
     from the repository)."""
@@ -96,13 +97,18 @@ def config_status(request: Request) -> dict[str, Any]:
 
 
 @router.get("/webhooks/deliveries")
-def list_deliveries(request: Request, provider: str = "", limit: int = 50) -> dict[str, Any]:
-    rows = _danube(request).deliveries.recent(min(max(limit, 1), 500), provider)
+def list_deliveries(
+    request: Request, provider: str = "", limit: Annotated[int, Query(ge=1, le=500)] = 50
+) -> dict[str, Any]:
+    rows = _danube(request).deliveries.recent(limit, provider)
     return {"deliveries": rows}
 
 
-@router.post("/webhooks/deliveries/{delivery}/replay")
-def replay_delivery(request: Request, delivery: str) -> dict[str, Any]:
+@router.post("/webhooks/deliveries/{delivery}/replay", responses=errors(400, 404, 503))
+def replay_delivery(
+    request: Request,
+    delivery: Annotated[str, Path(pattern=UUID_PATTERN, description="the delivery's UUID")],
+) -> dict[str, Any]:
     """Process a stored delivery again with the config in force now (it never starts a
     second run of a trigger that already ran). While draining: 503, nothing changes."""
     danube = _danube(request)

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from api.app.errors import InvalidInputError
 from api.app.principal import ANONYMOUS
 from api.app.wiring import Application, of_app
-from api.http.errors import responses
+from api.http.errors import errors
 
 router = APIRouter(prefix="/api/v1")
 
@@ -27,7 +27,7 @@ def _app(request: Request) -> Application:
     return of_app(request.app.state)
 
 
-@router.get("/pipelines/{name}", responses=responses(404))
+@router.get("/pipelines/{name}", responses=errors(404))
 async def get_pipeline(request: Request, name: str) -> dict[str, Any]:
     """One pipeline (configured, or seen in runs) with its last run."""
     pipeline = await run_in_threadpool(_app(request).queries.pipeline, name)
@@ -46,7 +46,7 @@ async def get_pipeline(request: Request, name: str) -> dict[str, Any]:
     }
 
 
-@router.post("/jobs/{job_id}/cancel", status_code=202, responses=responses(400, 404, 409))
+@router.post("/jobs/{job_id}/cancel", status_code=202, responses=errors(400, 404, 409))
 async def cancel_job(request: Request, job_id: str) -> dict[str, Any]:
     """Cancel the job's run: jobs that have not started end at once, running ones when
     their processes are gone. A job that has already ended answers 409."""
@@ -54,7 +54,7 @@ async def cancel_job(request: Request, job_id: str) -> dict[str, Any]:
     return {"run_id": cancelled.run_id, "cancel_requested": True}
 
 
-@router.get("/artifacts/{job_id}/{name:path}", responses=responses(400, 404, 410))
+@router.get("/artifacts/{job_id}/{name:path}", responses=errors(400, 404, 410))
 async def download_artifact(request: Request, job_id: str, name: str) -> FileResponse:
     """The artifact's bytes as stored (a directory as its tar.gz); ``Range`` requests
     are answered with 206."""
@@ -70,7 +70,7 @@ async def download_artifact(request: Request, job_id: str, name: str) -> FileRes
     )
 
 
-@router.get("/jobs/{job_id}/logs/stream", responses=responses(400, 404))
+@router.get("/jobs/{job_id}/logs/stream", responses=errors(400, 404))
 async def stream_log(
     request: Request,
     job_id: str,

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.bootstrap import Danube
+from api.http.errors import WebhookReply, errors
 from api.observability.hooks import count_delivery
 from domain.triggers.errors import (
     InvalidRepositoryUrlError,
@@ -57,7 +58,16 @@ async def read_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
-@router.post("/webhooks/{provider}")
+ACCEPTED: dict[int | str, dict[str, Any]] = {
+    202: {"model": WebhookReply, "description": "Stored, or a run started"}
+}
+
+
+@router.post(
+    "/webhooks/{provider}",
+    response_model=WebhookReply,
+    responses=errors(400, 401, 404, 413, 503, model=WebhookReply) | ACCEPTED,
+)
 async def receive(provider: str, request: Request) -> JSONResponse:
     danube: Danube = request.app.state.danube
     forge = danube.inbox.forge(provider)

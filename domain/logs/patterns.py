@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from domain.logs.secrets import MASK
+from domain.logs.pieces import MASK, Pieces
 
 LINE_HOLD = 8192
 MAX_MATCH = 4096
@@ -49,6 +49,40 @@ _HEADER = re.compile(
     rb"(?:bearer|basic|token)[ \t]{1,8})(?P<secret>[^\s\"'\\,;]{1,3000})",
     re.IGNORECASE,
 )
+
+
+def _open(atoms: list[str], tail: str, flags: int = 0) -> re.Pattern[bytes]:
+    """Ends of a line that may still become a match: a prefix of ``atoms`` (each one
+    unit of the shape's literal start), or all of them followed by ``tail``."""
+    nested = tail
+    for atom in reversed(atoms):
+        nested = f"{atom}(?:{nested})?"
+    return re.compile(f"(?:{nested})\\Z".encode(), flags)
+
+
+# What may still become a token once the rest of its line arrives (``PatternStage.release``
+# lets out only what lies before the earliest of these).
+_OPEN = (
+    _open(["g", "h", "[pousr]", "_"], "[A-Za-z0-9]*"),
+    _open(list("github_pat_"), "[A-Za-z0-9_]*"),
+    _open(list("glpat-"), "[A-Za-z0-9_.-]*"),
+    _open(["x", "o", "x", "[abprs]", "-"], "[A-Za-z0-9-]*"),
+    _open(["A", "[KS]", "I", "A"], "[0-9A-Z]*"),
+    _open([":", "/", "/"], r"[^/\s:@]*(?::[^/\s@]*)?"),
+    _open(["-"] * 5 + list("BEGIN"), "[ A-Z0-9-]*"),
+    _open(
+        list("authorization"),
+        r"[\"']?[ \t]*(?:[:=][ \t]*[\"']?(?:[a-z]*(?:[ \t]+[^\s\"'\\,;]*)?)?)?",
+        re.IGNORECASE,
+    ),
+)
+
+
+def _open_start(line: bytes) -> int:
+    """Where the earliest possible beginning of a token in an unfinished line is (its
+    length when there is none)."""
+    starts = (found.start() for pattern in _OPEN if (found := pattern.search(line)))
+    return min(starts, default=len(line))
 
 
 class _Matches:
@@ -94,6 +128,7 @@ class PatternStage:
         self._pem_budget = 0  # > 0 while inside a PEM block: bytes left to swallow
         self._pem_from: int | None = None  # where the open PEM block began
         self._consumed = 0  # input before ``_held``: emitted, masked or swallowed
+        self.pieces = Pieces()  # what the output stands for
 
     @property
     def position(self) -> int:
@@ -122,8 +157,23 @@ class PatternStage:
         if final:
             if self._pem_from is not None:
                 out.append(MASK)
+                self.pieces.masked(len(MASK), self._consumed - self._pem_from)
             self._pem_budget, self._pem_from = 0, None
         return b"".join(out)
+
+    def release(self) -> bytes:
+        """What of the unfinished line held back cannot become (part of) a token,
+        emitted now: e.g. a prompt, or a progress bar redrawn without a line end."""
+        if self._pem_budget or not self._held:
+            return b""
+        held = bytes(self._held)
+        cut = _open_start(held)
+        if not cut:
+            return b""
+        masked, used = self._scan(held[:cut], cut, self._consumed)
+        self._held = bytearray(held[used:])
+        self._consumed += used
+        return masked
 
     def _scan(self, subject: bytes, cut: int, origin: int) -> tuple[bytes, int]:
         """Mask ``subject[:cut]``, or a little more when a match crosses ``cut``; returns
@@ -137,19 +187,35 @@ class PatternStage:
                 if self._pem_budget:
                     return b"".join(out), cut
                 out.append(MASK)  # the block is over
+                self.pieces.masked(len(MASK), origin + pos - (self._pem_from or 0))
                 self._pem_from = None
                 continue
             found = matches.after(pos)
             if found is None or found.start() >= cut:
                 out.append(subject[pos:cut])
+                self.pieces.passed(cut - pos)
                 return b"".join(out), cut
             out.append(subject[pos : found.start()])
+            self.pieces.passed(found.start() - pos)
             pos = found.end()
             cut = max(cut, pos)
             if found.re is _PEM:
                 self._pem_budget, self._pem_from = PEM_LIMIT, origin + found.start()
             else:
-                out.append(_masked(found))
+                out.append(self._masked(found))
+
+    def _masked(self, found: re.Match[bytes]) -> bytes:
+        """``***`` for the whole match, or only for its ``secret`` part (a header's
+        credential, a URL's password), keeping what surrounds it."""
+        if "secret" not in found.re.groupindex:
+            self.pieces.masked(len(MASK), found.end() - found.start())
+            return MASK
+        start, text = found.start(), found.group(0)
+        before, after = text[: found.start("secret") - start], text[found.end("secret") - start :]
+        self.pieces.passed(len(before))
+        self.pieces.masked(len(MASK), found.end("secret") - found.start("secret"))
+        self.pieces.passed(len(after))
+        return before + MASK + after
 
     def _skip_pem(self, subject: bytes, pos: int, cut: int) -> tuple[int, int]:
         """Swallow the inside of a PEM block (already replaced by its ***) up to and
@@ -161,16 +227,6 @@ class PatternStage:
             return end.end(), max(cut, end.end())
         self._pem_budget -= limit - pos
         return limit, cut
-
-
-def _masked(found: re.Match[bytes]) -> bytes:
-    """``***`` for the whole match, or only for its ``secret`` part (a header's
-    credential, a URL's password), keeping what surrounds it."""
-    if "secret" not in found.re.groupindex:
-        return MASK
-    start = found.start()
-    text = found.group(0)
-    return text[: found.start("secret") - start] + MASK + text[found.end("secret") - start :]
 
 
 def _has_line_end(data: bytes) -> bool:

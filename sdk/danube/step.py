@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Literal, overload
 
@@ -27,6 +28,7 @@ from danube.errors import StepFailedError
 from danube.results import OutputCallback, StepOutcome, StepResult
 
 DEFAULT_NAME_LENGTH = 40
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,255}")
 
 __all__ = ["execute", "run"]
 
@@ -164,8 +166,11 @@ def _checked_command(command: str) -> str:
 def _checked_env(env: Mapping[str, str] | None) -> dict[str, str]:
     checked: dict[str, str] = {}
     for key, value in (env or {}).items():
-        if not isinstance(key, str) or not key or "=" in key or "\0" in key:
-            raise ValueError(f"invalid environment variable name {key!r}")
+        if not isinstance(key, str) or not _ENV_NAME.fullmatch(key):
+            raise ValueError(
+                f"invalid environment variable name {key!r}: letters, digits and '_', "
+                "not starting with a digit (the server refuses any other)"
+            )
         if not isinstance(value, str) or "\0" in value:
             raise ValueError(f"the value of environment variable {key!r} must be a string")
         checked[key] = value

@@ -132,11 +132,11 @@ def stars(data: bytes) -> bytes:
 def test_the_position_stops_before_a_secret_that_is_still_held_back() -> None:
     masker = Masker()
     masker.add("s3cr3t-Value-42")
-    given = b"first line\nthe token is s3cr3t-Value-42\n"
+    given = b"first line\nthe token is s3cr3t-Val"
     assert masker.feed(given) == b"first line\n"
     assert masker.position == len(b"first line\n")  # not inside the held-back secret
-    assert masker.flush() == b"the token is ***\n"
-    assert masker.position == len(given)
+    assert masker.feed(b"ue-42\n") == b"the token is ***\n"
+    assert masker.position == len(given) + 6
 
 
 def test_the_position_stops_before_an_open_private_key_block() -> None:
