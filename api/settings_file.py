@@ -28,6 +28,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "bind_address",
         "grpc_address",
         "public_url",
+        "graphiql",
         "auto_migrate",
         "readiness_max_lag",
     ),

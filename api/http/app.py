@@ -26,7 +26,7 @@ def create_app(danube: Danube) -> FastAPI:
     app.add_middleware(WebSocketOriginCheck, public_url=danube.settings.public_url)
     app.include_router(webhooks.router)
     app.include_router(provenance.router)
-    app.include_router(graphql_router(), prefix="/graphql")
+    app.include_router(graphql_router(graphiql=danube.settings.graphiql), prefix="/graphql")
     if danube.tracing.tracer is not None:  # no middleware at all while tracing is off
         app.add_middleware(HttpSpans, tracing=danube.tracing)
     return app

@@ -164,3 +164,20 @@ def test_status_and_queue(embedded: Embedded, url: str) -> None:
     assert {lag["projection"] for lag in status["projectionLag"]} >= {"runs"}
     queue = wait_until(lambda: data(url, "{ queue { position reason job { id } } }")["queue"])
     assert [(q["position"], q["job"]["id"]) for q in queue] == [(1, job_id.hex)]
+
+
+def test_graphiql_is_served_only_when_asked_for(embedded: Embedded, url: str) -> None:
+    from api.http.app import create_app
+    from api.processes import HttpServer
+    from tests.support import free_port, http_get
+
+    status, _ = http_get(f"{url}/graphql", timeout=10)
+    assert status != 200, "no IDE unless DANUBE_GRAPHIQL is set"
+    settings = embedded.danube.settings.model_copy(update={"graphiql": True})
+    embedded.danube.settings = settings
+    port = free_port()
+    embedded.supervisor.add("ide", HttpServer(create_app(embedded.danube), "127.0.0.1", port))
+    status, body = wait_until(
+        lambda: (r := http_get(f"http://127.0.0.1:{port}/graphql")) and r[0] and r
+    )
+    assert status == 200 and b"graphiql" in body.lower()
