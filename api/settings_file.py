@@ -32,7 +32,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "readiness_max_lag",
     ),
     "store": ("event_store", "database_url", "database_schema", "database_pool_size"),
-    "executor": ("executor", "max_concurrent_jobs"),
+    "executor": ("executor", "max_concurrent_jobs", "warm_coordinators"),
     "kubernetes": (
         "kubeconfig",
         "k8s_context",

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from adapters.local.job import LocalJob, LocalSettings
+from adapters.local.warm import CoordinatorPool
 from adapters.local.workspace import remove_tree
 from domain.execution.ports import (
     JobLaunch,
@@ -40,10 +41,23 @@ class LocalExecutor:
         coordinator_command: Sequence[str] | None = None,
         kill_grace_seconds: float = 5.0,
         git_timeout_seconds: float = 600.0,
+        warm_coordinators: int = 0,
+        warm_command: Sequence[str] | None = None,
     ) -> None:
+        """``warm_coordinators`` idle coordinators (``warm_command``; by default the SDK's
+        warm coordinator, unless ``coordinator_command`` is another program) are kept
+        ready to be handed a job; 0: every coordinator starts cold."""
         command = coordinator_command or [sys.executable, "-m", "danube.coordinator"]
+        if warm_command is None and coordinator_command is None:
+            warm_command = [sys.executable, "-m", "danube.coordinator.warm"]
         self._root = Path(root).absolute()
-        self._settings = LocalSettings(tuple(command), kill_grace_seconds, git_timeout_seconds)
+        warm = None
+        if warm_coordinators > 0 and warm_command:
+            self._root.mkdir(parents=True, exist_ok=True)
+            warm = CoordinatorPool(warm_command, self._root, warm_coordinators, kill_grace_seconds)
+        self._settings = LocalSettings(
+            tuple(command), kill_grace_seconds, git_timeout_seconds, warm
+        )
         self._lock = threading.Lock()
         self._jobs: dict[JobId, LocalJob] = {}
 
@@ -85,6 +99,8 @@ class LocalExecutor:
 
     def close(self) -> None:
         """Release every job (for the server's shutdown: no process outlives it)."""
+        if self._settings.warm is not None:
+            self._settings.warm.close()
         with self._lock:
             job_ids = list(self._jobs)
         for job_id in job_ids:

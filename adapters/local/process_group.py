@@ -59,15 +59,17 @@ class ProcessGroup:
         sink: OutputSink,
         grace: float,
         merge_stderr: bool = False,
+        stdin_pipe: bool = False,
     ) -> ProcessGroup:
         """Start ``argv`` in a new session (its own process group), stdin from /dev/null.
         With ``merge_stderr`` its stderr is its stdout pipe: one stream (STDOUT), in the
-        order the process wrote it. Raises ``OSError`` when it cannot be started."""
+        order the process wrote it. With ``stdin_pipe`` its stdin is a pipe that ``send``
+        writes once. Raises ``OSError`` when it cannot be started."""
         process = subprocess.Popen(
             list(argv),
             cwd=cwd,
             env=dict(env),
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE if stdin_pipe else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
             bufsize=0,
@@ -77,6 +79,20 @@ class ProcessGroup:
         for thread in (*group._pumps, group._watcher):
             thread.start()
         return group
+
+    def send(self, data: bytes) -> None:
+        """Write ``data`` to the stdin pipe and close it. Raises ``OSError`` (e.g. the
+        process has gone) or ``ValueError`` (no pipe, or already sent)."""
+        pipe = self._process.stdin
+        if pipe is None or pipe.closed:
+            raise ValueError("no stdin pipe to send to")
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(pipe.fileno(), view) :]
+        finally:
+            with contextlib.suppress(OSError):
+                pipe.close()
 
     @property
     def pid(self) -> int:

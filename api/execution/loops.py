@@ -24,7 +24,10 @@ def build_executor(danube: Danube) -> Executor:
         from api.execution.kubernetes import kubernetes_executor
 
         return kubernetes_executor(danube)
-    return LocalExecutor(Path(danube.settings.data_dir).resolve() / "workspaces")
+    return LocalExecutor(
+        Path(danube.settings.data_dir).resolve() / "workspaces",
+        warm_coordinators=danube.settings.warm_coordinators,
+    )
 
 
 def loop(
