@@ -14,9 +14,11 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from adapters.local.environment import git_environment
 from adapters.local.process_group import ProcessGroup
+from adapters.local.workspace import remove_tree
 from domain.execution.ports import OutputSink, Stream
 
 Launch = Callable[[Sequence[str], Path, Mapping[str, str], OutputSink], ProcessGroup]
@@ -25,6 +27,15 @@ _GIT = ("git", "-c", "credential.interactive=never", "-c", "advice.detachedHead=
 _SHA = re.compile(r"[0-9a-fA-F]{4,64}")
 _USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/@\s'\"]+)@")
 _STDERR_LIMIT = 64 * 1024
+
+
+class MirrorSource(Protocol):
+    """Contract: ``holding(repository, commit, ref)`` returns a local repository holding
+    ``commit`` that a workspace may borrow objects from (``git clone --shared``) for as
+    long as the workspace lives, or None (then the repository is cloned directly). It
+    never raises."""
+
+    def holding(self, repository: str, commit_sha: str, ref: str) -> Path | None: ...
 
 
 class CheckoutError(Exception):
@@ -57,10 +68,13 @@ class GitCheckout:
     timeout: float
     launch: Launch
     say: Callable[[str], None]  # a Danube system line for the job's log
+    mirror: MirrorSource | None = None
 
     def run(self) -> None:
         """Clone and check out, or raise ``CheckoutError``."""
         self._validate()
+        if self._from_mirror():
+            return
         repo, sha, shown = self._source, self.commit_sha, redact(self.repository)
         self.say(f"$ git clone {shown} (commit {sha[:7]})")
         clone = ["clone", "--no-checkout", "--quiet", "--", repo, str(self.workspace)]
@@ -71,6 +85,30 @@ class GitCheckout:
             self._fetch_missing_commit()
         checkout = ["checkout", "--quiet", "--detach", sha]
         self._git(checkout, self.workspace, f"could not check out commit {sha} of {shown}")
+
+    def _from_mirror(self) -> bool:
+        """Clone the local mirror at the commit; False (and no workspace) if there is no
+        mirror holding it or this fails, so that the repository is cloned directly."""
+        mirror = (
+            self.mirror.holding(self._source, self.commit_sha, self.ref) if self.mirror else None
+        )
+        if mirror is None:
+            return False
+        sha, shown = self.commit_sha, redact(self.repository)
+        self.say(f"$ git clone --shared <mirror of {shown}> (commit {sha[:7]})")
+        clone = ["clone", "--shared", "--no-checkout", "--quiet", "--"]
+        steps = [
+            ([*clone, str(mirror), str(self.workspace)], self.workspace.parent),
+            (["remote", "set-url", "origin", strip_credentials(self._source)], self.workspace),
+            (["checkout", "--quiet", "--detach", sha], self.workspace),
+        ]  # fmt: skip
+        for args, cwd in steps:
+            code, stderr = self._run(args, cwd)
+            if code != 0:
+                self.say(f"the mirror did not work ({_error_line(stderr)}); cloning directly")
+                remove_tree(self.workspace)
+                return False
+        return True
 
     @property
     def _source(self) -> str:

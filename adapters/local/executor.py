@@ -14,6 +14,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from adapters.local.checkout import MirrorSource
 from adapters.local.job import LocalJob, LocalSettings
 from adapters.local.warm import CoordinatorPool
 from adapters.local.workspace import remove_tree
@@ -43,10 +44,13 @@ class LocalExecutor:
         git_timeout_seconds: float = 600.0,
         warm_coordinators: int = 0,
         warm_command: Sequence[str] | None = None,
+        mirrors: MirrorSource | None = None,
     ) -> None:
         """``warm_coordinators`` idle coordinators (``warm_command``; by default the SDK's
         warm coordinator, unless ``coordinator_command`` is another program) are kept
-        ready to be handed a job; 0: every coordinator starts cold."""
+        ready to be handed a job; 0: every coordinator starts cold. With ``mirrors``,
+        workspaces are cloned from a local mirror of their repository when it can hold
+        their commit."""
         command = coordinator_command or [sys.executable, "-m", "danube.coordinator"]
         if warm_command is None and coordinator_command is None:
             warm_command = [sys.executable, "-m", "danube.coordinator.warm"]
@@ -56,7 +60,7 @@ class LocalExecutor:
             self._root.mkdir(parents=True, exist_ok=True)
             warm = CoordinatorPool(warm_command, self._root, warm_coordinators, kill_grace_seconds)
         self._settings = LocalSettings(
-            tuple(command), kill_grace_seconds, git_timeout_seconds, warm
+            tuple(command), kill_grace_seconds, git_timeout_seconds, warm, mirrors
         )
         self._lock = threading.Lock()
         self._jobs: dict[JobId, LocalJob] = {}

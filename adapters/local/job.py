@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from adapters.local.checkout import CheckoutError, GitCheckout
+from adapters.local.checkout import CheckoutError, GitCheckout, MirrorSource
 from adapters.local.environment import coordinator_environment, step_environment
 from adapters.local.process_group import ProcessGroup
 from adapters.local.steps import StepRun
@@ -43,6 +43,7 @@ class LocalSettings:
     kill_grace_seconds: float
     git_timeout_seconds: float
     warm: CoordinatorPool | None = None  # idle coordinators to hand a job to first
+    mirrors: MirrorSource | None = None  # local mirrors to clone workspaces from
 
 
 class JobStoppedError(Exception):
@@ -69,6 +70,7 @@ class LocalJob:
         self._coordinator: ProcessGroup | None = None
         self._steps: dict[int, StepRun] = {}
         self._prepared = threading.Event()
+        self._stopping = threading.Event()
 
     def begin(self) -> None:
         name = f"prepare-{self._job.job_id}"
@@ -93,6 +95,7 @@ class LocalJob:
         with self._lock:
             if self._stop_reason is None:
                 self._stop_reason = reason
+            self._stopping.set()
             groups = [g for g in (self._git, self._coordinator) if g is not None]
             groups += [g for run in self._steps.values() if (g := run.cancel(reason))]
         for group in groups:  # all of them get SIGTERM and share one grace period
@@ -158,6 +161,9 @@ class LocalJob:
             timeout=self._settings.git_timeout_seconds,
             launch=self._launch_git,
             say=self._say,
+            mirror=_Stoppable(mirrors, self._stopping)
+            if (mirrors := self._settings.mirrors)
+            else None,
         )
 
     def _launch_git(
@@ -214,6 +220,31 @@ class LocalJob:
             self._output.write(Stream.SYSTEM, f"{line}\n".encode())
         except Exception:
             log.exception("output sink failed for job %s", self._job.job_id)
+
+
+@dataclass(frozen=True)
+class _Stoppable:
+    """The executor's mirrors as one job asks them: a fetch into a mirror is shared with
+    other jobs and not this job's to kill, so a stop of the job does not wait for it."""
+
+    mirrors: MirrorSource
+    stopping: threading.Event
+
+    def holding(self, repository: str, commit_sha: str, ref: str) -> Path | None:
+        found: list[Path | None] = []
+        done = threading.Event()
+
+        def ask() -> None:
+            try:
+                found.append(self.mirrors.holding(repository, commit_sha, ref))
+            finally:
+                done.set()
+
+        threading.Thread(target=ask, name="mirror", daemon=True).start()
+        while not done.wait(0.05):
+            if self.stopping.is_set():
+                raise JobStoppedError()
+        return found[0] if found else None
 
 
 def _log_prepared(job: JobLaunch, began: float, checked_out: float) -> None:

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from adapters.git.mirror import GitMirrors
 from adapters.local.executor import LocalExecutor
 from api.bootstrap import Danube
 from api.execution.launch import Launcher
@@ -17,6 +18,7 @@ from domain.execution.reconciler import Reconciler
 
 RECONCILE_INTERVAL = 0.1
 DISPATCH_INTERVAL = 1.0
+MIRROR_FETCH_TIMEOUT = 600.0
 
 
 def build_executor(danube: Danube) -> Executor:
@@ -24,9 +26,11 @@ def build_executor(danube: Danube) -> Executor:
         from api.execution.kubernetes import kubernetes_executor
 
         return kubernetes_executor(danube)
+    data_dir = Path(danube.settings.data_dir).resolve()
     return LocalExecutor(
-        Path(danube.settings.data_dir).resolve() / "workspaces",
+        data_dir / "workspaces",
         warm_coordinators=danube.settings.warm_coordinators,
+        mirrors=GitMirrors(data_dir / "mirrors", timeout=MIRROR_FETCH_TIMEOUT),
     )
 
 
