@@ -17,6 +17,7 @@ from domain.execution.ports import Executor, JobOutput
 from domain.execution.reconciler import Reconciler
 
 RECONCILE_INTERVAL = 0.1
+RECONCILE_WORKERS = 8  # jobs reconciled at once (starting, ending) by each reconciler
 DISPATCH_INTERVAL = 1.0
 MIRROR_FETCH_TIMEOUT = 600.0
 
@@ -82,6 +83,7 @@ def reconciler(
         output or danube.logs,
         Launcher(danube.tokens, master_address),
         SealedStepMaterial(danube.vault),
+        workers=RECONCILE_WORKERS,
     )
     return ReconcilerLoop(policy, danube)
 
