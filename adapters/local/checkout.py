@@ -97,12 +97,15 @@ class GitCheckout:
         sha, shown = self.commit_sha, redact(self.repository)
         self.say(f"$ git clone --shared <mirror of {shown}> (commit {sha[:7]})")
         clone = ["clone", "--shared", "--no-checkout", "--quiet", "--"]
+        origin = strip_credentials(self._source)
         steps = [
             ([*clone, str(mirror), str(self.workspace)], self.workspace.parent),
-            (["remote", "set-url", "origin", strip_credentials(self._source)], self.workspace),
+            (["remote", "set-url", "origin", origin], self.workspace),
             (["checkout", "--quiet", "--detach", sha], self.workspace),
         ]  # fmt: skip
         for args, cwd in steps:
+            if args[0] == "remote" and _point_origin(self.workspace, mirror, origin):
+                continue  # done without a process
             code, stderr = self._run(args, cwd)
             if code != 0:
                 self.say(f"the mirror did not work ({_error_line(stderr)}); cloning directly")
@@ -166,6 +169,22 @@ class GitCheckout:
             return 1, f"fatal: git {args[0]} timed out after {self.timeout:g}s"
         code = group.exit_code
         return (1 if code is None else code), capture.text()
+
+
+def _point_origin(workspace: Path, mirror: Path, url: str) -> bool:
+    """Point the fresh clone's origin from the mirror to ``url`` by rewriting the one
+    line ``git clone`` wrote (quoted as git config quotes); False if it is not there."""
+    config = workspace / ".git" / "config"
+    try:
+        text = config.read_text()
+    except OSError:
+        return False
+    line = f"\turl = {mirror}\n"
+    if text.count(line) != 1 or any(c in url for c in "\n\r\0"):
+        return False
+    quoted = url.replace("\\", "\\\\").replace('"', '\\"')
+    config.write_text(text.replace(line, f'\turl = "{quoted}"\n'))
+    return True
 
 
 def _error_line(stderr: str) -> str:

@@ -79,3 +79,16 @@ def test_without_a_usable_mirror_the_repository_is_cloned_directly(
     assert git("rev-parse", "HEAD", cwd=workspace) == commit
     assert f"$ git clone {origin.file_url}" in sink.system_text()
     assert not (workspace / ".git" / "objects" / "info" / "alternates").exists()
+
+
+def test_a_repository_path_with_quotes_and_backslashes_stays_the_origin(
+    executors: Executors, sinks: Sinks, tmp_path: Path
+) -> None:
+    odd = Origin(tmp_path / 'odd "quoted" \\ name; #x')
+    commit = odd.commit({"version.txt": "1\n"}, "one")
+    odd.push()
+    workspace = prepared(
+        executors(mirrors=GitMirrors(tmp_path / "mirrors")), str(odd.bare), commit, sinks()
+    )
+    assert git("remote", "get-url", "origin", cwd=workspace) == str(odd.bare)
+    assert (workspace / ".git" / "objects" / "info" / "alternates").exists()
