@@ -85,3 +85,27 @@ def test_idle_warm_coordinators_have_no_server_settings_and_end_with_the_executo
     finally:
         executor.close()
     assert not _idle(root)
+
+
+def test_a_warm_coordinators_token_is_not_in_its_process_environment(
+    embedded: Embedded,
+) -> None:
+    _, job_id = embedded.request("""
+        import os
+        from danube import pipeline, step
+
+        @pipeline(name="demo")
+        def build() -> None:
+            with open("/proc/self/environ", "rb") as environ:
+                print("token-in-environ", b"DANUBE_JOB_TOKEN" in environ.read())
+            step.run(
+                "tr '\\\\0' '\\\\n' < /proc/$COORDINATOR/environ | grep -c DANUBE_ || true",
+                env={"COORDINATOR": str(os.getpid())},
+            )
+    """)
+    job = embedded.finished(job_id)
+    log = embedded.log(job_id)
+    assert job.state == "success", log.decode(errors="replace")
+    assert b"token-in-environ False\n" in log
+    assert b"\n0\n" in log  # no DANUBE_ variable at all: it started without the job's
+    assert embedded.danube.tokens.issue(job_id).encode() not in log
