@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from adapters.local.checkout import MirrorSource
@@ -64,6 +64,19 @@ class LocalExecutor:
         )
         self._lock = threading.Lock()
         self._jobs: dict[JobId, LocalJob] = {}
+        self._watchers: list[Callable[[], None]] = []
+
+    def watch(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` whenever a job's coordinator has ended, so that whoever
+        reconciles looks at it at once rather than at its next poll. It must not block."""
+        with self._lock:
+            self._watchers.append(callback)
+
+    def _exited(self) -> None:
+        with self._lock:
+            watchers = list(self._watchers)
+        for callback in watchers:
+            callback()
 
     def workspace(self, job_id: JobId) -> Path:
         return self._root / job_id.hex
@@ -73,7 +86,7 @@ class LocalExecutor:
             if job.job_id in self._jobs:
                 return
             local = self._jobs[job.job_id] = LocalJob(
-                job, self.workspace(job.job_id), self._settings, output
+                job, self.workspace(job.job_id), self._settings, output, self._exited
             )
         local.begin()
 

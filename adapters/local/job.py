@@ -13,7 +13,7 @@ import pwd
 import shlex
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,8 +56,14 @@ class CoordinatorStartError(Exception):
 
 class LocalJob:
     def __init__(
-        self, job: JobLaunch, workspace: Path, settings: LocalSettings, output: OutputSink
+        self,
+        job: JobLaunch,
+        workspace: Path,
+        settings: LocalSettings,
+        output: OutputSink,
+        on_exit: Callable[[], None] | None = None,
     ) -> None:
+        self._on_exit = on_exit  # told when the coordinator has ended (must not block)
         self._job = job
         self._workspace = workspace
         self._settings = settings
@@ -201,6 +207,8 @@ class LocalJob:
                     f"{error.strerror or type(error).__name__}"
                 ) from None
             self._phase = Phase.RUNNING
+            if self._on_exit is not None:
+                self._coordinator.when_done(self._on_exit)
 
     def _fail(self, error: Exception) -> None:
         with self._lock:

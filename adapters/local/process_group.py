@@ -43,6 +43,7 @@ class ProcessGroup:
         self._killed = False
         self._deadline: float | None = None
         self._done = threading.Event()
+        self._when_done: list[Callable[[], None]] = []
         assert process.stdout is not None
         self._pumps = [_thread(_pump, process.stdout, Stream.STDOUT, sink)]
         if process.stderr is not None:
@@ -113,6 +114,15 @@ class ProcessGroup:
         code = self._process.returncode
         return 128 - code if code < 0 else code
 
+    def when_done(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (on the group's watcher thread) once the group has ended; at
+        once if it has. It must not block."""
+        with self._lock:
+            if not self._done.is_set():
+                self._when_done.append(callback)
+                return
+        callback()
+
     def wait(self, timeout: float | None = None) -> bool:
         """Whether the group has ended (leader reaped, output drained) within ``timeout``."""
         return self._done.wait(timeout)
@@ -170,7 +180,14 @@ class ProcessGroup:
             self._reaped = True
         for pump in self._pumps:  # only a process that left the group still holds a pipe
             pump.join(self._grace)
-        self._done.set()
+        with self._lock:
+            self._done.set()
+            callbacks, self._when_done = self._when_done, []
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:
+                log.exception("a callback on the end of process group %d failed", self.pid)
 
 
 def _thread(target: Callable[..., None], *args: object) -> threading.Thread:

@@ -36,10 +36,24 @@ def build_executor(danube: Danube) -> Executor:
 
 
 def loop(
-    tick: Callable[[], object], danube: Danube, interval: float
+    tick: Callable[[], object],
+    danube: Danube,
+    interval: float,
+    nudge: threading.Event | None = None,
 ) -> Callable[[threading.Event], None]:
-    """Run ``tick`` whenever the read models move, and at least every ``interval``."""
+    """Run ``tick`` whenever the read models move (or ``nudge`` is set), and at least
+    every ``interval``."""
     progress = danube.store.views.progress("runs")
+    if nudge is not None:
+        progress.subscribe(nudge)
+
+        def nudged(stopping: threading.Event) -> None:
+            while not stopping.is_set():
+                nudge.clear()  # before looking: a move while ticking ticks again
+                tick()
+                nudge.wait(interval)
+
+        return nudged
 
     def work(stopping: threading.Event) -> None:
         while not stopping.is_set():
@@ -65,9 +79,13 @@ class ReconcilerLoop:
     """The reconciler as a supervised worker. ``wait_for_steps`` is for stopping: after
     the executor was closed, its steps' threads still record how they ended."""
 
-    def __init__(self, policy: Reconciler, danube: Danube) -> None:
+    def __init__(self, policy: Reconciler, danube: Danube, executor: Executor) -> None:
         self.wait_for_steps = policy.wait_for_steps
-        self._work = loop(policy.tick, danube, RECONCILE_INTERVAL)
+        nudge = threading.Event()
+        watch = getattr(executor, "watch", None)  # an executor that says when jobs end
+        if watch is not None:
+            watch(nudge.set)
+        self._work = loop(policy.tick, danube, RECONCILE_INTERVAL, nudge)
 
     def __call__(self, stopping: threading.Event) -> None:
         self._work(stopping)
@@ -85,7 +103,7 @@ def reconciler(
         SealedStepMaterial(danube.vault),
         workers=RECONCILE_WORKERS,
     )
-    return ReconcilerLoop(policy, danube)
+    return ReconcilerLoop(policy, danube, executor)
 
 
 def output_flusher(danube: Danube) -> Callable[[threading.Event], None]:
