@@ -17,6 +17,7 @@ from domain.execution.ports import Executor, JobOutput
 from domain.execution.reconciler import Reconciler
 
 RECONCILE_INTERVAL = 0.1
+EXIT_VIEW_WAIT = 5.0  # at most, for the read models to show what a job reported
 RECONCILE_WORKERS = 8  # jobs reconciled at once (starting, ending) by each reconciler
 DISPATCH_INTERVAL = 1.0
 MIRROR_FETCH_TIMEOUT = 600.0
@@ -36,24 +37,10 @@ def build_executor(danube: Danube) -> Executor:
 
 
 def loop(
-    tick: Callable[[], object],
-    danube: Danube,
-    interval: float,
-    nudge: threading.Event | None = None,
+    tick: Callable[[], object], danube: Danube, interval: float
 ) -> Callable[[threading.Event], None]:
-    """Run ``tick`` whenever the read models move (or ``nudge`` is set), and at least
-    every ``interval``."""
+    """Run ``tick`` whenever the read models move, and at least every ``interval``."""
     progress = danube.store.views.progress("runs")
-    if nudge is not None:
-        progress.subscribe(nudge)
-
-        def nudged(stopping: threading.Event) -> None:
-            while not stopping.is_set():
-                nudge.clear()  # before looking: a move while ticking ticks again
-                tick()
-                nudge.wait(interval)
-
-        return nudged
 
     def work(stopping: threading.Event) -> None:
         while not stopping.is_set():
@@ -76,19 +63,34 @@ def dispatcher(danube: Danube) -> Callable[[threading.Event], None]:
 
 
 class ReconcilerLoop:
-    """The reconciler as a supervised worker. ``wait_for_steps`` is for stopping: after
-    the executor was closed, its steps' threads still record how they ended."""
+    """The reconciler as a supervised worker: it ticks whenever the read models move, when
+    the executor says a job's processes have ended (once the read models show what was
+    recorded before, e.g. what the job reported), and at least every
+    ``RECONCILE_INTERVAL``. ``wait_for_steps`` is for stopping: after the executor was
+    closed, its steps' threads still record how they ended."""
 
     def __init__(self, policy: Reconciler, danube: Danube, executor: Executor) -> None:
         self.wait_for_steps = policy.wait_for_steps
-        nudge = threading.Event()
+        self._tick, self._danube = policy.tick, danube
+        self._nudge, self._exited = threading.Event(), threading.Event()
+        danube.store.views.progress("runs").subscribe(self._nudge)
         watch = getattr(executor, "watch", None)  # an executor that says when jobs end
         if watch is not None:
-            watch(nudge.set)
-        self._work = loop(policy.tick, danube, RECONCILE_INTERVAL, nudge)
+            watch(self._job_ended)
+
+    def _job_ended(self) -> None:
+        self._exited.set()
+        self._nudge.set()
 
     def __call__(self, stopping: threading.Event) -> None:
-        self._work(stopping)
+        while not stopping.is_set():
+            self._nudge.clear()  # before looking: a move while ticking ticks again
+            if self._exited.is_set():
+                self._exited.clear()
+                position = self._danube.store.log.position()
+                self._danube.wait_for_views(position, EXIT_VIEW_WAIT, only=("runs",))
+            self._tick()
+            self._nudge.wait(RECONCILE_INTERVAL)
 
 
 def reconciler(
