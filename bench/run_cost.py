@@ -11,8 +11,9 @@ triggered at once, a per-phase breakdown of the median run (from its events' tim
 and the executor's "job prepared" log line), and the RSS of the ``danube up`` process
 idle and at the peak of the runs triggered at once (its children, i.e. jobs and idle
 coordinators, separately). The same-run floor is what a run has to do at least: a local
-``git clone`` of the same repository plus ``python3 -c pass``, spawned directly.
-Prints one JSON object as its last line.
+``git clone`` of the same repository plus ``python3 -c pass``, spawned directly. At the
+end, ``danube replay --check`` says whether the read models rebuilt from the log of all
+those runs equal the live ones. Prints one JSON object as its last line.
 
     python bench/run_cost.py          # about two minutes
     python bench/run_cost.py --full   # more runs
@@ -162,6 +163,7 @@ class Server:
             DANUBE_LOG_LEVEL="info",
             DANUBE_LOG_FORMAT="json",
         )
+        self.env = env
         self.log_path = tmp / "server.log"
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
@@ -198,6 +200,14 @@ class Server:
                 entry = json.loads(raw)
                 lines[entry["job_id"]] = entry
         return lines
+
+    def replay_matches(self) -> bool:
+        """After ``stop``: ``danube replay --check`` on the server's data (every read model
+        rebuilt from the event log equals the live one)."""
+        done = subprocess.run(
+            [danube_bin(), "replay", "--check"], env=self.env, capture_output=True, timeout=600
+        )
+        return done.returncode == 0
 
     def stop(self) -> None:
         self.process.terminate()
@@ -399,6 +409,7 @@ def main() -> None:
         per_minute, states, peak = at_once(server, AT_ONCE)
     finally:
         server.stop()
+    replayed = server.replay_matches()
     floor_p50 = statistics.median(base)
     result = {
         "trigger_to_done_p50_ms": ms(statistics.median(done)),
@@ -415,6 +426,7 @@ def main() -> None:
         "runs_per_minute": round(per_minute),
         "runs_at_once": AT_ONCE,
         "runs_at_once_states": states,
+        "replay_equals_live": replayed,
         "concurrent_jobs": CONCURRENT_JOBS,
         "phases_of_median_run_ms": breakdown,
         "rss_idle_mb": idle_own,
