@@ -43,6 +43,10 @@ class _Handoff:
             sink = self._sink
         sink.write(stream, data)
 
+    def early_text(self) -> str:
+        with self._lock:
+            return b"".join(data for _, data in self._early).decode(errors="replace")
+
     def attach(self, sink: OutputSink) -> None:
         with self._lock:
             early, self._early = self._early, []
@@ -70,7 +74,12 @@ class CoordinatorPool:
         try:
             while (idle := self._pop()) is not None:
                 group, handoff = idle
-                if group.wait(0):  # died while idle: its output goes to the log below
+                if group.wait(0):  # died while idle: say so, with what it said
+                    log.warning(
+                        "a warm coordinator exited while idle (code %s): %s",
+                        group.exit_code,
+                        handoff.early_text()[-2000:],
+                    )
                     continue
                 try:
                     group.send(job)
