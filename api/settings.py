@@ -75,6 +75,8 @@ class Settings(BaseSettings):
 
     executor: Literal["local", "kubernetes"] = "local"
     max_concurrent_jobs: int = Field(default=4, ge=1, le=10_000)
+    # local executor: idle coordinators kept started, the SDK imported, to hand jobs to
+    warm_coordinators: int = Field(default=2, ge=0, le=64)
 
     kubeconfig: str = ""
     k8s_context: str = ""

@@ -39,7 +39,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "database_pool_size",
         "database_lease_ttl",
     ),
-    "executor": ("executor", "max_concurrent_jobs"),
+    "executor": ("executor", "max_concurrent_jobs", "warm_coordinators"),
     "kubernetes": (
         "kubeconfig",
         "k8s_context",

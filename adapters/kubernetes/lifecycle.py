@@ -10,6 +10,7 @@ node is gone) is deleted again with grace period 0.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -38,25 +39,42 @@ class JobStoppedError(Exception):
 def create_pod(
     api: KubeApi, launch: JobLaunch, template: PodTemplate, stopped: Callable[[], bool]
 ) -> Obj:
-    """Create the job's Secret, then its pod; returns the pod. Raises ``ApiError`` or
-    ``JobStoppedError``. (``own_secret`` then makes the pod the Secret's owner.)"""
-    namespace, job_id = template.namespace, launch.job_id
-    secret = secret_manifest(launch, template)
-    _ensure(
-        lambda: api.create_secret(namespace, secret),
-        lambda: api.read_secret(namespace, secret["metadata"]["name"]),
-        job_id,
-        "Secret",
-    )
+    """Create the job's Secret and its pod at the same time (no serial round trips: the
+    kubelet waits for a Secret volume that is not there yet); returns the pod once both
+    exist. Raises ``ApiError`` (either failed: the job fails and deleting it deletes
+    both) or ``JobStoppedError``. (``own_secret`` then makes the pod the Secret's owner.)"""
     if stopped():
         raise JobStoppedError()
+    namespace, job_id = template.namespace, launch.job_id
+    secret = secret_manifest(launch, template)
+    failed: list[BaseException] = []
+
+    def create_secret() -> None:
+        try:
+            _ensure(
+                lambda: api.create_secret(namespace, secret),
+                lambda: api.read_secret(namespace, secret["metadata"]["name"]),
+                job_id,
+                "Secret",
+            )
+        except BaseException as error:  # handed to the caller below
+            failed.append(error)
+
+    beside = threading.Thread(target=create_secret, name=f"secret-{job_id}", daemon=True)
+    beside.start()
     manifest = pod_manifest(launch, template)
-    return _ensure(
-        lambda: api.create_pod(namespace, manifest),
-        lambda: api.read_pod(namespace, manifest["metadata"]["name"]),
-        job_id,
-        "pod",
-    )
+    try:
+        pod = _ensure(
+            lambda: api.create_pod(namespace, manifest),
+            lambda: api.read_pod(namespace, manifest["metadata"]["name"]),
+            job_id,
+            "pod",
+        )
+    finally:
+        beside.join()
+    if failed:
+        raise failed[0]
+    return pod
 
 
 def own_secret(api: KubeApi, namespace: str, pod: Obj) -> None:

@@ -22,9 +22,11 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from adapters.local.environment import git_environment
 from adapters.local.process_group import ProcessGroup
+from adapters.local.workspace import remove_tree
 from domain.execution.git_access import GitAccess
 from domain.execution.ports import OutputSink, Stream
 
@@ -39,6 +41,15 @@ _AUTH_FAILURES = (
     "could not read username", "could not read password", "permission denied",
     "host key verification failed", "terminal prompts disabled", "access denied",
 )  # fmt: skip
+
+
+class MirrorSource(Protocol):
+    """Contract: ``holding(repository, commit, ref)`` returns a local repository holding
+    ``commit`` that a workspace may borrow objects from (``git clone --shared``) for as
+    long as the workspace lives, or None (then the repository is cloned directly). It
+    never raises."""
+
+    def holding(self, repository: str, commit_sha: str, ref: str) -> Path | None: ...
 
 
 class CheckoutError(Exception):
@@ -72,10 +83,16 @@ class GitCheckout:
     launch: Launch
     say: Callable[[str], None]  # a Danube system line for the job's log
     access: GitAccess | None = None  # credentials from git_authentication, if one matched
+    mirror: MirrorSource | None = None
 
     def run(self) -> None:
         """Clone and check out, or raise ``CheckoutError``."""
         self._validate()
+        # A repository reached with credentials is cloned directly: the shared mirror
+        # is fetched without them, and nothing of a private repository is kept beyond
+        # the job's own workspace.
+        if self.access is None and self._from_mirror():
+            return
         with _access_environment(self.access) as env:
             self._run_with(env)
 
@@ -93,6 +110,33 @@ class GitCheckout:
             self._fetch_missing_commit(env)
         checkout = ["checkout", "--quiet", "--detach", sha]
         self._git(checkout, self.workspace, f"could not check out commit {sha} of {shown}", env)
+
+    def _from_mirror(self) -> bool:
+        """Clone the local mirror at the commit; False (and no workspace) if there is no
+        mirror holding it or this fails, so that the repository is cloned directly."""
+        mirror = (
+            self.mirror.holding(self._source, self.commit_sha, self.ref) if self.mirror else None
+        )
+        if mirror is None:
+            return False
+        sha, shown = self.commit_sha, redact(self.repository)
+        self.say(f"$ git clone --shared <mirror of {shown}> (commit {sha[:7]})")
+        clone = ["clone", "--shared", "--no-checkout", "--quiet", "--"]
+        origin = strip_credentials(self._source)
+        steps = [
+            ([*clone, str(mirror), str(self.workspace)], self.workspace.parent),
+            (["remote", "set-url", "origin", origin], self.workspace),
+            (["checkout", "--quiet", "--detach", sha], self.workspace),
+        ]  # fmt: skip
+        for args, cwd in steps:
+            if args[0] == "remote" and _point_origin(self.workspace, mirror, origin):
+                continue  # done without a process
+            code, stderr = self._run(args, cwd, {})
+            if code != 0:
+                self.say(f"the mirror did not work ({_error_line(stderr)}); cloning directly")
+                remove_tree(self.workspace)
+                return False
+        return True
 
     @property
     def _source(self) -> str:
@@ -190,6 +234,22 @@ def _access_environment(access: GitAccess | None) -> Iterator[dict[str, str]]:
             "-o", "StrictHostKeyChecking=yes",
         ]  # fmt: skip
         yield {"GIT_SSH_COMMAND": shlex.join(ssh)}
+
+
+def _point_origin(workspace: Path, mirror: Path, url: str) -> bool:
+    """Point the fresh clone's origin from the mirror to ``url`` by rewriting the one
+    line ``git clone`` wrote (quoted as git config quotes); False if it is not there."""
+    config = workspace / ".git" / "config"
+    try:
+        text = config.read_text()
+    except OSError:
+        return False
+    line = f"\turl = {mirror}\n"
+    if text.count(line) != 1 or any(c in url for c in "\n\r\0"):
+        return False
+    quoted = url.replace("\\", "\\\\").replace('"', '\\"')
+    config.write_text(text.replace(line, f'\turl = "{quoted}"\n'))
+    return True
 
 
 def _error_line(stderr: str) -> str:

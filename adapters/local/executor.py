@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from adapters.local.checkout import MirrorSource
 from adapters.local.job import LocalJob, LocalSettings
+from adapters.local.warm import CoordinatorPool
 from adapters.local.workspace import remove_tree
 from domain.execution.ports import (
     JobLaunch,
@@ -41,13 +43,42 @@ class LocalExecutor:
         coordinator_command: Sequence[str] | None = None,
         kill_grace_seconds: float = 5.0,
         git_timeout_seconds: float = 600.0,
+        warm_coordinators: int = 0,
+        warm_command: Sequence[str] | None = None,
+        mirrors: MirrorSource | None = None,
     ) -> None:
+        """``warm_coordinators`` idle coordinators (``warm_command``; by default the SDK's
+        warm coordinator, unless ``coordinator_command`` is another program) are kept
+        ready to be handed a job; 0: every coordinator starts cold. With ``mirrors``,
+        workspaces are cloned from a local mirror of their repository when it can hold
+        their commit."""
         command = coordinator_command or [sys.executable, "-m", "danube.coordinator"]
+        if warm_command is None and coordinator_command is None:
+            warm_command = [sys.executable, "-m", "danube.coordinator.warm"]
         self._root = Path(root).absolute()
-        self._settings = LocalSettings(tuple(command), kill_grace_seconds, git_timeout_seconds)
+        warm = None
+        if warm_coordinators > 0 and warm_command:
+            self._root.mkdir(parents=True, exist_ok=True)
+            warm = CoordinatorPool(warm_command, self._root, warm_coordinators, kill_grace_seconds)
+        self._settings = LocalSettings(
+            tuple(command), kill_grace_seconds, git_timeout_seconds, warm, mirrors
+        )
         self._lock = threading.Lock()
         self._jobs: dict[JobId, LocalJob] = {}
         self._told_about_images: set[JobId] = set()
+        self._watchers: list[Callable[[], None]] = []
+
+    def watch(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` whenever a job's coordinator has ended, so that whoever
+        reconciles looks at it at once rather than at its next poll. It must not block."""
+        with self._lock:
+            self._watchers.append(callback)
+
+    def _exited(self) -> None:
+        with self._lock:
+            watchers = list(self._watchers)
+        for callback in watchers:
+            callback()
 
     def workspace(self, job_id: JobId) -> Path:
         return self._root / job_id.hex
@@ -57,7 +88,7 @@ class LocalExecutor:
             if job.job_id in self._jobs:
                 return
             local = self._jobs[job.job_id] = LocalJob(
-                job, self.workspace(job.job_id), self._settings, output
+                job, self.workspace(job.job_id), self._settings, output, self._exited
             )
         local.begin()
 
@@ -102,6 +133,8 @@ class LocalExecutor:
 
     def close(self) -> None:
         """Release every job (for the server's shutdown: no process outlives it)."""
+        if self._settings.warm is not None:
+            self._settings.warm.close()
         with self._lock:
             job_ids = list(self._jobs)
         for job_id in job_ids:

@@ -12,14 +12,16 @@ import os
 import pwd
 import shlex
 import threading
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from adapters.local.checkout import CheckoutError, GitCheckout
+from adapters.local.checkout import CheckoutError, GitCheckout, MirrorSource
 from adapters.local.environment import coordinator_environment, step_environment
 from adapters.local.process_group import ProcessGroup
 from adapters.local.steps import StepRun
+from adapters.local.warm import CoordinatorPool
 from adapters.local.workspace import remove_tree
 from domain.execution.ports import (
     JobLaunch,
@@ -40,6 +42,8 @@ class LocalSettings:
     coordinator_command: tuple[str, ...]
     kill_grace_seconds: float
     git_timeout_seconds: float
+    warm: CoordinatorPool | None = None  # idle coordinators to hand a job to first
+    mirrors: MirrorSource | None = None  # local mirrors to clone workspaces from
 
 
 class JobStoppedError(Exception):
@@ -52,8 +56,14 @@ class CoordinatorStartError(Exception):
 
 class LocalJob:
     def __init__(
-        self, job: JobLaunch, workspace: Path, settings: LocalSettings, output: OutputSink
+        self,
+        job: JobLaunch,
+        workspace: Path,
+        settings: LocalSettings,
+        output: OutputSink,
+        on_exit: Callable[[], None] | None = None,
     ) -> None:
+        self._on_exit = on_exit  # told when the coordinator has ended (must not block)
         self._job = job
         self._workspace = workspace
         self._settings = settings
@@ -66,6 +76,7 @@ class LocalJob:
         self._coordinator: ProcessGroup | None = None
         self._steps: dict[int, StepRun] = {}
         self._prepared = threading.Event()
+        self._stopping = threading.Event()
 
     def begin(self) -> None:
         name = f"prepare-{self._job.job_id}"
@@ -90,6 +101,7 @@ class LocalJob:
         with self._lock:
             if self._stop_reason is None:
                 self._stop_reason = reason
+            self._stopping.set()
             groups = [g for g in (self._git, self._coordinator) if g is not None]
             groups += [g for run in self._steps.values() if (g := run.cancel(reason))]
         for group in groups:  # all of them get SIGTERM and share one grace period
@@ -129,11 +141,14 @@ class LocalJob:
 
     def _prepare(self) -> None:
         try:
+            began = time.monotonic()
             self._say(_no_isolation_warning())
             remove_tree(self._workspace)  # left over from an earlier server process
             self._workspace.parent.mkdir(parents=True, exist_ok=True)
             self._checkout().run()
+            checked_out = time.monotonic()
             self._start_coordinator()
+            _log_prepared(self._job, began, checked_out)
         except (CheckoutError, CoordinatorStartError, JobStoppedError, OSError) as error:
             self._fail(error)
         except Exception as error:
@@ -153,6 +168,9 @@ class LocalJob:
             launch=self._launch_git,
             say=self._say,
             access=job.git_access,
+            mirror=_Stoppable(mirrors, self._stopping)
+            if (mirrors := self._settings.mirrors)
+            else None,
         )
 
     def _launch_git(
@@ -172,8 +190,11 @@ class LocalJob:
         with self._lock:
             if self._stop_reason is not None:
                 raise JobStoppedError()
+            warm = self._settings.warm
             try:
-                self._coordinator = ProcessGroup.spawn(
+                self._coordinator = (
+                    warm.take(env, self._workspace, self._output) if warm is not None else None
+                ) or ProcessGroup.spawn(
                     command,
                     cwd=self._workspace,
                     env=env,
@@ -187,6 +208,8 @@ class LocalJob:
                     f"{error.strerror or type(error).__name__}"
                 ) from None
             self._phase = Phase.RUNNING
+            if self._on_exit is not None:
+                self._coordinator.when_done(self._on_exit)
 
     def _fail(self, error: Exception) -> None:
         with self._lock:
@@ -206,6 +229,43 @@ class LocalJob:
             self._output.write(Stream.SYSTEM, f"{line}\n".encode())
         except Exception:
             log.exception("output sink failed for job %s", self._job.job_id)
+
+
+@dataclass(frozen=True)
+class _Stoppable:
+    """The executor's mirrors as one job asks them: a fetch into a mirror is shared with
+    other jobs and not this job's to kill, so a stop of the job does not wait for it."""
+
+    mirrors: MirrorSource
+    stopping: threading.Event
+
+    def holding(self, repository: str, commit_sha: str, ref: str) -> Path | None:
+        found: list[Path | None] = []
+        done = threading.Event()
+
+        def ask() -> None:
+            try:
+                found.append(self.mirrors.holding(repository, commit_sha, ref))
+            finally:
+                done.set()
+
+        threading.Thread(target=ask, name="mirror", daemon=True).start()
+        while not done.wait(0.05):
+            if self.stopping.is_set():
+                raise JobStoppedError()
+        return found[0] if found else None
+
+
+def _log_prepared(job: JobLaunch, began: float, checked_out: float) -> None:
+    """Where a job's start-up time went (``bench/run_cost.py`` reads it)."""
+    log.info(
+        "job prepared",
+        extra={
+            "job_id": job.job_id.hex,
+            "checkout_ms": round((checked_out - began) * 1000, 1),
+            "coordinator_start_ms": round((time.monotonic() - checked_out) * 1000, 1),
+        },
+    )
 
 
 def _no_isolation_warning() -> str:

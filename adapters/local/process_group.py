@@ -43,6 +43,7 @@ class ProcessGroup:
         self._killed = False
         self._deadline: float | None = None
         self._done = threading.Event()
+        self._when_done: list[Callable[[], None]] = []
         assert process.stdout is not None
         self._pumps = [_thread(_pump, process.stdout, Stream.STDOUT, sink)]
         if process.stderr is not None:
@@ -59,15 +60,17 @@ class ProcessGroup:
         sink: OutputSink,
         grace: float,
         merge_stderr: bool = False,
+        stdin_pipe: bool = False,
     ) -> ProcessGroup:
         """Start ``argv`` in a new session (its own process group), stdin from /dev/null.
         With ``merge_stderr`` its stderr is its stdout pipe: one stream (STDOUT), in the
-        order the process wrote it. Raises ``OSError`` when it cannot be started."""
+        order the process wrote it. With ``stdin_pipe`` its stdin is a pipe that ``send``
+        writes once. Raises ``OSError`` when it cannot be started."""
         process = subprocess.Popen(
             list(argv),
             cwd=cwd,
             env=dict(env),
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE if stdin_pipe else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
             bufsize=0,
@@ -77,6 +80,20 @@ class ProcessGroup:
         for thread in (*group._pumps, group._watcher):
             thread.start()
         return group
+
+    def send(self, data: bytes) -> None:
+        """Write ``data`` to the stdin pipe and close it. Raises ``OSError`` (e.g. the
+        process has gone) or ``ValueError`` (no pipe, or already sent)."""
+        pipe = self._process.stdin
+        if pipe is None or pipe.closed:
+            raise ValueError("no stdin pipe to send to")
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(pipe.fileno(), view) :]
+        finally:
+            with contextlib.suppress(OSError):
+                pipe.close()
 
     @property
     def pid(self) -> int:
@@ -96,6 +113,15 @@ class ProcessGroup:
             return None
         code = self._process.returncode
         return 128 - code if code < 0 else code
+
+    def when_done(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (on the group's watcher thread) once the group has ended; at
+        once if it has. It must not block."""
+        with self._lock:
+            if not self._done.is_set():
+                self._when_done.append(callback)
+                return
+        callback()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Whether the group has ended (leader reaped, output drained) within ``timeout``."""
@@ -154,7 +180,14 @@ class ProcessGroup:
             self._reaped = True
         for pump in self._pumps:  # only a process that left the group still holds a pipe
             pump.join(self._grace)
-        self._done.set()
+        with self._lock:
+            self._done.set()
+            callbacks, self._when_done = self._when_done, []
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:
+                log.exception("a callback on the end of process group %d failed", self.pid)
 
 
 def _thread(target: Callable[..., None], *args: object) -> threading.Thread:

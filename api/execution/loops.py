@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from adapters.git.mirror import GitMirrors
 from adapters.local.executor import LocalExecutor
 from api.bootstrap import Danube
 from api.execution.launch import Launcher
@@ -16,7 +17,10 @@ from domain.execution.ports import Executor, JobOutput
 from domain.execution.reconciler import Reconciler
 
 RECONCILE_INTERVAL = 0.1
+EXIT_VIEW_WAIT = 5.0  # at most, for the read models to show what a job reported
+RECONCILE_WORKERS = 8  # jobs reconciled at once (starting, ending) by each reconciler
 DISPATCH_INTERVAL = 1.0
+MIRROR_FETCH_TIMEOUT = 600.0
 
 
 def build_executor(danube: Danube) -> Executor:
@@ -24,7 +28,12 @@ def build_executor(danube: Danube) -> Executor:
         from api.execution.kubernetes import kubernetes_executor
 
         return kubernetes_executor(danube)
-    return LocalExecutor(Path(danube.settings.data_dir).resolve() / "workspaces")
+    data_dir = Path(danube.settings.data_dir).resolve()
+    return LocalExecutor(
+        data_dir / "workspaces",
+        warm_coordinators=danube.settings.warm_coordinators,
+        mirrors=GitMirrors(data_dir / "mirrors", timeout=MIRROR_FETCH_TIMEOUT),
+    )
 
 
 def loop(
@@ -54,15 +63,34 @@ def dispatcher(danube: Danube) -> Callable[[threading.Event], None]:
 
 
 class ReconcilerLoop:
-    """The reconciler as a supervised worker. ``wait_for_steps`` is for stopping: after
-    the executor was closed, its steps' threads still record how they ended."""
+    """The reconciler as a supervised worker: it ticks whenever the read models move, when
+    the executor says a job's processes have ended (once the read models show what was
+    recorded before, e.g. what the job reported), and at least every
+    ``RECONCILE_INTERVAL``. ``wait_for_steps`` is for stopping: after the executor was
+    closed, its steps' threads still record how they ended."""
 
-    def __init__(self, policy: Reconciler, danube: Danube) -> None:
+    def __init__(self, policy: Reconciler, danube: Danube, executor: Executor) -> None:
         self.wait_for_steps = policy.wait_for_steps
-        self._work = loop(policy.tick, danube, RECONCILE_INTERVAL)
+        self._tick, self._danube = policy.tick, danube
+        self._nudge, self._exited = threading.Event(), threading.Event()
+        danube.store.views.progress("runs").subscribe(self._nudge)
+        watch = getattr(executor, "watch", None)  # an executor that says when jobs end
+        if watch is not None:
+            watch(self._job_ended)
+
+    def _job_ended(self) -> None:
+        self._exited.set()
+        self._nudge.set()
 
     def __call__(self, stopping: threading.Event) -> None:
-        self._work(stopping)
+        while not stopping.is_set():
+            self._nudge.clear()  # before looking: a move while ticking ticks again
+            if self._exited.is_set():
+                self._exited.clear()
+                position = self._danube.store.log.position()
+                self._danube.wait_for_views(position, EXIT_VIEW_WAIT, only=("runs",))
+            self._tick()
+            self._nudge.wait(RECONCILE_INTERVAL)
 
 
 def reconciler(
@@ -75,8 +103,9 @@ def reconciler(
         output or danube.logs,
         Launcher(danube.tokens, master_address, danube.git_credentials),
         SealedStepMaterial(danube.vault),
+        workers=RECONCILE_WORKERS,
     )
-    return ReconcilerLoop(policy, danube)
+    return ReconcilerLoop(policy, danube, executor)
 
 
 def output_flusher(danube: Danube) -> Callable[[threading.Event], None]:

@@ -26,6 +26,7 @@ def _danube(request: Request) -> Danube:
 
 class TriggerRun(BaseModel):
     ref: str = Field(default="HEAD", min_length=1, max_length=255)
+    commit: str = Field(default="", max_length=64)  # known already: nothing is resolved
 
 
 @router.get("/pipelines")
@@ -63,7 +64,9 @@ def trigger_run(request: Request, name: str, body: TriggerRun) -> dict[str, Any]
     from the repository)."""
     danube = _danube(request)
     try:
-        run = danube.triggers.trigger(name, body.ref, Cause(actor="api", trigger="api"), "api")
+        run = danube.triggers.trigger(
+            name, body.ref, Cause(actor="api", trigger="api"), "api", commit=body.commit
+        )
     except PipelineNotFoundError as error:
         raise HTTPException(404, str(error)) from None
     except DrainingError as error:

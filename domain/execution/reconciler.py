@@ -5,6 +5,11 @@ cancel requests); observed state from the executor's ``status``. Each ``tick`` c
 gap for every active job independently, so one failing job never blocks the others, and
 it is safe to run again at any time (after a crash, a restart, a lagging view): every
 executor call and every command is idempotent.
+
+With ``workers``, each job's reconciling runs on a small pool, one job at most once at a
+time: a job that ends (its processes stopped, its log stored, its workspace removed)
+never holds up another job's start or step. A job that a tick found busy is looked at
+again, fresh from the view, as soon as its worker is free.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -54,6 +60,7 @@ class Reconciler:
         material: StepMaterial,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sweep_interval: float = SWEEP_INTERVAL,
+        workers: int = 0,
     ) -> None:
         self._executor, self._runs, self._view = executor, runs, view
         self._output, self._launch, self._material = output, launch, material
@@ -67,21 +74,57 @@ class Reconciler:
         self._ending: dict[str, JobState] = {}  # jobs being stopped, and why
         self._lock = threading.Lock()
         self._step_threads: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+        self._pool = ThreadPoolExecutor(workers, "reconcile") if workers > 0 else None
+        self._busy: set[str] = set()  # jobs a worker reconciles now
+        self._missed: set[str] = set()  # busy jobs a tick wanted to look at
 
     def tick(self) -> None:
         active = {job.id: job for job in self._view.active_jobs()}
         for job in active.values():
-            try:
-                self._reconcile(job)
-            except Exception:  # one job's trouble must not stop the others
-                log.exception("reconciling job %s failed; will retry", job.id)
-        for job_id in list(self._held - active.keys()):  # ended elsewhere (e.g. cancelled)
+            self._handle(job)
+        with self._lock:
+            idle = set(self._held) - active.keys() - self._busy
+        for job_id in idle:  # ended elsewhere (e.g. cancelled)
             ended = JobId(UUID(job_id))
             self._executor.release(ended)
             self._output.close(ended)
             self._material.destroy(ended)
-            self._held.discard(job_id)
+            with self._lock:
+                self._held.discard(job_id)
         self._sweep({JobId(UUID(job_id)) for job_id in active})
+
+    def _handle(self, job: ActiveJob) -> None:
+        if self._pool is None:
+            self._reconcile_one(job)
+            return
+        with self._lock:
+            if job.id in self._busy:
+                self._missed.add(job.id)
+                return
+            self._busy.add(job.id)
+        self._pool.submit(self._work_on, job)
+
+    def _work_on(self, job: ActiveJob | None) -> None:
+        """A worker: reconcile the job, and again while ticks missed it meanwhile."""
+        job_id = job.id if job is not None else ""
+        while job is not None:
+            self._reconcile_one(job)
+            with self._lock:
+                if job_id not in self._missed:
+                    self._busy.discard(job_id)
+                    return
+                self._missed.discard(job_id)
+            job = self._view.job(job_id)
+            if job is not None and JobState(job.state).is_terminal:
+                job = None
+        with self._lock:
+            self._busy.discard(job_id)
+
+    def _reconcile_one(self, job: ActiveJob) -> None:
+        try:
+            self._reconcile(job)
+        except Exception:  # one job's trouble must not stop the others
+            log.exception("reconciling job %s failed; will retry", job.id)
 
     def _sweep(self, active: set[JobId]) -> None:
         """On the first tick and then now and again: destroy the step material and
@@ -162,7 +205,9 @@ class Reconciler:
 
     def _adopt(self, job: ActiveJob) -> None:
         """A job started before this process (the executor found it): hand it its output."""
-        if job.id not in self._held:
+        with self._lock:
+            held = job.id in self._held
+        if not held:
             self._start(job)
 
     def _start(self, job: ActiveJob) -> None:
@@ -173,7 +218,8 @@ class Reconciler:
             return
         self._output.mask_token(launch.job_id, launch.token)  # before any of its output
         self._executor.start(launch, self._output.for_job(launch.job_id))
-        self._held.add(job.id)
+        with self._lock:
+            self._held.add(job.id)
 
     def _finish_exited(self, job: ActiveJob, exit_code: int | None, why: str) -> None:
         report = job.report or {}
@@ -208,7 +254,8 @@ class Reconciler:
             log.debug("job %s already ended: %s", job.id, error)
         self._material.destroy(job_id)  # a step may have been sealed meanwhile
         self._executor.release(job_id)
-        self._held.discard(job.id)
+        with self._lock:
+            self._held.discard(job.id)
         self._ending.pop(job.id, None)
 
     def _timed_out(self, job: ActiveJob) -> bool:
@@ -260,6 +307,10 @@ class Reconciler:
         """For a process that stops: once the executor has ended its steps, wait until
         each step's thread has recorded how it ended. False if some are still busy."""
         deadline = time.monotonic() + timeout
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            while self._busy and time.monotonic() < deadline:
+                time.sleep(0.01)  # a job's end being recorded; only when stopping
         for thread in list(self._step_threads):
             thread.join(max(deadline - time.monotonic(), 0.0))
         return not any(thread.is_alive() for thread in list(self._step_threads))
