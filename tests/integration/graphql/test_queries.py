@@ -3,6 +3,8 @@ events and status, over real HTTP against real runs."""
 
 from __future__ import annotations
 
+import urllib.request
+
 import pytest
 
 from domain.cause import Cause
@@ -177,7 +179,10 @@ def test_graphiql_is_served_only_when_asked_for(embedded: Embedded, url: str) ->
     embedded.danube.settings = settings
     port = free_port()
     embedded.supervisor.add("ide", HttpServer(create_app(embedded.danube), "127.0.0.1", port))
-    status, body = wait_until(
-        lambda: (r := http_get(f"http://127.0.0.1:{port}/graphql")) and r[0] and r
+    wait_until(lambda: http_get(f"http://127.0.0.1:{port}/health")[0] == 200, what="the server")
+    browser = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql", headers={"Accept": "text/html"}
     )
-    assert status == 200 and b"graphiql" in body.lower()
+    with urllib.request.urlopen(browser, timeout=10) as page:
+        assert page.status == 200
+        assert b"graphiql" in page.read().lower()
