@@ -116,3 +116,17 @@ def embedded(store_config: StoreConfig, tmp_path: Path) -> Iterator[Embedded]:
     supervisor.stop()
     execution.stop()
     danube.close()
+
+
+@pytest.fixture
+def cold(store_config: StoreConfig, tmp_path: Path) -> Iterator[Embedded]:
+    """The embedded system with coordinators started cold, with the token in their
+    environment from the start (a warm one is handed it later: it is never in its
+    /proc/PID/environ), for tests whose job reads its own token from there."""
+    danube = build(settings_for(store_config, tmp_path / "data", warm_coordinators=0))
+    supervisor = Supervisor()
+    execution = start_execution(danube, supervisor, "127.0.0.1:0")
+    yield Embedded(danube, execution, supervisor, tmp_path)
+    supervisor.stop()
+    execution.stop()
+    danube.close()

@@ -140,8 +140,9 @@ def _hex_runs(text: str) -> list[str]:
 
 
 def test_a_secret_and_the_job_token_split_anywhere_with_any_pause_never_show(
-    embedded: Embedded, store_config: StoreConfig, caplog: pytest.LogCaptureFixture
+    cold: Embedded, store_config: StoreConfig, caplog: pytest.LogCaptureFixture
 ) -> None:
+    embedded = cold  # the job reads its own token from its coordinator's environment
     caplog.set_level(logging.DEBUG)
     embedded.danube.secrets.set("demo", "DEPLOY_TOKEN", VALUE, ADMIN)
     _, job_id = embedded.request(DANUBEFILE)

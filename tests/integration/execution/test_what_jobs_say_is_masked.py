@@ -5,17 +5,8 @@ log like a secret it read."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
-from adapters.sql.store import StoreConfig
-from api.bootstrap import build
-from api.execution.embedded import start_execution
-from api.processes import Supervisor
 from domain.cause import Cause
-from tests.integration.execution.conftest import Embedded, settings_for
+from tests.integration.execution.conftest import Embedded
 from tests.integration.execution.records import Rest, places_holding
 
 ADMIN = Cause(actor="user:admin")
@@ -90,19 +81,6 @@ def test_a_secret_in_the_pipelines_exception_is_masked_in_the_jobs_reason(
     assert b"could not deploy with ***" in embedded.log(job_id)  # the traceback
     assert VALUE.encode() not in embedded.log(job_id)
     assert places_holding(embedded.danube, VALUE, job_id) == []
-
-
-@pytest.fixture
-def cold(store_config: StoreConfig, tmp_path: Path) -> Iterator[Embedded]:
-    """Coordinators started cold, with the token in their environment from the start (a
-    warm one is handed it later: it is never in its /proc/PID/environ)."""
-    danube = build(settings_for(store_config, tmp_path / "data", warm_coordinators=0))
-    supervisor = Supervisor()
-    execution = start_execution(danube, supervisor, "127.0.0.1:0")
-    yield Embedded(danube, execution, supervisor, tmp_path)
-    supervisor.stop()
-    execution.stop()
-    danube.close()
 
 
 def test_the_job_token_is_masked_wherever_the_job_prints_its_environment(
