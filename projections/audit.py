@@ -103,6 +103,7 @@ def _entry(event: Any, topic: str, subject: str, context: Row) -> Row:
     if not actor:  # what a job does itself names the job; forges and cron name themselves
         actor = (
             "reaper" if topic.startswith("danube:Reaping") or "Reaped" in topic
+            else "system:provenance" if topic == Run.ProvenanceRecorded.TOPIC
             else f"job:{job_id.hex}" if job_id is not None
             else f"webhook:{context['name'] or ''}" if topic.startswith("danube:Delivery")
             else "cron" if topic.startswith("danube:CronTrigger")
