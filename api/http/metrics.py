@@ -14,7 +14,14 @@ from api.observability.metrics import exposition, metrics_enabled
 router = APIRouter()
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/plain": {}}, "description": "Prometheus text exposition"},
+        404: {"content": {"text/plain": {}}, "description": "metrics_enabled is false"},
+    },
+)
 async def metrics(request: Request) -> Response:
     danube: Danube = request.app.state.danube
     if not await run_in_threadpool(metrics_enabled, danube):

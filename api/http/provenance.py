@@ -12,7 +12,11 @@ from api.execution.provenance import provenance_signer
 router = APIRouter(prefix="/api/v1")
 
 
-@router.get("/provenance/public-key")
+@router.get(
+    "/provenance/public-key",
+    response_class=Response,
+    responses={200: {"content": {"application/x-pem-file": {}}, "description": "PEM"}},
+)
 def public_key(request: Request) -> Response:
     danube: Danube = request.app.state.danube
     signer = provenance_signer(danube)

@@ -11,16 +11,18 @@ import os
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import FileResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.app.errors import InvalidInputError
 from api.app.principal import ANONYMOUS
 from api.app.wiring import Application, of_app
-from api.http.errors import errors
+from api.http.errors import UUID_PATTERN, errors
 
 router = APIRouter(prefix="/api/v1")
+MAX_OFFSET = 2**53  # as the log route
+JobIdPath = Annotated[str, Path(pattern=UUID_PATTERN, description="the job's UUID")]
 
 
 def _app(request: Request) -> Application:
@@ -46,16 +48,21 @@ async def get_pipeline(request: Request, name: str) -> dict[str, Any]:
     }
 
 
-@router.post("/jobs/{job_id}/cancel", status_code=202, responses=errors(400, 404, 409))
-async def cancel_job(request: Request, job_id: str) -> dict[str, Any]:
+@router.post("/jobs/{job_id}/cancel", status_code=202, responses=errors(404, 409))
+async def cancel_job(request: Request, job_id: JobIdPath) -> dict[str, Any]:
     """Cancel the job's run: jobs that have not started end at once, running ones when
     their processes are gone. A job that has already ended answers 409."""
     cancelled = await run_in_threadpool(_app(request).commands.cancel_job, ANONYMOUS, job_id)
     return {"run_id": cancelled.run_id, "cancel_requested": True}
 
 
-@router.get("/artifacts/{job_id}/{name:path}", responses=errors(400, 404, 410))
-async def download_artifact(request: Request, job_id: str, name: str) -> FileResponse:
+@router.get(
+    "/artifacts/{job_id}/{name:path}",
+    response_class=FileResponse,
+    responses=errors(404, 410)
+    | {200: {"content": {"application/octet-stream": {}}, "description": "the bytes"}},
+)
+async def download_artifact(request: Request, job_id: JobIdPath, name: str) -> FileResponse:
     """The artifact's bytes as stored (a directory as its tar.gz); ``Range`` requests
     are answered with 206."""
     artifact, stored = await run_in_threadpool(_app(request).queries.artifact, job_id, name)
@@ -70,12 +77,19 @@ async def download_artifact(request: Request, job_id: str, name: str) -> FileRes
     )
 
 
-@router.get("/jobs/{job_id}/logs/stream", responses=errors(400, 404))
+@router.get(
+    "/jobs/{job_id}/logs/stream",
+    response_class=StreamingResponse,
+    responses=errors(400, 404)
+    | {200: {"content": {"text/event-stream": {}}, "description": "log events"}},
+)
 async def stream_log(
     request: Request,
-    job_id: str,
-    offset: int = 0,
-    last_event_id: Annotated[str | None, Header()] = None,
+    job_id: JobIdPath,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="first byte to send")] = 0,
+    last_event_id: Annotated[
+        str, Header(pattern=r"^[0-9]{0,16}$", description="resume after this byte offset")
+    ] = "",
 ) -> StreamingResponse:
     """The job's log live, from ``offset`` (or after ``Last-Event-ID``)."""
     app = _app(request)
@@ -88,8 +102,8 @@ async def stream_log(
     )
 
 
-def _resume_at(last_event_id: str | None, offset: int) -> int:
-    raw = last_event_id if last_event_id is not None else str(offset)
+def _resume_at(last_event_id: str, offset: int) -> int:
+    raw = last_event_id or str(offset)
     if not raw.isdigit():
         raise InvalidInputError(f"a log offset is a non-negative whole number, got {raw!r}")
     return int(raw)
