@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
+DEPLOY = Path(__file__).resolve().parents[3] / "deploy" / "base"  # the kustomize base
 
 
 def documents() -> list[dict[str, Any]]:
@@ -49,7 +49,7 @@ def test_job_pods_are_admitted_only_under_pod_security_restricted() -> None:
 
 def test_pods_dial_the_servers_grpc_service() -> None:
     config = find("ConfigMap", "danube")["data"]
-    service = find("Service", "danube-server")
+    service = find("Service", "danube-grpc")  # the gRPC Service job pods dial
     host, _, port = config["DANUBE_K8S_MASTER_ADDRESS"].rpartition(":")
     assert host.startswith(f"{service['metadata']['name']}.{service['metadata']['namespace']}")
     assert int(port) in {p["port"] for p in service["spec"]["ports"]}
