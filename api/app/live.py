@@ -13,14 +13,16 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
-from adapters.sql.live import Signal
+from adapters.sql.live import Fanout, Overflowed, Signal
 from adapters.sql.wakeup import Wakeup
+from api.app.errors import UnavailableError
 from api.app.queries import Queries, RunFilter
 from api.app.results import JobResult, LogChunk, RunResult, StepResult
 
 T = TypeVar("T")
 REREAD_SECONDS = 1.0  # a subscriber re-reads at least this often, woken or not
 LOG_BATCH = 256 * 1024
+RUN_QUEUE = 10_000  # run changes a subscriber may be behind before it must resync
 
 
 class Live:
@@ -32,6 +34,7 @@ class Live:
     ) -> None:
         self._queries = queries
         self._views_moved, self._log_moved = views_moved, log_moved
+        self._feeds: dict[RunFilter, _RunFeed] = {}
 
     async def _read(self, read: Callable[..., T], *args: Any) -> T:
         return await asyncio.to_thread(read, *args)
@@ -46,15 +49,26 @@ class Live:
     async def runs(self, filter: RunFilter) -> AsyncIterator[RunResult]:
         """Every change of a run matching ``filter`` from now on, in the order the
         changes were folded (a run that changed twice between two looks is sent once,
-        as it is now); each carries the run's version."""
-        loop = asyncio.get_running_loop()
-        with Signal([self._views_moved()], loop) as signal:
-            change = await self._read(self._queries.last_run_change)
+        as it is now); each carries the run's version. Subscribers with the same filter
+        share one reader (one read per change, however many subscribers), each with a
+        bounded queue: one that falls behind is told to subscribe again."""
+        feed = self._feeds.get(filter)
+        if feed is None:
+            feed = self._feeds[filter] = _RunFeed(self, filter)
+        subscriber = feed.fanout.subscribe(RUN_QUEUE)
+        try:
             while True:
-                await self._woken(signal)
-                changed, change = await self._read(self._queries.runs_changed_since, change, filter)
-                for run in changed:
-                    yield run
+                try:
+                    yield await subscriber.get()
+                except Overflowed:
+                    raise UnavailableError(
+                        "the subscriber fell behind; subscribe again and re-read the runs"
+                    ) from None
+        finally:
+            subscriber.close()
+            if feed.fanout.subscribers == 0 and self._feeds.get(filter) is feed:
+                del self._feeds[filter]
+                feed.stop()
 
     async def job(self, job_id: str) -> AsyncIterator[tuple[JobResult, list[StepResult]]]:
         """The job and its steps now, then at every change; ends after its final state."""
@@ -86,3 +100,27 @@ class Live:
                     return
                 if chunk.next_offset - chunk.offset < LOG_BATCH:  # caught up: wait
                     await self._woken(signal)
+
+
+class _RunFeed:
+    """One reader of the runs read model for all subscribers of one filter."""
+
+    def __init__(self, live: Live, filter: RunFilter) -> None:
+        loop = asyncio.get_running_loop()
+        self.fanout: Fanout[RunResult] = Fanout(loop)
+        self._task = loop.create_task(self._pump(live, filter))
+
+    async def _pump(self, live: Live, filter: RunFilter) -> None:
+        queries = live._queries
+        # Where to start is read before listening: a change in between is read on the
+        # first wake (or re-read), never missed.
+        change = await live._read(queries.last_run_change)
+        with Signal([live._views_moved()], asyncio.get_running_loop()) as signal:
+            while True:
+                await live._woken(signal)
+                changed, change = await live._read(queries.runs_changed_since, change, filter)
+                for run in changed:
+                    self.fanout.publish(run)
+
+    def stop(self) -> None:
+        self._task.cancel()
