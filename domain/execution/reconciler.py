@@ -76,12 +76,20 @@ class Reconciler:
         self._step_threads: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
         self._pool = ThreadPoolExecutor(workers, "reconcile") if workers > 0 else None
         self._busy: set[str] = set()  # jobs a worker reconciles now
+        # Jobs this reconciler ended, until the read model stops listing them as active: a
+        # tick on a view that has not folded the end yet must not take the released job
+        # for one whose processes vanished (and write a failure into its finished log).
+        self._finished: set[str] = set()
         self._missed: set[str] = set()  # busy jobs a tick wanted to look at
 
     def tick(self) -> None:
         active = {job.id: job for job in self._view.active_jobs()}
+        with self._lock:
+            self._finished &= active.keys()
+            ended_here = set(self._finished)
         for job in active.values():
-            self._handle(job)
+            if job.id not in ended_here:
+                self._handle(job)
         with self._lock:
             idle = set(self._held) - active.keys() - self._busy
         for job_id in idle:  # ended elsewhere (e.g. cancelled)
@@ -171,6 +179,9 @@ class Reconciler:
 
     def _reconcile(self, job: ActiveJob) -> None:
         job_id = JobId(UUID(job.id))
+        with self._lock:
+            if job.id in self._finished:  # ended by us; the view is a moment behind
+                return
         if job.cancel_requested:  # whatever the executor would say (it may be slow to)
             self._finish(job, JobState.CANCELLED, "cancelled")
             return
@@ -256,6 +267,7 @@ class Reconciler:
         self._executor.release(job_id)
         with self._lock:
             self._held.discard(job.id)
+            self._finished.add(job.id)
         self._ending.pop(job.id, None)
 
     def _timed_out(self, job: ActiveJob) -> bool:

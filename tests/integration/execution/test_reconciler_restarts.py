@@ -276,3 +276,38 @@ def test_a_job_past_its_limit_times_out_even_while_its_executor_cannot_tell(
     world.projector.catch_up()
     job = world.view.job(job_id)
     assert job is not None and job.state == "timeout"
+
+
+class LaggingView:
+    """The runs read model as a reconciler sees it a moment before it folds the end of a
+    job: the active jobs it listed before, until told to catch up."""
+
+    def __init__(self, view: RunsView) -> None:
+        self._view, self.frozen = view, list(view.active_jobs())
+
+    def active_jobs(self) -> Sequence[ActiveJob]:
+        return self.frozen
+
+    def running_steps(self, job_id: str) -> Sequence[RunningStep]:
+        return self._view.running_steps(job_id)
+
+    def job(self, job_id: str) -> ActiveJob | None:
+        return self._view.job(job_id)
+
+
+def test_a_job_it_ended_is_not_failed_again_by_a_tick_on_a_view_behind_its_end(
+    world: World,
+) -> None:
+    """Ended and released, the job is absent from the executor; a tick before the read
+    model has folded its end must not take it for a job whose processes vanished."""
+    _, job_id = world.running_job()
+    world.executor.statuses[job_id] = JobStatus(Phase.EXITED, exit_code=0)
+    world.view = LaggingView(world.view)  # type: ignore[assignment]
+    reconciler = world.reconciler()
+    reconciler.tick()  # ends it: success; released
+    del world.executor.statuses[job_id]  # the executor knows nothing of it any more
+    reconciler.tick()  # the view still lists it as running
+    assert not any("processes are gone" in line for line in world.output.lines), world.output.lines
+    world.projector.catch_up()
+    job = world.view.job(job_id)
+    assert job is not None and job.state == "success"
