@@ -14,8 +14,8 @@ PACKAGES=(
     "/usr/bin/git git"
     "/usr/bin/shellcheck shellcheck"       # deploy/install.sh, deploy/images/build.sh
     "/usr/bin/docker-registry docker-registry"   # the reaper and readiness tests run a real registry
-    "/usr/bin/systemd-analyze systemd"     # deploy/systemd/danube.service is verified with it
     "/usr/bin/skopeo skopeo"                     # and push images into it from OCI layouts
+    "/usr/bin/systemd-analyze systemd"     # deploy/systemd/danube.service is verified with it
 )
 
 PG_HOST=127.0.0.1
