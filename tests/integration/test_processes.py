@@ -270,7 +270,9 @@ def test_up_stops_cleanly_while_a_step_runs(
             process.wait()
     output = process.stdout.read().decode(errors="replace")  # type: ignore[union-attr]
     assert code == 0, output[-3000:]
-    assert took < 5, f"stopping took {took:.1f}s: {output[-3000:]}"
+    # The step sleeps 600 s: stopping within 15 s shows up did not wait for it (the margin is
+    # for a loaded machine running the suite in parallel).
+    assert took < 15, f"stopping took {took:.1f}s: {output[-3000:]}"
     assert "Traceback" not in output, output[-3000:]
     left = wait_until(
         lambda: not any(alive(pid) for pid in below) or None,
