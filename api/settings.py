@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     grpc_address: str = "127.0.0.1:9000"
     public_url: str = "http://127.0.0.1:8080"
     graphiql: bool = False  # serve the GraphiQL IDE at GET /graphql (development)
+    web_dir: Path | None = None  # the built web app served at /; unset: the one packaged
     auto_migrate: bool = True
     # /health/ready fails a read model whose oldest unfolded event is older than this
     readiness_max_lag: int = 30

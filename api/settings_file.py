@@ -29,6 +29,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "grpc_address",
         "public_url",
         "graphiql",
+        "web_dir",
         "auto_migrate",
         "readiness_max_lag",
     ),

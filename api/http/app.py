@@ -12,6 +12,7 @@ from api.http import health, jobs, metrics, pipelines, provenance, runs, webhook
 from api.http.errors import app_error
 from api.http.origin import WebSocketOriginCheck
 from api.observability.spans import HttpSpans
+from api.web.static import serve_web_app
 
 
 def create_app(danube: Danube) -> FastAPI:
@@ -27,6 +28,7 @@ def create_app(danube: Danube) -> FastAPI:
     app.include_router(webhooks.router)
     app.include_router(provenance.router)
     app.include_router(graphql_router(graphiql=danube.settings.graphiql), prefix="/graphql")
+    serve_web_app(app, danube.settings.web_dir)  # GETs no route answers: the web app
     if danube.tracing.tracer is not None:  # no middleware at all while tracing is off
         app.add_middleware(HttpSpans, tracing=danube.tracing)
     return app
