@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from api.app.admin import Admin
 from api.app.commands import Commands
 from api.app.live import Live
 from api.app.queries import Queries
@@ -23,6 +24,7 @@ class Application:
     queries: Queries
     commands: Commands
     live: Live
+    admin: Admin
 
 
 def of_app(state: Any) -> Application:
@@ -70,4 +72,12 @@ def application(danube: Danube) -> Application:
     commands = Commands(
         danube.triggers, danube.runs, danube.system, danube.views, danube.wait_for_views
     )
-    return Application(queries, commands, live)
+    settings = danube.settings
+    admin = Admin(
+        danube.config_view,
+        danube.deliveries,
+        danube.inbox,
+        settings.config_repo_url,
+        settings.config_repo_branch,
+    )
+    return Application(queries, commands, live, admin)

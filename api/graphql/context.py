@@ -46,6 +46,7 @@ def context_of(app: Application, principal: Principal) -> dict[str, Any]:
         "queries": app.queries,
         "commands": app.commands,
         "live": app.live,
+        "admin": app.admin,
         "principal": principal,
         "loaders": Loaders.of(app.queries),
     }

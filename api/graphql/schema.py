@@ -20,7 +20,7 @@ from strawberry.types import ExecutionContext, Info
 from api.app import queries
 from api.app.errors import AppError, UnavailableError
 from api.app.queries import MAX_LOG_CHUNK, MAX_PAGE, RunFilter, run_cursor
-from api.graphql import resolvers
+from api.graphql import admin, resolvers
 from api.graphql.resolvers import act, ask
 from api.graphql.types import (
     AuditConnection,
@@ -157,6 +157,14 @@ class Query:
             draining=status.draining, config_commit=status.config_commit, projection_lag=lag
         )
 
+    config: admin.ConfigStatus = strawberry.field(
+        resolver=admin.config_status,
+        description="The config commit in force, the last rejected one with its errors.",
+    )
+    deliveries: list[admin.Delivery] = strawberry.field(
+        resolver=admin.deliveries, description="Stored webhook deliveries, newest first."
+    )
+
 
 def _problem(error: AppError) -> Any:
     if isinstance(error, UnavailableError):
@@ -224,6 +232,12 @@ class Mutation:
     async def undrain(self, info: Ctx) -> DrainState:
         await act(info.context["commands"].undrain, info.context["principal"])
         return DrainState(draining=False)
+
+    replay_delivery: admin.ReplayDeliveryResult = strawberry.mutation(
+        resolver=admin.replay_delivery,
+        description="Process a stored webhook delivery again with the config in force now "
+        "(never a second run of a trigger that already ran); refused while draining.",
+    )
 
 
 @strawberry.type
