@@ -1,0 +1,12 @@
+"""The app as a person first meets it: opened at the URL ``danube up`` prints."""
+
+from __future__ import annotations
+
+from tests.e2e.browser import Browser
+from tests.e2e.system import System
+
+
+def test_the_printed_url_opens_the_app(browser: Browser, system: System) -> None:
+    opened = browser.run("opens", url=system.url)
+    assert opened["status"] == 200
+    assert opened["title"]
