@@ -1,8 +1,9 @@
 """The audit trail: who did what, when, and why, folded from every event that records
 a decision — runs requested, scheduled, started, finished, cancelled; secrets read and
 set; artifacts uploaded; configs accepted or rejected; draining; webhook deliveries and
-cron ticks. Each entry names its actor and, for runs, the causal chain: the delivery
-(or cron tick, or user) that triggered the run, the run, and the job.
+cron ticks; every refusal of access (who was turned away from what). Each entry names
+its actor and, for runs, the causal chain: the delivery (or cron tick, or user) that
+triggered the run, the run, and the job.
 
 Steps are not entries (a job's steps are in its own read model): the trail stays a list
 of decisions a person would look for, not a copy of every log line's bookkeeping."""
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.auth.aggregates import AccessDenial
 from domain.config.aggregates import ConfigRepository
 from domain.retention.aggregates import Reaping
 from domain.runs.aggregates import Run
@@ -54,12 +56,12 @@ _OTHER_EVENTS = (
     ConfigRepository.Accepted, ConfigRepository.Rejected, System.DrainStarted,
     System.DrainStopped, Delivery.Received, Delivery.Processed, Delivery.Replayed,
     Secret.Created, Secret.ValueSet, Secret.Removed, CronTrigger.Fired,
-    Reaping.ImageDeleted, Reaping.Finished,
+    Reaping.ImageDeleted, Reaping.Finished, AccessDenial.Recorded,
 )  # fmt: skip
 # Fields shown as an entry's detail; nothing sealed, encrypted or bulky is ever named.
 _DETAIL = ("state", "reason", "key", "scope", "name", "kind", "size", "sha256", "commit",
            "outcome", "runs", "provider", "event", "minute", "run_id", "policy", "names",
-           "freed", "repository", "digest", "tags")  # fmt: skip
+           "freed", "repository", "digest", "tags", "operation", "code")  # fmt: skip
 
 
 class AuditProjection:

@@ -23,6 +23,18 @@ class NotFoundError(AppError):
     code = "NOT_FOUND"
 
 
+class UnauthenticatedError(AppError):
+    """No valid credential was presented (or the one presented is invalid)."""
+
+    code = "UNAUTHENTICATED"
+
+
+class ForbiddenError(AppError):
+    """The caller is known, and not allowed to do this."""
+
+    code = "FORBIDDEN"
+
+
 class InvalidInputError(AppError):
     code = "BAD_USER_INPUT"
 

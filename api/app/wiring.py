@@ -7,10 +7,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from api.app.access import Access
 from api.app.admin import Admin
 from api.app.commands import Commands
 from api.app.live import Live
+from api.app.principal import Principals
 from api.app.queries import Queries
+from api.observability.metrics import danube_metrics
+from domain.auth.aggregates import DenialsService
 from domain.ids import JobId
 from projections.audit import AuditView
 from projections.model import Projection
@@ -24,6 +28,8 @@ class Application:
     queries: Queries
     commands: Commands
     live: Live
+    principals: Principals
+    access: Access
     admin: Admin
 
 
@@ -53,6 +59,7 @@ def application(danube: Danube) -> Application:
             lags[projection.name] = 0.0 if since is None else max((now - since).total_seconds(), 0)
         return lags
 
+    access = Access(DenialsService(danube.store.log), danube_metrics().auth_denied.inc)
     queries = Queries(
         danube.views,
         danube.artifacts,
@@ -72,6 +79,7 @@ def application(danube: Danube) -> Application:
     commands = Commands(
         danube.triggers, danube.runs, danube.system, danube.views, danube.wait_for_views
     )
+    principals = Principals(danube.config_view, danube.extras.get("local_teams", tuple))
     settings = danube.settings
     admin = Admin(
         danube.config_view,
@@ -80,4 +88,4 @@ def application(danube: Danube) -> Application:
         settings.config_repo_url,
         settings.config_repo_branch,
     )
-    return Application(queries, commands, live, admin)
+    return Application(queries, commands, live, principals, access, admin)

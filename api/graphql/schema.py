@@ -53,6 +53,7 @@ from api.graphql.types import (
     TriggeredRun,
     TriggerRunResult,
     Unavailable,
+    Viewer,
 )
 from api.observability.spans import GraphQLSpans
 
@@ -72,6 +73,18 @@ def _run_filter(given: RunsFilter | None) -> RunFilter:
 
 @strawberry.type
 class Query:
+    @strawberry.field(description="Who is signed in (null when nobody is).")
+    def viewer(self, info: Ctx) -> Viewer | None:
+        principal = info.context["principal"]
+        if not principal.authenticated or not principal.name:
+            return None
+        return Viewer(
+            name=principal.name,
+            email=principal.email,
+            teams=principal.teams,
+            global_admin=principal.global_admin,
+        )
+
     @strawberry.field(description="Every pipeline: configured ones and those seen in runs.")
     async def pipelines(self, info: Ctx) -> list[Pipeline]:
         return [Pipeline.of(p) for p in await ask(info.context["queries"].pipelines)]

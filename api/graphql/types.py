@@ -232,6 +232,23 @@ class Run:
         return run
 
 
+@strawberry.enum(description="What one may do with a pipeline; each includes the ones below.")
+class PermissionLevel(Enum):
+    READ = "read"
+    WRITE = "write"
+    ADMIN = "admin"
+
+
+@strawberry.type(description="Who is signed in, as the config in force sees them.")
+class Viewer:
+    name: str
+    email: str
+    teams: list[str] = strawberry.field(description="The teams whose members include them.")
+    global_admin: bool = strawberry.field(
+        description="In a global_admin team: every pipeline, and the system actions."
+    )
+
+
 @strawberry.type
 class Pipeline:
     name: str
@@ -241,6 +258,13 @@ class Pipeline:
     last_run_id: strawberry.ID | None
     last_state: RunState | None
     last_requested_at: str | None
+
+    @strawberry.field(
+        description="What the viewer may do with this pipeline (null: nothing, or signed out)."
+    )
+    def permission(self, info: Info[Any, None]) -> PermissionLevel | None:
+        level = info.context["principal"].level(self.name).permission
+        return None if level is None else PermissionLevel(level.value)
 
     @classmethod
     def of(cls, pipeline: results.PipelineResult) -> Pipeline:

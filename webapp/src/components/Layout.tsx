@@ -1,5 +1,7 @@
 import { A, type RouteSectionProps } from "@solidjs/router";
 import { Suspense, type JSX } from "solid-js";
+import { ViewerMenu } from "../features/session/ViewerMenu";
+import { Loading } from "./States";
 
 export function Layout(props: RouteSectionProps): JSX.Element {
   return (
@@ -19,9 +21,10 @@ export function Layout(props: RouteSectionProps): JSX.Element {
           <A href="/audit">Audit</A>
           <A href="/admin">Admin</A>
         </nav>
+        <ViewerMenu />
       </header>
       <main id="main" class="content" tabindex="-1">
-        <Suspense fallback={<p class="loading">Loading…</p>}>{props.children}</Suspense>
+        <Suspense fallback={<Loading />}>{props.children}</Suspense>
       </main>
     </div>
   );
