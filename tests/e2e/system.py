@@ -10,14 +10,17 @@ import os
 import subprocess
 import textwrap
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import bcrypt
 
-from tests.support import DANUBE, free_port, http_get, wait_until
+from tests.support import DANUBE, free_port, http_get, wait_for, wait_until
 
+TRIGGER = """mutation($pipeline: String!, $ref: String!) { triggerRun(pipeline: $pipeline, ref: $ref) {
+  __typename ... on TriggeredRun { runIds } ... on Problem { message } } }"""
+RUN = "query($id: ID!) { run(id: $id) { id state version jobs { id state } } }"
 PASSWORD = "e2e-correct-horse"
 ADMIN, READER = "alice", "rita"
 
@@ -107,10 +110,34 @@ class System:
     data_dir: Path
     process: subprocess.Popen[bytes]
     log: Path
+    headers: dict[str, str] = field(default_factory=dict)  # the one place credentials go
 
     def get(self, path: str) -> Any:
-        with urllib.request.urlopen(f"{self.url}{path}", timeout=10) as response:
+        request = urllib.request.Request(f"{self.url}{path}", headers=self.headers)
+        with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read())
+
+    def graphql(self, query: str, **variables: Any) -> dict[str, Any]:
+        body = json.dumps({"query": query, "variables": variables}).encode()
+        headers = {"Content-Type": "application/json", **self.headers}
+        request = urllib.request.Request(f"{self.url}/graphql", body, headers=headers)
+        with urllib.request.urlopen(request, timeout=30) as response:
+            reply: dict[str, Any] = json.loads(response.read())
+        assert "errors" not in reply, reply
+        return reply["data"]  # type: ignore[no-any-return]
+
+    def trigger(self, pipeline: str, ref: str = "main") -> str:
+        """Start a run (as the API would for a script); its id."""
+        answer = self.graphql(TRIGGER, pipeline=pipeline, ref=ref)["triggerRun"]
+        assert answer["__typename"] == "TriggeredRun", answer
+        return str(answer["runIds"][0])
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        return self.graphql(RUN, id=run_id)["run"]  # type: ignore[no-any-return]
+
+    def wait_run(self, run_id: str, *states: str, timeout: float = 60) -> dict[str, Any]:
+        return wait_for(lambda: self.run(run_id), lambda run: run["state"] in states,
+                        timeout=timeout, what=f"run {run_id} to be {states}")  # fmt: skip
 
     def stop(self) -> None:
         self.process.terminate()
@@ -121,8 +148,9 @@ class System:
             self.process.wait()
 
 
-def start(root: Path) -> System:
-    """``danube up`` on free ports with a config repository, up and synced."""
+def start(root: Path, **settings: str) -> System:
+    """``danube up`` on free ports with a config repository, up and synced; ``settings``
+    are more ``DANUBE_*`` variables."""
     danubefile = DANUBEFILE.replace("__MARKER__", str(root / "flaky-marker"))
     pipelines = _repository(root / "pipelines", {"danubefile.py": danubefile})
     config = _repository(root / "config", _config_files(pipelines))
@@ -137,6 +165,7 @@ def start(root: Path) -> System:
         DANUBE_CONFIG_REPO_URL=config.as_uri(),
         DANUBE_LOG_LEVEL="info",
     )
+    env.update(settings)
     log = root / "danube.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(

@@ -8,5 +8,6 @@ from tests.e2e.system import System
 
 def test_the_printed_url_opens_the_app(browser: Browser, system: System) -> None:
     opened = browser.run("opens", url=system.url)
-    assert opened["status"] == 200
-    assert opened["title"]
+    assert (opened["status"], opened["deepStatus"]) == (200, 200)
+    assert opened["title"] == "Danube"
+    assert opened["path"] == "/audit", "the app's own links navigate"
