@@ -6,6 +6,7 @@ server's machine is the local operator; every command's cause comes from here.""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -108,6 +109,7 @@ OPERATOR = Principal(actor="operator", subject=Subject(authenticated=True, globa
 class ConfigAccess(Protocol):
     """What resolving a principal reads of the config in force (``ConfigView``)."""
 
+    def state(self) -> dict[str, Any] | None: ...
     def teams(self) -> list[dict[str, Any]]: ...
     def permissions(self, pipeline: str | None = None) -> list[dict[str, Any]]: ...
 
@@ -117,10 +119,15 @@ class Principals:
     ``extra_teams`` adds teams the config repository does not hold (the first-start
     local admin's, while no config repository is set)."""
 
+    CACHED = 1024  # principals kept for the config in force (by identity)
+
     def __init__(
         self, config: ConfigAccess, extra_teams: Callable[[], Iterable[TeamLike]] = tuple
     ) -> None:
         self._config, self._extra_teams = config, extra_teams
+        self._cache: dict[Any, Principal] = {}
+        self._cached_for: Any = None
+        self._lock = threading.Lock()
 
     def teams(self) -> list[TeamLike]:
         teams: list[TeamLike] = [
@@ -130,8 +137,26 @@ class Principals:
         return teams + list(self._extra_teams())
 
     def resolve(self, identity: IdentityLike | None) -> Principal:
+        """The principal ``identity`` is under the config in force now: one read of the
+        config's state, and of its teams and permissions only when it changed."""
         if identity is None:
             return ANONYMOUS
+        state = self._config.state() or {}
+        version = (state.get("commit_sha"), state.get("accepted_at"))
+        key = (identity.name, identity.email, identity.scope)
+        with self._lock:
+            if self._cached_for != version:
+                self._cache, self._cached_for = {}, version
+            found = self._cache.get(key)
+        if found is not None:
+            return found
+        principal = self._resolve(identity)
+        with self._lock:
+            if self._cached_for == version and len(self._cache) < self.CACHED:
+                self._cache[key] = principal
+        return principal
+
+    def _resolve(self, identity: IdentityLike) -> Principal:
         subject = subject_of(identity.email, self.teams(), identity.scope)
         grants: dict[str, list[tuple[str, Permission]]] = {}
         for row in self._config.permissions():

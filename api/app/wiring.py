@@ -68,6 +68,8 @@ def application(danube: Danube) -> Application:
         danube.store.log,
         lag,
         AuditView(danube.store.views.reader(_projection(danube, "audit"))),
+        access,
+        danube.deliveries,
     )
     live = Live(
         queries,
@@ -75,7 +77,14 @@ def application(danube: Danube) -> Application:
         lambda job_id: danube.logs.progress(JobId(UUID(job_id))),
     )
     commands = Commands(
-        danube.triggers, danube.runs, danube.system, danube.views, danube.wait_for_views
+        danube.triggers,
+        danube.runs,
+        danube.system,
+        danube.views,
+        danube.wait_for_views,
+        access,
+        danube.inbox,
+        danube.deliveries,
     )
     principals = Principals(danube.config_view, danube.extras.get("local_teams", tuple))
     return Application(queries, commands, live, principals, access)
