@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
-from api.app.principal import ANONYMOUS, Principal
+from api.app.principal import ANONYMOUS, Principal, refused
 from api.app.wiring import of_app
+from api.auth import Unauthenticated, authenticate
 
 
 @dataclass(frozen=True)
@@ -24,12 +25,27 @@ class Caller:
     """Who asks under the config in force now (for subscriptions that outlive a config)."""
 
 
+def with_bearer(connection: HTTPConnection, authorization: str) -> HTTPConnection:
+    """The connection as if it had sent ``Authorization: <authorization>`` (a WebSocket
+    client that cannot set headers sends it in its ``connection_init`` payload)."""
+    scope = dict(connection.scope)
+    headers = [(k, v) for k, v in scope.get("headers", []) if k.lower() != b"authorization"]
+    scope["headers"] = [*headers, (b"authorization", authorization.encode("latin-1", "replace"))]
+    return HTTPConnection(scope)
+
+
 async def caller_of(connection: HTTPConnection) -> Caller:
     app = of_app(connection.app.state)
-    identity = None  # authentication arrives with api.auth (i15-authn)
+    try:
+        identity = await authenticate(connection)
+    except Unauthenticated as error:
+        principal = refused(str(error))
+        return Caller(principal, lambda: principal)
+    if identity is None:
+        return Caller(ANONYMOUS, lambda: ANONYMOUS)
 
     def again() -> Principal:
-        return app.principals.resolve(identity) if identity is not None else ANONYMOUS
+        return app.principals.resolve(identity)
 
     return Caller(await run_in_threadpool(again), again)
 

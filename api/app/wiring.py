@@ -12,6 +12,7 @@ from api.app.commands import Commands
 from api.app.live import Live
 from api.app.principal import Principals
 from api.app.queries import Queries
+from api.auth import local_admin
 from api.observability.metrics import danube_metrics
 from domain.auth.aggregates import DenialsService
 from domain.ids import JobId
@@ -86,5 +87,6 @@ def application(danube: Danube) -> Application:
         danube.inbox,
         danube.deliveries,
     )
-    principals = Principals(danube.config_view, danube.extras.get("local_teams", tuple))
+
+    principals = Principals(danube.config.current, lambda: (local_admin.team(),))
     return Application(queries, commands, live, principals, access)

@@ -22,6 +22,7 @@ async def _context(connection: HTTPConnection) -> dict[str, Any]:
     caller = await caller_of(connection)
     context = context_of(of_app(connection.app.state), caller.principal)
     context["asker"] = caller.again
+    context["connection"] = connection
     context["tracer"] = connection.app.state.danube.tracing.tracer
     return context
 

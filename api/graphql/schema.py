@@ -21,6 +21,7 @@ from api.app import queries
 from api.app.errors import AppError, UnavailableError
 from api.app.queries import MAX_LOG_CHUNK, MAX_PAGE, RunFilter, run_cursor
 from api.graphql import resolvers
+from api.graphql.context import subscriber
 from api.graphql.resolvers import act, ask
 from api.graphql.types import (
     AuditConnection,
@@ -257,14 +258,16 @@ class Subscription:
     )
     async def run_updated(self, info: Ctx, pipeline: str = "") -> AsyncGenerator[Run, None]:
         live = info.context["live"]
+        await subscriber(info.context)
         runs = live.runs(info.context["asker"], RunFilter(pipeline=pipeline))
         async for run in resolvers.refusing(runs):
             yield Run.of(run)
 
     @strawberry.subscription(description="The job now, then at every change; ends when it ends.")
     async def job_updated(self, info: Ctx, job_id: strawberry.ID) -> AsyncGenerator[Job, None]:
+        principal = await subscriber(info.context)
         live, asker = info.context["live"], info.context["asker"]
-        await ask(info.context["queries"].job, info.context["principal"], str(job_id))
+        await ask(info.context["queries"].job, principal, str(job_id))
         async for job, steps in resolvers.refusing(live.job(asker, str(job_id))):
             shown = Job.of(job)
             shown.preloaded_steps = [Step.of(step) for step in steps]
@@ -277,8 +280,9 @@ class Subscription:
     async def log_appended(
         self, info: Ctx, job_id: strawberry.ID, from_offset: int = 0
     ) -> AsyncGenerator[LogChunk, None]:
+        principal = await subscriber(info.context)
         live, asker = info.context["live"], info.context["asker"]
-        await ask(info.context["queries"].job, info.context["principal"], str(job_id))
+        await ask(info.context["queries"].job, principal, str(job_id))
         if from_offset < 0:
             raise GraphQLError(
                 "fromOffset must not be negative", extensions={"code": "BAD_USER_INPUT"}
