@@ -10,6 +10,7 @@ of decisions a person would look for, not a copy of every log line's bookkeeping
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from domain.auth.aggregates import AccessDenial
@@ -151,11 +152,22 @@ class AuditView:
         self._reader = reader
 
     def entries(
-        self, *, after: tuple[str, str] | None = None, limit: int = 50, **filters: str
+        self,
+        *,
+        after: tuple[str, str] | None = None,
+        limit: int = 50,
+        pipelines: Collection[str] | None = None,
+        **filters: str,
     ) -> tuple[list[Row], tuple[str, str] | None]:
-        """Filters: pipeline, actor, run_id, action. Returns the page and the cursor
-        after its last entry (None when there is no more)."""
-        where = {key: value for key, value in filters.items() if value}
+        """Filters: pipeline, actor, run_id, action; ``pipelines``: only entries about
+        these (None: every entry, those about no pipeline included). Returns the page
+        and the cursor after its last entry (None when there is no more)."""
+        where: dict[str, Any] = {key: value for key, value in filters.items() if value}
+        if pipelines is not None:
+            wanted = set(pipelines)
+            if "pipeline" in where:
+                wanted &= {where["pipeline"]}
+            where["pipeline"] = sorted(wanted)
         rows = self._reader.find(
             "audit_entries",
             where,

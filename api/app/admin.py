@@ -1,26 +1,20 @@
-"""Administration: the config in force and its last rejection, and the webhook inbox
-(stored deliveries, what became of each, replaying one). What the Admin page and
-``/api/v1/config`` / ``/api/v1/webhooks/deliveries`` answer."""
+"""Administration as the Admin page reads it: the config in force and its last
+rejection, and the webhook inbox (stored deliveries, what became of each, replaying
+one), as typed results. The checks and rules are those of ``Queries.config_state``,
+``Queries.deliveries`` and ``Commands.replay_delivery`` (REST answers the same from
+them); this adds the repository it syncs from and the shapes."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
-from uuid import UUID
+from typing import Any
 
-from api.app.errors import InvalidInputError, NotFoundError, UnavailableError
+from api.app.commands import Commands
+from api.app.errors import InvalidInputError
 from api.app.principal import Principal
-from domain.webhooks.application import Outcome
-from domain.webhooks.errors import InboxDrainingError
-from projections.config_view import ConfigView, DeliveriesView
+from api.app.queries import Queries
 
 MAX_DELIVERIES = 500
-
-
-class Replayer(Protocol):
-    """The webhook inbox (``domain.webhooks.application.Inbox``)."""
-
-    def replay(self, delivery_id: UUID, cause: Any) -> Outcome: ...
 
 
 @dataclass(frozen=True)
@@ -83,21 +77,14 @@ class Replayed:
 
 
 class Admin:
-    def __init__(
-        self,
-        config_view: ConfigView,
-        deliveries: DeliveriesView,
-        inbox: Replayer,
-        repository: str,
-        branch: str,
-    ) -> None:
-        self._config, self._deliveries, self._inbox = config_view, deliveries, inbox
+    def __init__(self, queries: Queries, commands: Commands, repository: str, branch: str) -> None:
+        self._queries, self._commands = queries, commands
         self._repository, self._branch = repository, branch
 
     def config(self, principal: Principal) -> ConfigStatus:
         """The commit in force and when it was synced, the last rejection and its errors,
         a current fetch problem."""
-        state = self._config.state() or {}
+        state = self._queries.config_state(principal)
         rejected = state.get("rejected_commit") or None
         errors = tuple(
             ConfigError(e["file"], e.get("line"), e["field"], e["message"])
@@ -122,21 +109,11 @@ class Admin:
         """Stored webhook deliveries, newest first."""
         if not 1 <= limit <= MAX_DELIVERIES:
             raise InvalidInputError(f"first must be between 1 and {MAX_DELIVERIES}, got {limit}")
-        return [DeliveryResult.of(row) for row in self._deliveries.recent(limit, provider)]
+        rows = self._queries.deliveries(principal, provider, limit)
+        return [DeliveryResult.of(row) for row in rows]
 
     def replay_delivery(self, principal: Principal, delivery_id: str) -> Replayed:
         """Process a stored delivery again with the config in force now (it never starts
         a second run of a trigger that already ran). Refused while draining."""
-        try:
-            key = UUID(delivery_id)
-        except ValueError:
-            raise InvalidInputError(
-                f"invalid delivery id {delivery_id!r}: expected a UUID"
-            ) from None
-        if self._deliveries.get(key.hex) is None:
-            raise NotFoundError(f"no delivery {delivery_id}")
-        try:
-            outcome = self._inbox.replay(key, principal.cause(reason="replay"))
-        except InboxDrainingError as error:
-            raise UnavailableError(str(error)) from None
+        outcome = self._commands.replay_delivery(principal, delivery_id)
         return Replayed(outcome.outcome, tuple(outcome.runs), outcome.reason)

@@ -13,6 +13,7 @@ from api.app.commands import Commands
 from api.app.live import Live
 from api.app.principal import Principals
 from api.app.queries import Queries
+from api.auth import local_admin
 from api.observability.metrics import danube_metrics
 from domain.auth.aggregates import DenialsService
 from domain.ids import JobId
@@ -70,6 +71,8 @@ def application(danube: Danube) -> Application:
         danube.store.log,
         lag,
         AuditView(danube.store.views.reader(_projection(danube, "audit"))),
+        access,
+        danube.deliveries,
     )
     live = Live(
         queries,
@@ -77,15 +80,17 @@ def application(danube: Danube) -> Application:
         lambda job_id: danube.logs.progress(JobId(UUID(job_id))),
     )
     commands = Commands(
-        danube.triggers, danube.runs, danube.system, danube.views, danube.wait_for_views
-    )
-    principals = Principals(danube.config_view, danube.extras.get("local_teams", tuple))
-    settings = danube.settings
-    admin = Admin(
-        danube.config_view,
-        danube.deliveries,
+        danube.triggers,
+        danube.runs,
+        danube.system,
+        danube.views,
+        danube.wait_for_views,
+        access,
         danube.inbox,
-        settings.config_repo_url,
-        settings.config_repo_branch,
+        danube.deliveries,
     )
+
+    principals = Principals(danube.config.current, lambda: (local_admin.team(),))
+    settings = danube.settings
+    admin = Admin(queries, commands, settings.config_repo_url, settings.config_repo_branch)
     return Application(queries, commands, live, principals, access, admin)

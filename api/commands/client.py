@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import urllib.error
 import urllib.request
@@ -53,6 +54,9 @@ class Api:
         headers: dict[str, str],
         timeout: float | None = TIMEOUT,
     ) -> Any:
+        token = os.environ.get("DANUBE_TOKEN", "")
+        if token:  # a personal API token (danube token create)
+            headers = {**headers, "Authorization": f"Bearer {token}"}
         request = urllib.request.Request(self.base + path, body, headers=headers)
         try:
             return urllib.request.urlopen(request, timeout=timeout)

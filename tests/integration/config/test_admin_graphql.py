@@ -15,6 +15,7 @@ from domain.cause import Cause
 from tests.integration.config.conftest import make_world
 from tests.integration.config.hooks import Hooks, serving
 from tests.integration.config.test_config_status import good_then_broken, is_timestamp
+from tests.support import sign_in
 from tests.unit.forges.deliveries import GITHUB_SECRET, body
 
 CONFIG = """{ config { repository branch commit syncedAt fetchProblem
@@ -61,6 +62,7 @@ def test_the_config_in_force_and_the_last_rejection_with_its_errors(hooks: Hooks
 
 
 def test_before_any_config_nothing_is_in_force_and_nothing_rejected(hooks: Hooks) -> None:
+    sign_in(hooks.url, hooks.world.danube)  # the first-start local admin: no users.yaml yet
     config = graphql(hooks, CONFIG)["config"]
     assert (config["commit"], config["lastRejection"]) == (None, None)
 
@@ -104,3 +106,18 @@ def test_replaying_is_refused_for_an_unknown_delivery_bad_input_and_while_draini
     hooks.world.settle()
     [after] = graphql(hooks, DELIVERIES)["deliveries"]
     assert after["replays"] == 0, "a refused replay records nothing"
+
+
+def test_only_global_admins_see_the_config_and_deliveries_or_replay(hooks: Hooks) -> None:
+    hooks.world.push()
+    assert hooks.world.loop.sync().outcome == "accepted"
+    hooks.world.settle()
+    sign_in(hooks.url, hooks.world.danube, user="bob")  # a member of team web only
+    for query in (CONFIG, DELIVERIES):
+        raw = json.dumps({"query": query}).encode()
+        _, reply = hooks.request("POST", "/graphql", raw, {"Content-Type": "application/json"})
+        assert reply["data"] is None, reply
+        assert reply["errors"][0]["extensions"]["code"] == "FORBIDDEN", reply
+    raw = json.dumps({"query": REPLAY, "variables": {"id": "0f6b2b9e-8d3e-4a43-9a43-5a1c1e0f6b2b"}})
+    _, reply = hooks.request("POST", "/graphql", raw.encode(), {"Content-Type": "application/json"})
+    assert reply["errors"][0]["extensions"]["code"] == "FORBIDDEN", reply

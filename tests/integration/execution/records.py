@@ -17,7 +17,7 @@ from api.processes import HttpServer
 from domain.ids import JobId
 from domain.runs.aggregates import Run
 from projections.runs import RunsProjection
-from tests.support import free_port, http_get, wait_until
+from tests.support import free_port, http_get, sign_in, wait_until
 
 
 def stored_events(danube: Danube) -> Iterator[tuple[str, bytes]]:
@@ -51,6 +51,7 @@ class Rest:
 
     def __init__(self, danube: Danube) -> None:
         app: FastAPI = create_app(danube)
+        self._danube = danube
         port = free_port()
         self._stopping = threading.Event()
         self._thread = threading.Thread(
@@ -61,6 +62,7 @@ class Rest:
     def __enter__(self) -> Rest:
         self._thread.start()
         wait_until(lambda: http_get(f"{self.url}/health")[0] == 200, what="the HTTP server")
+        sign_in(self.url, self._danube)
         return self
 
     def __exit__(self, *_: object) -> None:

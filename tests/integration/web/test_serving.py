@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from api.bootstrap import build
 from api.http.app import create_app
 from api.settings import Settings
+from tests.support import sign_in
 
 INDEX = "<!doctype html><title>Danube</title><div id=root></div>"
 
@@ -21,7 +22,9 @@ INDEX = "<!doctype html><title>Danube</title><div id=root></div>"
 def _client(tmp_path: Path, web_dir: Path) -> Iterator[TestClient]:
     danube = build(Settings(data_dir=tmp_path / "data", log_level="error", web_dir=web_dir))
     try:
-        yield TestClient(create_app(danube))
+        client = TestClient(create_app(danube))
+        client.headers.update({"Authorization": f"Bearer {sign_in(str(client.base_url), danube)}"})
+        yield client
     finally:
         danube.close()
 

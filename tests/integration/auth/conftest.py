@@ -1,0 +1,76 @@
+"""Authentication against a real server: uvicorn on a free 127.0.0.1 port serving the
+app of a ``Danube`` built on the test's store (SQLite or PostgreSQL), and ``danube``
+subprocesses on the same store."""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.sql.store import StoreConfig
+from api.bootstrap import Danube, build
+from api.http.app import create_app
+from api.processes import HttpServer
+from api.settings import Settings, load_settings
+from tests.support import danube_env, free_port, http_get, wait_until
+
+
+def settings_of(config: StoreConfig, data_dir: Path, **extra: Any) -> Settings:
+    if config.kind == "sqlite":
+        return load_settings(data_dir=data_dir, **extra)
+    return load_settings(
+        data_dir=data_dir,
+        event_store="postgres",
+        database_url=config.database_url,
+        database_schema=config.schema,
+        database_pool_size=2,
+        **extra,
+    )
+
+
+@dataclass
+class Server:
+    url: str
+    danube: Danube
+    env: dict[str, str]  # for `danube` subprocesses on the same stores
+
+
+@pytest.fixture
+def server(store_config: StoreConfig, tmp_path: Path) -> Iterator[Server]:
+    data_dir = store_config.data_dir if store_config.kind == "sqlite" else tmp_path
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    danube = build(settings_of(store_config, data_dir, public_url=url))
+    http = HttpServer(create_app(danube), "127.0.0.1", port)
+    stopping = threading.Event()
+    thread = threading.Thread(target=http, args=(stopping,), daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: http_get(f"{url}/health")[0] == 200, what="the HTTP server")
+        env = danube_env(store_config, DANUBE_DATA_DIR=str(data_dir))
+        yield Server(url, danube, env)
+    finally:
+        stopping.set()
+        thread.join(10)
+        danube.close()
+
+
+def call(
+    url: str, token: str = "", method: str = "GET", body: bytes | None = None
+) -> tuple[int, dict[str, Any]]:
+    """(status, JSON body) of a request with ``Authorization: Bearer token`` when given."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    request = urllib.request.Request(url, body, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
