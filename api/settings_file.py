@@ -67,7 +67,13 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     ),
     "git": ("github_api_url",),
     "webhooks": ("github_webhook_secret", "gitlab_webhook_token", "webhook_max_body_bytes"),
-    "oidc": ("oidc_issuer", "oidc_client_id", "oidc_client_secret", "oidc_audience"),
+    "oidc": (
+        "oidc_issuer",
+        "oidc_client_id",
+        "oidc_client_secret",
+        "oidc_audience",
+        "session_cookie_secure",
+    ),
     "logging": ("log_level", "log_format"),
     "retention": ("reaper_schedule", "registry_url"),
     "observability": (

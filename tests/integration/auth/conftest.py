@@ -4,6 +4,7 @@ subprocesses on the same store."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import urllib.error
@@ -45,10 +46,17 @@ class Server:
 
 @pytest.fixture
 def server(store_config: StoreConfig, tmp_path: Path) -> Iterator[Server]:
+    with serving(store_config, tmp_path) as started:
+        yield started
+
+
+@contextlib.contextmanager
+def serving(store_config: StoreConfig, tmp_path: Path, **settings: Any) -> Iterator[Server]:
+    """The API server on a free port (``settings`` added to the test's)."""
     data_dir = store_config.data_dir if store_config.kind == "sqlite" else tmp_path
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    danube = build(settings_of(store_config, data_dir, public_url=url))
+    danube = build(settings_of(store_config, data_dir, public_url=url, **settings))
     http = HttpServer(create_app(danube), "127.0.0.1", port)
     stopping = threading.Event()
     thread = threading.Thread(target=http, args=(stopping,), daemon=True)
