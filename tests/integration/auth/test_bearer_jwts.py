@@ -67,7 +67,7 @@ class RotatingIssuer:
             "iss": self.url,
             "aud": AUDIENCE,
             "sub": "Cg5hZG1pbg",
-            "email": "admin@localhost",
+            "email": "admin@danube.local",
             "iat": now,
             "exp": now + 300,
             **claims,
@@ -109,7 +109,7 @@ def me(server: Server, token: str) -> tuple[int, dict[str, Any]]:
 def test_a_valid_rs256_or_es256_token_authenticates(server: Server, issuer: RotatingIssuer) -> None:
     status, body = me(server, issuer.token())
     assert status == 200, body
-    assert body == {"name": "admin", "email": "admin@localhost", "via": "jwt", "scope": "write"}
+    assert body == {"name": "admin", "email": "admin@danube.local", "via": "jwt", "scope": "write"}
     issuer.keys.append(ECKey.generate_key("P-256", private=True, parameters={"kid": "ec"}))
     status, body = me(server, issuer.token(issuer.keys[1]))
     assert status == 200, body
@@ -153,7 +153,7 @@ def test_tampered_unsigned_and_hmac_confused_tokens_are_refused(
 ) -> None:
     header, payload, signature = issuer.token().split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
-    forged_payload = b64({**claims, "email": "admin@localhost", "exp": claims["exp"] + 9999})
+    forged_payload = b64({**claims, "email": "admin@danube.local", "exp": claims["exp"] + 9999})
     tampered = f"{header}.{forged_payload}.{signature}"
     unsigned = f"{b64({'alg': 'none', 'kid': 'first'})}.{b64(claims)}."
     public_pem = issuer.keys[0].as_pem(private=False)

@@ -3,17 +3,16 @@ post the login form, get the session cookie, call an API with it, log out."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
 from adapters.sql.store import StoreConfig
 from api.auth import local_admin
-from tests.integration.auth.conftest import Server
+from api.auth.minting import Lifetimes
+from tests.integration.auth.conftest import Server, log_in
 
 
 @pytest.fixture
@@ -21,33 +20,6 @@ def store_config(tmp_path: Path) -> Iterator[StoreConfig]:
     """Logging in touches no event store: SQLite is enough here."""
     local_admin.ensure_password(tmp_path)
     return StoreConfig(kind="sqlite", data_dir=tmp_path)
-
-
-def hidden_fields(page: str) -> dict[str, str]:
-    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page))
-
-
-def log_in(
-    server: Server, client: httpx.Client, password: str, next_path: str = "/"
-) -> httpx.Response:
-    """From /auth/login to the callback's answer, as a browser would go."""
-    started = client.get(f"{server.url}/auth/login", params={"next": next_path})
-    assert started.status_code in (302, 303), started.text
-    authorize = started.headers["location"]
-    assert authorize.startswith(f"{server.url}/auth/issuer/authorize?")
-    query = parse_qs(urlsplit(authorize).query)
-    assert query["code_challenge_method"] == ["S256"] and query["code_challenge"][0]
-    assert query["nonce"][0] and query["state"][0]
-    form_page = client.get(authorize)
-    assert form_page.status_code == 200
-    assert '<input name="username"' in form_page.text
-    assert '<button type="submit">Log in</button>' in form_page.text
-    fields = {**hidden_fields(form_page.text), "username": "admin", "password": password}
-    posted = client.post(f"{server.url}/auth/issuer/authorize", data=fields)
-    if posted.status_code != 303:
-        return posted
-    assert posted.headers["location"].startswith(f"{server.url}/auth/callback?code=")
-    return client.get(posted.headers["location"])
 
 
 def test_the_first_admin_logs_in_through_the_built_in_issuer(
@@ -68,7 +40,7 @@ def test_the_first_admin_logs_in_through_the_built_in_issuer(
         assert me.status_code == 200, me.text
         assert me.json() == {
             "name": "admin",
-            "email": "admin@localhost",
+            "email": "admin@danube.local",
             "via": "session",
             "scope": "write",
         }
@@ -127,3 +99,24 @@ def test_the_issuer_refuses_requests_without_pkce_or_with_a_foreign_redirect(
         assert foreign.status_code == 400 and "redirect_uri must be" in foreign.text
         plain = client.get(base, params={**good, "code_challenge_method": "plain"})
         assert plain.status_code == 400
+
+
+def test_a_session_near_its_tokens_expiry_is_refreshed_and_ends_when_it_cannot_be(
+    server: Server, tmp_path: Path
+) -> None:
+    password = local_admin.read_password(tmp_path) or ""
+    minter = server.app.state.oidc_issuer.minter
+    minter.lifetimes = Lifetimes(id_token=30)  # inside the refresh margin from the start
+    with httpx.Client(timeout=30) as client:
+        log_in(server, client, password)
+        before = client.cookies["danube_session"]
+        me = client.get(f"{server.url}/auth/me")
+        assert me.status_code == 200, me.text
+        assert client.cookies["danube_session"] != before  # refreshed: a new session cookie
+        minter.lifetimes = Lifetimes(id_token=30, refresh_token=-1)
+        log_in(server, client, password)  # a session whose refresh token is already expired
+        ended = client.get(f"{server.url}/auth/me")
+        assert ended.status_code == 401
+        assert "your session has ended" in ended.json()["detail"]
+        assert "danube_session=;" in ended.headers["set-cookie"]
+        assert client.get(f"{server.url}/auth/me").status_code == 401
