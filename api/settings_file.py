@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "DANUBE_"
-NOT_SETTINGS = ("DANUBE_CONFIG",)  # the file's path itself
+NOT_SETTINGS = ("DANUBE_CONFIG", "DANUBE_TOKEN")  # the file's path; the CLI's API token
 OTHER_FAMILIES = ("DANUBE_TEST_", "DANUBE_BENCH_")  # read by tests and benchmarks
 
 SECTIONS: dict[str, tuple[str, ...]] = {
