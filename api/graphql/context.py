@@ -67,4 +67,5 @@ def context_of(app: Application, principal: Principal) -> dict[str, Any]:
         "admin": app.admin,
         "principal": principal,
         "loaders": Loaders.of(app.queries),
+        "tokens": app.tokens,  # api/graphql/tokens.py
     }
