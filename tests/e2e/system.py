@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import textwrap
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,14 @@ def flaky() -> None:
     step.run(f"test -f {MARKER} || {{ touch {MARKER}; echo first try fails; exit 3; }}",
              name="maybe")
 """
+
+
+def http_get_status(url: str, headers: dict[str, str]) -> int:
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10):
+            return 200
+    except urllib.error.HTTPError as error:
+        return error.code
 
 
 def _git(*args: str, cwd: Path) -> None:
@@ -111,6 +120,19 @@ class System:
     process: subprocess.Popen[bytes]
     log: Path
     headers: dict[str, str] = field(default_factory=dict)  # the one place credentials go
+    env: dict[str, str] = field(default_factory=dict)
+
+    def sign_in(self, user: str) -> None:
+        """Present a personal API token of ``user`` (``danube token create``, as a script
+        on the server's machine would) with every request from now on."""
+        created = subprocess.run([DANUBE, "token", "create", user, "--name", "e2e"],
+                                 env=self.env, capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert created.returncode == 0, created.stderr
+        token = created.stdout.splitlines()[0].strip()
+        self.headers = {"Authorization": f"Bearer {token}"}
+        wait_until(lambda: http_get_status(f"{self.url}/graphql?query=%7Bviewer%7Bname%7D%7D",
+                                           self.headers) == 200,
+                   timeout=30, what="the token to be accepted")  # fmt: skip
 
     def get(self, path: str) -> Any:
         request = urllib.request.Request(f"{self.url}{path}", headers=self.headers)
@@ -172,11 +194,13 @@ def start(root: Path, **settings: str) -> System:
             [DANUBE, "up", "--no-example"], env=env, stdout=out, stderr=subprocess.STDOUT
         )
     system = System(url, root / "data", process, log)
+    system.env = env
     try:
         wait_until(lambda: http_get(f"{url}/health/ready")[0] == 200 or process.poll() is not None,
                    timeout=60, what="danube up to be ready")  # fmt: skip
         if process.poll() is not None:
             raise AssertionError(f"danube up exited: {log.read_text()[-3000:]}")
+        system.sign_in(ADMIN)
         wait_until(lambda: system.get("/api/v1/config")["commit"], timeout=60,
                    what="the config repository to be synced")  # fmt: skip
     except BaseException:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.e2e.browser import Browser
-from tests.e2e.system import System
+from tests.e2e.system import ADMIN, PASSWORD, System
 
 
 def test_time_travel_shows_the_run_as_it_was_after_each_event(
@@ -13,7 +13,7 @@ def test_time_travel_shows_the_run_as_it_was_after_each_event(
     finished = system.wait_run(run_id, "SUCCESS", "FAILURE", timeout=120)
     assert finished["state"] == "SUCCESS", finished
 
-    seen = browser.run("timeTravel", url=system.url, runId=run_id)
+    seen = browser.run("timeTravel", url=system.url, runId=run_id, user=ADMIN, password=PASSWORD)
 
     # One slider position per stored event. (Run.version of the read model is not bumped
     # by every event, e.g. ProvenanceRecorded, so it can be lower than the count.)

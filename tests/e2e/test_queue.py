@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.e2e.browser import Browser
-from tests.e2e.system import System, start
+from tests.e2e.system import ADMIN, PASSWORD, System, start
 from tests.support import wait_until
 
 
@@ -29,7 +29,9 @@ def test_a_waiting_run_is_listed_with_why_and_leaves_live_when_the_slot_frees(
     wait_until(lambda: [e for e in system.graphql(queued)["queue"] if e["job"]["runId"] == waiting],
                what="the second run to wait in the queue")  # fmt: skip
 
-    seen = browser.run("queueLive", url=system.url, blocker=blocker, waiting=waiting)
+    seen = browser.run(
+        "queueLive", url=system.url, blocker=blocker, waiting=waiting, user=ADMIN, password=PASSWORD
+    )
 
     assert seen["row"].split("\t")[0].strip() == "1", seen
     assert "live" in seen["row"]

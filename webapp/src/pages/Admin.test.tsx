@@ -1,4 +1,5 @@
-import { fireEvent, screen, within } from "@solidjs/testing-library";
+import { fireEvent, screen, waitFor, within } from "@solidjs/testing-library";
+import { FORBIDDEN, RequestError } from "../lib/transport";
 import { fakeServer, renderAt, type FakeServer } from "../features/ops/testing";
 import AdminPage from "./Admin";
 
@@ -86,5 +87,16 @@ describe("Admin page", () => {
     server.answer("ReplayDelivery", { replayDelivery: { __typename: "Unavailable", message: "Danube is draining: deliveries are replayed after it", code: "UNAVAILABLE" } });
     fireEvent.click(screen.getByRole("button", { name: "Replay delivery gh-42" }));
     expect(await screen.findByRole("alert")).toHaveTextContent("Danube is draining: deliveries are replayed after it");
+  });
+});
+
+describe("Admin page for someone who is not a global admin", () => {
+  it("says that only global admins may see the configuration and deliveries", async () => {
+    const server = admin(false);
+    const refused = new RequestError("config: team qa is not a global admin", FORBIDDEN);
+    server.answer("Config", refused);
+    server.answer("Deliveries", new RequestError("deliveries: not a global admin", FORBIDDEN));
+    renderAt("/admin", "/admin", AdminPage);
+    await waitFor(() => expect(screen.getAllByText(/Only global admins may see this/)).toHaveLength(2));
   });
 });

@@ -12,6 +12,15 @@ import {
   type Delivery,
 } from "../features/ops/queries";
 import { timeAgo } from "../lib/format";
+import { FORBIDDEN, RequestError } from "../lib/transport";
+
+/** A refusal in the words of this page (the server's message names the operation). */
+function explained(error: unknown): unknown {
+  if (error instanceof RequestError && error.code === FORBIDDEN) {
+    return new Error("Only global admins may see this (the server refused: forbidden).");
+  }
+  return error;
+}
 
 /**
  * Operating Danube: draining (a banner while it is on, and the control), the config
@@ -22,7 +31,7 @@ export default function AdminPage(): JSX.Element {
   const viewer = useViewer();
   const isAdmin = (): boolean => viewer.latest?.globalAdmin === true;
   return (
-    <section>
+    <section class="ops">
       <div class="page-header">
         <h1>Admin</h1>
       </div>
@@ -54,7 +63,7 @@ function Draining(props: { isAdmin: boolean }): JSX.Element {
   return (
     <Switch>
       <Match when={system.error}>
-        <ErrorState error={system.error} retry={() => void refetch()} />
+        <ErrorState error={explained(system.error)} retry={() => void refetch()} />
       </Match>
       <Match when={system.latest === undefined}>
         <Loading what="the system state" />
@@ -95,7 +104,7 @@ function ConfigCard(): JSX.Element {
       <div class="card-body">
         <Switch>
           <Match when={config.error}>
-            <ErrorState error={config.error} retry={() => void refetch()} />
+            <ErrorState error={explained(config.error)} retry={() => void refetch()} />
           </Match>
           <Match when={config.latest === undefined}>
             <Loading what="the configuration" />
@@ -103,7 +112,7 @@ function ConfigCard(): JSX.Element {
           <Match when={config.latest}>
             {(c) => (
               <>
-                <dl class="run-meta">
+                <dl class="ops-meta">
                   <dt>Repository</dt>
                   <dd class="mono">{c().repository || "none: DANUBE_CONFIG_REPO_URL is not set"}</dd>
                   <dt>Branch</dt>
@@ -202,7 +211,7 @@ function DeliveriesCard(props: { isAdmin: boolean }): JSX.Element {
       </Show>
       <Switch>
         <Match when={deliveries.error}>
-          <ErrorState error={deliveries.error} retry={() => void refetch()} />
+          <ErrorState error={explained(deliveries.error)} retry={() => void refetch()} />
         </Match>
         <Match when={deliveries.latest === undefined}>
           <Loading what="deliveries" />

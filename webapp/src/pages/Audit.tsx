@@ -65,7 +65,7 @@ export default function AuditPage(): JSX.Element {
   };
 
   return (
-    <section>
+    <section class="ops">
       <div class="page-header">
         <h1>Audit</h1>
         <span class="muted">

@@ -41,7 +41,7 @@ export default function QueuePage(): JSX.Element {
   onCleanup(stop);
 
   return (
-    <section>
+    <section class="ops">
       <div class="page-header">
         <h1>Queue</h1>
         <span class="muted" role="status" aria-live="polite">
