@@ -112,6 +112,9 @@ export default function RunPage(): JSX.Element {
               <Show when={liveStatus() === "reconnecting"}>
                 <span class="muted">reconnecting…</span>
               </Show>
+              <A class="btn btn-small" href={`/audit?run=${run().id}`}>
+                Audit trail & time travel
+              </A>
               <RunActions run={run()} update={update} permission={valueOf(permission)} />
             </div>
 
