@@ -23,6 +23,7 @@ from eventsourcing.persistence import OperationalError as EventStoreOperationalE
 from adapters.crypto.errors import CryptoError
 from api.commands import (
     config,
+    login,
     provenance,
     reap,
     run,
@@ -102,6 +103,7 @@ def _parser() -> argparse.ArgumentParser:
         module.register(commands)
     register_deploy_commands(commands)
     register_client_commands(commands)
+    login.register(commands)
     for module in (provenance, reap):  # issue 17
         module.register(commands)
     return parser

@@ -9,12 +9,13 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
+import sys
 from pathlib import Path
 
 from domain.config.model import Team, User
 
 NAME = "admin"
-EMAIL = "admin@localhost"
+EMAIL = "admin@danube.local"
 TEAM = "local-admins"
 PASSWORD_FILE = "admin-password"
 
@@ -72,3 +73,16 @@ def announcement(password: str, data_dir: Path) -> str:
         "  To change it, write a new password into that file. Once a config repository\n"
         "  is set (DANUBE_CONFIG_REPO_URL), its users.yaml replaces this user.\n"
     )
+
+
+def announce_first_admin(data_dir: Path, config_repo_url: str, config_in_force: bool) -> bool:
+    """On a start with no config repository: create the admin's password the first time
+    and print it once to the terminal. True when it was created now."""
+    if config_repo_url or config_in_force:
+        return False
+    password = ensure_password(data_dir)
+    if password is None:
+        return False
+    sys.stderr.write(announcement(password, data_dir))
+    sys.stderr.flush()
+    return True

@@ -22,7 +22,7 @@ def test_a_token_created_on_the_command_line_authenticates_at_once(server: Serve
     assert created.stdout == token + "\n"  # the token alone on stdout
     status, body = call(f"{server.url}/auth/me", token)
     assert status == 200, body
-    assert body == {"name": "admin", "email": "admin@localhost", "via": "token", "scope": "read"}
+    assert body == {"name": "admin", "email": "admin@danube.local", "via": "token", "scope": "read"}
 
 
 def test_a_revoked_token_is_refused_with_the_reason(server: Server) -> None:
