@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     oidc_client_id: str = ""
     oidc_client_secret: SecretStr = SecretStr("")
     oidc_audience: str = ""
+    # the browser session cookie's Secure flag; unset = on, unless PUBLIC_URL is
+    # http://localhost or http://127.0.0.1 (browsers drop Secure cookies over plain http)
+    session_cookie_secure: bool | None = None
 
     # observability: the metrics address of each process that runs on its own ("" = none;
     # the API server serves /metrics on bind_address), readiness checks' own time limit

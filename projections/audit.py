@@ -10,6 +10,7 @@ of decisions a person would look for, not a copy of every log line's bookkeeping
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from domain.auth.aggregates import AccessDenial
@@ -56,12 +57,13 @@ _OTHER_EVENTS = (
     ConfigRepository.Accepted, ConfigRepository.Rejected, System.DrainStarted,
     System.DrainStopped, Delivery.Received, Delivery.Processed, Delivery.Replayed,
     Secret.Created, Secret.ValueSet, Secret.Removed, CronTrigger.Fired,
-    Reaping.ImageDeleted, Reaping.Finished, AccessDenial.Recorded,
+    Reaping.ImageDeleted, Reaping.Finished, AccessDenial.Recorded, System.SecretsKeyRotated,
 )  # fmt: skip
 # Fields shown as an entry's detail; nothing sealed, encrypted or bulky is ever named.
 _DETAIL = ("state", "reason", "key", "scope", "name", "kind", "size", "sha256", "commit",
            "outcome", "runs", "provider", "event", "minute", "run_id", "policy", "names",
-           "freed", "repository", "digest", "tags", "operation", "code")  # fmt: skip
+           "freed", "repository", "digest", "tags", "operation", "code",
+           "master_key_id", "rewrapped")  # fmt: skip
 
 
 class AuditProjection:
@@ -151,11 +153,22 @@ class AuditView:
         self._reader = reader
 
     def entries(
-        self, *, after: tuple[str, str] | None = None, limit: int = 50, **filters: str
+        self,
+        *,
+        after: tuple[str, str] | None = None,
+        limit: int = 50,
+        pipelines: Collection[str] | None = None,
+        **filters: str,
     ) -> tuple[list[Row], tuple[str, str] | None]:
-        """Filters: pipeline, actor, run_id, action. Returns the page and the cursor
-        after its last entry (None when there is no more)."""
-        where = {key: value for key, value in filters.items() if value}
+        """Filters: pipeline, actor, run_id, action; ``pipelines``: only entries about
+        these (None: every entry, those about no pipeline included). Returns the page
+        and the cursor after its last entry (None when there is no more)."""
+        where: dict[str, Any] = {key: value for key, value in filters.items() if value}
+        if pipelines is not None:
+            wanted = set(pipelines)
+            if "pipeline" in where:
+                wanted &= {where["pipeline"]}
+            where["pipeline"] = sorted(wanted)
         rows = self._reader.find(
             "audit_entries",
             where,
@@ -167,3 +180,20 @@ class AuditView:
         more = len(rows) > limit
         last = rows[limit - 1] if more else None
         return rows[:limit], (last["at"], last["id"]) if last is not None else None
+
+    def secret_reads(
+        self,
+        *,
+        after: tuple[str, str] = ("", ""),
+        pipelines: Collection[str] | None = None,
+        limit: int = 1000,
+    ) -> list[Row]:
+        """The ledger: secrets handed to running jobs after (``at``, ``id``) ``after``
+        (``(since, "")`` for "since"), oldest first; only reads by jobs of ``pipelines``
+        if given."""
+        where: dict[str, Any] = {"action": "Run.SecretRead"}
+        if pipelines is not None:
+            where["pipeline"] = sorted(pipelines)
+        return self._reader.find(
+            "audit_entries", where, order_by=("at", "id"), after=after, limit=limit
+        )

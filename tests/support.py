@@ -11,7 +11,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -92,12 +92,37 @@ def http_get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
     import urllib.request
 
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+        request = urllib.request.Request(url, headers=auth_headers(url))
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.read()
     except (urllib.error.URLError, ConnectionError, TimeoutError):
         return 0, b""
+
+
+# The bearer token each test server's clients present, by the server's base URL.
+_BEARER: dict[str, str] = {}
+
+
+def sign_in(url: str, danube: Any, user: str = "admin", scope: str = "write") -> str:
+    """THE way tests authenticate: mint a personal API token of ``user`` on ``danube``'s
+    store (default: the first-start local admin, a global admin while no config is in
+    force; with a config, a user of its users.yaml) and present it from now on with
+    every request to ``url`` that ``http_get`` and ``auth_headers`` make. Returns it."""
+    from domain.cause import Cause
+
+    new = danube.api_tokens.create(user, "tests", scope, None, Cause(actor="operator"))
+    _BEARER[url.rstrip("/")] = new.token
+    return str(new.token)
+
+
+def auth_headers(url: str) -> dict[str, str]:
+    """``Authorization`` for a request to ``url`` (a server ``sign_in`` was called for)."""
+    for base, token in _BEARER.items():
+        if url == base or url.startswith(base + "/"):
+            return {"Authorization": f"Bearer {token}"}
+    return {}
 
 
 def stop_accepting(listener: socket.socket, thread: threading.Thread) -> None:

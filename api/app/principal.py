@@ -6,6 +6,7 @@ server's machine is the local operator; every command's cause comes from here.""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -24,7 +25,7 @@ from domain.auth.policy import (
     subject_of,
 )
 from domain.cause import Cause
-from domain.config.model import Permission, Team
+from domain.config.model import Config, Permission
 
 
 class IdentityLike(Protocol):
@@ -105,46 +106,56 @@ def refused(problem: str) -> Principal:
 OPERATOR = Principal(actor="operator", subject=Subject(authenticated=True, global_admin=True))
 
 
-class ConfigAccess(Protocol):
-    """What resolving a principal reads of the config in force (``ConfigView``)."""
-
-    def teams(self) -> list[dict[str, Any]]: ...
-    def permissions(self, pipeline: str | None = None) -> list[dict[str, Any]]: ...
-
-
 class Principals:
-    """Resolves identities against the config in force, read afresh each time.
-    ``extra_teams`` adds teams the config repository does not hold (the first-start
-    local admin's, while no config repository is set)."""
+    """Resolves identities against the config in force (``ConfigService.current``: the
+    write side's, so a config acts from the moment it is accepted, in every process).
+    With no config in force, ``local_teams`` are the teams (the first-start local
+    admin's global_admin team)."""
+
+    CACHED = 1024  # principals kept for the config in force (by identity)
 
     def __init__(
-        self, config: ConfigAccess, extra_teams: Callable[[], Iterable[TeamLike]] = tuple
+        self,
+        config: Callable[[], Config | None],
+        local_teams: Callable[[], Iterable[TeamLike]] = tuple,
     ) -> None:
-        self._config, self._extra_teams = config, extra_teams
-
-    def teams(self) -> list[TeamLike]:
-        teams: list[TeamLike] = [
-            Team(row["id"], tuple(row.get("members") or ()), bool(row.get("global_admin")))
-            for row in self._config.teams()
-        ]
-        return teams + list(self._extra_teams())
+        self._config, self._local_teams = config, local_teams
+        self._cache: dict[Any, Principal] = {}
+        self._cached_for: Any = None
+        self._lock = threading.Lock()
 
     def resolve(self, identity: IdentityLike | None) -> Principal:
+        """The principal ``identity`` is under the config in force now."""
         if identity is None:
             return ANONYMOUS
-        subject = subject_of(identity.email, self.teams(), identity.scope)
-        grants: dict[str, list[tuple[str, Permission]]] = {}
-        for row in self._config.permissions():
-            if row.get("team") in subject.teams:
-                grants.setdefault(row["pipeline"], []).append(
-                    (row["team"], Permission(row["level"]))
-                )
+        config = self._config()
+        version = (id(config), config.commit if config is not None else None)
+        key = (identity.name, identity.email, identity.scope)
+        with self._lock:
+            if self._cached_for != version:
+                self._cache, self._cached_for = {}, version
+            found = self._cache.get(key)
+        if found is not None:
+            return found
+        principal = self._resolve(identity, config)
+        with self._lock:
+            if self._cached_for == version and len(self._cache) < self.CACHED:
+                self._cache[key] = principal
+        return principal
+
+    def _resolve(self, identity: IdentityLike, config: Config | None) -> Principal:
+        teams = config.teams if config is not None else tuple(self._local_teams())
+        subject = subject_of(identity.email, teams, identity.scope)
+        pipelines = config.pipelines if config is not None else ()
+        governed = {
+            p.name: Governed(p.name, p.permissions)
+            for p in pipelines
+            if any(team in subject.teams for team, _ in p.permissions)
+        }
         return Principal(
             actor=f"user:{identity.name}",
             subject=subject,
             name=identity.name,
             email=identity.email,
-            pipelines=MappingProxyType(
-                {name: Governed(name, tuple(given)) for name, given in grants.items()}
-            ),
+            pipelines=MappingProxyType(governed),
         )

@@ -12,6 +12,7 @@ from api.app.commands import Commands
 from api.app.live import Live
 from api.app.principal import Principals
 from api.app.queries import Queries
+from api.auth import local_admin
 from api.observability.metrics import danube_metrics
 from domain.auth.aggregates import DenialsService
 from domain.ids import JobId
@@ -68,6 +69,8 @@ def application(danube: Danube) -> Application:
         danube.store.log,
         lag,
         AuditView(danube.store.views.reader(_projection(danube, "audit"))),
+        access,
+        danube.deliveries,
     )
     live = Live(
         queries,
@@ -75,7 +78,17 @@ def application(danube: Danube) -> Application:
         lambda job_id: danube.logs.progress(JobId(UUID(job_id))),
     )
     commands = Commands(
-        danube.triggers, danube.runs, danube.system, danube.views, danube.wait_for_views
+        danube.triggers,
+        danube.runs,
+        danube.system,
+        danube.views,
+        danube.wait_for_views,
+        access,
+        danube.inbox,
+        danube.deliveries,
+        danube.secrets,
+        danube.vault,
     )
-    principals = Principals(danube.config_view, danube.extras.get("local_teams", tuple))
+
+    principals = Principals(danube.config.current, lambda: (local_admin.team(),))
     return Application(queries, commands, live, principals, access)

@@ -15,10 +15,11 @@ from uuid import UUID
 from api.http.app import create_app
 from api.processes import HttpServer, Supervisor
 from tests.integration.config.conftest import ConfigWorld
-from tests.support import free_port, wait_until
+from tests.support import auth_headers, free_port, sign_in, wait_until
 from tests.unit.forges.deliveries import github_headers
 
 Reply = tuple[int, dict[str, Any]]
+ADMIN = "alice"  # in CONFIG's global_admin team
 
 
 @dataclass
@@ -37,7 +38,10 @@ class Hooks:
         headers: dict[str, str] | None = None,
     ) -> Reply:
         request = urllib.request.Request(
-            f"{self.url}{path}", data=raw, headers=headers or {}, method=method
+            f"{self.url}{path}",
+            data=raw,
+            headers={**auth_headers(self.url + path), **(headers or {})},
+            method=method,
         )
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
@@ -90,6 +94,7 @@ def serving(world: ConfigWorld) -> Iterator[Hooks]:
     hooks = Hooks(world, f"http://127.0.0.1:{port}")
     try:
         wait_until(lambda: up(hooks.url), what="the HTTP server")
+        sign_in(hooks.url, world.danube, user=ADMIN)  # a global admin of CONFIG
         yield hooks
     finally:
         supervisor.stop()

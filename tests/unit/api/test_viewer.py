@@ -3,30 +3,27 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from api.app.principal import ANONYMOUS, Principals
 from api.graphql.schema import build_schema
+from domain.config.model import Config, Team
 
-TEAMS = [
-    {"id": "web", "members": ["alice@example.com"], "global_admin": 0},
-    {"id": "platform", "members": ["alice@example.com"], "global_admin": 1},
-]
-PERMISSIONS = [{"id": "web:site", "team": "web", "pipeline": "site", "level": "write"}]
-
-
-class ConfigRows:
-    """The two tables a principal is resolved from, as rows."""
-
-    def teams(self) -> list[dict[str, Any]]:
-        return TEAMS
-
-    def permissions(self, pipeline: str | None = None) -> list[dict[str, Any]]:
-        return PERMISSIONS
+CONFIG = Config(
+    commit="c0ffee",
+    teams=(
+        Team("web", ("alice@example.com",)),
+        Team("platform", ("alice@example.com",), global_admin=True),
+    ),
+)
 
 
+@dataclass(frozen=True)
 class Alice:
-    name, email, scope = "alice", "alice@example.com", "write"
+    name: str = "alice"
+    email: str = "alice@example.com"
+    scope: Literal["read", "write"] = "write"
 
 
 def viewer(principal: object) -> Any:
@@ -38,7 +35,7 @@ def viewer(principal: object) -> Any:
 
 
 def test_the_viewer_is_the_signed_in_user_with_the_teams_the_config_gives_them() -> None:
-    alice = Principals(ConfigRows()).resolve(Alice())
+    alice = Principals(lambda: CONFIG).resolve(Alice())
     assert viewer(alice) == {
         "name": "alice",
         "email": "alice@example.com",
