@@ -30,7 +30,7 @@ export function ViewerMenu(): JSX.Element {
                   <span class="team">global admin</span>
                 </Show>
               </span>
-              <form method="post" action="/auth/logout">
+              <form method="post" action={`/auth/logout?next=${encodeURIComponent("/login?out=1")}`}>
                 <button type="submit" class="btn btn-small">
                   Log out
                 </button>
