@@ -5,11 +5,12 @@ import { setTransport, type Sink } from "../lib/transport";
 import { aJob, aRun } from "../features/runs/fixtures";
 import RunPage from "./Run";
 
-function fakeServer(run: Run, permission: string | null) {
+function fakeServer(first: Run, permission: string | null) {
   const subscriptions: { query: string; variables: Record<string, unknown>; sink: Sink<unknown> }[] = [];
+  const server = { run: first };
   setTransport({
     request: async <T,>(query: string): Promise<T> => {
-      if (query.startsWith("query Run(")) return { run } as T;
+      if (query.startsWith("query Run(")) return { run: server.run } as T;
       if (query.startsWith("query Pipeline(")) return { pipeline: { name: run.pipeline, permission } } as T;
       throw new Error(`unexpected ${query}`);
     },
@@ -19,7 +20,7 @@ function fakeServer(run: Run, permission: string | null) {
     },
     getText: async () => "",
   });
-  return subscriptions;
+  return Object.assign(subscriptions, { server });
 }
 
 function renderRun(path: string) {
@@ -101,8 +102,8 @@ describe("Run page", () => {
     expect(screen.queryByRole("button", { name: /Re-run/ })).toBeNull();
   });
 
-  it("applies live updates of this run", async () => {
-    const subscriptions = fakeServer(aRun({ id: "run-1", state: "RUNNING", version: 2 }), "WRITE");
+  it("applies live updates of this run, and reads its jobs again", async () => {
+    const subscriptions = fakeServer(aRun({ id: "run-1", state: "RUNNING", version: 2, jobs: [aJob({ state: "RUNNING" })] }), "WRITE");
     renderRun("/runs/run-1");
     expect(await screen.findByRole("button", { name: "Cancel run" })).toBeInTheDocument();
     const runs = await waitFor(() => {
@@ -111,8 +112,14 @@ describe("Run page", () => {
       return s;
     });
     runs.sink.next({ runUpdated: aRun({ id: "other", state: "FAILURE", version: 9 }) });
-    runs.sink.next({ runUpdated: aRun({ id: "run-1", state: "SUCCESS", version: 3 }) });
+    expect(screen.getByRole("link", { name: /build/ })).toHaveTextContent(/running/i);
+    // The server now has the run ended; the update carries the run's own fields.
+    const ended = aRun({ id: "run-1", state: "SUCCESS", version: 3, jobs: [aJob({ state: "SUCCESS" })] });
+    (subscriptions as unknown as { server: { run: Run } }).server.run = ended;
+    const { jobs: _jobs, ...summary } = ended; // runUpdated as the page asks for it: no jobs
+    runs.sink.next({ runUpdated: summary });
     expect(await screen.findByRole("button", { name: "Re-run all jobs" })).toBeInTheDocument();
     expect(screen.queryByRole("button", { name: "Cancel run" })).toBeNull();
+    await waitFor(() => expect(screen.getByRole("link", { name: /build/ })).toHaveTextContent(/success/i));
   });
 });
