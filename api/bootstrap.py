@@ -153,7 +153,7 @@ def build(settings: Settings) -> Danube:
     for projection in projections:
         store.views.ensure(projection)
     key = master_key(settings)
-    vault = SecretVault(key, store.keys)
+    vault = SecretVault(key, store.keys, settings.data_dir.resolve() / MASTER_KEY_FILE)
     secrets = SecretsService(store.log, vault)
     system, config = SystemService(store.log), ConfigService(store.log)
     tracing = Tracing.from_options(observability_of(config.current()))

@@ -57,12 +57,13 @@ _OTHER_EVENTS = (
     ConfigRepository.Accepted, ConfigRepository.Rejected, System.DrainStarted,
     System.DrainStopped, Delivery.Received, Delivery.Processed, Delivery.Replayed,
     Secret.Created, Secret.ValueSet, Secret.Removed, CronTrigger.Fired,
-    Reaping.ImageDeleted, Reaping.Finished, AccessDenial.Recorded,
+    Reaping.ImageDeleted, Reaping.Finished, AccessDenial.Recorded, System.SecretsKeyRotated,
 )  # fmt: skip
 # Fields shown as an entry's detail; nothing sealed, encrypted or bulky is ever named.
 _DETAIL = ("state", "reason", "key", "scope", "name", "kind", "size", "sha256", "commit",
            "outcome", "runs", "provider", "event", "minute", "run_id", "policy", "names",
-           "freed", "repository", "digest", "tags", "operation", "code")  # fmt: skip
+           "freed", "repository", "digest", "tags", "operation", "code",
+           "master_key_id", "rewrapped")  # fmt: skip
 
 
 class AuditProjection:
@@ -179,3 +180,20 @@ class AuditView:
         more = len(rows) > limit
         last = rows[limit - 1] if more else None
         return rows[:limit], (last["at"], last["id"]) if last is not None else None
+
+    def secret_reads(
+        self,
+        *,
+        after: tuple[str, str] = ("", ""),
+        pipelines: Collection[str] | None = None,
+        limit: int = 1000,
+    ) -> list[Row]:
+        """The ledger: secrets handed to running jobs after (``at``, ``id``) ``after``
+        (``(since, "")`` for "since"), oldest first; only reads by jobs of ``pipelines``
+        if given."""
+        where: dict[str, Any] = {"action": "Run.SecretRead"}
+        if pipelines is not None:
+            where["pipeline"] = sorted(pipelines)
+        return self._reader.find(
+            "audit_entries", where, order_by=("at", "id"), after=after, limit=limit
+        )

@@ -3,9 +3,9 @@ import { defineConfig } from "vite";
 import solid from "vite-plugin-solid";
 
 // In development the Danube server runs elsewhere (DANUBE_DEV_SERVER, default
-// http://127.0.0.1:8000); `npm run dev` proxies the API paths to it so the
+// http://127.0.0.1:8080); `npm run dev` proxies the API paths to it so the
 // session cookie stays same-origin.
-const backend = process.env.DANUBE_DEV_SERVER ?? "http://127.0.0.1:8000";
+const backend = process.env.DANUBE_DEV_SERVER ?? "http://127.0.0.1:8080";
 const proxied = ["/graphql", "/api", "/auth", "/health", "/metrics"];
 
 export default defineConfig({

@@ -6,14 +6,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Protocol
 from uuid import UUID
 
+from adapters.crypto.errors import CryptoError
 from api.app.access import Access
-from api.app.errors import InvalidInputError, NotFoundError, UnavailableError, translated
+from api.app.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    UnavailableError,
+    translated,
+)
 from api.app.principal import Principal
 from domain.auth.policy import Action
 from domain.ids import RunId, new_run_id
 from domain.runs.application import RunsService
+from domain.secrets.aggregates import GLOBAL
+from domain.secrets.application import SecretsService
 from domain.system.application import SystemService
 from domain.triggers.manual import ManualTriggers, TriggeredRun
 from domain.webhooks.application import Inbox, Outcome
@@ -22,6 +32,29 @@ from projections.config_view import DeliveriesView
 from projections.runs_view import RunsView
 
 MAX_REF_LENGTH = 255
+MAX_SECRET_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class SecretChanged:
+    """What a secret command did (never the value: values are write-only)."""
+
+    pipeline: str  # "" for a global secret
+    key: str
+    position: int
+
+
+@dataclass(frozen=True)
+class KeyRotated:
+    old_key_id: str
+    new_key_id: str
+    rewrapped: int
+
+
+class KeyRotator(Protocol):
+    """Re-wraps every data key under a new master key (``SecretVault.rotate``)."""
+
+    def rotate(self) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -41,12 +74,15 @@ class Commands:
         access: Access,
         inbox: Inbox,
         deliveries: DeliveriesView,
+        secrets: SecretsService,
+        vault: KeyRotator,
     ) -> None:
         """``settle(position)`` waits (bounded) until the read models have folded the log
         up to ``position``: a command whose answer is read back waits for it first."""
         self._triggers, self._runs, self._system = triggers, runs, system
         self._views, self._settle, self._access = views, settle, access
         self._inbox, self._deliveries = inbox, deliveries
+        self._secrets, self._vault = secrets, vault
 
     def trigger(
         self, principal: Principal, pipeline: str, ref: str, commit: str = ""
@@ -113,6 +149,45 @@ class Commands:
             return self._inbox.replay(key, principal.cause(reason="replay"))
         except InboxDrainingError as error:
             raise UnavailableError(str(error)) from None
+
+    def set_secret(
+        self, principal: Principal, pipeline: str, key: str, value: str
+    ) -> SecretChanged:
+        """Set a secret of ``pipeline`` (its admins) or a global one (``pipeline`` "":
+        global admins). The value is sealed at once and never returned."""
+        self._may_manage_secrets(principal, pipeline, "setSecret")
+        if not value:
+            raise InvalidInputError("a secret's value must not be empty")
+        if len(value.encode()) > MAX_SECRET_BYTES:
+            raise InvalidInputError(f"a secret's value is at most {MAX_SECRET_BYTES} bytes")
+        with translated():
+            position = self._secrets.set(pipeline or GLOBAL, key, value, principal.cause())
+        return SecretChanged(pipeline, key, position)
+
+    def remove_secret(self, principal: Principal, pipeline: str, key: str) -> SecretChanged:
+        """Remove a secret and destroy its data keys: its old values, still in the log
+        as ciphertext, can never be decrypted again."""
+        self._may_manage_secrets(principal, pipeline, "removeSecret")
+        with translated():
+            position = self._secrets.remove(pipeline or GLOBAL, key, principal.cause())
+        return SecretChanged(pipeline, key, position)
+
+    def rotate_secrets_key(self, principal: Principal) -> KeyRotated:
+        """Re-wrap every data key under a new master key (global admins)."""
+        self._access.require(principal, Action.ROTATE_SECRETS_KEY, "rotateSecretsKey")
+        try:
+            done = self._vault.rotate()
+        except CryptoError as error:
+            raise ConflictError(f"the master key was not rotated: {error}") from None
+        self._system.record_key_rotation(done.new_key_id, done.rewrapped, principal.cause())
+        return KeyRotated(done.old_key_id, done.new_key_id, done.rewrapped)
+
+    def _may_manage_secrets(self, principal: Principal, pipeline: str, operation: str) -> None:
+        self._access.authenticated(principal, operation)
+        if pipeline:
+            self._access.require(principal, Action.MANAGE_SECRETS, operation, pipeline)
+        else:
+            self._access.require(principal, Action.MANAGE_GLOBAL_SECRETS, operation)
 
     def _run_of(self, principal: Principal, run_id: str, action: Action, operation: str) -> RunId:
         """The run's id once ``principal`` may do ``action`` to its pipeline."""

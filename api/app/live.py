@@ -96,7 +96,11 @@ class Live:
         try:
             while True:
                 try:
-                    run = await subscriber.get()
+                    async with asyncio.timeout(RECHECK_SECONDS):
+                        run = await subscriber.get()
+                except TimeoutError:  # quiet: look at the subscriber's rights again
+                    await rights.recheck()
+                    continue
                 except Overflowed:
                     raise UnavailableError(
                         "the subscriber fell behind; subscribe again and re-read the runs"

@@ -11,6 +11,7 @@ import codecs
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, BinaryIO, Protocol
 from uuid import UUID
 
@@ -28,6 +29,7 @@ from api.app.results import (
     QueueEntry,
     RunAsOf,
     RunResult,
+    SecretReadResult,
     StepResult,
     SystemStatus,
 )
@@ -357,6 +359,51 @@ class Queries:
             config_commit=state.get("commit_sha"),
             projection_lag_seconds=self._lag(),
         )
+
+    def secret_reads(
+        self,
+        principal: Principal,
+        key: str = "",
+        since: str = "",
+        pipeline: str = "",
+        first: int = MAX_PAGE,
+    ) -> list[SecretReadResult]:
+        """Which jobs were handed which secret (``key``: only that one) from ``since``
+        (ISO 8601) on, oldest first: reads by jobs of pipelines the principal reads."""
+        self._access.authenticated(principal, "secretReads")
+        if not 1 <= first <= MAX_PAGE:
+            raise InvalidInputError(f"first must be between 1 and {MAX_PAGE}, got {first}")
+        if since:
+            try:
+                since = datetime.fromisoformat(since).astimezone(UTC).isoformat()
+            except ValueError:
+                raise InvalidInputError(f"since must be an ISO 8601 time, got {since!r}") from None
+        pipelines = principal.readable()
+        if pipeline:
+            allowed = pipelines is None or pipeline in pipelines
+            pipelines = frozenset({pipeline} if allowed else ())
+        found: list[SecretReadResult] = []
+        after = (since, "")
+        while len(found) < first:
+            rows = self._audit.secret_reads(after=after, pipelines=pipelines, limit=MAX_PAGE)
+            for row in rows:
+                detail = row.get("detail") or {}
+                if key and detail.get("key") != key:
+                    continue
+                found.append(
+                    SecretReadResult(
+                        row["at"],
+                        str(detail.get("key", "")),
+                        str(detail.get("scope", "")),
+                        row["pipeline"],
+                        row["run_id"],
+                        row["job_id"],
+                    )
+                )
+            if len(rows) < MAX_PAGE:
+                break
+            after = (rows[-1]["at"], rows[-1]["id"])
+        return found[:first]
 
     def config_state(self, principal: Principal) -> dict[str, Any]:
         """The config in force, when it was synced, the last rejection, a fetch problem."""

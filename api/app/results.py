@@ -340,3 +340,15 @@ class AuditEntry:
     trigger: str
     reason: str
     detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SecretReadResult:
+    """One entry of the secrets ledger: a job was handed a secret's value."""
+
+    at: str
+    key: str
+    scope: str  # the pipeline whose secret it was, "" for a global one
+    pipeline: str
+    run_id: str
+    job_id: str

@@ -90,6 +90,8 @@ def application(danube: Danube) -> Application:
         access,
         danube.inbox,
         danube.deliveries,
+        danube.secrets,
+        danube.vault,
     )
 
     principals = Principals(danube.config.current, lambda: (local_admin.team(),))

@@ -41,8 +41,11 @@ from api.graphql.types import (
     PipelineNotFound,
     ProjectionLag,
     QueueEntry,
+    RemoveSecretResult,
     RerunResult,
     RerunStarted,
+    RotateSecretsKeyResult,
+    RotationFailed,
     Run,
     RunCancelled,
     RunConnection,
@@ -51,6 +54,11 @@ from api.graphql.types import (
     RunNotFinished,
     RunNotFound,
     RunsFilter,
+    SecretChanged,
+    SecretNotFound,
+    SecretRead,
+    SecretsKeyRotated,
+    SetSecretResult,
     Step,
     SystemStatus,
     TriggeredRun,
@@ -171,6 +179,17 @@ class Query:
         info_ = PageInfo(end_cursor=page.end_cursor, has_next_page=page.has_next_page)
         return AuditConnection(edges=edges, page_info=info_)
 
+    @strawberry.field(
+        description="The secrets ledger: which jobs were handed which secret (key: only "
+        "that one) since a time (ISO 8601), oldest first; of pipelines the viewer reads."
+    )
+    async def secret_reads(
+        self, info: Ctx, key: str = "", since: str = "", pipeline: str = "", first: int = MAX_PAGE
+    ) -> list[SecretRead]:
+        queries, principal = info.context["queries"], info.context["principal"]
+        found = await ask(queries.secret_reads, principal, key, since, pipeline, first)
+        return [SecretRead.of(read) for read in found]
+
     @strawberry.field(description="Draining, the config commit in force, read-model lag.")
     async def status(self, info: Ctx) -> SystemStatus:
         status = await ask(info.context["queries"].status, info.context["principal"])
@@ -264,6 +283,44 @@ class Mutation:
         description="Process a stored webhook delivery again with the config in force now "
         "(never a second run of a trigger that already ran); refused while draining.",
     )
+
+    @strawberry.mutation(
+        description="Set a secret of a pipeline (its admins) or, with pipeline empty, a "
+        "global one (global admins). The value is write-only: it is never returned."
+    )
+    async def set_secret(
+        self, info: Ctx, key: str, value: str, pipeline: str = ""
+    ) -> SetSecretResult:
+        commands = info.context["commands"]
+        result = await act(commands.set_secret, info.context["principal"], pipeline, key, value)
+        if isinstance(result, AppError):
+            return InvalidInput(message=result.message, code=result.code)
+        return SecretChanged(pipeline=result.pipeline, key=result.key)
+
+    @strawberry.mutation(
+        description="Remove a secret and destroy its data keys: its old values can never be "
+        "decrypted again, even with the master key and the whole event log."
+    )
+    async def remove_secret(self, info: Ctx, key: str, pipeline: str = "") -> RemoveSecretResult:
+        commands = info.context["commands"]
+        result = await act(commands.remove_secret, info.context["principal"], pipeline, key)
+        if isinstance(result, AppError):
+            if resolvers.is_not_found(result):
+                return SecretNotFound(message=result.message, code=result.code)
+            return InvalidInput(message=result.message, code=result.code)
+        return SecretChanged(pipeline=result.pipeline, key=result.key)
+
+    @strawberry.mutation(
+        description="Re-wrap every secret's data key under a new master key (global admins)."
+    )
+    async def rotate_secrets_key(self, info: Ctx) -> RotateSecretsKeyResult:
+        commands = info.context["commands"]
+        result = await act(commands.rotate_secrets_key, info.context["principal"])
+        if isinstance(result, AppError):
+            return RotationFailed(message=result.message, code=result.code)
+        return SecretsKeyRotated(
+            old_key_id=result.old_key_id, new_key_id=result.new_key_id, rewrapped=result.rewrapped
+        )
 
 
 @strawberry.type

@@ -466,6 +466,57 @@ class Unavailable(Problem):
     pass
 
 
+@strawberry.type(description="A secret was set or removed (its value is never returned).")
+class SecretChanged:
+    pipeline: str = strawberry.field(description='The pipeline it belongs to ("": global).')
+    key: str
+
+
+@strawberry.type(description="No such secret.")
+class SecretNotFound(Problem):
+    pass
+
+
+@strawberry.type(description="Every data key is now wrapped by a new master key.")
+class SecretsKeyRotated:
+    old_key_id: str
+    new_key_id: str
+    rewrapped: int = strawberry.field(description="How many data keys were re-wrapped.")
+
+
+@strawberry.type(description="The master key could not be rotated; nothing was lost.")
+class RotationFailed(Problem):
+    pass
+
+
+@strawberry.type(description="A job was handed a secret's value (the secrets ledger).")
+class SecretRead:
+    at: str
+    key: str
+    scope: str = strawberry.field(description='The pipeline whose secret it was ("": global).')
+    pipeline: str
+    run_id: strawberry.ID
+    job_id: strawberry.ID
+
+    @classmethod
+    def of(cls, read: results.SecretReadResult) -> SecretRead:
+        return cls(
+            at=read.at,
+            key=read.key,
+            scope=read.scope,
+            pipeline=read.pipeline,
+            run_id=strawberry.ID(read.run_id),
+            job_id=strawberry.ID(read.job_id),
+        )
+
+
+SetSecretResult = Annotated[SecretChanged | InvalidInput, strawberry.union("SetSecretResult")]
+RemoveSecretResult = Annotated[
+    SecretChanged | SecretNotFound | InvalidInput, strawberry.union("RemoveSecretResult")
+]
+RotateSecretsKeyResult = Annotated[
+    SecretsKeyRotated | RotationFailed, strawberry.union("RotateSecretsKeyResult")
+]
 TriggerRunResult = Annotated[
     TriggeredRun | PipelineNotFound | InvalidInput | Unavailable,
     strawberry.union("TriggerRunResult"),

@@ -10,11 +10,11 @@ describe("StatusBadge", () => {
 
   it("shows a run being cancelled as cancelling", () => {
     render(() => <StatusBadge state="RUNNING" label="running" cancelling />);
-    expect(screen.getByText("cancelling")).toHaveClass("s-cancelled");
+    expect(screen.getByText("Cancelling")).toHaveClass("s-cancelled");
   });
 
   it("names a state it does not know instead of showing nothing", () => {
     render(() => <StatusBadge state={null} />);
-    expect(screen.getByText("unknown")).toHaveClass("s-unknown");
+    expect(screen.getByText("Unknown")).toHaveClass("s-unknown");
   });
 });

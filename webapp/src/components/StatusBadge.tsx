@@ -11,19 +11,19 @@ const CLASS: Record<string, string> = {
 };
 
 const LABEL: Record<string, string> = {
-  SUCCESS: "succeeded",
-  FAILURE: "failed",
-  TIMEOUT: "timed out",
-  RUNNING: "running",
-  SCHEDULING: "scheduling",
-  PENDING: "queued",
-  CANCELLED: "cancelled",
+  SUCCESS: "Succeeded",
+  FAILURE: "Failed",
+  TIMEOUT: "Timed out",
+  RUNNING: "Running",
+  SCHEDULING: "Scheduling",
+  PENDING: "Queued",
+  CANCELLED: "Cancelled",
 };
 
 /** A run's, job's or step's state as a coloured pill; the label is the server's when given. */
 export function StatusBadge(props: { state: string | null | undefined; label?: string | undefined; cancelling?: boolean }): JSX.Element {
   const state = (): string => props.state ?? "UNKNOWN";
-  const text = (): string => (props.cancelling ? "cancelling" : props.label || LABEL[state()] || state().toLowerCase());
+  const text = (): string => (props.cancelling ? "Cancelling" : props.label || LABEL[state()] || state().charAt(0) + state().slice(1).toLowerCase());
   return (
     <span class={`badge ${props.cancelling ? "s-cancelled" : (CLASS[state()] ?? "s-unknown")}`} data-state={state()} title={text()}>
       {text()}

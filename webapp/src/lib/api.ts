@@ -139,7 +139,6 @@ export const RUNS_QUERY = `query Runs($filter: RunsFilter, $first: Int!, $after:
 }`;
 export const RUN_QUERY = `query Run($id: ID!) { run(id: $id) { ${RUN} } }`;
 export const RUN_UPDATED = `subscription RunUpdated($pipeline: String!) { runUpdated(pipeline: $pipeline) { ${RUN_SUMMARY} } }`;
-export const RUN_DETAIL_UPDATED = `subscription RunDetailUpdated($pipeline: String!) { runUpdated(pipeline: $pipeline) { ${RUN} } }`;
 export const TRIGGER_RUN = `mutation TriggerRun($pipeline: String!, $ref: String!) {
   triggerRun(pipeline: $pipeline, ref: $ref) {
     __typename
@@ -169,7 +168,6 @@ export const ALL_OPERATIONS = {
   RUNS_QUERY,
   RUN_QUERY,
   RUN_UPDATED,
-  RUN_DETAIL_UPDATED,
   TRIGGER_RUN,
   CANCEL_RUN,
   RERUN,

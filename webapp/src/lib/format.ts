@@ -10,6 +10,7 @@ export function durationMs(start: string | null | undefined, end: string | null 
 
 export function formatDuration(ms: number | null): string {
   if (ms === null) return "—";
+  if (ms < 10_000) return `${(Math.round(ms / 100) / 10).toFixed(1)}s`;
   const s = Math.round(ms / 1000);
   if (s < 60) return `${s}s`;
   const m = Math.floor(s / 60);

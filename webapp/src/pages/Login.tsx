@@ -19,6 +19,11 @@ export default function LoginPage(): JSX.Element {
           when={viewer()}
           fallback={
             <>
+              <Show when={params.out}>
+                <p role="status">
+                  <strong>You are logged out.</strong>
+                </p>
+              </Show>
               <p class="muted">You log in through this server's identity provider, then come back here.</p>
               <a class="btn btn-primary" href={loginUrl(next())}>
                 Log in

@@ -139,7 +139,7 @@ export default function PipelinePage(): JSX.Element {
           Trigger
           <select value={param(params.trigger)} onChange={(e) => setFilter("trigger", e.currentTarget.value)}>
             <option value="">any</option>
-            <For each={["push", "pull_request", "tag", "manual", "cron", "rerun"]}>{(t) => <option value={t}>{t}</option>}</For>
+            <For each={["push", "pull_request", "tag", "cron", "api", "manual", "rerun"]}>{(t) => <option value={t}>{t}</option>}</For>
           </select>
         </label>
         <label>

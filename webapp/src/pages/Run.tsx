@@ -1,7 +1,7 @@
 import { A, useParams, useSearchParams } from "@solidjs/router";
 import { createEffect, createResource, createSignal, For, on, onCleanup, Show, type JSX } from "solid-js";
 import { createStore, reconcile } from "solid-js/store";
-import { fetchPipeline, fetchRun, RUN_DETAIL_UPDATED, type Job, type Run } from "../lib/api";
+import { fetchPipeline, fetchRun, RUN_UPDATED, type Job, type Run, type RunSummary } from "../lib/api";
 import { live, RunVersions, type LiveStatus } from "../lib/live";
 import { durationMs, formatDuration, shortSha, timeAgo, valueOf } from "../lib/format";
 import { StatusBadge } from "../components/StatusBadge";
@@ -33,6 +33,8 @@ function why(run: Run): string {
       return "Re-run";
     case "manual":
       return "Started by hand";
+    case "api":
+      return `Started from the API or the web UI${run.actor ? ` by ${run.actor}` : ""}`;
     default:
       return run.triggerType || "—";
   }
@@ -68,22 +70,43 @@ export default function RunPage(): JSX.Element {
     ),
   );
 
-  // Live: every change of this run (its pipeline's runUpdated, this run only).
+  // Live: every change of this run (its pipeline's runUpdated, this run only). The
+  // update's own fields show at once; its jobs and steps are read again with a query
+  // (a subscription's nested jobs were seen stale: see the branch's report).
+  let refresh: ReturnType<typeof setTimeout> | undefined;
+  const reread = (id: string): void => {
+    if (refresh !== undefined) return;
+    refresh = setTimeout(() => {
+      refresh = undefined;
+      fetchRun(id)
+        .then((fresh) => {
+          if (fresh.id === route.id && (!state.run || fresh.version >= state.run.version)) {
+            setState("run", reconcile(fresh, { key: "id", merge: true }));
+          }
+        })
+        .catch(() => {
+          // keep what is shown; the next update tries again
+        });
+    }, 150);
+  };
+  onCleanup(() => clearTimeout(refresh));
+
   createEffect(
     on(
       () => state.run?.pipeline,
       (pipeline) => {
         if (!pipeline) return;
         const versions = new RunVersions();
-        const stop = live<{ runUpdated: Run }>({
-          query: RUN_DETAIL_UPDATED,
+        const stop = live<{ runUpdated: RunSummary }>({
+          query: RUN_UPDATED,
           variables: () => ({ pipeline }),
           onData: ({ runUpdated: run }) => {
             if (run.id !== route.id || !versions.accept(run.id, run.version)) return;
-            if (state.run && run.version < state.run.version) return;
-            setState("run", reconcile(run, { key: "id", merge: true }));
+            if (!state.run || run.version <= state.run.version) return;
+            setState("run", (shown) => (shown ? { ...shown, ...run } : shown));
+            reread(run.id);
           },
-          onResync: () => void load(route.id),
+          onResync: () => reread(route.id),
           onStatus: setLiveStatus,
         });
         onCleanup(stop);
@@ -112,6 +135,9 @@ export default function RunPage(): JSX.Element {
               <Show when={liveStatus() === "reconnecting"}>
                 <span class="muted">reconnecting…</span>
               </Show>
+              <A class="btn btn-small" href={`/audit?run=${run().id}`}>
+                Audit trail & time travel
+              </A>
               <RunActions run={run()} update={update} permission={valueOf(permission)} />
             </div>
 

@@ -84,7 +84,12 @@ describe("LogViewer", () => {
     fireEvent.input(search, { target: { value: "fail" } });
     expect(screen.getByText("1 of 3")).toBeInTheDocument();
     fireEvent.keyDown(search, { key: "Enter" });
+    expect(screen.getByText("1 of 3")).toBeInTheDocument();
+    expect(document.querySelector('[data-line="5"]')).toHaveClass("log-current");
+    fireEvent.keyDown(search, { key: "Enter" });
     expect(screen.getByText("2 of 3")).toBeInTheDocument();
+    fireEvent.keyDown(search, { key: "Enter", shiftKey: true });
+    expect(screen.getByText("1 of 3")).toBeInTheDocument();
   });
 
   it("opens at the line named in the address (#L5) and highlights it; clicking a number links it", async () => {
@@ -103,5 +108,35 @@ describe("LogViewer", () => {
   it("offers the raw log for download", () => {
     render(() => <LogViewer jobId="j1" subscribe={server().subscribe} />);
     expect(screen.getByRole("link", { name: "Download raw log" })).toHaveAttribute("href", "/api/v1/jobs/j1/logs");
+  });
+});
+
+describe("LogViewer with a big log", () => {
+  it("draws the latest lines of a section and the earlier ones on request; a search hit far back is drawn", async () => {
+    const s = server();
+    const lines = ["the very first line", ...Array.from({ length: 499 }, (_, i) => `line ${i + 2}`)].join("\n");
+    render(() => <LogViewer jobId="j1" subscribe={s.subscribe} window={100} />);
+    s.send(`${lines}\n`, true);
+    expect(await screen.findByText("line 500")).toBeInTheDocument();
+    expect(document.querySelectorAll(".log-line")).toHaveLength(100);
+    expect(screen.queryByText("line 2")).toBeNull();
+    const search = screen.getByRole("searchbox", { name: "Search the log" });
+    fireEvent.input(search, { target: { value: "very first" } });
+    fireEvent.keyDown(search, { key: "Enter" });
+    expect(await screen.findByText("very first", { selector: "mark" })).toBeInTheDocument();
+    expect(screen.getByText("line 2")).toBeInTheDocument();
+    // Only a window around the hit is drawn, not everything after it.
+    expect(document.querySelectorAll(".log-line").length).toBeLessThanOrEqual(100);
+    expect(screen.getByRole("button", { name: /later lines/ })).toBeInTheDocument();
+  });
+
+  it("draws earlier lines of a long section on request", async () => {
+    const s = server();
+    const lines = Array.from({ length: 300 }, (_, i) => `line ${i + 1}`).join("\n");
+    render(() => <LogViewer jobId="j1" subscribe={s.subscribe} window={100} />);
+    s.send(`${lines}\n`, true);
+    expect(await screen.findByText("line 300")).toBeInTheDocument();
+    fireEvent.click(screen.getByRole("button", { name: /Show 200 earlier lines/ }));
+    expect(screen.getByText("line 1")).toBeInTheDocument();
   });
 });

@@ -9,16 +9,34 @@ import { StatusBadge } from "../../components/StatusBadge";
 import { styleCss } from "./ansi";
 import { lineFromHash, LogParser, searchLines, splitMatches, type LogLine, type LogSection } from "./model";
 
+/** Lines of one section drawn at most at first (the latest); more on request. */
+export const WINDOW = 2000;
+
 export interface LogViewerProps {
   jobId: string;
   steps?: readonly Step[];
   /** Where the log comes from (tests give their own); the app's transport otherwise. */
   subscribe?: Subscribe;
+  /** Lines of a section drawn at first (default WINDOW). */
+  window?: number;
 }
 
 export function LogViewer(props: LogViewerProps): JSX.Element {
   const [doc, setDoc] = createStore<{ sections: LogSection[] }>({ sections: [] });
   const [collapsed, setCollapsed] = createSignal<Record<number, boolean>>({});
+  // Which of a section's lines are drawn, so big logs stay fast: section → [from, to)
+  // (to null: up to the end, growing as lines arrive). None: the last `window` lines.
+  const [ranges, setRanges] = createSignal<Record<number, { from: number; to: number | null }>>({});
+  const size = (): number => props.window ?? WINDOW;
+  const rangeOf = (section: LogSection): [number, number] => {
+    const length = section.lines.length;
+    const r = ranges()[section.index];
+    if (!r) return [Math.max(0, length - size()), length];
+    return [Math.min(r.from, length), r.to === null ? length : Math.min(r.to, length)];
+  };
+  const setRange = (index: number, from: number, to: number | null): void => {
+    setRanges((r) => ({ ...r, [index]: { from, to } }));
+  };
   const [status, setStatus] = createSignal<LiveStatus | "complete">("connecting");
   const [error, setError] = createSignal<string>("");
   const [follow, setFollow] = createSignal(true);
@@ -38,6 +56,12 @@ export function LogViewer(props: LogViewerProps): JSX.Element {
   const reveal = (n: number): void => {
     const section = sectionOfLine.get(n);
     if (section !== undefined && collapsed()[section]) setCollapsed((c) => ({ ...c, [section]: false }));
+    const shown = section !== undefined ? doc.sections[section] : undefined;
+    if (shown?.lines.length) {
+      const at = n - (shown.lines[0]?.number ?? n);
+      const [from, to] = rangeOf(shown);
+      if (at < from || at >= to) setRange(shown.index, Math.max(0, at - size() / 2), at + size() / 2);
+    }
     queueMicrotask(() => lineElement(n)?.scrollIntoView?.({ block: "center" }));
   };
 
@@ -87,12 +111,13 @@ export function LogViewer(props: LogViewerProps): JSX.Element {
   const matches = createMemo(() => searchLines(doc.sections, query()));
   const currentMatch = (): number | null => {
     const m = matches();
-    return m.length ? (m[Math.min(current(), m.length - 1)] ?? null) : null;
+    return m.length ? (m[Math.min(Math.max(current(), 0), m.length - 1)] ?? null) : null;
   };
   const step = (delta: number): void => {
     const m = matches();
     if (!m.length) return;
-    const next = (current() + delta + m.length) % m.length;
+    // The first Enter goes to the first match (or, with Shift, the last).
+    const next = current() < 0 ? (delta > 0 ? 0 : m.length - 1) : (current() + delta + m.length) % m.length;
     setCurrent(next);
     setFollow(false);
     const n = m[next];
@@ -142,6 +167,30 @@ export function LogViewer(props: LogViewerProps): JSX.Element {
     </div>
   );
 
+  const Lines = (p: { section: LogSection }): JSX.Element => {
+    const range = (): [number, number] => rangeOf(p.section);
+    const more = (): number => size() * 5;
+    return (
+      <>
+        <Show when={range()[0] > 0}>
+          <button type="button" class="log-more" onClick={() => setRange(p.section.index, Math.max(0, range()[0] - more()), ranges()[p.section.index]?.to ?? null)}>
+            Show {Math.min(range()[0], more())} earlier lines ({range()[0]} hidden)
+          </button>
+        </Show>
+        <For each={p.section.lines.slice(range()[0], range()[1])}>{(line) => <Line line={line} />}</For>
+        <Show when={range()[1] < p.section.lines.length}>
+          <button
+            type="button"
+            class="log-more"
+            onClick={() => setRange(p.section.index, range()[0], range()[1] + more() >= p.section.lines.length ? null : range()[1] + more())}
+          >
+            Show {Math.min(p.section.lines.length - range()[1], more())} later lines ({p.section.lines.length - range()[1]} hidden)
+          </button>
+        </Show>
+      </>
+    );
+  };
+
   return (
     <div class="log-viewer">
       <div class="log-toolbar" role="toolbar" aria-label="Log">
@@ -152,7 +201,7 @@ export function LogViewer(props: LogViewerProps): JSX.Element {
           value={query()}
           onInput={(e) => {
             setQuery(e.currentTarget.value);
-            setCurrent(0);
+            setCurrent(-1);
           }}
           onKeyDown={(e) => {
             if (e.key === "Enter") {
@@ -163,7 +212,7 @@ export function LogViewer(props: LogViewerProps): JSX.Element {
         />
         <Show when={query()}>
           <span class="muted log-count" aria-live="polite">
-            {matches().length ? `${Math.min(current(), matches().length - 1) + 1} of ${matches().length}` : "no matches"}
+            {matches().length ? `${Math.min(Math.max(current(), 0), matches().length - 1) + 1} of ${matches().length}` : "no matches"}
           </span>
           <button type="button" class="btn btn-small" onClick={() => step(-1)} disabled={!matches().length} aria-label="Previous match">
             ↑
@@ -204,7 +253,7 @@ export function LogViewer(props: LogViewerProps): JSX.Element {
         <Show when={!empty()} fallback={<p class="log-empty">{status() === "complete" ? "This job printed nothing." : "Waiting for output…"}</p>}>
           <For each={doc.sections}>
             {(section) => (
-              <Show when={section.step !== null} fallback={<For each={section.lines}>{(line) => <Line line={line} />}</For>}>
+              <Show when={section.step !== null} fallback={<Lines section={section} />}>
                 <div class="log-section" classList={{ "log-section-collapsed": !!collapsed()[section.index] }}>
                   <button
                     type="button"
@@ -228,7 +277,7 @@ export function LogViewer(props: LogViewerProps): JSX.Element {
                     </Show>
                   </button>
                   <Show when={!collapsed()[section.index]}>
-                    <For each={section.lines}>{(line) => <Line line={line} />}</For>
+                    <Lines section={section} />
                   </Show>
                 </div>
               </Show>

@@ -1,4 +1,3 @@
-import { A } from "@solidjs/router";
 import { For, Show, createMemo, type JSX } from "solid-js";
 import type { RunSummary } from "../../lib/api";
 import { durationMs, formatDuration, shortSha } from "../../lib/format";
@@ -25,7 +24,10 @@ export function DurationChart(props: { runs: readonly RunSummary[]; now?: number
     const now = props.now ?? Date.now();
     const values = runs.map((r) => durationMs(r.startedAt ?? r.requestedAt, r.finishedAt, now) ?? 0);
     const max = Math.max(1000, ...values);
-    const slot = (WIDTH - PAD.left - PAD.right) / Math.max(runs.length, 1);
+    // At least 20 slots so a few runs do not make a few giant bars; the newest on the right.
+    const slots = Math.max(runs.length, 20);
+    const slot = (WIDTH - PAD.left - PAD.right) / slots;
+    const first = slots - runs.length;
     const plot = HEIGHT - PAD.top - PAD.bottom;
     return {
       max,
@@ -34,7 +36,7 @@ export function DurationChart(props: { runs: readonly RunSummary[]; now?: number
         return {
           run,
           ms: values[i]!,
-          x: PAD.left + i * slot + slot * 0.15,
+          x: PAD.left + (first + i) * slot + slot * 0.15,
           w: Math.max(1, slot * 0.7),
           y: PAD.top + plot - h,
           h,
@@ -56,11 +58,13 @@ export function DurationChart(props: { runs: readonly RunSummary[]; now?: number
           </text>
           <For each={bars().items}>
             {(bar) => (
-              <A href={`/runs/${bar.run.id}`} aria-label={`Run ${shortSha(bar.run.commitSha)} on ${bar.run.branch}: ${bar.run.status.label}, ${formatDuration(bar.ms)}`}>
+              <g>
+                <a href={`/runs/${bar.run.id}`} aria-label={`Run ${shortSha(bar.run.commitSha)} on ${bar.run.branch}: ${bar.run.status.label}, ${formatDuration(bar.ms)}`}>
                 <rect class={`bar fill-${stateClass(bar.run.state)}`} data-state={bar.run.state} x={bar.x} y={bar.y} width={bar.w} height={bar.h} rx="1.5">
                   <title>{`${bar.run.branch} ${shortSha(bar.run.commitSha)} — ${bar.run.status.label}, ${formatDuration(bar.ms)}`}</title>
-                </rect>
-              </A>
+                  </rect>
+                </a>
+              </g>
             )}
           </For>
         </svg>

@@ -49,7 +49,7 @@ describe("RunActions", () => {
     setTransport(answering(() => new Promise((resolve) => (refuse = resolve))));
     const state = renderActions(aRun({ state: "RUNNING" }), "WRITE");
     fireEvent.click(screen.getByRole("button", { name: "Cancel run" }));
-    expect(screen.getByText("cancelling")).toBeInTheDocument();
+    expect(screen.getByText("Cancelling")).toBeInTheDocument();
     expect(screen.getByRole("button", { name: "Cancelling…" })).toBeDisabled();
     refuse({ cancelRun: { __typename: "RunNotCancellable", message: "the run has ended", code: "CONFLICT" } });
     expect(await screen.findByRole("alert")).toHaveTextContent("the run has ended");
@@ -72,7 +72,7 @@ describe("RunActions", () => {
     const state = renderActions(aRun({ state: "RUNNING" }), "WRITE");
     fireEvent.click(screen.getByRole("button", { name: "Cancel run" }));
     await waitFor(() => expect(state.run.version).toBe(4));
-    expect(screen.getByText("cancelling")).toBeInTheDocument();
+    expect(screen.getByText("Cancelling")).toBeInTheDocument();
     expect(screen.queryByRole("alert")).toBeNull();
   });
 
