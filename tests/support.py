@@ -112,13 +112,13 @@ def sign_in(url: str, danube: Any, user: str = "", scope: str = "write") -> str:
     local admin while no config is in force, else a member of a global_admin team)."""
     from domain.cause import Cause
 
-    user = user or _a_global_admin(danube)
+    user = user or a_global_admin(danube)
     new = danube.api_tokens.create(user, "tests", scope, None, Cause(actor="operator"))
     _BEARER[url.rstrip("/")] = new.token
     return str(new.token)
 
 
-def _a_global_admin(danube: Any) -> str:
+def a_global_admin(danube: Any) -> str:
     config = danube.config.current()
     if config is None:
         return "admin"
