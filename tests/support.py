@@ -105,16 +105,27 @@ def http_get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
 _BEARER: dict[str, str] = {}
 
 
-def sign_in(url: str, danube: Any, user: str = "admin", scope: str = "write") -> str:
+def sign_in(url: str, danube: Any, user: str = "", scope: str = "write") -> str:
     """THE way tests authenticate: mint a personal API token of ``user`` on ``danube``'s
-    store (default: the first-start local admin, a global admin while no config is in
-    force; with a config, a user of its users.yaml) and present it from now on with
-    every request to ``url`` that ``http_get`` and ``auth_headers`` make. Returns it."""
+    store and present it from now on with every request to ``url`` that ``http_get``
+    and ``auth_headers`` make. Returns it. Default user: a global admin (the first-start
+    local admin while no config is in force, else a member of a global_admin team)."""
     from domain.cause import Cause
 
+    user = user or a_global_admin(danube)
     new = danube.api_tokens.create(user, "tests", scope, None, Cause(actor="operator"))
     _BEARER[url.rstrip("/")] = new.token
     return str(new.token)
+
+
+def a_global_admin(danube: Any) -> str:
+    config = danube.config.current()
+    if config is None:
+        return "admin"
+    admins = {m for team in config.teams if team.global_admin for m in team.members}
+    found = next((u.name for u in config.users if u.email in admins), None)
+    assert found is not None, "the config in force has no global admin to sign in as"
+    return str(found)
 
 
 def auth_headers(url: str) -> dict[str, str]:

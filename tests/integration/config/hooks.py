@@ -15,17 +15,17 @@ from uuid import UUID
 from api.http.app import create_app
 from api.processes import HttpServer, Supervisor
 from tests.integration.config.conftest import ConfigWorld
-from tests.support import auth_headers, free_port, sign_in, wait_until
+from tests.support import a_global_admin, auth_headers, free_port, sign_in, wait_until
 from tests.unit.forges.deliveries import github_headers
 
 Reply = tuple[int, dict[str, Any]]
-ADMIN = "alice"  # in CONFIG's global_admin team
 
 
 @dataclass
 class Hooks:
     world: ConfigWorld
     url: str
+    signed_in_as: str = ""
 
     def post(self, provider: str, raw: bytes, headers: dict[str, str]) -> Reply:
         return self.request("POST", f"/webhooks/{provider}", raw, headers)
@@ -37,6 +37,11 @@ class Hooks:
         raw: bytes | None = None,
         headers: dict[str, str] | None = None,
     ) -> Reply:
+        if path.startswith("/api/"):  # as a global admin of the config in force now
+            admin = a_global_admin(self.world.danube)
+            if admin != self.signed_in_as:
+                sign_in(self.url, self.world.danube, admin)
+                self.signed_in_as = admin
         request = urllib.request.Request(
             f"{self.url}{path}",
             data=raw,
@@ -94,7 +99,6 @@ def serving(world: ConfigWorld) -> Iterator[Hooks]:
     hooks = Hooks(world, f"http://127.0.0.1:{port}")
     try:
         wait_until(lambda: up(hooks.url), what="the HTTP server")
-        sign_in(hooks.url, world.danube, user=ADMIN)  # a global admin of CONFIG
         yield hooks
     finally:
         supervisor.stop()
