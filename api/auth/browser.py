@@ -121,6 +121,8 @@ def browser_router(browser: Browser) -> APIRouter:
             "issuer": browser.options.issuer,
             "client_id": CLI_CLIENT_ID,
             "scope": browser.options.cli_scopes,
+            # Dex lets public clients redirect to http://localhost:ANY-PORT only
+            "redirect_host": "127.0.0.1" if browser.options.built_in else "localhost",
         }
 
     return router
