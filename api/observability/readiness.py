@@ -83,7 +83,8 @@ def _built_in_issuer(danube: Danube) -> str:
         key = load_or_create_key(danube.settings.data_dir)
     except (IssuerKeyError, OSError, ValueError) as error:
         raise NotReadyError(f"the built-in issuer's signing key: {error}") from None
-    return f"built-in issuer at {danube.settings.public_url}/auth/issuer, key {key.kid[:12]}"
+    kid = (key.kid or "")[:12]
+    return f"built-in issuer at {danube.settings.public_url}/auth/issuer, key {kid}"
 
 
 def _registry(registry: str, timeout: float) -> str:
