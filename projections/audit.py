@@ -17,6 +17,7 @@ from domain.runs.aggregates import Run
 from domain.schedules.aggregates import CronTrigger
 from domain.secrets.aggregates import Secret
 from domain.system.aggregates import System
+from domain.tokens.aggregates import ApiToken
 from domain.webhooks.aggregates import Delivery
 from projections.model import Column, ColumnType, Row, RowReader, Rows, Table
 
@@ -54,12 +55,12 @@ _OTHER_EVENTS = (
     ConfigRepository.Accepted, ConfigRepository.Rejected, System.DrainStarted,
     System.DrainStopped, Delivery.Received, Delivery.Processed, Delivery.Replayed,
     Secret.Created, Secret.ValueSet, Secret.Removed, CronTrigger.Fired,
-    Reaping.ImageDeleted, Reaping.Finished,
+    Reaping.ImageDeleted, Reaping.Finished, ApiToken.Created, ApiToken.Revoked,
 )  # fmt: skip
 # Fields shown as an entry's detail; nothing sealed, encrypted or bulky is ever named.
 _DETAIL = ("state", "reason", "key", "scope", "name", "kind", "size", "sha256", "commit",
            "outcome", "runs", "provider", "event", "minute", "run_id", "policy", "names",
-           "freed", "repository", "digest", "tags")  # fmt: skip
+           "freed", "repository", "digest", "tags", "user", "token_id")  # fmt: skip
 
 
 class AuditProjection:
