@@ -10,7 +10,6 @@ from uuid import UUID
 from api.app.commands import Commands
 from api.app.live import Live
 from api.app.queries import Queries
-from api.app.tokens import TokenCommands
 from domain.ids import JobId
 from projections.audit import AuditView
 from projections.model import Projection
@@ -24,7 +23,6 @@ class Application:
     queries: Queries
     commands: Commands
     live: Live
-    tokens: TokenCommands | None = None  # personal API tokens (api/app/tokens.py)
 
 
 def of_app(state: Any) -> Application:
@@ -72,5 +70,4 @@ def application(danube: Danube) -> Application:
     commands = Commands(
         danube.triggers, danube.runs, danube.system, danube.views, danube.wait_for_views
     )
-    tokens = TokenCommands(danube.api_tokens, danube.tokens_view, danube.wait_for_views)
-    return Application(queries, commands, live, tokens)
+    return Application(queries, commands, live)

@@ -48,5 +48,4 @@ def context_of(app: Application, principal: Principal) -> dict[str, Any]:
         "live": app.live,
         "principal": principal,
         "loaders": Loaders.of(app.queries),
-        "tokens": app.tokens,  # api/graphql/tokens.py
     }
