@@ -13,7 +13,6 @@ from api.app.commands import Commands
 from api.app.live import Live
 from api.app.principal import Principals
 from api.app.queries import Queries
-from api.app.tokens import TokenCommands
 from api.auth import local_admin
 from api.observability.metrics import danube_metrics
 from domain.auth.aggregates import DenialsService
@@ -33,7 +32,6 @@ class Application:
     principals: Principals
     access: Access
     admin: Admin
-    tokens: TokenCommands | None = None  # personal API tokens (api/app/tokens.py)
 
 
 def of_app(state: Any) -> Application:
@@ -97,5 +95,4 @@ def application(danube: Danube) -> Application:
     principals = Principals(danube.config.current, lambda: (local_admin.team(),))
     settings = danube.settings
     admin = Admin(queries, commands, settings.config_repo_url, settings.config_repo_branch)
-    tokens = TokenCommands(danube.api_tokens, danube.tokens_view, danube.wait_for_views)
-    return Application(queries, commands, live, principals, access, admin, tokens)
+    return Application(queries, commands, live, principals, access, admin)

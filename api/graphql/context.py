@@ -67,5 +67,4 @@ def context_of(app: Application, principal: Principal) -> dict[str, Any]:
         "admin": app.admin,
         "principal": principal,
         "loaders": Loaders.of(app.queries),
-        "tokens": app.tokens,  # api/graphql/tokens.py
     }

@@ -60,7 +60,8 @@ async def _caller(info: Ctx) -> tuple[Identity, TokenCommands]:
         raise GraphQLError(str(error), extensions={"code": "UNAUTHENTICATED"}) from None
     if identity is None:
         raise GraphQLError("log in to manage API tokens", extensions={"code": "UNAUTHENTICATED"})
-    return identity, info.context["tokens"]
+    commands: TokenCommands = info.context["request"].app.state.api_token_commands
+    return identity, commands
 
 
 @strawberry.type
