@@ -13,11 +13,28 @@ $(STAMP): pyproject.toml sdk/pyproject.toml
 	$(BIN)/pip install --quiet -e ./sdk -e '.[dev]'
 	touch $(STAMP)
 
-.PHONY: install up test lint bench deps
+.PHONY: install up test lint bench deps web webtest
 install: $(STAMP)
 
-up: $(STAMP)
+up: $(STAMP) web
 	$(BIN)/danube up
+
+# The web app, built into the Python package (api/web/dist) when its sources changed;
+# without webapp/package.json or npm the server runs and / says how to build the UI.
+WEB_SOURCES := $(shell find webapp -path webapp/node_modules -prune -o -path webapp/dist -prune -o -type f -print 2>/dev/null)
+WEB_BUILD := $(if $(and $(wildcard webapp/package.json),$(shell command -v npm)),api/web/dist/index.html)
+web: $(WEB_BUILD)
+	@$(if $(WEB_BUILD),true,echo "web UI not built (needs webapp/package.json and npm): / says how")
+
+webapp/node_modules/.package-lock.json: webapp/package-lock.json
+	cd webapp && npm ci --no-audit --no-fund
+
+api/web/dist/index.html: webapp/node_modules/.package-lock.json $(WEB_SOURCES)
+	cd webapp && npm run build
+	rm -rf api/web/dist && cp -r webapp/dist api/web/dist
+
+webtest: web
+	$(if $(WEB_BUILD),cd webapp && npm test)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -28,7 +45,7 @@ lint: $(STAMP)
 deps:
 	bash tests/ensure-deps.sh
 
-test: deps lint
+test: deps lint webtest
 	$(BIN)/pytest
 
 bench: $(STAMP)

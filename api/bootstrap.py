@@ -30,6 +30,7 @@ from domain.execution.tokens import JobTokens
 from domain.runs.application import RunsService
 from domain.secrets.application import SecretsService
 from domain.system.application import SystemService
+from domain.tokens.application import ApiTokens
 from domain.triggers.manual import ManualTriggers
 from domain.webhooks.application import Inbox
 from projections.audit import AuditProjection
@@ -39,6 +40,7 @@ from projections.deliveries import DeliveriesProjection
 from projections.model import Projection
 from projections.runs import RunsProjection
 from projections.runs_view import RunsView
+from projections.tokens import TokensProjection, TokensView
 
 if TYPE_CHECKING:
     from api.triggers.loops import ConfigSyncLoop
@@ -58,7 +60,13 @@ def store_config(settings: Settings) -> StoreConfig:
 
 
 def all_projections() -> list[Projection]:
-    return [RunsProjection(), ConfigProjection(), DeliveriesProjection(), AuditProjection()]
+    return [
+        RunsProjection(),
+        ConfigProjection(),
+        DeliveriesProjection(),
+        AuditProjection(),
+        TokensProjection(),
+    ]
 
 
 @dataclass
@@ -82,6 +90,8 @@ class Danube:
     config_view: ConfigView
     deliveries: DeliveriesView
     webhook_secrets: WebhookSecrets
+    api_tokens: ApiTokens  # personal API tokens (api/auth)
+    tokens_view: TokensView
     config_sync: ConfigSyncLoop | None = None
     git_credentials: GitCredentials | None = None  # config.yaml git_authentication
     tracing: Tracing = field(default_factory=Tracing)
@@ -143,7 +153,7 @@ def build(settings: Settings) -> Danube:
     for projection in projections:
         store.views.ensure(projection)
     key = master_key(settings)
-    vault = SecretVault(key, store.keys)
+    vault = SecretVault(key, store.keys, settings.data_dir.resolve() / MASTER_KEY_FILE)
     secrets = SecretsService(store.log, vault)
     system, config = SystemService(store.log), ConfigService(store.log)
     tracing = Tracing.from_options(observability_of(config.current()))
@@ -194,4 +204,6 @@ def build(settings: Settings) -> Danube:
             secrets,
         ),
         git_credentials=credentials,
+        api_tokens=ApiTokens(store.log),
+        tokens_view=TokensView(store.views.reader(projections[-1])),
     )

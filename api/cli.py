@@ -23,6 +23,7 @@ from eventsourcing.persistence import OperationalError as EventStoreOperationalE
 from adapters.crypto.errors import CryptoError
 from api.commands import (
     config,
+    login,
     provenance,
     reap,
     run,
@@ -31,6 +32,7 @@ from api.commands import (
     serve,
     store,
     system,
+    tokens,
     workers,
 )
 from api.commands.client import register as register_client_commands
@@ -97,10 +99,11 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="danube", description="Self-hosted CI/CD.")
     parser.add_argument("--config", help="path to danube.toml (or set DANUBE_CONFIG)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (serve, workers, run, config, store, secrets, system, scheduler):
+    for module in (serve, workers, run, config, store, secrets, tokens, system, scheduler):
         module.register(commands)
     register_deploy_commands(commands)
     register_client_commands(commands)
+    login.register(commands)
     for module in (provenance, reap):  # issue 17
         module.register(commands)
     return parser

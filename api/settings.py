@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     grpc_address: str = "127.0.0.1:9000"
     public_url: str = "http://127.0.0.1:8080"
     graphiql: bool = False  # serve the GraphiQL IDE at GET /graphql (development)
+    web_dir: Path | None = None  # the built web app served at /; unset: the one packaged
     auto_migrate: bool = True
     # /health/ready fails a read model whose oldest unfolded event is older than this
     readiness_max_lag: int = 30
@@ -113,6 +114,9 @@ class Settings(BaseSettings):
     oidc_client_id: str = ""
     oidc_client_secret: SecretStr = SecretStr("")
     oidc_audience: str = ""
+    # the browser session cookie's Secure flag; unset = on, unless PUBLIC_URL is
+    # http://localhost or http://127.0.0.1 (browsers drop Secure cookies over plain http)
+    session_cookie_secure: bool | None = None
 
     # observability: the metrics address of each process that runs on its own ("" = none;
     # the API server serves /metrics on bind_address), readiness checks' own time limit

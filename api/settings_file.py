@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "DANUBE_"
-NOT_SETTINGS = ("DANUBE_CONFIG",)  # the file's path itself
+NOT_SETTINGS = ("DANUBE_CONFIG", "DANUBE_TOKEN")  # the file's path; the CLI's API token
 OTHER_FAMILIES = ("DANUBE_TEST_", "DANUBE_BENCH_")  # read by tests and benchmarks
 
 SECTIONS: dict[str, tuple[str, ...]] = {
@@ -29,6 +29,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "grpc_address",
         "public_url",
         "graphiql",
+        "web_dir",
         "auto_migrate",
         "readiness_max_lag",
     ),
@@ -67,7 +68,13 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     ),
     "git": ("github_api_url",),
     "webhooks": ("github_webhook_secret", "gitlab_webhook_token", "webhook_max_body_bytes"),
-    "oidc": ("oidc_issuer", "oidc_client_id", "oidc_client_secret", "oidc_audience"),
+    "oidc": (
+        "oidc_issuer",
+        "oidc_client_id",
+        "oidc_client_secret",
+        "oidc_audience",
+        "session_cookie_secure",
+    ),
     "logging": ("log_level", "log_format"),
     "retention": ("reaper_schedule", "registry_url"),
     "observability": (

@@ -1,22 +1,26 @@
 """The audit trail: who did what, when, and why, folded from every event that records
 a decision — runs requested, scheduled, started, finished, cancelled; secrets read and
 set; artifacts uploaded; configs accepted or rejected; draining; webhook deliveries and
-cron ticks. Each entry names its actor and, for runs, the causal chain: the delivery
-(or cron tick, or user) that triggered the run, the run, and the job.
+cron ticks; every refusal of access (who was turned away from what). Each entry names
+its actor and, for runs, the causal chain: the delivery (or cron tick, or user) that
+triggered the run, the run, and the job.
 
 Steps are not entries (a job's steps are in its own read model): the trail stays a list
 of decisions a person would look for, not a copy of every log line's bookkeeping."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
+from domain.auth.aggregates import AccessDenial
 from domain.config.aggregates import ConfigRepository
 from domain.retention.aggregates import Reaping
 from domain.runs.aggregates import Run
 from domain.schedules.aggregates import CronTrigger
 from domain.secrets.aggregates import Secret
 from domain.system.aggregates import System
+from domain.tokens.aggregates import ApiToken
 from domain.webhooks.aggregates import Delivery
 from projections.model import Column, ColumnType, Row, RowReader, Rows, Table
 
@@ -54,18 +58,22 @@ _OTHER_EVENTS = (
     ConfigRepository.Accepted, ConfigRepository.Rejected, System.DrainStarted,
     System.DrainStopped, Delivery.Received, Delivery.Processed, Delivery.Replayed,
     Secret.Created, Secret.ValueSet, Secret.Removed, CronTrigger.Fired,
-    Reaping.ImageDeleted, Reaping.Finished,
+    Reaping.ImageDeleted, Reaping.Finished, AccessDenial.Recorded, System.SecretsKeyRotated,
 )  # fmt: skip
+_TOKEN_EVENTS = (ApiToken.Created, ApiToken.Revoked)  # personal API tokens
 # Fields shown as an entry's detail; nothing sealed, encrypted or bulky is ever named.
 _DETAIL = ("state", "reason", "key", "scope", "name", "kind", "size", "sha256", "commit",
            "outcome", "runs", "provider", "event", "minute", "run_id", "policy", "names",
-           "freed", "repository", "digest", "tags")  # fmt: skip
+           "freed", "repository", "digest", "tags", "operation", "code",
+           "master_key_id", "rewrapped")  # fmt: skip
+
+_TOKEN_DETAIL = ("user", "token_id")  # whose API token, which one (never its hash)
 
 
 class AuditProjection:
     name = "audit"
     tables = (ENTRIES, SUBJECTS)
-    topics = frozenset(cls.TOPIC for cls in (*_RUN_EVENTS, *_OTHER_EVENTS))
+    topics = frozenset(cls.TOPIC for cls in (*_RUN_EVENTS, *_OTHER_EVENTS, *_TOKEN_EVENTS))
 
     def apply(self, event: Any, rows: Rows) -> None:
         topic = type(event).TOPIC
@@ -109,7 +117,8 @@ def _entry(event: Any, topic: str, subject: str, context: Row) -> Row:
             else "cron" if topic.startswith("danube:CronTrigger")
             else "system"
         )  # fmt: skip
-    detail = {key: _plain(getattr(event, key)) for key in _DETAIL if hasattr(event, key)}
+    keys = (*_DETAIL, *_TOKEN_DETAIL)
+    detail = {key: _plain(getattr(event, key)) for key in keys if hasattr(event, key)}
     if topic == Secret.ValueSet.TOPIC or topic == Secret.Removed.TOPIC:
         detail.update(scope=context["pipeline"] or "", key=context["name"] or "")
     if topic == ConfigRepository.Rejected.TOPIC:
@@ -149,11 +158,22 @@ class AuditView:
         self._reader = reader
 
     def entries(
-        self, *, after: tuple[str, str] | None = None, limit: int = 50, **filters: str
+        self,
+        *,
+        after: tuple[str, str] | None = None,
+        limit: int = 50,
+        pipelines: Collection[str] | None = None,
+        **filters: str,
     ) -> tuple[list[Row], tuple[str, str] | None]:
-        """Filters: pipeline, actor, run_id, action. Returns the page and the cursor
-        after its last entry (None when there is no more)."""
-        where = {key: value for key, value in filters.items() if value}
+        """Filters: pipeline, actor, run_id, action; ``pipelines``: only entries about
+        these (None: every entry, those about no pipeline included). Returns the page
+        and the cursor after its last entry (None when there is no more)."""
+        where: dict[str, Any] = {key: value for key, value in filters.items() if value}
+        if pipelines is not None:
+            wanted = set(pipelines)
+            if "pipeline" in where:
+                wanted &= {where["pipeline"]}
+            where["pipeline"] = sorted(wanted)
         rows = self._reader.find(
             "audit_entries",
             where,
@@ -165,3 +185,20 @@ class AuditView:
         more = len(rows) > limit
         last = rows[limit - 1] if more else None
         return rows[:limit], (last["at"], last["id"]) if last is not None else None
+
+    def secret_reads(
+        self,
+        *,
+        after: tuple[str, str] = ("", ""),
+        pipelines: Collection[str] | None = None,
+        limit: int = 1000,
+    ) -> list[Row]:
+        """The ledger: secrets handed to running jobs after (``at``, ``id``) ``after``
+        (``(since, "")`` for "since"), oldest first; only reads by jobs of ``pipelines``
+        if given."""
+        where: dict[str, Any] = {"action": "Run.SecretRead"}
+        if pipelines is not None:
+            where["pipeline"] = sorted(pipelines)
+        return self._reader.find(
+            "audit_entries", where, order_by=("at", "id"), after=after, limit=limit
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from projections.config import STATE_ID
@@ -17,8 +18,9 @@ class ConfigView:
         current fetch problem."""
         return self._reader.get("config_state", STATE_ID)
 
-    def pipelines(self) -> list[Row]:
-        return self._reader.find("config_pipelines", {})
+    def pipelines(self, names: Collection[str] | None = None) -> list[Row]:
+        """The configured pipelines (only those named in ``names`` if given)."""
+        return self._reader.find("config_pipelines", {} if names is None else {"id": sorted(names)})
 
     def pipeline(self, name: str) -> Row | None:
         return self._reader.get("config_pipelines", name)

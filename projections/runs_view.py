@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Self
 from uuid import UUID
@@ -139,10 +139,12 @@ class RunsView:
         *,
         after: tuple[str, str] | None = None,
         limit: int = 50,
+        pipelines: Collection[str] | None = None,
         **filters: str,
     ) -> Page:
-        """Newest first. Filters: pipeline, branch, state, trigger_type, actor."""
-        return self._page("runs", RunView, filters, after, limit)
+        """Newest first. Filters: pipeline, branch, state, trigger_type, actor; and
+        ``pipelines``: only runs of these (None: of any)."""
+        return self._page("runs", RunView, filters, after, limit, pipelines)
 
     def last_change(self) -> int:
         """The change number of the runs read model's latest run change (0: none yet)."""
@@ -161,10 +163,16 @@ class RunsView:
         return None if row is None else JobView.from_row(row)
 
     def jobs(
-        self, *, after: tuple[str, str] | None = None, limit: int = 50, **filters: str
+        self,
+        *,
+        after: tuple[str, str] | None = None,
+        limit: int = 50,
+        pipelines: Collection[str] | None = None,
+        **filters: str,
     ) -> Page:
-        """Newest first. Filters: pipeline, state, run_id."""
-        return self._page("jobs", JobView, filters, after, limit)
+        """Newest first. Filters: pipeline, state, run_id; and ``pipelines``: only jobs
+        of these (None: of any)."""
+        return self._page("jobs", JobView, filters, after, limit, pipelines)
 
     def jobs_by_id(self, job_ids: Sequence[UUID | str]) -> dict[str, JobView]:
         """Batch getter: the jobs that exist among ``job_ids``, in one query."""
@@ -201,11 +209,14 @@ class RunsView:
         rows.sort(key=lambda row: (row["requested_at"], row["id"]))
         return [JobView.from_row(row) for row in rows]
 
-    def queued_jobs(self, limit: int = 1000) -> list[JobView]:
-        """Pending jobs in arrival order (FIFO)."""
-        rows = self._reader.find(
-            "jobs", {"state": "pending"}, order_by=("requested_at", "id"), limit=limit
-        )
+    def queued_jobs(
+        self, limit: int = 1000, pipelines: Collection[str] | None = None
+    ) -> list[JobView]:
+        """Pending jobs in arrival order (FIFO); only those of ``pipelines`` if given."""
+        where: dict[str, Any] = {"state": "pending"}
+        if pipelines is not None:
+            where["pipeline"] = sorted(pipelines)
+        rows = self._reader.find("jobs", where, order_by=("requested_at", "id"), limit=limit)
         return [JobView.from_row(row) for row in rows]
 
     def ended_jobs_before(self, moment: str) -> list[JobView]:
@@ -238,8 +249,10 @@ class RunsView:
         row = self._reader.get("artifacts", f"{_hex(job_id)}:{name}")
         return None if row is None else ArtifactView.from_row(row)
 
-    def pipelines(self) -> list[PipelineView]:
-        return [PipelineView.from_row(row) for row in self._reader.find("pipelines", {})]
+    def pipelines(self, names: Collection[str] | None = None) -> list[PipelineView]:
+        """Every pipeline seen in runs (only those named in ``names`` if given)."""
+        where = {} if names is None else {"id": sorted(names)}
+        return [PipelineView.from_row(row) for row in self._reader.find("pipelines", where)]
 
     def pipeline(self, name: str) -> PipelineView | None:
         row = self._reader.get("pipelines", name)
@@ -252,8 +265,14 @@ class RunsView:
         filters: dict[str, str],
         after: tuple[str, str] | None,
         limit: int,
+        pipelines: Collection[str] | None = None,
     ) -> Page:
-        where = {k: v for k, v in filters.items() if v}
+        where: dict[str, Any] = {k: v for k, v in filters.items() if v}
+        if pipelines is not None:  # an empty collection: nothing
+            wanted = set(pipelines)
+            if "pipeline" in where:
+                wanted &= {where["pipeline"]}
+            where["pipeline"] = sorted(wanted)
         rows = self._reader.find(
             table,
             where,

@@ -16,6 +16,7 @@ PACKAGES=(
     "/usr/bin/docker-registry docker-registry"   # the reaper and readiness tests run a real registry
     "/usr/bin/skopeo skopeo"                     # and push images into it from OCI layouts
     "/usr/bin/systemd-analyze systemd"     # deploy/systemd/danube.service is verified with it
+    "/usr/bin/chromium chromium"           # tests/e2e drive it with playwright-core (never a download)
 )
 
 PG_HOST=127.0.0.1

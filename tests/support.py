@@ -11,7 +11,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -96,12 +96,48 @@ def http_get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
     import urllib.request
 
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+        request = urllib.request.Request(url, headers=auth_headers(url))
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.read()
     except (urllib.error.URLError, ConnectionError, TimeoutError):
         return 0, b""
+
+
+# The bearer token each test server's clients present, by the server's base URL.
+_BEARER: dict[str, str] = {}
+
+
+def sign_in(url: str, danube: Any, user: str = "", scope: str = "write") -> str:
+    """THE way tests authenticate: mint a personal API token of ``user`` on ``danube``'s
+    store and present it from now on with every request to ``url`` that ``http_get``
+    and ``auth_headers`` make. Returns it. Default user: a global admin (the first-start
+    local admin while no config is in force, else a member of a global_admin team)."""
+    from domain.cause import Cause
+
+    user = user or a_global_admin(danube)
+    new = danube.api_tokens.create(user, "tests", scope, None, Cause(actor="operator"))
+    _BEARER[url.rstrip("/")] = new.token
+    return str(new.token)
+
+
+def a_global_admin(danube: Any) -> str:
+    config = danube.config.current()
+    if config is None:
+        return "admin"
+    admins = {m for team in config.teams if team.global_admin for m in team.members}
+    found = next((u.name for u in config.users if u.email in admins), None)
+    assert found is not None, "the config in force has no global admin to sign in as"
+    return str(found)
+
+
+def auth_headers(url: str) -> dict[str, str]:
+    """``Authorization`` for a request to ``url`` (a server ``sign_in`` was called for)."""
+    for base, token in _BEARER.items():
+        if url == base or url.startswith(base + "/"):
+            return {"Authorization": f"Bearer {token}"}
+    return {}
 
 
 def stop_accepting(listener: socket.socket, thread: threading.Thread) -> None:

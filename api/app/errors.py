@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from domain.runs.errors import RunAlreadyFinishedError, RunNotFoundError, RunsError
+from domain.secrets.errors import InvalidSecretKeyError, SecretNotFoundError
 from domain.triggers.manual import DrainingError, PipelineNotFoundError, TriggerRefusedError
 
 
@@ -21,6 +22,18 @@ class AppError(Exception):
 
 class NotFoundError(AppError):
     code = "NOT_FOUND"
+
+
+class UnauthenticatedError(AppError):
+    """No valid credential was presented (or the one presented is invalid)."""
+
+    code = "UNAUTHENTICATED"
+
+
+class ForbiddenError(AppError):
+    """The caller is known, and not allowed to do this."""
+
+    code = "FORBIDDEN"
 
 
 class InvalidInputError(AppError):
@@ -54,11 +67,11 @@ def translated() -> Iterator[None]:
     """Domain errors raised inside become ``AppError``s."""
     try:
         yield
-    except (PipelineNotFoundError, RunNotFoundError) as error:
+    except (PipelineNotFoundError, RunNotFoundError, SecretNotFoundError) as error:
         raise NotFoundError(str(error)) from None
     except DrainingError as error:
         raise UnavailableError(str(error)) from None
-    except TriggerRefusedError as error:
+    except (TriggerRefusedError, InvalidSecretKeyError) as error:
         raise InvalidInputError(str(error)) from None
     except RunAlreadyFinishedError as error:
         raise ConflictError(str(error)) from None

@@ -10,17 +10,43 @@ or a duplicate."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
 from adapters.sql.live import Fanout, Overflowed, Signal
 from adapters.sql.wakeup import Wakeup
 from api.app.errors import UnavailableError
+from api.app.principal import Principal
 from api.app.queries import Queries, RunFilter
 from api.app.results import JobResult, LogChunk, RunResult, StepResult
+from domain.auth.policy import Action
 
 T = TypeVar("T")
 REREAD_SECONDS = 1.0  # a subscriber re-reads at least this often, woken or not
+RECHECK_SECONDS = 1.0  # and looks at its rights again at most this often
+Asker = Callable[[], Principal]
+"""The principal of a subscriber as of now (resolved against the config in force)."""
+
+
+class _Rights:
+    """A subscriber's principal, looked at again (at most every ``RECHECK_SECONDS``) so a
+    config change that removes its access ends the subscription with a refusal."""
+
+    def __init__(self, asker: Asker, check: Callable[[Principal], Any]) -> None:
+        self._asker, self._check = asker, check
+        self._checked = time.monotonic()
+        self.principal = asker()
+        check(self.principal)
+
+    async def recheck(self) -> None:
+        if time.monotonic() - self._checked < RECHECK_SECONDS:
+            return
+        self._checked = time.monotonic()
+        self.principal = await asyncio.to_thread(self._asker)
+        await asyncio.to_thread(self._check, self.principal)
+
+
 LOG_BATCH = 256 * 1024
 RUN_QUEUE = 10_000  # run changes a subscriber may be behind before it must resync
 
@@ -46,12 +72,23 @@ class Live:
         except TimeoutError:
             pass
 
-    async def runs(self, filter: RunFilter) -> AsyncIterator[RunResult]:
+    def _may_follow_runs(self, filter: RunFilter) -> Callable[[Principal], None]:
+        def check(principal: Principal) -> None:
+            access = self._queries.access
+            access.authenticated(principal, "runUpdated")
+            if filter.pipeline:
+                access.require(principal, Action.READ, "runUpdated", filter.pipeline)
+
+        return check
+
+    async def runs(self, asker: Asker, filter: RunFilter) -> AsyncIterator[RunResult]:
         """Every change of a run matching ``filter`` from now on, in the order the
         changes were folded (a run that changed twice between two looks is sent once,
         as it is now); each carries the run's version. Subscribers with the same filter
         share one reader (one read per change, however many subscribers), each with a
-        bounded queue: one that falls behind is told to subscribe again."""
+        bounded queue: one that falls behind is told to subscribe again. Each subscriber
+        receives runs of the pipelines it may read (as the config says now)."""
+        rights = await asyncio.to_thread(_Rights, asker, self._may_follow_runs(filter))
         feed = self._feeds.get(filter)
         if feed is None:
             feed = self._feeds[filter] = _RunFeed(self, filter)
@@ -59,25 +96,40 @@ class Live:
         try:
             while True:
                 try:
-                    yield await subscriber.get()
+                    async with asyncio.timeout(RECHECK_SECONDS):
+                        run = await subscriber.get()
+                except TimeoutError:  # quiet: look at the subscriber's rights again
+                    await rights.recheck()
+                    continue
                 except Overflowed:
                     raise UnavailableError(
                         "the subscriber fell behind; subscribe again and re-read the runs"
                     ) from None
+                await rights.recheck()
+                readable = rights.principal.readable()
+                if readable is None or run.pipeline in readable:
+                    yield run
         finally:
             subscriber.close()
             if feed.fanout.subscribers == 0 and self._feeds.get(filter) is feed:
                 del self._feeds[filter]
                 feed.stop()
 
-    async def job(self, job_id: str) -> AsyncIterator[tuple[JobResult, list[StepResult]]]:
+    def _may_read_job(self, job_id: str) -> Callable[[Principal], Any]:
+        return lambda principal: self._queries.job(principal, job_id)
+
+    async def job(
+        self, asker: Asker, job_id: str
+    ) -> AsyncIterator[tuple[JobResult, list[StepResult]]]:
         """The job and its steps now, then at every change; ends after its final state."""
+        rights = await asyncio.to_thread(_Rights, asker, self._may_read_job(job_id))
         loop = asyncio.get_running_loop()
         last: Any = None
         with Signal([self._views_moved()], loop) as signal:
             while True:
-                job = await self._read(self._queries.job, job_id)
-                steps = await self._read(self._queries.steps, job_id)
+                await rights.recheck()
+                job = await self._read(self._queries.job, rights.principal, job_id)
+                steps = await self._read(self._queries.steps, rights.principal, job_id)
                 current = (job, steps)
                 if current != last:
                     last = current
@@ -86,13 +138,16 @@ class Live:
                     return
                 await self._woken(signal)
 
-    async def log(self, job_id: str, offset: int = 0) -> AsyncIterator[LogChunk]:
+    async def log(self, asker: Asker, job_id: str, offset: int = 0) -> AsyncIterator[LogChunk]:
         """The job's log from byte ``offset`` in batches, as it grows; after the job has
         ended and every byte was sent, one last chunk with ``complete`` and then the end."""
+        rights = await asyncio.to_thread(_Rights, asker, self._may_read_job(job_id))
         loop = asyncio.get_running_loop()
         with Signal([self._log_moved(job_id), self._views_moved()], loop) as signal:
             while True:
-                chunk = await self._read(self._queries.log, job_id, offset, LOG_BATCH)
+                await rights.recheck()
+                principal = rights.principal
+                chunk = await self._read(self._queries.log, principal, job_id, offset, LOG_BATCH)
                 if chunk.text or chunk.complete:
                     yield chunk
                     offset = chunk.next_offset

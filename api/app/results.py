@@ -101,6 +101,13 @@ class JobResult:
     cancel_requested: bool
     secrets_read: tuple[str, ...]
     reused_from: str | None = None
+    repository: str = ""
+    ref: str = ""
+    commit_sha: str = ""
+    trigger_type: str = ""
+    trigger_ref: str = ""
+    log_reaped: dict[str, Any] | None = None
+    artifacts_reaped: dict[str, Any] | None = None
 
     @classmethod
     def of(cls, view: JobView) -> JobResult:
@@ -119,6 +126,13 @@ class JobResult:
             cancel_requested=bool(view.cancel_requested),
             secrets_read=tuple(view.secrets_read or ()),
             reused_from=view.reused_from,
+            repository=view.repository,
+            ref=view.ref,
+            commit_sha=view.commit_sha,
+            trigger_type=view.trigger_type,
+            trigger_ref=view.trigger_ref,
+            log_reaped=view.log_reaped,
+            artifacts_reaped=view.artifacts_reaped,
         )
 
 
@@ -326,3 +340,15 @@ class AuditEntry:
     trigger: str
     reason: str
     detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SecretReadResult:
+    """One entry of the secrets ledger: a job was handed a secret's value."""
+
+    at: str
+    key: str
+    scope: str  # the pipeline whose secret it was, "" for a global one
+    pipeline: str
+    run_id: str
+    job_id: str

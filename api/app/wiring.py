@@ -7,9 +7,15 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from api.app.access import Access
+from api.app.admin import Admin
 from api.app.commands import Commands
 from api.app.live import Live
+from api.app.principal import Principals
 from api.app.queries import Queries
+from api.auth import local_admin
+from api.observability.metrics import danube_metrics
+from domain.auth.aggregates import DenialsService
 from domain.ids import JobId
 from projections.audit import AuditView
 from projections.model import Projection
@@ -23,6 +29,9 @@ class Application:
     queries: Queries
     commands: Commands
     live: Live
+    principals: Principals
+    access: Access
+    admin: Admin
 
 
 def of_app(state: Any) -> Application:
@@ -51,6 +60,7 @@ def application(danube: Danube) -> Application:
             lags[projection.name] = 0.0 if since is None else max((now - since).total_seconds(), 0)
         return lags
 
+    access = Access(DenialsService(danube.store.log), danube_metrics().auth_denied.inc)
     queries = Queries(
         danube.views,
         danube.artifacts,
@@ -61,6 +71,8 @@ def application(danube: Danube) -> Application:
         danube.store.log,
         lag,
         AuditView(danube.store.views.reader(_projection(danube, "audit"))),
+        access,
+        danube.deliveries,
     )
     live = Live(
         queries,
@@ -68,6 +80,19 @@ def application(danube: Danube) -> Application:
         lambda job_id: danube.logs.progress(JobId(UUID(job_id))),
     )
     commands = Commands(
-        danube.triggers, danube.runs, danube.system, danube.views, danube.wait_for_views
+        danube.triggers,
+        danube.runs,
+        danube.system,
+        danube.views,
+        danube.wait_for_views,
+        access,
+        danube.inbox,
+        danube.deliveries,
+        danube.secrets,
+        danube.vault,
     )
-    return Application(queries, commands, live)
+
+    principals = Principals(danube.config.current, lambda: (local_admin.team(),))
+    settings = danube.settings
+    admin = Admin(queries, commands, settings.config_repo_url, settings.config_repo_branch)
+    return Application(queries, commands, live, principals, access, admin)

@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from api.commands.credentials import bearer_for
 from api.commands.errors import EXIT_FAILED, CommandError
 from api.settings import Settings
 
@@ -27,8 +28,9 @@ TIMEOUT = 30.0
 
 
 class Api:
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, token: str | None = None) -> None:
         self.base = base.rstrip("/")
+        self.token = token  # sent as Authorization: Bearer (DANUBE_TOKEN or danube login)
 
     def graphql(self, query: str, **variables: Any) -> dict[str, Any]:
         body = json.dumps({"query": query, "variables": variables}).encode()
@@ -53,6 +55,8 @@ class Api:
         headers: dict[str, str],
         timeout: float | None = TIMEOUT,
     ) -> Any:
+        if self.token:
+            headers = {**headers, "Authorization": f"Bearer {self.token}"}
         request = urllib.request.Request(self.base + path, body, headers=headers)
         try:
             return urllib.request.urlopen(request, timeout=timeout)
@@ -73,7 +77,8 @@ def _message(error: urllib.error.HTTPError) -> str:
 
 
 def _api(args: argparse.Namespace, settings: Settings) -> Api:
-    return Api(args.server or settings.public_url)
+    server = (args.server or settings.public_url).rstrip("/")
+    return Api(server, bearer_for(server))
 
 
 def runs(args: argparse.Namespace, settings: Settings) -> int:

@@ -5,11 +5,13 @@ format (DESIGN.md §6) that names it, to copy from."""
 from __future__ import annotations
 
 import logging
+import secrets
 import subprocess
 from pathlib import Path
 
 import bcrypt
 
+from api.auth.local_admin import read_password
 from api.bootstrap import Danube
 from domain.cause import Cause
 from domain.ids import new_run_id
@@ -67,10 +69,12 @@ spec:
 apiVersion: danube.dev/v1
 kind: User
 metadata:
-  name: you
+  name: admin
 spec:
-  email: you@example.com
-  password_hash: "{password_hash}"   # bcrypt of "change-me": replace it
+  email: admin@danube.local
+  # bcrypt of the first-start admin's password (the data directory's admin-password);
+  # make one: python3 -c 'import bcrypt; print(bcrypt.hashpw(b"PW", bcrypt.gensalt()).decode())'
+  password_hash: "{password_hash}"
 """,
     "teams.yaml": """\
 # members are users' e-mail addresses
@@ -80,8 +84,8 @@ metadata:
   name: engineering
 spec:
   members:
-    - you@example.com
-  global_admin: true
+    - admin@danube.local
+  global_admin: true            # every pipeline, and the system actions
 """,
     "pipelines/example.yaml": """\
 apiVersion: danube.dev/v1
@@ -107,7 +111,9 @@ def example_config_repository(data_dir: Path, repository: Path) -> Path:
     path = data_dir / "example-config"
     if (path / ".git").exists():
         return path
-    password_hash = bcrypt.hashpw(b"change-me", bcrypt.gensalt(rounds=12)).decode()
+    # the first-start admin keeps their password once this config is in force
+    password = read_password(data_dir) or secrets.token_urlsafe(18)
+    password_hash = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=12)).decode()
     for name, text in CONFIG_FILES.items():
         (path / name).parent.mkdir(parents=True, exist_ok=True)
         (path / name).write_text(

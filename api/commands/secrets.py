@@ -1,4 +1,5 @@
-"""``danube secret set|rm``, ``danube keys generate [--signing]`` and ``danube keys public``."""
+"""``danube secret set|rm|rotate-key``, ``danube keys generate [--signing]``, ``danube keys
+public``."""
 
 from __future__ import annotations
 
@@ -61,6 +62,28 @@ def remove_secret(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def rotate_key(args: argparse.Namespace, settings: Settings) -> int:
+    """Re-wrap every data key under a new master key, which replaces the key file."""
+    try:
+        danube = build(settings)
+    except CryptoError as error:
+        print(f"danube secret rotate-key: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        done = danube.vault.rotate()
+        danube.system.record_key_rotation(done.new_key_id, done.rewrapped, _cause())
+    except CryptoError as error:
+        print(f"danube secret rotate-key: {error}; rerun to finish", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        danube.close()
+    print(
+        f"master key {done.old_key_id} replaced by {done.new_key_id}; "
+        f"{done.rewrapped} data keys re-wrapped"
+    )
+    return 0
+
+
 def generate_key(args: argparse.Namespace, settings: Settings) -> int:
     if args.signing:
         return provenance.generate_signing(args, settings)
@@ -94,6 +117,9 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     rm.add_argument("key")
     rm.add_argument("--pipeline", default="", help="the pipeline it is scoped to")
     rm.set_defaults(handler=remove_secret)
+    actions.add_parser(
+        "rotate-key", help="re-wrap every secret's data key under a new master key"
+    ).set_defaults(handler=rotate_key)
     keys = commands.add_parser("keys", help="manage the master key")
     key_actions = keys.add_subparsers(dest="action", metavar="ACTION", required=True)
     generate = key_actions.add_parser("generate", help="create the master key file (0600)")

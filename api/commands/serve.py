@@ -29,6 +29,7 @@ def up(args: argparse.Namespace, settings: Settings) -> int:
 
         refuse_loopback_master(settings, settings.grpc_address)
     danube = build(settings)
+    _first_admin(danube)
     http = _http_server(danube)
     signals = StopSignals()  # a signal while starting stops cleanly once started
     danube.store.start_listening()  # PostgreSQL: other processes' commits (e.g. the CLI's)
@@ -59,6 +60,7 @@ def server(args: argparse.Namespace, settings: Settings) -> int:
     from api.triggers.loops import start_triggers
 
     danube = build(settings)
+    _first_admin(danube)
     http = _http_server(danube)
     signals = StopSignals()
     danube.store.start_listening()
@@ -69,6 +71,15 @@ def server(args: argparse.Namespace, settings: Settings) -> int:
     grpc = GrpcServer(danube, settings.grpc_address)  # the JobService job pods dial
     run_until_signalled(danube, supervisor, lambda: grpc.stop(grace=1.0), signals)
     return 0
+
+
+def _first_admin(danube: Danube) -> None:
+    """DESIGN.md §8: with no config repository, a local admin whose password is shown once."""
+    from api.auth.local_admin import announce_first_admin
+
+    settings = danube.settings
+    in_force = danube.config.current() is not None
+    announce_first_admin(settings.data_dir, settings.config_repo_url, in_force)
 
 
 def _http_server(danube: Danube) -> HttpServer:

@@ -14,6 +14,7 @@ from api.app.principal import Principal
 from api.app.queries import Queries
 from api.app.results import ArtifactResult, JobResult, StepResult
 from api.app.wiring import Application
+from api.identity import caller_of, with_bearer
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -41,11 +42,29 @@ class Loaders:
         )
 
 
+async def subscriber(context: dict[str, Any]) -> Principal:
+    """The principal of a subscription: from the upgrade request's cookie or header, or
+    else from ``Authorization`` in the ``connection_init`` payload (browsers' WebSocket
+    cannot set headers). Keeps the context's asker in step."""
+    params = context.get("connection_params") or {}
+    bearer = (
+        params.get("Authorization") or params.get("authorization")
+        if isinstance(params, dict)
+        else None
+    )
+    if isinstance(bearer, str) and bearer and not context["principal"].authenticated:
+        caller = await caller_of(with_bearer(context["connection"], bearer))
+        context["principal"], context["asker"] = caller.principal, caller.again
+    principal: Principal = context["principal"]
+    return principal
+
+
 def context_of(app: Application, principal: Principal) -> dict[str, Any]:
     return {
         "queries": app.queries,
         "commands": app.commands,
         "live": app.live,
+        "admin": app.admin,
         "principal": principal,
         "loaders": Loaders.of(app.queries),
     }

@@ -4,16 +4,25 @@ failure member of a mutation's result union. No business rule lives here."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
 from graphql import GraphQLError
 from starlette.concurrency import run_in_threadpool
 
-from api.app.errors import AppError, ConflictError, InvalidInputError, NotFoundError
+from api.app.errors import (
+    AppError,
+    ConflictError,
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+    UnauthenticatedError,
+)
 
 T = TypeVar("T")
-EXPECTED_CODES = frozenset({"NOT_FOUND", "BAD_USER_INPUT", "UNAVAILABLE", "CONFLICT"})
+EXPECTED_CODES = frozenset(
+    {"NOT_FOUND", "BAD_USER_INPUT", "UNAVAILABLE", "CONFLICT", "UNAUTHENTICATED", "FORBIDDEN"}
+)
 
 
 def refusal(error: AppError) -> GraphQLError:
@@ -37,11 +46,28 @@ async def ask(read: Callable[..., T], *args: Any) -> T:
 
 async def act(command: Callable[..., T], *args: Any) -> T | AppError:
     """A command, off the event loop; an application error is returned, for the
-    mutation to answer with its result union's failure member."""
+    mutation to answer with its result union's failure member, except a refusal of
+    access: that is a GraphQL error (``UNAUTHENTICATED``/``FORBIDDEN``), as for queries."""
     try:
         return await run_in_threadpool(command, *args)
+    except (UnauthenticatedError, ForbiddenError) as error:
+        raise refusal(error) from None
     except AppError as error:
         return error
+
+
+async def refusing(source: AsyncIterator[T]) -> AsyncIterator[T]:
+    """A live feed whose application errors (a refusal when the subscriber's rights
+    went away, a subscriber that fell behind) end it as GraphQL errors with a code."""
+    try:
+        async for item in source:
+            yield item
+    except AppError as error:
+        raise refusal(error) from None
+    finally:
+        close = getattr(source, "aclose", None)
+        if close is not None:
+            await close()
 
 
 def is_not_found(error: AppError) -> bool:

@@ -10,16 +10,19 @@ from starlette.requests import HTTPConnection
 from strawberry.fastapi import GraphQLRouter
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
-from api.app.principal import ANONYMOUS
 from api.app.wiring import of_app
 from api.graphql.context import context_of
 from api.graphql.schema import build_schema
+from api.identity import caller_of
 
 
 async def _context(connection: HTTPConnection) -> dict[str, Any]:
     """For HTTP requests and WebSocket connections alike; with the process's tracer
     (None while tracing is off) for the operation spans."""
-    context = context_of(of_app(connection.app.state), ANONYMOUS)
+    caller = await caller_of(connection)
+    context = context_of(of_app(connection.app.state), caller.principal)
+    context["asker"] = caller.again
+    context["connection"] = connection
     context["tracer"] = connection.app.state.danube.tracing.tracer
     return context
 

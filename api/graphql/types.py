@@ -232,6 +232,23 @@ class Run:
         return run
 
 
+@strawberry.enum(description="What one may do with a pipeline; each includes the ones below.")
+class PermissionLevel(Enum):
+    READ = "read"
+    WRITE = "write"
+    ADMIN = "admin"
+
+
+@strawberry.type(description="Who is signed in, as the config in force sees them.")
+class Viewer:
+    name: str
+    email: str
+    teams: list[str] = strawberry.field(description="The teams whose members include them.")
+    global_admin: bool = strawberry.field(
+        description="In a global_admin team: every pipeline, and the system actions."
+    )
+
+
 @strawberry.type
 class Pipeline:
     name: str
@@ -241,6 +258,13 @@ class Pipeline:
     last_run_id: strawberry.ID | None
     last_state: RunState | None
     last_requested_at: str | None
+
+    @strawberry.field(
+        description="What the viewer may do with this pipeline (null: nothing, or signed out)."
+    )
+    def permission(self, info: Info[Any, None]) -> PermissionLevel | None:
+        level = info.context["principal"].level(self.name).permission
+        return None if level is None else PermissionLevel(level.value)
 
     @classmethod
     def of(cls, pipeline: results.PipelineResult) -> Pipeline:
@@ -442,6 +466,57 @@ class Unavailable(Problem):
     pass
 
 
+@strawberry.type(description="A secret was set or removed (its value is never returned).")
+class SecretChanged:
+    pipeline: str = strawberry.field(description='The pipeline it belongs to ("": global).')
+    key: str
+
+
+@strawberry.type(description="No such secret.")
+class SecretNotFound(Problem):
+    pass
+
+
+@strawberry.type(description="Every data key is now wrapped by a new master key.")
+class SecretsKeyRotated:
+    old_key_id: str
+    new_key_id: str
+    rewrapped: int = strawberry.field(description="How many data keys were re-wrapped.")
+
+
+@strawberry.type(description="The master key could not be rotated; nothing was lost.")
+class RotationFailed(Problem):
+    pass
+
+
+@strawberry.type(description="A job was handed a secret's value (the secrets ledger).")
+class SecretRead:
+    at: str
+    key: str
+    scope: str = strawberry.field(description='The pipeline whose secret it was ("": global).')
+    pipeline: str
+    run_id: strawberry.ID
+    job_id: strawberry.ID
+
+    @classmethod
+    def of(cls, read: results.SecretReadResult) -> SecretRead:
+        return cls(
+            at=read.at,
+            key=read.key,
+            scope=read.scope,
+            pipeline=read.pipeline,
+            run_id=strawberry.ID(read.run_id),
+            job_id=strawberry.ID(read.job_id),
+        )
+
+
+SetSecretResult = Annotated[SecretChanged | InvalidInput, strawberry.union("SetSecretResult")]
+RemoveSecretResult = Annotated[
+    SecretChanged | SecretNotFound | InvalidInput, strawberry.union("RemoveSecretResult")
+]
+RotateSecretsKeyResult = Annotated[
+    SecretsKeyRotated | RotationFailed, strawberry.union("RotateSecretsKeyResult")
+]
 TriggerRunResult = Annotated[
     TriggeredRun | PipelineNotFound | InvalidInput | Unavailable,
     strawberry.union("TriggerRunResult"),

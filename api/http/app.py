@@ -6,12 +6,14 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from api.app.errors import AppError
+from api.auth.routes import install as install_auth
 from api.bootstrap import Danube
 from api.graphql.router import graphql_router
 from api.http import health, jobs, metrics, pipelines, provenance, runs, webhooks
 from api.http.errors import app_error
 from api.http.origin import WebSocketOriginCheck
 from api.observability.spans import HttpSpans
+from api.web.static import serve_web_app
 
 
 def create_app(danube: Danube) -> FastAPI:
@@ -26,7 +28,9 @@ def create_app(danube: Danube) -> FastAPI:
     app.add_middleware(WebSocketOriginCheck, public_url=danube.settings.public_url)
     app.include_router(webhooks.router)
     app.include_router(provenance.router)
+    install_auth(app, danube)  # /auth/..., Unauthenticated -> 401
     app.include_router(graphql_router(graphiql=danube.settings.graphiql), prefix="/graphql")
+    serve_web_app(app, danube.settings.web_dir)  # GETs no route answers: the web app
     if danube.tracing.tracer is not None:  # no middleware at all while tracing is off
         app.add_middleware(HttpSpans, tracing=danube.tracing)
     return app

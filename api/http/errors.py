@@ -17,7 +17,8 @@ UUID_PATTERN = r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$"
 
 _MEANING = {
     400: "The request is malformed; ``detail`` names the problem",
-    401: "Not authenticated",
+    401: "Not authenticated (no credential, or one that is invalid, expired or revoked)",
+    403: "Authenticated, and not allowed to do this",
     404: "No such resource",
     409: "The request does not fit the resource's state (e.g. a run that has ended)",
     410: "Removed on purpose (the reaper, by retention policy); ``detail`` says when",
@@ -25,6 +26,8 @@ _MEANING = {
     503: "Danube is draining or not ready; retry later",
 }
 STATUS = {
+    "UNAUTHENTICATED": 401,
+    "FORBIDDEN": 403,
     "NOT_FOUND": 404,
     "BAD_USER_INPUT": 400,
     "UNAVAILABLE": 503,
@@ -35,7 +38,8 @@ STATUS = {
 
 class ErrorBody(BaseModel):
     """A refusal: what was wrong, in words, and (from the application layer) a stable
-    code (``NOT_FOUND``, ``BAD_USER_INPUT``, ``CONFLICT``, ``GONE``, ``UNAVAILABLE``)."""
+    code (``UNAUTHENTICATED``, ``FORBIDDEN``, ``NOT_FOUND``, ``BAD_USER_INPUT``,
+    ``CONFLICT``, ``GONE``, ``UNAVAILABLE``)."""
 
     detail: str
     code: str | None = None
@@ -56,11 +60,18 @@ def errors(*codes: int, model: type[BaseModel] = ErrorBody) -> dict[int | str, d
     return {code: {"model": model, "description": _MEANING[code]} for code in codes}
 
 
+def guarded(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for a route that needs a principal: 401 and 403, and ``codes``."""
+    return errors(401, 403, *codes)
+
+
 async def app_error(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, AppError)
     status = STATUS.get(error.code, 500)
     headers = {"Retry-After": "60"} if status == 503 else None
     if isinstance(error, GoneError):
         headers = {"X-Reaped-At": error.at}
+    if status == 401:
+        headers = {"WWW-Authenticate": "Bearer"}
     body = ErrorBody(detail=error.message, code=error.code).model_dump()
     return JSONResponse(body, status_code=status, headers=headers)

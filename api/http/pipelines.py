@@ -1,27 +1,20 @@
-"""REST: pipelines, triggering a run, the config in force, and the webhook inbox.
-(Authorisation arrives with its own issue; these routes are open until then.)"""
+"""REST: pipelines, triggering a run, the config in force, and the webhook inbox, over
+the application layer (the same checks and answers as GraphQL)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
-from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
-from api.bootstrap import Danube
-from api.http.errors import UUID_PATTERN, errors
-from domain.cause import Cause
+from api.app.results import PipelineResult
+from api.http.caller import App, Asking
+from api.http.errors import UUID_PATTERN, guarded
 from domain.ids import job_id_for
-from domain.triggers.manual import DrainingError, PipelineNotFoundError, TriggerRefusedError
-from domain.webhooks.errors import InboxDrainingError
 
 router = APIRouter(prefix="/api/v1")
-
-
-def _danube(request: Request) -> Danube:
-    danube: Danube = request.app.state.danube
-    return danube
 
 
 class TriggerRun(BaseModel):
@@ -29,50 +22,35 @@ class TriggerRun(BaseModel):
     commit: str = Field(default="", max_length=64)  # known already: nothing is resolved
 
 
-@router.get("/pipelines")
-def list_pipelines(request: Request) -> dict[str, Any]:
-    """Configured pipelines with their last run; pipelines seen only in runs too."""
-    danube = _danube(request)
-    stats = {p.name: p for p in danube.views.pipelines()}
-    pipelines = []
-    for row in danube.config_view.pipelines():
-        seen = stats.pop(row["id"], None)
-        pipelines.append(_pipeline(row["id"], row["repository"], True, seen))
-    pipelines += [_pipeline(name, p.repository, False, p) for name, p in stats.items()]
-    return {"pipelines": sorted(pipelines, key=lambda p: p["name"])}
-
-
-def _pipeline(name: str, repository: str, configured: bool, seen: Any) -> dict[str, Any]:
+def pipeline_body(pipeline: PipelineResult) -> dict[str, Any]:
     return {
-        "name": name,
-        "repository": repository,
-        "configured": configured,
-        "run_count": seen.run_count if seen else 0,
+        "name": pipeline.name,
+        "repository": pipeline.repository,
+        "configured": pipeline.configured,
+        "run_count": pipeline.run_count,
         "last_run": None
-        if not seen
+        if pipeline.last_run_id is None
         else {
-            "id": seen.last_run_id,
-            "state": seen.last_state,
-            "requested_at": seen.last_requested_at,
+            "id": pipeline.last_run_id,
+            "state": pipeline.last_state.value if pipeline.last_state else None,
+            "requested_at": pipeline.last_requested_at,
         },
     }
 
 
-@router.post("/pipelines/{name}/runs", status_code=201, responses=errors(400, 404, 503))
-def trigger_run(request: Request, name: str, body: TriggerRun) -> dict[str, Any]:
+@router.get("/pipelines", responses=guarded())
+async def list_pipelines(app: App, principal: Asking) -> dict[str, Any]:
+    """The pipelines the caller may read (configured ones with their last run; a global
+    admin also sees pipelines seen only in runs)."""
+    pipelines = await run_in_threadpool(app.queries.pipelines, principal)
+    return {"pipelines": [pipeline_body(p) for p in pipelines]}
+
+
+@router.post("/pipelines/{name}/runs", status_code=201, responses=guarded(400, 404, 503))
+async def trigger_run(app: App, principal: Asking, name: str, body: TriggerRun) -> dict[str, Any]:
     """Start a run of ``name`` at ``ref`` (a branch, tag or commit; the commit is resolved
-    from the repository)."""
-    danube = _danube(request)
-    try:
-        run = danube.triggers.trigger(
-            name, body.ref, Cause(actor="api", trigger="api"), "api", commit=body.commit
-        )
-    except PipelineNotFoundError as error:
-        raise HTTPException(404, str(error)) from None
-    except DrainingError as error:
-        raise HTTPException(503, str(error), headers={"Retry-After": "60"}) from None
-    except TriggerRefusedError as error:
-        raise HTTPException(400, str(error)) from None
+    from the repository). Needs write on the pipeline."""
+    run = await run_in_threadpool(app.commands.trigger, principal, name, body.ref, body.commit)
     return {
         "run_id": run.run_id.hex,
         "jobs": [job_id_for(run.run_id, "main").hex],
@@ -81,14 +59,15 @@ def trigger_run(request: Request, name: str, body: TriggerRun) -> dict[str, Any]
     }
 
 
-@router.get("/config")
-def config_status(request: Request) -> dict[str, Any]:
-    """The config in force, when it was synced, the last rejection and its errors."""
-    danube = _danube(request)
-    state = danube.config_view.state() or {}
+@router.get("/config", responses=guarded())
+async def config_status(request: Request, app: App, principal: Asking) -> dict[str, Any]:
+    """The config in force, when it was synced, the last rejection and its errors
+    (global admins)."""
+    state = await run_in_threadpool(app.queries.config_state, principal)
+    settings = request.app.state.danube.settings
     return {
-        "repository": danube.settings.config_repo_url,
-        "branch": danube.settings.config_repo_branch,
+        "repository": settings.config_repo_url,
+        "branch": settings.config_repo_branch,
         "commit": state.get("commit_sha"),
         "synced_at": state.get("accepted_at"),
         "last_rejection": None if not state.get("rejected_commit") else {
@@ -99,30 +78,26 @@ def config_status(request: Request) -> dict[str, Any]:
     }  # fmt: skip
 
 
-@router.get("/webhooks/deliveries")
-def list_deliveries(
-    request: Request, provider: str = "", limit: Annotated[int, Query(ge=1, le=500)] = 50
+@router.get("/webhooks/deliveries", responses=guarded())
+async def list_deliveries(
+    app: App,
+    principal: Asking,
+    provider: str = "",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
-    rows = _danube(request).deliveries.recent(limit, provider)
+    """The webhook inbox, newest first (global admins)."""
+    rows = await run_in_threadpool(app.queries.deliveries, principal, provider, limit)
     return {"deliveries": rows}
 
 
-@router.post("/webhooks/deliveries/{delivery}/replay", responses=errors(400, 404, 503))
-def replay_delivery(
-    request: Request,
+@router.post("/webhooks/deliveries/{delivery}/replay", responses=guarded(400, 404, 503))
+async def replay_delivery(
+    app: App,
+    principal: Asking,
     delivery: Annotated[str, Path(pattern=UUID_PATTERN, description="the delivery's UUID")],
 ) -> dict[str, Any]:
     """Process a stored delivery again with the config in force now (it never starts a
-    second run of a trigger that already ran). While draining: 503, nothing changes."""
-    danube = _danube(request)
-    try:
-        key = UUID(delivery)
-    except ValueError:
-        raise HTTPException(400, f"invalid delivery id {delivery!r}: expected a UUID") from None
-    if danube.deliveries.get(key.hex) is None:
-        raise HTTPException(404, f"no delivery {delivery}")
-    try:
-        outcome = danube.inbox.replay(key, Cause(actor="api", reason="replay"))
-    except InboxDrainingError as error:
-        raise HTTPException(503, str(error), headers={"Retry-After": "60"}) from None
+    second run of a trigger that already ran). While draining: 503, nothing changes.
+    Global admins."""
+    outcome = await run_in_threadpool(app.commands.replay_delivery, principal, delivery)
     return {"outcome": outcome.outcome, "runs": outcome.runs, "reason": outcome.reason}

@@ -15,57 +15,44 @@ from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import FileResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.app.errors import InvalidInputError
-from api.app.principal import ANONYMOUS
-from api.app.wiring import Application, of_app
-from api.http.errors import UUID_PATTERN, errors
+from api.app.errors import AppError, InvalidInputError
+from api.app.live import Asker
+from api.app.wiring import Application
+from api.http.caller import App, Asking, AskingLive
+from api.http.errors import UUID_PATTERN, guarded
+from api.http.pipelines import pipeline_body
 
 router = APIRouter(prefix="/api/v1")
 MAX_OFFSET = 2**53  # as the log route
 JobIdPath = Annotated[str, Path(pattern=UUID_PATTERN, description="the job's UUID")]
 
 
-def _app(request: Request) -> Application:
-    return of_app(request.app.state)
-
-
-@router.get("/pipelines/{name}", responses=errors(404))
-async def get_pipeline(request: Request, name: str) -> dict[str, Any]:
+@router.get("/pipelines/{name}", responses=guarded(404))
+async def get_pipeline(app: App, principal: Asking, name: str) -> dict[str, Any]:
     """One pipeline (configured, or seen in runs) with its last run."""
-    pipeline = await run_in_threadpool(_app(request).queries.pipeline, name)
-    return {
-        "name": pipeline.name,
-        "repository": pipeline.repository,
-        "configured": pipeline.configured,
-        "run_count": pipeline.run_count,
-        "last_run": None
-        if pipeline.last_run_id is None
-        else {
-            "id": pipeline.last_run_id,
-            "state": pipeline.last_state.value if pipeline.last_state else None,
-            "requested_at": pipeline.last_requested_at,
-        },
-    }
+    return pipeline_body(await run_in_threadpool(app.queries.pipeline, principal, name))
 
 
-@router.post("/jobs/{job_id}/cancel", status_code=202, responses=errors(404, 409))
-async def cancel_job(request: Request, job_id: JobIdPath) -> dict[str, Any]:
+@router.post("/jobs/{job_id}/cancel", status_code=202, responses=guarded(404, 409))
+async def cancel_job(app: App, principal: Asking, job_id: JobIdPath) -> dict[str, Any]:
     """Cancel the job's run: jobs that have not started end at once, running ones when
-    their processes are gone. A job that has already ended answers 409."""
-    cancelled = await run_in_threadpool(_app(request).commands.cancel_job, ANONYMOUS, job_id)
+    their processes are gone. A job that has already ended answers 409. Needs write."""
+    cancelled = await run_in_threadpool(app.commands.cancel_job, principal, job_id)
     return {"run_id": cancelled.run_id, "cancel_requested": True}
 
 
 @router.get(
     "/artifacts/{job_id}/{name:path}",
     response_class=FileResponse,
-    responses=errors(404, 410)
+    responses=guarded(404, 410)
     | {200: {"content": {"application/octet-stream": {}}, "description": "the bytes"}},
 )
-async def download_artifact(request: Request, job_id: JobIdPath, name: str) -> FileResponse:
+async def download_artifact(
+    app: App, principal: Asking, job_id: JobIdPath, name: str
+) -> FileResponse:
     """The artifact's bytes as stored (a directory as its tar.gz); ``Range`` requests
     are answered with 206."""
-    artifact, stored = await run_in_threadpool(_app(request).queries.artifact, job_id, name)
+    artifact, stored = await run_in_threadpool(app.queries.artifact, principal, job_id, name)
     stored.close()  # served by path below; it was opened to prove it is there
     return FileResponse(
         stored.name,
@@ -80,23 +67,27 @@ async def download_artifact(request: Request, job_id: JobIdPath, name: str) -> F
 @router.get(
     "/jobs/{job_id}/logs/stream",
     response_class=StreamingResponse,
-    responses=errors(400, 404)
+    responses=guarded(400, 404)
     | {200: {"content": {"text/event-stream": {}}, "description": "log events"}},
 )
 async def stream_log(
     request: Request,
+    app: App,
+    caller: AskingLive,
     job_id: JobIdPath,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="first byte to send")] = 0,
     last_event_id: Annotated[
         str, Header(pattern=r"^[0-9]{0,16}$", description="resume after this byte offset")
     ] = "",
 ) -> StreamingResponse:
-    """The job's log live, from ``offset`` (or after ``Last-Event-ID``)."""
-    app = _app(request)
+    """The job's log live, from ``offset`` (or after ``Last-Event-ID``). When the
+    caller's access to the pipeline goes away (a config change), an ``error`` event
+    says so and the stream closes."""
     start = _resume_at(last_event_id, offset)
-    job = await run_in_threadpool(app.queries.job, job_id)  # 404 before the stream starts
+    # 401/403/404 before the stream starts
+    job = await run_in_threadpool(app.queries.job, caller.principal, job_id)
     return StreamingResponse(
-        _events(app, job.id, start, request),
+        _events(app, caller.again, job.id, start, request),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -110,14 +101,18 @@ def _resume_at(last_event_id: str, offset: int) -> int:
 
 
 async def _events(
-    app: Application, job_id: str, start: int, request: Request
+    app: Application, asker: Asker, job_id: str, start: int, request: Request
 ) -> AsyncIterator[str]:
-    async for chunk in app.live.log(job_id, start):
-        if await request.is_disconnected():
-            return
-        if chunk.text:
-            payload = json.dumps({"offset": chunk.offset, "text": chunk.text})
-            yield f"id: {chunk.next_offset}\nevent: log\ndata: {payload}\n\n"
-        if chunk.complete:
-            yield f"id: {chunk.next_offset}\nevent: end\ndata: {{}}\n\n"
-            return
+    try:
+        async for chunk in app.live.log(asker, job_id, start):
+            if await request.is_disconnected():
+                return
+            if chunk.text:
+                payload = json.dumps({"offset": chunk.offset, "text": chunk.text})
+                yield f"id: {chunk.next_offset}\nevent: log\ndata: {payload}\n\n"
+            if chunk.complete:
+                yield f"id: {chunk.next_offset}\nevent: end\ndata: {{}}\n\n"
+                return
+    except AppError as error:  # the caller's access went away (or the job did)
+        body = json.dumps({"detail": error.message, "code": error.code})
+        yield f"event: error\ndata: {body}\n\n"

@@ -37,6 +37,23 @@ class System(Aggregate):
         self.trigger_event(self.DrainStopped, cause=cause)
         return True
 
+    def record_key_rotation(
+        self, master_key_id: str, rewrapped: int, cause: dict[str, str]
+    ) -> None:
+        """The secrets' master key was replaced; ``rewrapped`` data keys now use it."""
+        self.trigger_event(
+            self.SecretsKeyRotated, master_key_id=master_key_id, rewrapped=rewrapped, cause=cause
+        )
+
+    class SecretsKeyRotated(Aggregate.Event):
+        TOPIC = "danube:System.SecretsKeyRotated"
+        master_key_id: str
+        rewrapped: int
+        cause: dict[str, str]
+
+        def apply(self, system: System) -> None:
+            pass
+
     class DrainStarted(Aggregate.Event):
         TOPIC = "danube:System.DrainStarted"
         cause: dict[str, str]

@@ -1,4 +1,4 @@
-"""Draining commands."""
+"""Draining commands, and the record of a secrets master key rotation."""
 
 from __future__ import annotations
 
@@ -32,6 +32,14 @@ class SystemService:
     def stop_draining(self, cause: Cause) -> int:
         self._ensure()
         return self._log.update(System, SYSTEM_ID, lambda s: s.stop_draining(cause.to_dict()))
+
+    def record_key_rotation(self, master_key_id: str, rewrapped: int, cause: Cause) -> int:
+        self._ensure()
+        return self._log.update(
+            System,
+            SYSTEM_ID,
+            lambda s: s.record_key_rotation(master_key_id, rewrapped, cause.to_dict()),
+        )
 
     def _ensure(self) -> None:
         try:

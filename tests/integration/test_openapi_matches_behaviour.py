@@ -15,6 +15,7 @@ from pathlib import Path
 from api.bootstrap import build
 from api.settings import Settings
 from tests.integration.execution.records import Rest
+from tests.support import auth_headers
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 
@@ -28,6 +29,8 @@ def test_schemathesis_with_all_checks_finds_nothing(tmp_path: Path) -> None:
                     str(SCHEMATHESIS),
                     "run",
                     f"{rest.url}/openapi.json",
+                    "--header",
+                    f"Authorization: {auth_headers(rest.url)['Authorization']}",
                     "--checks=all",
                     "--max-examples=25",
                     "--phases=examples,fuzzing,stateful",

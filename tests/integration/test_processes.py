@@ -18,10 +18,12 @@ import pytest
 
 from adapters.sql.store import SqlStore, StoreConfig
 from domain.cause import Cause
+from domain.config.application import ConfigService
 from domain.ids import job_id_for, new_run_id
 from domain.runs.application import RunRequest, RunsService
+from domain.tokens.application import ApiTokens
 from tests.integration.store.scenarios import random_runs
-from tests.support import danube_env, free_port, http_get, wait_until
+from tests.support import danube_env, free_port, http_get, sign_in, wait_until
 
 
 def start(command: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -247,6 +249,7 @@ def test_up_stops_cleanly_while_a_step_runs(
             Cause(actor="user:test"),
         )
         job = job_id_for(run_id, "main")
+        sign_in(f"http://127.0.0.1:{port}", _Tokens(store))
 
         def step_running() -> bool:
             status, body = http_get(f"http://127.0.0.1:{port}/api/v1/jobs/{job.hex}")
@@ -376,3 +379,11 @@ def test_a_worker_that_dies_stops_the_process_with_the_reason(tmp_path: Path) ->
     assert time.monotonic() - started < 5
     assert stopped.is_set() and danube.closed
     assert supervisor.restarts == {}, "a dead component is not restarted"
+
+
+class _Tokens:
+    """What ``sign_in`` needs of a Danube, on the store a subprocess serves."""
+
+    def __init__(self, store: SqlStore) -> None:
+        self.api_tokens = ApiTokens(store.log)
+        self.config = ConfigService(store.log)

@@ -15,7 +15,7 @@ from uuid import UUID
 from api.http.app import create_app
 from api.processes import HttpServer, Supervisor
 from tests.integration.config.conftest import ConfigWorld
-from tests.support import free_port, wait_until
+from tests.support import a_global_admin, auth_headers, free_port, sign_in, wait_until
 from tests.unit.forges.deliveries import github_headers
 
 Reply = tuple[int, dict[str, Any]]
@@ -25,6 +25,7 @@ Reply = tuple[int, dict[str, Any]]
 class Hooks:
     world: ConfigWorld
     url: str
+    signed_in_as: str = ""
 
     def post(self, provider: str, raw: bytes, headers: dict[str, str]) -> Reply:
         return self.request("POST", f"/webhooks/{provider}", raw, headers)
@@ -36,8 +37,16 @@ class Hooks:
         raw: bytes | None = None,
         headers: dict[str, str] | None = None,
     ) -> Reply:
+        if path.startswith("/api/"):  # as a global admin of the config in force now
+            admin = a_global_admin(self.world.danube)
+            if admin != self.signed_in_as:
+                sign_in(self.url, self.world.danube, admin)
+                self.signed_in_as = admin
         request = urllib.request.Request(
-            f"{self.url}{path}", data=raw, headers=headers or {}, method=method
+            f"{self.url}{path}",
+            data=raw,
+            headers={**auth_headers(self.url + path), **(headers or {})},
+            method=method,
         )
         try:
             with urllib.request.urlopen(request, timeout=10) as response:

@@ -18,7 +18,7 @@ from api.processes import HttpServer, Supervisor
 from domain.cause import Cause
 from tests.integration.config.conftest import ConfigWorld, make_world
 from tests.integration.git.origin import Origin, git
-from tests.support import danube_env, free_port, wait_until
+from tests.support import auth_headers, danube_env, free_port, sign_in, wait_until
 
 
 @pytest.fixture
@@ -46,6 +46,7 @@ def app(store_config: StoreConfig, tmp_path: Path) -> Iterator[tuple[ConfigWorld
         supervisor.add("http", HttpServer(create_app(world.danube), "127.0.0.1", port))
         url = f"http://127.0.0.1:{port}"
         wait_until(lambda url=url: _status(f"{url}/health")[0] == 200, what="HTTP")
+        sign_in(url, world.danube, user="alice")  # a global admin of CONFIG
         yield world, repo, url
         supervisor.stop()
 
@@ -54,7 +55,7 @@ def _status(url: str, data: dict | None = None) -> tuple[int, dict]:  # type: ig
     request = urllib.request.Request(
         url,
         data=None if data is None else json.dumps(data).encode(),
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", **auth_headers(url)},
         method="GET" if data is None else "POST",
     )
     try:
@@ -92,7 +93,7 @@ def test_a_run_is_triggered_at_a_branch_or_tag_through_the_api(
     run = world.danube.runs.get(UUID(body["run_id"]))  # type: ignore[arg-type]
     assert (run.ref, run.commit_sha) == ("refs/heads/main", git("rev-parse", "HEAD", cwd=repo.work))
     assert (body["commit"], body["ref"]) == (run.commit_sha, run.ref)
-    assert (run.trigger["type"], run.cause.actor) == ("api", "api")
+    assert (run.trigger["type"], run.cause.actor) == ("api", "user:alice")
     status, body = _status(f"{url}/api/v1/pipelines/app/runs", {"ref": "v1.0"})
     assert status == 201
     run = world.danube.runs.get(UUID(body["run_id"]))  # type: ignore[arg-type]
@@ -129,7 +130,7 @@ def test_trigger_run_through_graphql_returns_the_run_and_the_resolved_commit(
     [run_hex] = triggered["runIds"]
     run = world.danube.runs.get(UUID(run_hex))  # type: ignore[arg-type]
     assert (run.pipeline, run.ref, run.commit_sha) == ("app", "refs/tags/v1.0", tagged)
-    assert (run.trigger["type"], run.cause.actor) == ("api", "api"), "as through REST"
+    assert (run.trigger["type"], run.cause.actor) == ("api", "user:alice"), "as through REST"
     main = graphql(url, TRIGGER, pipeline="app", ref="main")["data"]["triggerRun"]
     assert main["commit"] == git("rev-parse", "HEAD", cwd=repo.work)
 

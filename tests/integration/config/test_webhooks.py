@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -220,16 +219,14 @@ def test_deliveries_are_listed_and_replayed_through_the_api(hooks: Hooks) -> Non
     raw = body("github/push_branch.json")
     hooks.github("push", raw, delivery="list-1")
     hooks.world.settle()
-    with urllib.request.urlopen(f"{hooks.url}/api/v1/webhooks/deliveries") as response:
-        rows = json.loads(response.read())["deliveries"]
+    status, listed = hooks.request("GET", "/api/v1/webhooks/deliveries")
+    assert status == 200, listed
+    rows = listed["deliveries"]
     row = next(r for r in rows if r["delivery_id"] == "list-1")
     assert (row["event"], row["outcome"], row["processed"]) == ("push", "started", 1)
-    request = urllib.request.Request(
-        f"{hooks.url}/api/v1/webhooks/deliveries/{row['id']}/replay", method="POST"
-    )
     position = hooks.position()
-    with urllib.request.urlopen(request) as response:
-        replayed = json.loads(response.read())
+    status, replayed = hooks.request("POST", f"/api/v1/webhooks/deliveries/{row['id']}/replay")
+    assert status == 200, replayed
     assert replayed["runs"] == row["runs"], "a replay never starts a second run"
     notifications = hooks.world.danube.store.log.recorder.select_notifications(position + 1, 50)
     assert not [n for n in notifications if n.topic == "danube:Run.Requested"]

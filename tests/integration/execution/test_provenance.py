@@ -30,7 +30,7 @@ from domain.runs.entities import Artifact
 from domain.runs.states import JobState
 from tests.integration.execution.cli_support import cli_for
 from tests.integration.execution.conftest import USER, Embedded, settings_for
-from tests.support import free_port, http_get, wait_until
+from tests.support import free_port, http_get, sign_in, wait_until
 
 BUILD = """
     from danube import artifacts, pipeline, step
@@ -161,6 +161,7 @@ def base_url(embedded: Embedded) -> Iterator[str]:
     embedded.supervisor.add("http", HttpServer(create_app(embedded.danube), "127.0.0.1", port))
     url = f"http://127.0.0.1:{port}"
     wait_until(lambda: http_get(f"{url}/health")[0] == 200, what="the HTTP server")
+    sign_in(url, embedded.danube)
     return url
 
 

@@ -25,7 +25,7 @@ from domain.runs.aggregates import Run
 from tests.integration.execution.cli_support import cli_for
 from tests.integration.execution.conftest import Embedded
 from tests.integration.execution.registry import Registry, running_registry
-from tests.support import free_port, http_get, wait_until
+from tests.support import free_port, http_get, sign_in, wait_until
 
 OPS = Cause(actor="user:ops")
 BUILD = """
@@ -63,6 +63,7 @@ def base_url(embedded: Embedded) -> str:
     embedded.supervisor.add("http", HttpServer(create_app(embedded.danube), "127.0.0.1", port))
     url = f"http://127.0.0.1:{port}"
     wait_until(lambda: http_get(f"{url}/health")[0] == 200, what="the HTTP server")
+    sign_in(url, embedded.danube)
     return url
 
 

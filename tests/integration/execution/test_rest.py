@@ -10,7 +10,7 @@ import pytest
 from api.http.app import create_app
 from api.processes import HttpServer
 from tests.integration.execution.conftest import Embedded
-from tests.support import free_port, http_get, wait_until
+from tests.support import free_port, http_get, sign_in, wait_until
 
 
 @pytest.fixture
@@ -19,6 +19,7 @@ def base_url(embedded: Embedded) -> Iterator[str]:
     embedded.supervisor.add("http", HttpServer(create_app(embedded.danube), "127.0.0.1", port))
     url = f"http://127.0.0.1:{port}"
     wait_until(lambda: http_get(f"{url}/health")[0] == 200, what="the HTTP server")
+    sign_in(url, embedded.danube)
     return url
 
 

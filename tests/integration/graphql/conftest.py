@@ -16,7 +16,7 @@ import websockets
 from api.http.app import create_app
 from api.processes import HttpServer
 from tests.integration.execution.conftest import Embedded, embedded
-from tests.support import free_port, http_get, wait_until
+from tests.support import auth_headers, free_port, http_get, sign_in, wait_until
 
 __all__ = ["embedded"]  # the fixture, shared with the execution tests
 
@@ -27,13 +27,14 @@ def url(embedded: Embedded) -> str:
     embedded.supervisor.add("http", HttpServer(create_app(embedded.danube), "127.0.0.1", port))
     base = f"http://127.0.0.1:{port}"
     wait_until(lambda: http_get(f"{base}/health")[0] == 200, what="the HTTP server")
+    sign_in(base, embedded.danube)
     return base
 
 
 def gql(url: str, query: str, **variables: Any) -> dict[str, Any]:
     body = json.dumps({"query": query, "variables": variables}).encode()
     request = urllib.request.Request(
-        f"{url}/graphql", body, headers={"Content-Type": "application/json"}
+        f"{url}/graphql", body, headers={"Content-Type": "application/json", **auth_headers(url)}
     )
     with urllib.request.urlopen(request, timeout=30) as response:
         reply: dict[str, Any] = json.loads(response.read())
@@ -52,7 +53,11 @@ async def subscribe(
 ) -> AsyncIterator[dict[str, Any]]:
     """Each ``next`` payload of one subscription until it completes (or errors)."""
     ws_url = url.replace("http://", "ws://") + "/graphql"
-    async with websockets.connect(ws_url, subprotocols=[protocol]) as socket:  # type: ignore[list-item]
+    async with websockets.connect(
+        ws_url,
+        subprotocols=[protocol],  # type: ignore[list-item]
+        additional_headers=auth_headers(url),
+    ) as socket:
         await socket.send(json.dumps({"type": "connection_init", "payload": {}}))
         ack = json.loads(await asyncio.wait_for(socket.recv(), 10))
         assert ack["type"] == "connection_ack", ack

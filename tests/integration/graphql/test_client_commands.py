@@ -8,7 +8,12 @@ import subprocess
 import sys
 
 from tests.integration.execution.conftest import Embedded
-from tests.support import wait_until
+from tests.support import auth_headers, wait_until
+
+
+def bearer(url: str) -> str:
+    return auth_headers(url).get("Authorization", "").removeprefix("Bearer ")
+
 
 PASSING = "from danube import pipeline, step\n@pipeline(name='demo')\ndef b() -> None: step.run('echo hello from the job')\n"
 LONG = "from danube import pipeline, step\n@pipeline(name='demo')\ndef b() -> None: step.run('sleep 300')\n"
@@ -24,6 +29,7 @@ def danube(url: str, *args: str) -> subprocess.CompletedProcess[str]:
             "PATH": "/usr/bin:/bin",
             "DANUBE_LOG_LEVEL": "error",
             "DANUBE_DATA_DIR": "/tmp/danube-cli-client",
+            **({"DANUBE_TOKEN": token} if (token := bearer(url)) else {}),
         },
     )
 

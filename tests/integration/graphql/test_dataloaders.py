@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-from api.app.principal import ANONYMOUS
+from api.app.principal import OPERATOR
 from api.app.wiring import application
 from api.graphql.context import context_of
 from api.graphql.schema import build_schema
@@ -45,7 +45,7 @@ def reads_for(embedded: Embedded, first: int) -> int:
     schema = build_schema()
     result = asyncio.run(
         schema.execute(
-            PAGE, variable_values={"first": first}, context_value=context_of(app, ANONYMOUS)
+            PAGE, variable_values={"first": first}, context_value=context_of(app, OPERATOR)
         )
     )
     assert result.errors is None, result.errors

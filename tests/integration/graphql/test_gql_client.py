@@ -11,6 +11,7 @@ from gql.transport.websockets import WebsocketsTransport
 
 from tests.integration.execution.conftest import Embedded
 from tests.integration.graphql.test_subscriptions import SLOW, requested, whole
+from tests.support import auth_headers
 
 
 def test_a_gql_script_follows_a_job_and_its_log(embedded: Embedded, url: str) -> None:
@@ -19,7 +20,9 @@ def test_a_gql_script_follows_a_job_and_its_log(embedded: Embedded, url: str) ->
 
     async def follow() -> tuple[list[dict[str, Any]], list[str]]:
         transport = WebsocketsTransport(
-            url=ws_url, subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL]
+            url=ws_url,
+            subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL],
+            headers=auth_headers(url),
         )
         async with Client(transport=transport, fetch_schema_from_transport=False) as session:
             log = gql(

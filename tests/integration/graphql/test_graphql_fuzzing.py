@@ -15,6 +15,7 @@ from api.bootstrap import build
 from api.graphql.resolvers import EXPECTED_CODES
 from api.settings import Settings
 from tests.integration.execution.records import Rest
+from tests.support import auth_headers
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 STATUS = re.compile(r"^\[(\d{3})\] ", re.MULTILINE)
@@ -30,6 +31,8 @@ def test_fuzzed_graphql_queries_get_answers_or_named_refusals_never_5xx(tmp_path
                     str(SCHEMATHESIS),
                     "run",
                     f"{rest.url}/graphql",
+                    "--header",
+                    f"Authorization: {auth_headers(rest.url)['Authorization']}",
                     "--max-examples=30",
                     "--phases=fuzzing",
                     "--seed=13",

@@ -11,6 +11,7 @@ import pytest
 
 from tests.integration.execution.conftest import Embedded
 from tests.integration.graphql.test_subscriptions import SLOW, requested, whole
+from tests.support import auth_headers
 
 CLIENT = Path(__file__).resolve().parents[2] / "e2e" / "graphql-ws-client"
 
@@ -32,7 +33,7 @@ def test_the_npm_graphql_ws_client_receives_the_whole_log(
     job_id = requested(embedded, SLOW)
     ws_url = url.replace("http://", "ws://") + "/graphql"
     done = subprocess.run(
-        ["node", "subscribe.mjs", ws_url, job_id.hex],
+        ["node", "subscribe.mjs", ws_url, job_id.hex, auth_headers(url)["Authorization"]],
         cwd=client,
         capture_output=True,
         text=True,

@@ -10,7 +10,7 @@ import urllib.request
 from typing import Any
 
 from tests.integration.execution.conftest import Embedded
-from tests.support import wait_until
+from tests.support import auth_headers, wait_until
 
 PIPELINE = """
 from danube import artifacts, pipeline, step
@@ -30,7 +30,7 @@ def build() -> None:
 
 
 def fetch(url: str, method: str = "GET", **headers: str) -> tuple[int, dict[str, str], bytes]:
-    request = urllib.request.Request(url, method=method, headers=headers)
+    request = urllib.request.Request(url, method=method, headers={**auth_headers(url), **headers})
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, dict(response.headers), response.read()

@@ -22,7 +22,7 @@ from domain.ids import JobId, RunId, job_id_for, new_run_id
 from domain.runs.application import RunRequest
 from domain.runs.states import JobState, StepState
 from tests.k8s_double.fixtures import k8s_double, k8s_kubeconfig  # noqa: F401
-from tests.support import free_port, http_get, wait_until
+from tests.support import free_port, http_get, sign_in, wait_until
 
 ADMIN = Cause(actor="user:test")
 
@@ -50,6 +50,7 @@ def serve(danube: Danube) -> tuple[str, Supervisor]:
     port, supervisor = free_port(), Supervisor()
     supervisor.add("http", HttpServer(create_app(danube), "127.0.0.1", port))
     wait_until(lambda: http_get(f"http://127.0.0.1:{port}/health")[0] == 200, what="the API")
+    sign_in(f"http://127.0.0.1:{port}", danube)
     return f"http://127.0.0.1:{port}", supervisor
 
 

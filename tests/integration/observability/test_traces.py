@@ -25,7 +25,7 @@ from tests.integration.observability.conftest import (
     serve,
     settings_for,
 )
-from tests.support import wait_until
+from tests.support import auth_headers, wait_until
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 TRACEPARENT = f"00-{TRACE}-00f067aa0ba902b7-01"
@@ -107,7 +107,8 @@ def test_http_requests_are_server_spans_that_continue_the_callers_trace(
     try:
         exporter.clear()
         asking = urllib.request.Request(
-            f"{url}/api/v1/jobs/{'0' * 32}", headers={"traceparent": TRACEPARENT}
+            f"{url}/api/v1/jobs/{'0' * 32}",
+            headers={"traceparent": TRACEPARENT, **auth_headers(url)},
         )
         with pytest.raises(urllib.error.HTTPError, match="404"):
             urllib.request.urlopen(asking, timeout=5)
@@ -191,7 +192,11 @@ def test_graphql_operations_are_spans_inside_their_http_request(danube: Danube) 
         asking = urllib.request.Request(
             f"{url}/graphql",
             data=b'{"query": "query Probe { __typename }"}',
-            headers={"Content-Type": "application/json", "traceparent": TRACEPARENT},
+            headers={
+                "Content-Type": "application/json",
+                "traceparent": TRACEPARENT,
+                **auth_headers(url),
+            },
             method="POST",
         )
         with urllib.request.urlopen(asking, timeout=10) as response:

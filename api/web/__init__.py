@@ -1,0 +1,1 @@
+"""Serving the web app (``webapp/``, built to static files) at ``/``."""

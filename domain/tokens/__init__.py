@@ -1,0 +1,1 @@
+"""Personal API tokens: created and revoked as events (audit facts); only a hash is kept."""
