@@ -10,6 +10,7 @@ from uuid import UUID
 from api.app.commands import Commands
 from api.app.live import Live
 from api.app.queries import Queries
+from api.observability.metrics import danube_metrics
 from domain.ids import JobId
 from projections.audit import AuditView
 from projections.model import Projection
@@ -66,6 +67,7 @@ def application(danube: Danube) -> Application:
         queries,
         lambda: danube.store.views.progress("runs"),
         lambda job_id: danube.logs.progress(JobId(UUID(job_id))),
+        danube_metrics().subscription_changed,
     )
     commands = Commands(
         danube.triggers, danube.runs, danube.system, danube.views, danube.wait_for_views

@@ -233,8 +233,11 @@ class Subscription:
         "carries the run's version."
     )
     async def run_updated(self, info: Ctx, pipeline: str = "") -> AsyncGenerator[Run, None]:
-        async for run in info.context["live"].runs(RunFilter(pipeline=pipeline)):
-            yield Run.of(run)
+        try:
+            async for run in info.context["live"].runs(RunFilter(pipeline=pipeline)):
+                yield Run.of(run)
+        except AppError as error:  # fell behind: told to subscribe again (UNAVAILABLE)
+            raise resolvers.refusal(error) from None
 
     @strawberry.subscription(description="The job now, then at every change; ends when it ends.")
     async def job_updated(self, info: Ctx, job_id: strawberry.ID) -> AsyncGenerator[Job, None]:
