@@ -155,6 +155,7 @@ class HttpServer:
             log_config=None,
             access_log=False,
             timeout_graceful_shutdown=self.GRACEFUL_SECONDS,
+            ws_per_message_deflate=False,
         )
         self.server = uvicorn.Server(config)  # off the main thread it leaves signals alone
 

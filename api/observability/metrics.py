@@ -45,6 +45,7 @@ MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 DURATION_BUCKETS = (1, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400)
 TERMINAL = ("success", "failure", "timeout", "cancelled")
 REAPED_KINDS = ("logs", "artifacts", "registry_images")
+SUBSCRIPTION_KINDS = ("runs", "job", "log")
 
 _default: DanubeMetrics | None = None
 _lock = threading.Lock()
@@ -85,14 +86,17 @@ class DanubeMetrics:
         self.secret_requests = Counter(
             "danube_secret_requests_total", "Secret values handed to running jobs."
         )
-        # Registered ahead of the features, so dashboards and alerts can be written now:
-        # GraphQL subscriptions (issue: web app) and authentication (issue: OIDC/RBAC)
-        # do not exist yet, so these stay 0.
         self.subscriptions_active = Gauge(
             "danube_subscriptions_active",
-            "Open GraphQL subscriptions (0: subscriptions do not exist yet).",
+            "Live subscriptions open (GraphQL subscriptions and SSE log streams), by kind: "
+            "runs (runUpdated), job (jobUpdated), log (logAppended and log streams).",
+            ["kind"],
             multiprocess_mode="livesum",
         )
+        for kind in SUBSCRIPTION_KINDS:
+            self.subscriptions_active.labels(kind)
+        # Registered ahead of the feature, so dashboards and alerts can be written now:
+        # authentication (issue: OIDC/RBAC) does not exist yet, so this stays 0.
         self.auth_denied = Counter(
             "danube_auth_denied_total",
             "Requests refused: unauthenticated (401) or not allowed (403).",
@@ -109,6 +113,10 @@ class DanubeMetrics:
             self.config_sync.labels(status)
         kubernetes_metrics()  # the pod adapter's, exported (at 0) by every process
         store_metrics()
+
+    def subscription_changed(self, kind: str, change: int) -> None:
+        """A live subscription of ``kind`` opened (+1) or closed (-1)."""
+        self.subscriptions_active.labels(kind).inc(change)
 
     def observe_config_sync(self, outcome: str, now: float) -> None:
         self.config_sync.labels(outcome).inc()
