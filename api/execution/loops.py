@@ -64,8 +64,9 @@ def dispatcher(danube: Danube) -> Callable[[threading.Event], None]:
 
 class ReconcilerLoop:
     """The reconciler as a supervised worker: it ticks whenever the read models move, when
-    the executor says a job's processes have ended (once the read models show what was
-    recorded before, e.g. what the job reported), and at least every
+    the executor says a job's status changed (its coordinator started, or its processes
+    ended: once the read models show what was recorded before, e.g. what the job
+    reported), and at least every
     ``RECONCILE_INTERVAL``. ``wait_for_steps`` is for stopping: after the executor was
     closed, its steps' threads still record how they ended."""
 
@@ -74,11 +75,11 @@ class ReconcilerLoop:
         self._tick, self._danube = policy.tick, danube
         self._nudge, self._exited = threading.Event(), threading.Event()
         danube.store.views.progress("runs").subscribe(self._nudge)
-        watch = getattr(executor, "watch", None)  # an executor that says when jobs end
+        watch = getattr(executor, "watch", None)  # an executor that says when jobs change
         if watch is not None:
-            watch(self._job_ended)
+            watch(self._job_changed)
 
-    def _job_ended(self) -> None:
+    def _job_changed(self) -> None:
         self._exited.set()
         self._nudge.set()
 
