@@ -105,6 +105,7 @@ def reconciler(
         Launcher(danube.tokens, master_address, danube.git_credentials),
         SealedStepMaterial(danube.vault),
         workers=RECONCILE_WORKERS,
+        relay=danube.step_relay,
     )
     return ReconcilerLoop(policy, danube, executor)
 
