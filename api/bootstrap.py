@@ -26,6 +26,7 @@ from api.triggers.git import GitCommits, git_credentials
 from api.triggers.secrets import WebhookSecrets
 from domain.config.application import ConfigService
 from domain.execution.git_access import GitCredentials
+from domain.execution.relay import StepRelay
 from domain.execution.tokens import JobTokens
 from domain.runs.application import RunsService
 from domain.secrets.application import SecretsService
@@ -96,6 +97,8 @@ class Danube:
     git_credentials: GitCredentials | None = None  # config.yaml git_authentication
     tracing: Tracing = field(default_factory=Tracing)
     extras: dict[str, Any] = field(default_factory=dict)
+    # Steps started and ended in this process, told past the read model (see the module).
+    step_relay: StepRelay = field(default_factory=StepRelay)
     closed: bool = False
     # Set when the process begins to stop: read-your-writes waits give up at once.
     stopping: threading.Event = field(default_factory=threading.Event)

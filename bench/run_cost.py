@@ -59,10 +59,17 @@ DANUBEFILE = """
 PIPELINE_YAML = """
     apiVersion: danube.dev/v1
     kind: Pipeline
-    metadata: {{name: cost}}
+    metadata: {{name: cost, team: bench}}
     spec:
       repository: {repository}
-      triggers: [{{kind: push}}]
+      triggers: [{{on: push}}]
+"""
+
+TEAMS_YAML = """
+    apiVersion: danube.dev/v1
+    kind: Team
+    metadata: {name: bench}
+    spec: {members: []}
 """
 
 
@@ -390,7 +397,13 @@ def main() -> None:
     repo = tmp / "app"
     commit = make_repo(repo, {"danubefile.py": DANUBEFILE})
     config = tmp / "config"
-    make_repo(config, {f"pipelines/{PIPELINE}.yaml": PIPELINE_YAML.format(repository=repo)})
+    make_repo(
+        config,
+        {
+            f"pipelines/{PIPELINE}.yaml": PIPELINE_YAML.format(repository=repo),
+            "teams.yaml": TEAMS_YAML,
+        },
+    )
     base = floor(repo, tmp, 20)
     server = Server(tmp, config)
     try:

@@ -4,6 +4,7 @@ Each is a supervised worker (see ``api.processes.Supervisor``)."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -59,13 +60,36 @@ def dispatcher(danube: Danube) -> Callable[[threading.Event], None]:
         danube.settings.max_concurrent_jobs,
         danube.wait_for_views,
     )
-    return loop(policy.tick, danube, DISPATCH_INTERVAL)
+    return loop(WhenQueueMoved(policy.tick, danube), danube, DISPATCH_INTERVAL)
+
+
+class WhenQueueMoved:
+    """The dispatcher's tick, run only when what it decides on may have changed: a run
+    row changed (a run requested or cancelled, a job scheduled, started or ended, a wait
+    recorded: the runs read model's change number moved), draining started or stopped,
+    or ``DISPATCH_INTERVAL`` passed. Steps, logs, reports and artifacts move the read
+    models several times per job and change nothing it decides on; on each of those moves
+    it read the whole queue and every active job again."""
+
+    def __init__(self, tick: Callable[[], object], danube: Danube) -> None:
+        self._tick, self._views, self._system = tick, danube.views, danube.system
+        self._seen: tuple[int, bool] | None = None
+        self._due = 0.0
+
+    def __call__(self) -> None:
+        seen = (self._views.last_change(), self._system.is_draining())  # before ticking
+        now = time.monotonic()
+        if seen == self._seen and now < self._due:
+            return
+        self._seen, self._due = seen, now + DISPATCH_INTERVAL
+        self._tick()
 
 
 class ReconcilerLoop:
     """The reconciler as a supervised worker: it ticks whenever the read models move, when
-    the executor says a job's processes have ended (once the read models show what was
-    recorded before, e.g. what the job reported), and at least every
+    the executor says a job's status changed (its coordinator started, or its processes
+    ended: once the read models show what was recorded before, e.g. what the job
+    reported), and at least every
     ``RECONCILE_INTERVAL``. ``wait_for_steps`` is for stopping: after the executor was
     closed, its steps' threads still record how they ended."""
 
@@ -74,11 +98,11 @@ class ReconcilerLoop:
         self._tick, self._danube = policy.tick, danube
         self._nudge, self._exited = threading.Event(), threading.Event()
         danube.store.views.progress("runs").subscribe(self._nudge)
-        watch = getattr(executor, "watch", None)  # an executor that says when jobs end
+        watch = getattr(executor, "watch", None)  # an executor that says when jobs change
         if watch is not None:
-            watch(self._job_ended)
+            watch(self._job_changed)
 
-    def _job_ended(self) -> None:
+    def _job_changed(self) -> None:
         self._exited.set()
         self._nudge.set()
 
@@ -104,6 +128,7 @@ def reconciler(
         Launcher(danube.tokens, master_address, danube.git_credentials),
         SealedStepMaterial(danube.vault),
         workers=RECONCILE_WORKERS,
+        relay=danube.step_relay,
     )
     return ReconcilerLoop(policy, danube, executor)
 

@@ -87,6 +87,9 @@ class JobServicer(pb_grpc.JobServiceServicer):
         if request.outcome != pb.JOB_OUTCOME_SUCCESS:
             state, reason = JobState.FAILURE, self._bounded(self._masked(job, request.message))
             reason = reason or "the pipeline failed"
+            if request.failed_step_number:  # its end may have reached the coordinator first
+                danube = self._danube  # (``StepRelay``): read the step as recorded
+                danube.wait_for_views(danube.store.log.position(), only=("runs",))
             step = (
                 self._danube.views.step(job.id, request.failed_step_number)
                 if request.failed_step_number

@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from uuid import UUID
@@ -33,10 +33,12 @@ from domain.execution.ports import (
     JobLaunch,
     JobOutput,
     Phase,
+    RunningStep,
     StepLaunch,
     StepMaterial,
     StepOutcome,
 )
+from domain.execution.relay import StepEnd, StepRelay
 from domain.ids import JobId, RunId
 from domain.runs.application import RunsService
 from domain.runs.errors import RunsError
@@ -61,6 +63,7 @@ class Reconciler:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sweep_interval: float = SWEEP_INTERVAL,
         workers: int = 0,
+        relay: StepRelay | None = None,
     ) -> None:
         self._executor, self._runs, self._view = executor, runs, view
         self._output, self._launch, self._material = output, launch, material
@@ -81,6 +84,9 @@ class Reconciler:
         # for one whose processes vanished (and write a failure into its finished log).
         self._finished: set[str] = set()
         self._missed: set[str] = set()  # busy jobs a tick wanted to look at
+        self._relay = relay
+        if relay is not None:
+            relay.serve(self._run_announced)
 
     def tick(self) -> None:
         active = {job.id: job for job in self._view.active_jobs()}
@@ -276,8 +282,20 @@ class Reconciler:
         started = datetime.fromisoformat(job.started_at)
         return (self._clock() - started).total_seconds() > _max_duration(job)
 
-    def _start_steps(self, job: ActiveJob) -> None:
-        steps = self._view.running_steps(job.id)
+    def _run_announced(self, job: ActiveJob, step: RunningStep) -> None:
+        """A step whose start was just recorded in this process (``StepRelay``): run it
+        now rather than once the read model shows it, if this reconciler runs its job."""
+        with self._lock:
+            ours = job.id in self._held and job.id not in self._finished
+        if not ours or job.id in self._ending:
+            return  # the read model will show it; a tick decides
+        try:
+            self._start_steps(job, [step])
+        except Exception:  # e.g. its material cannot be opened yet: the tick retries
+            log.exception("starting step %s of job %s failed; will retry", step.number, job.id)
+
+    def _start_steps(self, job: ActiveJob, announced: Sequence[RunningStep] = ()) -> None:
+        steps = announced or self._view.running_steps(job.id)
         if not steps:
             return
         job_id = JobId(UUID(job.id))
@@ -348,6 +366,8 @@ class Reconciler:
                 log_offset=end,
                 reason=outcome.reason,
             )
+            ended = StepEnd(outcome.state, outcome.exit_code, outcome.reason)
+            self._announce_end(job, step.number, ended)
         except RunsError as error:  # the job ended meanwhile and took the step with it
             log.debug("step %s of job %s: %s", step.number, job.id, error)
         except Exception:
@@ -368,8 +388,13 @@ class Reconciler:
                 log_offset=self._output.size(job_id),
                 reason=reason,
             )
+            self._announce_end(job, number, StepEnd(StepState.FAILURE, None, reason))
         except Exception:
             log.exception("could not record the failure of step %s of job %s", number, job.id)
+
+    def _announce_end(self, job: ActiveJob, number: int, end: StepEnd) -> None:
+        if self._relay is not None:
+            self._relay.ended(job.id, number, end)
 
 
 def _ending(step: StepLaunch, outcome: StepOutcome) -> str:
