@@ -8,11 +8,12 @@ import logging
 import sys
 from typing import TYPE_CHECKING
 
-from api.bootstrap import Danube, build
+from api.bootstrap import Danube, build, build_core
 from api.settings import Settings
 
 if TYPE_CHECKING:
     from api.processes import HttpServer
+    from api.triggers.loops import ConfigSyncLoop
 
 log = logging.getLogger("danube")
 
@@ -22,19 +23,20 @@ def up(args: argparse.Namespace, settings: Settings) -> int:
     from api.commands.example import ensure_example_run
     from api.execution.embedded import start_execution
     from api.processes import StopSignals, Supervisor, run_until_signalled
-    from api.triggers.loops import start_triggers
+    from api.triggers.loops import config_sync_loop, start_triggers
 
     if settings.executor == "kubernetes":
         from api.execution.kubernetes import refuse_loopback_master
 
         refuse_loopback_master(settings, settings.grpc_address)
     danube = build(settings)
-    http = _http_server(danube)
+    config_sync = config_sync_loop(danube)
+    http = _http_server(danube, config_sync)
     signals = StopSignals()  # a signal while starting stops cleanly once started
     danube.store.start_listening()  # PostgreSQL: other processes' commits (e.g. the CLI's)
     supervisor = Supervisor()
     execution = start_execution(danube, supervisor, settings.grpc_address)
-    start_triggers(danube, supervisor)
+    start_triggers(danube, supervisor, scheduler=config_sync)
     supervisor.add("http", http)
     if not args.no_example:
         ensure_example_run(danube)
@@ -56,14 +58,15 @@ def server(args: argparse.Namespace, settings: Settings) -> int:
     from api.execution.provenance import ProvenanceFollower
     from api.grpc.server import GrpcServer
     from api.processes import StopSignals, Supervisor, run_until_signalled
-    from api.triggers.loops import start_triggers
+    from api.triggers.loops import config_sync_loop, start_triggers
 
     danube = build(settings)
-    http = _http_server(danube)
+    config_sync = None if args.no_scheduler else config_sync_loop(danube)
+    http = _http_server(danube, config_sync)
     signals = StopSignals()
     danube.store.start_listening()
     supervisor = Supervisor()
-    start_triggers(danube, supervisor, scheduler=not args.no_scheduler)
+    start_triggers(danube, supervisor, scheduler=False if args.no_scheduler else config_sync)
     supervisor.add("http", http)
     supervisor.add("provenance", ProvenanceFollower(danube))  # where artifacts are stored
     grpc = GrpcServer(danube, settings.grpc_address)  # the JobService job pods dial
@@ -71,13 +74,15 @@ def server(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _http_server(danube: Danube) -> HttpServer:
+def _http_server(danube: Danube, config_sync: ConfigSyncLoop | None) -> HttpServer:
     """Bound before anything starts: an address in use stops start-up at once."""
     from api.http.app import create_app
     from api.processes import HttpServer
 
+    settings = danube.settings
     try:
-        return HttpServer(create_app(danube), danube.settings.http_host, danube.settings.http_port)
+        app = create_app(danube, config_sync=config_sync)
+        return HttpServer(app, settings.http_host, settings.http_port)
     except BaseException:
         danube.close()
         raise
@@ -140,7 +145,7 @@ def projector(args: argparse.Namespace, settings: Settings) -> int:
         start_projectors,
     )
 
-    danube = build(settings)
+    danube = build_core(settings)  # no master key: folding events never opens a secret
     signals = StopSignals()
     danube.store.start_listening()
     lease = hold_lease(danube, "projector", signals)  # standing by while another acts

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from adapters.git.mirror import GitMirrors
 from adapters.local.executor import LocalExecutor
-from api.bootstrap import Danube
+from api.bootstrap import Core, Danube
 from api.execution.launch import Launcher
 from api.execution.material import SealedStepMaterial
 from domain.execution.dispatcher import Dispatcher
@@ -37,7 +37,7 @@ def build_executor(danube: Danube) -> Executor:
 
 
 def loop(
-    tick: Callable[[], object], danube: Danube, interval: float
+    tick: Callable[[], object], danube: Core, interval: float
 ) -> Callable[[threading.Event], None]:
     """Run ``tick`` whenever the read models move, and at least every ``interval``."""
     progress = danube.store.views.progress("runs")
@@ -51,7 +51,7 @@ def loop(
     return work
 
 
-def dispatcher(danube: Danube) -> Callable[[threading.Event], None]:
+def dispatcher(danube: Core) -> Callable[[threading.Event], None]:
     policy = Dispatcher(
         danube.runs,
         danube.views,
