@@ -70,7 +70,7 @@ class ReconcilerLoop:
     closed, its steps' threads still record how they ended."""
 
     def __init__(self, policy: Reconciler, danube: Danube, executor: Executor) -> None:
-        self.wait_for_steps = policy.wait_for_steps
+        self.wait_for_steps, self.held_jobs = policy.wait_for_steps, policy.held_jobs
         self._tick, self._danube = policy.tick, danube
         self._nudge, self._exited = threading.Event(), threading.Event()
         danube.store.views.progress("runs").subscribe(self._nudge)

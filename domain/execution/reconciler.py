@@ -99,6 +99,7 @@ class Reconciler:
             self._material.destroy(ended)
             with self._lock:
                 self._held.discard(job_id)
+                self._forget_steps(job_id)
         self._sweep({JobId(UUID(job_id)) for job_id in active})
 
     def _handle(self, job: ActiveJob) -> None:
@@ -267,8 +268,20 @@ class Reconciler:
         self._executor.release(job_id)
         with self._lock:
             self._held.discard(job.id)
+            self._forget_steps(job.id)
             self._finished.add(job.id)
         self._ending.pop(job.id, None)
+
+    def _forget_steps(self, job_id: str) -> None:
+        """Under the lock: the job ended, its steps will not be started again."""
+        self._steps = {key for key in self._steps if key[0] != job_id}
+
+    def held_jobs(self) -> set[str]:
+        """The jobs this reconciler keeps any state of (ended ones only briefly: until
+        the read model stops listing them as active)."""
+        with self._lock:
+            steps = {job_id for job_id, _ in self._steps}
+            return self._held | steps | self._busy | self._finished | set(self._ending)
 
     def _timed_out(self, job: ActiveJob) -> bool:
         if not job.started_at:
