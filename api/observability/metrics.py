@@ -37,13 +37,13 @@ from adapters.kubernetes.metrics import default_metrics as kubernetes_metrics
 from adapters.sql.metrics import store_metrics
 from api.observability.lag import lag_seconds
 from api.observability.options import observability_of
+from domain.runs.states import TERMINAL
 
 if TYPE_CHECKING:
     from api.bootstrap import Core
 
 MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 DURATION_BUCKETS = (1, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400)
-TERMINAL = ("success", "failure", "timeout", "cancelled")
 REAPED_KINDS = ("logs", "artifacts", "registry_images")
 
 _default: DanubeMetrics | None = None

@@ -39,6 +39,7 @@ from domain.execution.ports import (
 )
 from domain.ids import JobId, RunId
 from domain.runs.application import RunsService
+from domain.runs.entities import Step
 from domain.runs.errors import RunsError
 from domain.runs.states import JobState, StepState
 from domain.secrets.errors import SecretUnreadableError
@@ -234,20 +235,10 @@ class Reconciler:
             self._held.add(job.id)
 
     def _finish_exited(self, job: ActiveJob, exit_code: int | None, why: str) -> None:
-        report = job.report or {}
-        if report.get("state") in {s.value for s in JobState if s.is_terminal}:
-            self._finish(job, JobState(report["state"]), report.get("reason", ""))
-        elif exit_code == 0:
-            self._finish(job, JobState.SUCCESS, "")
-        elif exit_code == 1:
-            self._finish(job, JobState.FAILURE, "the pipeline failed")
-        elif exit_code == 2:
-            self._finish(job, JobState.FAILURE, "the coordinator could not work with the master")
-        else:
-            detail = f" ({why})" if why else ""
-            self._finish(
-                job, JobState.FAILURE, f"the coordinator exited with code {exit_code}{detail}"
-            )
+        """The run decides how the job ended (its report, else the exit code), from the
+        event log: a report the read model has not folded yet still counts."""
+        ending = self._runs.ending_after_exit(_run_id(job), JobId(UUID(job.id)), exit_code, why)
+        self._finish(job, ending.state, ending.reason)
 
     def _finish(self, job: ActiveJob, state: JobState, reason: str) -> None:
         """Stop what runs, store all output and destroy the step material, then record
@@ -295,6 +286,7 @@ class Reconciler:
             return
         job_id = JobId(UUID(job.id))
         self._output.mask_secrets(job_id, job.pipeline, list(job.secrets_read or []))
+        recorded: dict[int, Step] | None = None  # read once, for the first step to start
         for step in steps:
             key = (job.id, step.number)
             with self._lock:
@@ -302,7 +294,9 @@ class Reconciler:
                     continue
                 self._steps.add(key)
             try:
-                command, env = self._material.open(step)
+                if recorded is None:  # sealed material: from the run, never a read model
+                    recorded = self._runs.get(_run_id(job)).job(job_id).steps
+                command, env = self._material.open(recorded[step.number])
             except SecretUnreadableError as error:
                 why = f"its sealed command or environment cannot be opened ({error})"
                 self._fail_step(job, step.number, why)
