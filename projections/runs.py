@@ -91,8 +91,8 @@ STEPS = Table(
         Column("started_at"),
         Column("finished_at"),
         Column("timeout_seconds", ColumnType.REAL),
-        Column("env_sealed", JSON),
-        Column("command_sealed", JSON),
+        # Never the sealed environment or command: the executor reads those from the
+        # run's events (older stores may still have the two columns; nothing reads them).
     ),
     indexes=(("job_id", "number"), ("state",)),
 )
@@ -297,8 +297,6 @@ def _step_started(event: Run.StepStarted, rows: Rows) -> None:
         reason="",
         started_at=iso(event.timestamp),
         timeout_seconds=event.timeout_seconds,
-        env_sealed=event.env_sealed,
-        command_sealed=event.command_sealed,
     )
     rows.put("steps", step)
     job = rows.get("jobs", job_id)
