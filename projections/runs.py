@@ -91,10 +91,11 @@ STEPS = Table(
         Column("started_at"),
         Column("finished_at"),
         Column("timeout_seconds", ColumnType.REAL),
-        # Never the sealed environment or command: the executor reads those from the
-        # run's events (older stores may still have the two columns; nothing reads them).
     ),
     indexes=(("job_id", "number"), ("state",)),
+    # Never the sealed environment or command: the executor reads those from the run's
+    # events. Older versions copied them here; an upgrade drops the columns.
+    retired=("env_sealed", "command_sealed"),
 )
 ARTIFACTS = Table(
     "artifacts",

@@ -1,0 +1,34 @@
+"""Upgrading the read-model tables: columns an older version kept and this one must not
+(the steps' sealed environment and command) are dropped on start, with their data."""
+
+from __future__ import annotations
+
+from adapters.sql.store import SqlStore
+from projections.runs import RunsProjection
+
+
+def columns(store: SqlStore, table: str) -> set[str]:
+    with store.views.dialect.read() as cur:
+        cur.execute(f"SELECT * FROM {store.views.table_name(table)} WHERE 1 = 0")
+        return {column[0] for column in cur.description or ()}
+
+
+def test_an_upgrade_drops_the_sealed_step_columns_an_older_version_copied(store: SqlStore) -> None:
+    steps, p = store.views.table_name("steps"), store.views.dialect.placeholder
+    with store.views.dialect.write() as cur:  # as an older version left it
+        cur.execute(
+            f"CREATE TABLE {steps} (id TEXT PRIMARY KEY, job_id TEXT, number BIGINT, "
+            "env_sealed TEXT, command_sealed TEXT)"
+        )
+        cur.execute(
+            f"INSERT INTO {steps} (id, job_id, number, env_sealed) VALUES ({p}, {p}, {p}, {p})",
+            ("j:000001", "j", 1, '{"ciphertext": "00"}'),
+        )
+    store.views.ensure(RunsProjection())
+    found = columns(store, "steps")
+    assert "env_sealed" not in found and "command_sealed" not in found
+    assert {"job_id", "number", "timeout_seconds"} <= found  # kept, and added
+    with store.views.dialect.read() as cur:
+        cur.execute(f"SELECT id, job_id FROM {steps}")
+        assert [tuple(row) for row in cur.fetchall()] == [("j:000001", "j")]
+    store.views.ensure(RunsProjection())  # again: nothing left to drop
