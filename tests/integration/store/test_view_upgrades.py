@@ -3,8 +3,14 @@
 
 from __future__ import annotations
 
-from adapters.sql.store import SqlStore
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from adapters.sql.store import SqlStore, StoreConfig
 from projections.runs import RunsProjection
+from tests.support import danube_env
 
 
 def columns(store: SqlStore, table: str) -> set[str]:
@@ -32,3 +38,24 @@ def test_an_upgrade_drops_the_sealed_step_columns_an_older_version_copied(store:
         cur.execute(f"SELECT id, job_id FROM {steps}")
         assert [tuple(row) for row in cur.fetchall()] == [("j:000001", "j")]
     store.views.ensure(RunsProjection())  # again: nothing left to drop
+
+
+def test_migrate_and_replay_do_not_read_the_master_key(tmp_path: Path) -> None:
+    """They open no secret: a key file other processes would refuse (readable by
+    others) does not stop them, and none is created where there was none."""
+    unsafe, fresh = tmp_path / "unsafe", tmp_path / "fresh"
+    unsafe.mkdir(mode=0o700)
+    (unsafe / "master.key").write_bytes(os.urandom(32))
+    (unsafe / "master.key").chmod(0o644)
+    for data_dir in (unsafe, fresh):
+        env = danube_env(StoreConfig(kind="sqlite", data_dir=data_dir))
+        for command in (["migrate"], ["replay", "--check"]):
+            result = subprocess.run(
+                [sys.executable, "-m", "api.cli", *command],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert result.returncode == 0, result.stderr
+    assert not (fresh / "master.key").exists()
