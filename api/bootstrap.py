@@ -1,8 +1,9 @@
 """The composition root. Each role builds only what it uses:
 
 - ``build_core(settings)``: the stores, the read models and the services that record
-  events without key material. The projector and the dispatcher build only this: they
-  never load the master key (and their Deployments do not mount it).
+  events without key material. The projector, the dispatcher, ``danube migrate`` and
+  ``danube replay`` build only this: they never load the master key (and the
+  projector's and dispatcher's Deployments do not mount it).
 - ``build(settings)``: the core plus what needs the master key (the secret vault, job
   tokens, job output masking) and the trigger side: the server, ``danube up``, the pod
   adapter, the scheduler and the CLI commands.
@@ -173,7 +174,7 @@ def _redact_settings(settings: Settings) -> None:
 
 
 def build_core(settings: Settings) -> Core:
-    """The projector's and the dispatcher's composition: no master key is read."""
+    """The composition of the roles that open no secret: no master key is read."""
     _redact_settings(settings)
     return Core(**_core_parts(settings))
 
