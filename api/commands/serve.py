@@ -95,6 +95,7 @@ def pod_adapter(args: argparse.Namespace, settings: Settings) -> int:
     models (kept by ``danube projector``) with pods; job pods dial ``danube server``."""
     from api.execution.kubernetes import FreshlyMaskedOutput, kubernetes_executor
     from api.execution.leased import LeasedExecutor
+    from api.execution.lifetimes import job_state_releaser
     from api.execution.loops import output_flusher, reconciler
     from api.observability.process import observe_process
     from api.processes import StopSignals, Supervisor, hold_lease, run_until_signalled
@@ -121,6 +122,7 @@ def pod_adapter(args: argparse.Namespace, settings: Settings) -> int:
     reconciling = reconciler(danube, executor, settings.k8s_master_address, output)
     supervisor.add("reconciler", reconciling)
     supervisor.add("output-flusher", output_flusher(danube))
+    supervisor.add("job-state", job_state_releaser(danube))  # what late writes left
     log.info(
         "pod adapter is up",
         extra={"namespace": settings.k8s_namespace_jobs, "master": settings.k8s_master_address},
