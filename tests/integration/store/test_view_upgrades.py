@@ -40,16 +40,17 @@ def test_an_upgrade_drops_the_sealed_step_columns_an_older_version_copied(store:
     store.views.ensure(RunsProjection())  # again: nothing left to drop
 
 
-def test_migrate_and_replay_do_not_read_the_master_key(tmp_path: Path) -> None:
+def test_commands_that_open_no_secret_do_not_read_the_master_key(tmp_path: Path) -> None:
     """They open no secret: a key file other processes would refuse (readable by
     others) does not stop them, and none is created where there was none."""
     unsafe, fresh = tmp_path / "unsafe", tmp_path / "fresh"
     unsafe.mkdir(mode=0o700)
     (unsafe / "master.key").write_bytes(os.urandom(32))
     (unsafe / "master.key").chmod(0o644)
-    for data_dir in (unsafe, fresh):
+    commands = [["migrate"], ["replay", "--check"], ["status"], ["drain"], ["undrain"]]
+    for data_dir, run in ((unsafe, commands), (fresh, commands[:1] + commands[2:3])):
         env = danube_env(StoreConfig(kind="sqlite", data_dir=data_dir))
-        for command in (["migrate"], ["replay", "--check"]):
+        for command in run:
             result = subprocess.run(
                 [sys.executable, "-m", "api.cli", *command],
                 env=env,
