@@ -55,9 +55,8 @@ def up(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def server(args: argparse.Namespace, settings: Settings) -> int:
-    from api.execution.lifetimes import job_state_releaser
+    from api.execution.lifetimes import serve_jobs
     from api.execution.provenance import ProvenanceFollower
-    from api.grpc.server import GrpcServer
     from api.processes import StopSignals, Supervisor, run_until_signalled
     from api.triggers.loops import config_sync_loop, start_triggers
 
@@ -70,8 +69,7 @@ def server(args: argparse.Namespace, settings: Settings) -> int:
     start_triggers(danube, supervisor, scheduler=False if args.no_scheduler else config_sync)
     supervisor.add("http", http)
     supervisor.add("provenance", ProvenanceFollower(danube))  # where artifacts are stored
-    supervisor.add("job-state", job_state_releaser(danube))  # no reconciler here releases it
-    grpc = GrpcServer(danube, settings.grpc_address)  # the JobService job pods dial
+    grpc = serve_jobs(danube, supervisor, settings.grpc_address)  # what job pods dial
     run_until_signalled(danube, supervisor, lambda: grpc.stop(grace=1.0), signals)
     return 0
 

@@ -13,12 +13,17 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from adapters.sql.wakeup import Wakeup
 from api.bootstrap import Danube
 from api.execution.outputs import LogOutputs
 from domain.execution.ports import ExecutionView
 from domain.runs.states import JobState
+
+if TYPE_CHECKING:
+    from api.grpc.server import GrpcServer
+    from api.processes import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -76,3 +81,12 @@ class JobStateReleaser:
 
 def job_state_releaser(danube: Danube) -> JobStateReleaser:
     return JobStateReleaser(danube.logs, danube.views, danube.store.views.progress("runs"))
+
+
+def serve_jobs(danube: Danube, supervisor: Supervisor, address: str) -> GrpcServer:
+    """What ``danube server`` runs for job pods: the JobService, and the release of what
+    it keeps of each job (no reconciler runs there to close it)."""
+    from api.grpc.server import GrpcServer
+
+    supervisor.add("job-state", job_state_releaser(danube))
+    return GrpcServer(danube, address)

@@ -17,7 +17,7 @@ import pytest
 
 from adapters.sql.store import StoreConfig
 from api.bootstrap import Danube, build
-from api.execution.lifetimes import JobStateReleaser, job_state_releaser
+from api.execution.lifetimes import JobStateReleaser, serve_jobs
 from api.grpc.server import GrpcServer
 from api.processes import Supervisor, start_projectors
 from danube._proto.v1 import job_service_pb2 as pb
@@ -36,8 +36,9 @@ CAUSE = Cause(actor="test")
 
 @dataclass
 class Server:
-    """What ``danube server`` runs for jobs: the JobService and the job-state releaser,
-    with the projectors (``danube projector``) folding what happens to the jobs."""
+    """What ``danube server`` runs for jobs (``serve_jobs``: the JobService and the
+    job-state releaser), with the projectors (``danube projector``) folding what happens
+    to the jobs."""
 
     danube: Danube
     grpc: GrpcServer
@@ -47,9 +48,10 @@ def serving(store_config: StoreConfig, tmp_path: Path, *, releaser: bool) -> Ite
     danube = build(settings_for(store_config, tmp_path / "data"))
     supervisor = Supervisor()
     start_projectors(danube, supervisor)
-    if releaser:
-        supervisor.add("job-state", job_state_releaser(danube))
-    grpc_server = GrpcServer(danube, "127.0.0.1:0")
+    if releaser:  # as danube server does
+        grpc_server = serve_jobs(danube, supervisor, "127.0.0.1:0")
+    else:
+        grpc_server = GrpcServer(danube, "127.0.0.1:0")
     yield Server(danube, grpc_server)
     danube.stop()
     supervisor.stop_workers()
