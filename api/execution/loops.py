@@ -10,7 +10,7 @@ from pathlib import Path
 
 from adapters.git.mirror import GitMirrors
 from adapters.local.executor import LocalExecutor
-from api.bootstrap import Danube
+from api.bootstrap import Core, Danube
 from api.execution.launch import Launcher
 from api.execution.material import SealedStepMaterial
 from domain.execution.dispatcher import Dispatcher
@@ -38,7 +38,7 @@ def build_executor(danube: Danube) -> Executor:
 
 
 def loop(
-    tick: Callable[[], object], danube: Danube, interval: float
+    tick: Callable[[], object], danube: Core, interval: float
 ) -> Callable[[threading.Event], None]:
     """Run ``tick`` whenever the read models move, and at least every ``interval``."""
     progress = danube.store.views.progress("runs")
@@ -52,7 +52,7 @@ def loop(
     return work
 
 
-def dispatcher(danube: Danube) -> Callable[[threading.Event], None]:
+def dispatcher(danube: Core) -> Callable[[threading.Event], None]:
     policy = Dispatcher(
         danube.runs,
         danube.views,
@@ -71,7 +71,7 @@ class WhenQueueMoved:
     models several times per job and change nothing it decides on; on each of those moves
     it read the whole queue and every active job again."""
 
-    def __init__(self, tick: Callable[[], object], danube: Danube) -> None:
+    def __init__(self, tick: Callable[[], object], danube: Core) -> None:
         self._tick, self._views, self._system = tick, danube.views, danube.system
         self._seen: tuple[int, bool] | None = None
         self._due = 0.0
@@ -94,7 +94,7 @@ class ReconcilerLoop:
     closed, its steps' threads still record how they ended."""
 
     def __init__(self, policy: Reconciler, danube: Danube, executor: Executor) -> None:
-        self.wait_for_steps = policy.wait_for_steps
+        self.wait_for_steps, self.held_jobs = policy.wait_for_steps, policy.held_jobs
         self._tick, self._danube = policy.tick, danube
         self._nudge, self._exited = threading.Event(), threading.Event()
         danube.store.views.progress("runs").subscribe(self._nudge)

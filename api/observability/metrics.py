@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from prometheus_client import (
     REGISTRY,
@@ -37,13 +37,13 @@ from adapters.kubernetes.metrics import default_metrics as kubernetes_metrics
 from adapters.sql.metrics import store_metrics
 from api.observability.lag import lag_seconds
 from api.observability.options import observability_of
+from domain.runs.states import TERMINAL
 
 if TYPE_CHECKING:
-    from api.bootstrap import Danube
+    from api.bootstrap import Core
 
 MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 DURATION_BUCKETS = (1, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400)
-TERMINAL = ("success", "failure", "timeout", "cancelled")
 REAPED_KINDS = ("logs", "artifacts", "registry_images")
 SUBSCRIPTION_KINDS = ("runs", "job", "log")
 
@@ -137,7 +137,7 @@ def danube_metrics() -> DanubeMetrics:
 class ReadModelCollector(Collector):
     """Metrics read from the read models at scrape time (the API server's only)."""
 
-    def __init__(self, danube: Danube) -> None:
+    def __init__(self, danube: Core) -> None:
         self.danube = danube
 
     def collect(self) -> Iterator[Metric]:
@@ -215,21 +215,19 @@ def process_registry() -> CollectorRegistry:
     return registry
 
 
-def read_model_registry(danube: Danube) -> CollectorRegistry:
-    registry: Any = danube.extras.get("metrics.read_models")
-    if registry is None:
-        registry = CollectorRegistry(auto_describe=False)
-        registry.register(ReadModelCollector(danube))
-        danube.extras["metrics.read_models"] = registry
-    return registry  # type: ignore[no-any-return]
+def read_model_registry(danube: Core) -> CollectorRegistry:
+    """A registry over the read models, read at scrape time (cheap to make per scrape)."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(ReadModelCollector(danube))
+    return registry
 
 
-def metrics_enabled(danube: Danube) -> bool:
+def metrics_enabled(danube: Core) -> bool:
     """``observability.metrics_enabled`` of the config in force (default: on)."""
     return observability_of(danube.config.current()).metrics_enabled
 
 
-def exposition(danube: Danube, *, read_models: bool) -> bytes:
+def exposition(danube: Core, *, read_models: bool) -> bytes:
     """The text format of this process's metrics (and the read models', when asked)."""
     body = generate_latest(process_registry())
     if read_models:

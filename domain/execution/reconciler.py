@@ -41,6 +41,7 @@ from domain.execution.ports import (
 from domain.execution.relay import StepEnd, StepRelay
 from domain.ids import JobId, RunId
 from domain.runs.application import RunsService
+from domain.runs.entities import Step
 from domain.runs.errors import RunsError
 from domain.runs.states import JobState, StepState
 from domain.secrets.errors import SecretUnreadableError
@@ -105,6 +106,7 @@ class Reconciler:
             self._material.destroy(ended)
             with self._lock:
                 self._held.discard(job_id)
+                self._forget_steps(job_id)
         self._sweep({JobId(UUID(job_id)) for job_id in active})
 
     def _handle(self, job: ActiveJob) -> None:
@@ -239,20 +241,10 @@ class Reconciler:
             self._held.add(job.id)
 
     def _finish_exited(self, job: ActiveJob, exit_code: int | None, why: str) -> None:
-        report = job.report or {}
-        if report.get("state") in {s.value for s in JobState if s.is_terminal}:
-            self._finish(job, JobState(report["state"]), report.get("reason", ""))
-        elif exit_code == 0:
-            self._finish(job, JobState.SUCCESS, "")
-        elif exit_code == 1:
-            self._finish(job, JobState.FAILURE, "the pipeline failed")
-        elif exit_code == 2:
-            self._finish(job, JobState.FAILURE, "the coordinator could not work with the master")
-        else:
-            detail = f" ({why})" if why else ""
-            self._finish(
-                job, JobState.FAILURE, f"the coordinator exited with code {exit_code}{detail}"
-            )
+        """The run decides how the job ended (its report, else the exit code), from the
+        event log: a report the read model has not folded yet still counts."""
+        ending = self._runs.ending_after_exit(_run_id(job), JobId(UUID(job.id)), exit_code, why)
+        self._finish(job, ending.state, ending.reason)
 
     def _finish(self, job: ActiveJob, state: JobState, reason: str) -> None:
         """Stop what runs, store all output and destroy the step material, then record
@@ -273,8 +265,20 @@ class Reconciler:
         self._executor.release(job_id)
         with self._lock:
             self._held.discard(job.id)
+            self._forget_steps(job.id)
             self._finished.add(job.id)
         self._ending.pop(job.id, None)
+
+    def _forget_steps(self, job_id: str) -> None:
+        """Under the lock: the job ended, its steps will not be started again."""
+        self._steps = {key for key in self._steps if key[0] != job_id}
+
+    def held_jobs(self) -> set[str]:
+        """The jobs this reconciler keeps any state of (ended ones only briefly: until
+        the read model stops listing them as active)."""
+        with self._lock:
+            steps = {job_id for job_id, _ in self._steps}
+            return self._held | steps | self._busy | self._finished | set(self._ending)
 
     def _timed_out(self, job: ActiveJob) -> bool:
         if not job.started_at:
@@ -300,6 +304,7 @@ class Reconciler:
             return
         job_id = JobId(UUID(job.id))
         self._output.mask_secrets(job_id, job.pipeline, list(job.secrets_read or []))
+        recorded: dict[int, Step] | None = None  # read once, for the first step to start
         for step in steps:
             key = (job.id, step.number)
             with self._lock:
@@ -307,7 +312,9 @@ class Reconciler:
                     continue
                 self._steps.add(key)
             try:
-                command, env = self._material.open(step)
+                if recorded is None:  # sealed material: from the run, never a read model
+                    recorded = self._runs.get(_run_id(job)).job(job_id).steps
+                command, env = self._material.open(recorded[step.number])
             except SecretUnreadableError as error:
                 why = f"its sealed command or environment cannot be opened ({error})"
                 self._fail_step(job, step.number, why)

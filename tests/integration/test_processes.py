@@ -110,9 +110,11 @@ def test_server_and_projector_run_as_separate_processes(
     assert codes == {"projector": 0, "server": 0}, output.decode(errors="replace")[-3000:]
 
 
-def test_the_dispatcher_runs_as_a_process_of_its_own(
+def test_the_dispatcher_runs_as_a_process_of_its_own_without_the_master_key(
     store_config: StoreConfig, store: SqlStore
 ) -> None:
+    """The projector and the dispatcher never read the master key (their Deployments do
+    not mount it): none is created in their data directory."""
     from domain.cause import Cause
     from domain.ids import job_id_for, new_run_id
     from domain.runs.application import RunRequest
@@ -150,6 +152,7 @@ def test_the_dispatcher_runs_as_a_process_of_its_own(
     finally:
         assert stop(dispatcher) == 0
         assert stop(projector) == 0
+    assert not (Path(env["DANUBE_DATA_DIR"]) / "master.key").exists()
 
 
 LONG_STEP = """
