@@ -35,7 +35,8 @@ class _Router(GraphQLRouter[dict[str, Any], None]):
     the followers of a job's log are handed the same chunk (the same ``str``)."""
 
     SHARED = 16 * 1024  # texts from this long are worth remembering encoded
-    REMEMBERED = 64  # the last texts encoded (a tail's followers are at most 32 behind)
+    REMEMBERED = 16  # the last texts encoded (at most 16 x 2 x 256 KiB held; most of a
+    # tail's followers are near its head, one further behind encodes its own)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

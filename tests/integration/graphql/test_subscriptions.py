@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from domain.cause import Cause
 from tests.integration.execution.conftest import Embedded
 from tests.integration.graphql.conftest import collect, subscribe
@@ -329,3 +331,44 @@ def test_a_stalled_follower_of_a_live_log_holds_back_no_one_and_still_gets_every
     assert len(stored) > 30_000_000
     assert whole(fast) == stored and fast[-1]["complete"] is True
     assert whole(stalled) == stored
+
+
+def test_a_run_subscriber_too_far_behind_is_told_to_subscribe_again(
+    embedded: Embedded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the application layer (as GraphQL and any transport): a subscriber that
+    takes nothing while more runs change than its queue holds gets what was queued,
+    then a refusal saying to subscribe again; the server kept no more for it."""
+    import api.app.live
+    from api.app.errors import UnavailableError
+    from api.app.queries import RunFilter
+    from api.app.wiring import application
+
+    monkeypatch.setattr(api.app.live, "RUN_QUEUE", 3)
+    embedded.danube.system.start_draining(Cause(actor="user:test"))  # they stay queued
+    live = application(embedded.danube).live
+    progress = embedded.danube.store.views.progress("runs")
+    listening = len(progress._events)
+
+    async def behind() -> tuple[int, str]:
+        stream = live.runs(RunFilter(pipeline="behind"))
+        first = asyncio.ensure_future(stream.__anext__())
+        await asyncio.to_thread(
+            wait_until, lambda: len(progress._events) > listening, 30, "the subscription"
+        )
+        for _ in range(8):
+            await asyncio.to_thread(embedded.request, NOOP, pipeline="behind")
+        feed = live._feeds[RunFilter(pipeline="behind")]
+        await asyncio.to_thread(  # it fell behind: the fan-out holds nothing more for it
+            wait_until, lambda: feed.fanout.subscribers == 0, 30, "the subscriber dropped"
+        )
+        taken = [await first]
+        try:
+            while True:
+                taken.append(await stream.__anext__())
+        except UnavailableError as refused:
+            return len(taken), refused.message
+
+    taken, message = asyncio.run(behind())
+    assert 3 <= taken <= 4  # its queue of 3 (and the one it was already waiting for)
+    assert "subscribe again" in message
