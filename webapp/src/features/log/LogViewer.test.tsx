@@ -93,7 +93,7 @@ describe("LogViewer", () => {
   });
 
   it("opens at the line named in the address (#L5) and highlights it; clicking a number links it", async () => {
-    window.history.replaceState(null, "", "/runs/r1?job=j1#L5");
+    window.history.replaceState(null, "", "/runs/r1#L5");
     const s = server();
     render(() => <LogViewer jobId="j1" subscribe={s.subscribe} />);
     s.send(LOG, true);
@@ -102,6 +102,7 @@ describe("LogViewer", () => {
     expect(screen.getByRole("button", { name: "Follow" })).toHaveAttribute("aria-pressed", "false");
     fireEvent.click(within(screen.getByText("FAIL b").closest(".log-line") as HTMLElement).getByRole("link"));
     expect(window.location.hash).toBe("#L6");
+    expect(new URLSearchParams(window.location.search).get("job")).toBe("j1");
     expect(screen.getByText("FAIL b").closest(".log-line")).toHaveClass("log-target");
   });
 
