@@ -35,7 +35,7 @@ function why(run: Run): string {
     case "manual":
       return "Started by hand";
     case "api":
-      return `Started from the API or the web UI${run.actor ? ` by ${run.actor}` : ""}`;
+      return "Started from the API or the web UI";
     default:
       return run.triggerType || "—";
   }
