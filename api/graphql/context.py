@@ -42,6 +42,13 @@ class Loaders:
         )
 
 
+def fresh_loaders(context: dict[str, Any]) -> None:
+    """A subscription's next message reads its nested fields anew: the DataLoaders cache
+    what they read for the whole context (a connection), which would hand every later
+    message the jobs and steps as they were in the first."""
+    context["loaders"] = Loaders.of(context["queries"])
+
+
 async def subscriber(context: dict[str, Any]) -> Principal:
     """The principal of a subscription: from the upgrade request's cookie or header, or
     else from ``Authorization`` in the ``connection_init`` payload (browsers' WebSocket

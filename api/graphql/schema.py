@@ -22,7 +22,7 @@ from api.app import queries
 from api.app.errors import AppError, UnavailableError
 from api.app.queries import MAX_LOG_CHUNK, MAX_PAGE, RunFilter, run_cursor
 from api.graphql import admin, resolvers
-from api.graphql.context import subscriber
+from api.graphql.context import fresh_loaders, subscriber
 from api.graphql.resolvers import act, ask
 from api.graphql.tokens import TokenMutation, TokenQuery
 from api.graphql.types import (
@@ -334,6 +334,7 @@ class Subscription:
         await subscriber(info.context)
         runs = live.runs(info.context["asker"], RunFilter(pipeline=pipeline))
         async for run in resolvers.refusing(runs):
+            fresh_loaders(info.context)
             yield Run.of(run)
 
     @strawberry.subscription(description="The job now, then at every change; ends when it ends.")
@@ -342,6 +343,7 @@ class Subscription:
         live, asker = info.context["live"], info.context["asker"]
         await ask(info.context["queries"].job, principal, str(job_id))
         async for job, steps in resolvers.refusing(live.job(asker, str(job_id))):
+            fresh_loaders(info.context)
             shown = Job.of(job)
             shown.preloaded_steps = [Step.of(step) for step in steps]
             yield shown

@@ -11,7 +11,7 @@ import pytest
 from domain.cause import Cause
 from tests.integration.execution.conftest import Embedded
 from tests.integration.graphql.conftest import collect, subscribe
-from tests.support import wait_until
+from tests.support import auth_headers, wait_until
 
 SLOW = """
 from danube import pipeline, step
@@ -105,7 +105,7 @@ def test_job_updated_follows_the_job_to_its_end(embedded: Embedded, url: str) ->
 def test_run_updated_reports_new_runs_of_a_pipeline_until_they_end(
     embedded: Embedded, url: str
 ) -> None:
-    query = 'subscription { runUpdated(pipeline: "watched") { id state version } }'
+    query = 'subscription { runUpdated(pipeline: "watched") { id state version jobs { state } } }'
 
     progress = embedded.danube.store.views.progress("runs")
     listening = len(progress._events)  # wakers subscribed to the runs read model
@@ -129,6 +129,8 @@ def test_run_updated_reports_new_runs_of_a_pipeline_until_they_end(
     versions = [u["version"] for u in updates]
     assert versions == sorted(versions) and len(set(versions)) == len(versions)
     assert updates[-1]["state"] == "SUCCESS"
+    # Each message's nested jobs are read for that message, not kept from the first one.
+    assert updates[-1]["jobs"] == [{"state": "SUCCESS"}], updates
 
 
 def test_the_legacy_graphql_ws_protocol_works_too(embedded: Embedded, url: str) -> None:
@@ -230,8 +232,12 @@ def test_a_subscriber_that_stops_reading_holds_the_server_back_not_its_memory(
         import websockets
 
         async with websockets.connect(
-            ws_url, subprotocols=["graphql-transport-ws"], max_size=None, max_queue=1
-        ) as socket:  # type: ignore[list-item]
+            ws_url,
+            subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+            max_size=None,
+            max_queue=1,
+            additional_headers=auth_headers(url),
+        ) as socket:
             await socket.send(json.dumps({"type": "connection_init"}))
             await socket.recv()
             payload = {"query": LOG, "variables": {"id": job_id.hex, "from": 0}}
@@ -311,6 +317,7 @@ def test_a_stalled_follower_of_a_live_log_holds_back_no_one_and_still_gets_every
             max_size=None,
             max_queue=1,
             ping_interval=None,
+            additional_headers=auth_headers(url),
         ) as socket:  # type: ignore[list-item]
             await socket.send(json.dumps({"type": "connection_init"}))
             await socket.recv()
@@ -341,6 +348,7 @@ def test_a_run_subscriber_too_far_behind_is_told_to_subscribe_again(
     then a refusal saying to subscribe again; the server kept no more for it."""
     import api.app.live
     from api.app.errors import UnavailableError
+    from api.app.principal import OPERATOR
     from api.app.queries import RunFilter
     from api.app.wiring import application
 
@@ -351,7 +359,7 @@ def test_a_run_subscriber_too_far_behind_is_told_to_subscribe_again(
     listening = len(progress._events)
 
     async def behind() -> tuple[int, str]:
-        stream = live.runs(RunFilter(pipeline="behind"))
+        stream = live.runs(lambda: OPERATOR, RunFilter(pipeline="behind"))
         first = asyncio.ensure_future(stream.__anext__())
         await asyncio.to_thread(
             wait_until, lambda: len(progress._events) > listening, 30, "the subscription"
