@@ -26,6 +26,8 @@ export default defineConfig({
     globals: true,
     setupFiles: ["./src/test-setup.ts"],
     include: ["src/**/*.test.{ts,tsx}"],
+    // The machines are shared: a jsdom render can be slow, never wrong.
+    testTimeout: 20_000,
     server: { deps: { inline: [/solid-js/, /@solidjs\/router/] } },
   },
   resolve: {

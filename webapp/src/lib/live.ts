@@ -38,6 +38,16 @@ export function live<T>(options: LiveOptions<T>): () => void {
 
   const status = (s: LiveStatus): void => options.onStatus?.(s);
 
+  // After a reconnect the page re-reads what it shows once the new subscription holds
+  // (its first message, or a second without error), not at every failed attempt.
+  let resync: ReturnType<typeof setTimeout> | undefined;
+  const resyncNow = (): void => {
+    if (resync === undefined) return;
+    clearTimeout(resync);
+    resync = undefined;
+    options.onResync?.();
+  };
+
   const start = (): void => {
     if (stopped) return;
     const resuming = attempt > 0;
@@ -45,12 +55,15 @@ export function live<T>(options: LiveOptions<T>): () => void {
     unsubscribe = subscribe<T>(options.query, options.variables(), {
       next(value) {
         if (stopped) return;
+        resyncNow();
         attempt = 0;
         status("live");
         options.onData(value);
       },
       error(error) {
         if (stopped) return;
+        clearTimeout(resync);
+        resync = undefined;
         if (error.code !== NETWORK_ERROR) {
           status("failed");
           options.onError?.(error);
@@ -62,11 +75,12 @@ export function live<T>(options: LiveOptions<T>): () => void {
       },
       complete() {
         if (stopped) return;
+        resyncNow();
         status("done");
         options.onComplete?.();
       },
     });
-    if (resuming) options.onResync?.();
+    if (resuming) resync = setTimeout(resyncNow, 1000);
     else status("live");
   };
 
@@ -74,6 +88,7 @@ export function live<T>(options: LiveOptions<T>): () => void {
   return () => {
     stopped = true;
     if (timer !== undefined) clearTimeout(timer);
+    clearTimeout(resync);
     unsubscribe?.();
   };
 }

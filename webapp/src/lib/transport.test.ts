@@ -132,10 +132,19 @@ describe("run updates after a reconnect", () => {
     server.calls[0]?.sink.next({ v: 3 });
     server.calls[0]?.sink.error(new RequestError("closed", NETWORK_ERROR));
     await vi.advanceTimersByTimeAsync(5);
+    // A reconnect that fails at once asks for nothing.
+    await vi.advanceTimersByTimeAsync(500);
+    server.calls[1]?.sink.error(new RequestError("refused", NETWORK_ERROR));
+    await vi.advanceTimersByTimeAsync(5);
+    expect(server.calls).toHaveLength(3);
+    expect(onResync).not.toHaveBeenCalled();
+    // One that holds for a second does, once.
+    await vi.advanceTimersByTimeAsync(1000);
     expect(onResync).toHaveBeenCalledOnce();
-    server.calls[1]?.sink.next({ v: 3 });
-    server.calls[1]?.sink.next({ v: 5 });
-    server.calls[1]?.sink.next({ v: 4 });
+    server.calls[2]?.sink.next({ v: 3 });
+    expect(onResync).toHaveBeenCalledOnce();
+    server.calls[2]?.sink.next({ v: 5 });
+    server.calls[2]?.sink.next({ v: 4 });
     expect(shown).toEqual([3, 5]);
     vi.useRealTimers();
   });

@@ -2,11 +2,13 @@ import { A, useSearchParams } from "@solidjs/router";
 import { Show, type JSX } from "solid-js";
 import { loginUrl } from "../lib/transport";
 import { useViewer } from "../features/session/session";
+import { useTitle } from "../lib/title";
 
 /** Where to send someone who must log in: the server's login flow, back to `next`. */
 export default function LoginPage(): JSX.Element {
   const [params] = useSearchParams();
   const viewer = useViewer();
+  useTitle(() => "Log in");
   const next = (): string => {
     const given = typeof params.next === "string" ? params.next : "/";
     return given.startsWith("/") && !given.startsWith("//") ? given : "/";

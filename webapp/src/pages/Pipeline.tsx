@@ -9,6 +9,7 @@ import { EmptyState, ErrorState, Loading } from "../components/States";
 import { DurationChart } from "../features/runs/DurationChart";
 import { latestPerBranch, mergeRun } from "../features/runs/runs";
 import { RunButton } from "../features/pipelines/RunButton";
+import { useTitle } from "../lib/title";
 
 interface RunList {
   runs: RunSummary[];
@@ -24,6 +25,7 @@ export default function PipelinePage(): JSX.Element {
   const route = useParams<{ name: string }>();
   const [params, setParams] = useSearchParams();
   const name = (): string => route.name;
+  useTitle(name);
   const [pipeline] = createResource(name, fetchPipeline);
   const filter = createMemo<RunsFilter>(() => ({
     pipeline: name(),

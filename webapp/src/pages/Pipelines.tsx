@@ -7,9 +7,11 @@ import { timeAgo, valueOf } from "../lib/format";
 import { StatusBadge, stateClass } from "../components/StatusBadge";
 import { EmptyState, ErrorState, Loading } from "../components/States";
 import { latestPerBranch } from "../features/runs/runs";
+import { useTitle } from "../lib/title";
 
 /** Every pipeline with its last run's status per branch, live. */
 export default function PipelinesPage(): JSX.Element {
+  useTitle(() => "Pipelines");
   const [params, setParams] = useSearchParams();
   const [pipelines, { refetch }] = createResource(fetchPipelines);
   // pipeline name → newest run per branch

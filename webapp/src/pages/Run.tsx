@@ -8,6 +8,7 @@ import { StatusBadge } from "../components/StatusBadge";
 import { ErrorState, Loading } from "../components/States";
 import { RunActions } from "../features/runs/RunActions";
 import { JobDetails } from "../features/runs/JobDetails";
+import { useTitle } from "../lib/title";
 
 /** The job to show first: the one named in the address, else a failed one, else a running one. */
 function defaultJob(run: Run, wanted: string): Job | undefined {
@@ -34,7 +35,7 @@ function why(run: Run): string {
     case "manual":
       return "Started by hand";
     case "api":
-      return `Started from the API or the web UI${run.actor ? ` by ${run.actor}` : ""}`;
+      return "Started from the API or the web UI";
     default:
       return run.triggerType || "—";
   }
@@ -45,6 +46,7 @@ export default function RunPage(): JSX.Element {
   const [params, setParams] = useSearchParams();
   const [state, setState] = createStore<{ run: Run | null; error: unknown; loading: boolean }>({ run: null, error: null, loading: true });
   const [liveStatus, setLiveStatus] = createSignal<LiveStatus>("connecting");
+  useTitle(() => (state.run ? `${state.run.status.label} · ${state.run.pipeline} ${shortSha(state.run.commitSha)}` : "Run"));
   const [permission] = createResource(
     () => state.run?.pipeline,
     async (name) => (await fetchPipeline(name)).permission,

@@ -93,7 +93,7 @@ describe("LogViewer", () => {
   });
 
   it("opens at the line named in the address (#L5) and highlights it; clicking a number links it", async () => {
-    window.history.replaceState(null, "", "/runs/r1?job=j1#L5");
+    window.history.replaceState(null, "", "/runs/r1#L5");
     const s = server();
     render(() => <LogViewer jobId="j1" subscribe={s.subscribe} />);
     s.send(LOG, true);
@@ -102,6 +102,7 @@ describe("LogViewer", () => {
     expect(screen.getByRole("button", { name: "Follow" })).toHaveAttribute("aria-pressed", "false");
     fireEvent.click(within(screen.getByText("FAIL b").closest(".log-line") as HTMLElement).getByRole("link"));
     expect(window.location.hash).toBe("#L6");
+    expect(new URLSearchParams(window.location.search).get("job")).toBe("j1");
     expect(screen.getByText("FAIL b").closest(".log-line")).toHaveClass("log-target");
   });
 
@@ -114,11 +115,11 @@ describe("LogViewer", () => {
 describe("LogViewer with a big log", () => {
   it("draws the latest lines of a section and the earlier ones on request; a search hit far back is drawn", async () => {
     const s = server();
-    const lines = ["the very first line", ...Array.from({ length: 499 }, (_, i) => `line ${i + 2}`)].join("\n");
-    render(() => <LogViewer jobId="j1" subscribe={s.subscribe} window={100} />);
+    const lines = ["the very first line", ...Array.from({ length: 199 }, (_, i) => `line ${i + 2}`)].join("\n");
+    render(() => <LogViewer jobId="j1" subscribe={s.subscribe} window={40} />);
     s.send(`${lines}\n`, true);
-    expect(await screen.findByText("line 500")).toBeInTheDocument();
-    expect(document.querySelectorAll(".log-line")).toHaveLength(100);
+    expect(await screen.findByText("line 200")).toBeInTheDocument();
+    expect(document.querySelectorAll(".log-line")).toHaveLength(40);
     expect(screen.queryByText("line 2")).toBeNull();
     const search = screen.getByRole("searchbox", { name: "Search the log" });
     fireEvent.input(search, { target: { value: "very first" } });
@@ -126,17 +127,17 @@ describe("LogViewer with a big log", () => {
     expect(await screen.findByText("very first", { selector: "mark" })).toBeInTheDocument();
     expect(screen.getByText("line 2")).toBeInTheDocument();
     // Only a window around the hit is drawn, not everything after it.
-    expect(document.querySelectorAll(".log-line").length).toBeLessThanOrEqual(100);
+    expect(document.querySelectorAll(".log-line").length).toBeLessThanOrEqual(40);
     expect(screen.getByRole("button", { name: /later lines/ })).toBeInTheDocument();
   });
 
   it("draws earlier lines of a long section on request", async () => {
     const s = server();
-    const lines = Array.from({ length: 300 }, (_, i) => `line ${i + 1}`).join("\n");
-    render(() => <LogViewer jobId="j1" subscribe={s.subscribe} window={100} />);
+    const lines = Array.from({ length: 120 }, (_, i) => `line ${i + 1}`).join("\n");
+    render(() => <LogViewer jobId="j1" subscribe={s.subscribe} window={40} />);
     s.send(`${lines}\n`, true);
-    expect(await screen.findByText("line 300")).toBeInTheDocument();
-    fireEvent.click(screen.getByRole("button", { name: /Show 200 earlier lines/ }));
+    expect(await screen.findByText("line 120")).toBeInTheDocument();
+    fireEvent.click(screen.getByRole("button", { name: /Show 80 earlier lines/ }));
     expect(screen.getByText("line 1")).toBeInTheDocument();
   });
 });

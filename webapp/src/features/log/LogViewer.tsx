@@ -133,7 +133,11 @@ export function LogViewer(props: LogViewerProps): JSX.Element {
 
   const selectLine = (n: number, event: MouseEvent): void => {
     event.preventDefault();
-    window.history.replaceState(window.history.state, "", `${window.location.pathname}${window.location.search}#L${n}`);
+    // The address names the job too, so the link opens this log wherever the run got to.
+    const url = new URL(window.location.href);
+    url.searchParams.set("job", props.jobId);
+    url.hash = `L${n}`;
+    window.history.replaceState(window.history.state, "", url);
     setTarget(n);
     setFollow(false);
   };
