@@ -1,5 +1,14 @@
-"""The composition root: ``build(settings)`` constructs everything a process needs.
-The HTTP app, the processes, the CLI and the tests all call it; nothing is built at
+"""The composition root. Each role builds only what it uses:
+
+- ``build_core(settings)``: the stores, the read models and the services that record
+  events without key material. The projector, the dispatcher, ``danube migrate`` and
+  ``danube replay`` build only this: they never load the master key (and the
+  projector's and dispatcher's Deployments do not mount it).
+- ``build(settings)``: the core plus what needs the master key (the secret vault, job
+  tokens, job output masking) and the trigger side: the server, ``danube up``, the pod
+  adapter, the scheduler and the CLI commands.
+
+The HTTP app, the processes, the CLI and the tests all call them; nothing is built at
 import time."""
 
 from __future__ import annotations
@@ -8,10 +17,16 @@ import threading
 import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 from adapters.artifacts.filesystem import FilesystemArtifactStore
 from adapters.crypto.keyfile import MasterKey, load_or_create_master_key
+from adapters.crypto.signing import (
+    SIGNING_KEY_FILE,
+    Ed25519Signer,
+    load_or_create_signing_key,
+)
 from adapters.forges.github import GitHubWebhooks
 from adapters.forges.gitlab import GitLabWebhooks
 from adapters.sql.store import SqlStore, StoreConfig, make_private
@@ -26,6 +41,7 @@ from api.triggers.git import GitCommits, git_credentials
 from api.triggers.secrets import WebhookSecrets
 from domain.config.application import ConfigService
 from domain.execution.git_access import GitCredentials
+from domain.execution.relay import StepRelay
 from domain.execution.tokens import JobTokens
 from domain.runs.application import RunsService
 from domain.secrets.application import SecretsService
@@ -41,9 +57,6 @@ from projections.model import Projection
 from projections.runs import RunsProjection
 from projections.runs_view import RunsView
 from projections.tokens import TokensProjection, TokensView
-
-if TYPE_CHECKING:
-    from api.triggers.loops import ConfigSyncLoop
 
 MASTER_KEY_FILE = "master.key"
 
@@ -69,33 +82,25 @@ def all_projections() -> list[Projection]:
     ]
 
 
-@dataclass
-class Danube:
-    """Everything one process works with. Built by ``build``; closed by its owner."""
+@dataclass(kw_only=True)
+class Core:
+    """What every role holds: the stores, the read models and the services that record
+    events without key material. Built by ``build_core``; closed by its owner."""
 
     settings: Settings
     store: SqlStore
     runs: RunsService
     system: SystemService
-    secrets: SecretsService
-    vault: SecretVault
-    tokens: JobTokens
-    logs: LogOutputs
-    artifacts: FilesystemArtifactStore
     config: ConfigService
-    inbox: Inbox
-    triggers: ManualTriggers
     projections: list[Projection]
     views: RunsView
     config_view: ConfigView
     deliveries: DeliveriesView
-    webhook_secrets: WebhookSecrets
-    api_tokens: ApiTokens  # personal API tokens (api/auth)
+    api_tokens: ApiTokens  # personal API tokens (api/auth): no key material
     tokens_view: TokensView
-    config_sync: ConfigSyncLoop | None = None
-    git_credentials: GitCredentials | None = None  # config.yaml git_authentication
     tracing: Tracing = field(default_factory=Tracing)
-    extras: dict[str, Any] = field(default_factory=dict)
+    # Steps started and ended in this process, told past the read model (see the module).
+    step_relay: StepRelay = field(default_factory=StepRelay)
     closed: bool = False
     # Set when the process begins to stop: read-your-writes waits give up at once.
     stopping: threading.Event = field(default_factory=threading.Event)
@@ -135,12 +140,43 @@ class Danube:
             self.store.close()
 
 
+@dataclass(kw_only=True)
+class Danube(Core):
+    """The core plus what needs the master key and the trigger side. Built by ``build``."""
+
+    secrets: SecretsService
+    vault: SecretVault
+    tokens: JobTokens
+    logs: LogOutputs
+    artifacts: FilesystemArtifactStore
+    inbox: Inbox
+    triggers: ManualTriggers
+    webhook_secrets: WebhookSecrets
+    git_credentials: GitCredentials | None = None  # config.yaml git_authentication
+    signer: ProvenanceSigner
+
+
+class ProvenanceSigner:
+    """The data directory's signing key, loaded (or created) on first use and kept."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._signer: Ed25519Signer | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> Ed25519Signer:
+        with self._lock:
+            if self._signer is None:
+                self._signer = load_or_create_signing_key(self.path)
+            return self._signer
+
+
 def master_key(settings: Settings) -> MasterKey:
     make_private(settings.data_dir)
     return load_or_create_master_key(settings.data_dir.resolve() / MASTER_KEY_FILE)
 
 
-def build(settings: Settings) -> Danube:
+def _redact_settings(settings: Settings) -> None:
     for secret in (
         settings.database_url,
         settings.github_webhook_secret,
@@ -148,16 +184,52 @@ def build(settings: Settings) -> Danube:
         settings.oidc_client_secret,
     ):
         REDACTOR.add(secret.get_secret_value())
+
+
+def build_core(settings: Settings) -> Core:
+    """The composition of the roles that open no secret: no master key is read."""
+    _redact_settings(settings)
+    return Core(**_core_parts(settings))
+
+
+def _core_parts(settings: Settings) -> dict[str, Any]:
     store = SqlStore(store_config(settings))
     projections = all_projections()
     for projection in projections:
         store.views.ensure(projection)
-    key = master_key(settings)
+    config = ConfigService(store.log)
+    tracing = Tracing.from_options(observability_of(config.current()))
+    runs_projection, config_projection, deliveries_projection, *_ = projections
+    return {
+        "settings": settings,
+        "store": store,
+        "runs": ObservedRunsService(store.log, tracing),  # metrics and traces of a job's life
+        "system": SystemService(store.log),
+        "config": config,
+        "projections": projections,
+        "views": RunsView(store.views.reader(runs_projection)),
+        "config_view": ConfigView(store.views.reader(config_projection)),
+        "deliveries": DeliveriesView(store.views.reader(deliveries_projection)),
+        "tracing": tracing,
+        "api_tokens": ApiTokens(store.log),
+        "tokens_view": TokensView(store.views.reader(projections[-1])),
+    }
+
+
+def build(settings: Settings) -> Danube:
+    _redact_settings(settings)
+    parts = _core_parts(settings)
+    store: SqlStore = parts["store"]
+    config: ConfigService = parts["config"]
+    runs: RunsService = parts["runs"]
+    system: SystemService = parts["system"]
+    try:
+        key = master_key(settings)
+    except BaseException:
+        store.close()
+        raise
     vault = SecretVault(key, store.keys, settings.data_dir.resolve() / MASTER_KEY_FILE)
     secrets = SecretsService(store.log, vault)
-    system, config = SystemService(store.log), ConfigService(store.log)
-    tracing = Tracing.from_options(observability_of(config.current()))
-    runs = ObservedRunsService(store.log, tracing)  # metrics and traces of a job's life
     credentials = git_credentials(
         config,
         secrets,
@@ -170,18 +242,14 @@ def build(settings: Settings) -> Danube:
         settings.config_repo_ssh_known_hosts_path,
         credentials=credentials,
     )
-    runs_projection, config_projection, deliveries_projection, *_ = projections
+    data_dir = settings.data_dir.resolve()
     return Danube(
-        settings=settings,
-        store=store,
-        runs=runs,
-        system=system,
+        **parts,
         secrets=secrets,
         vault=vault,
         tokens=JobTokens(key.derive(b"danube job tokens")),
         logs=LogOutputs(store.logs, secrets),
-        artifacts=FilesystemArtifactStore(settings.data_dir.resolve() / "artifacts"),
-        config=config,
+        artifacts=FilesystemArtifactStore(data_dir / "artifacts"),
         inbox=Inbox(
             store.log,
             runs,
@@ -190,11 +258,6 @@ def build(settings: Settings) -> Danube:
             {"github": GitHubWebhooks(), "gitlab": GitLabWebhooks()},
         ),
         triggers=ManualTriggers(runs, config, system, commits),
-        projections=projections,
-        views=RunsView(store.views.reader(runs_projection)),
-        config_view=ConfigView(store.views.reader(config_projection)),
-        deliveries=DeliveriesView(store.views.reader(deliveries_projection)),
-        tracing=tracing,
         webhook_secrets=WebhookSecrets(
             {
                 "github": settings.github_webhook_secret.get_secret_value(),
@@ -204,6 +267,5 @@ def build(settings: Settings) -> Danube:
             secrets,
         ),
         git_credentials=credentials,
-        api_tokens=ApiTokens(store.log),
-        tokens_view=TokensView(store.views.reader(projections[-1])),
+        signer=ProvenanceSigner(data_dir / SIGNING_KEY_FILE),
     )

@@ -29,7 +29,7 @@ from typing import Any
 import uvicorn
 
 from adapters.sql.lease import Lease
-from api.bootstrap import Danube
+from api.bootstrap import Core
 from api.commands.errors import EXIT_FAILED, CommandError
 
 log = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ class Supervisor:
                 log.warning("worker %s did not stop within %.0fs", worker.name, timeout)
 
 
-def start_projectors(danube: Danube, supervisor: Supervisor) -> None:
+def start_projectors(danube: Core, supervisor: Supervisor) -> None:
     supervisor.on_stop(danube.store.commits.announce)
     supervisor.on_stop(danube.store.views.announce_all)
     # One follower for all read models: each batch is read once and folded into every
@@ -155,6 +155,7 @@ class HttpServer:
             log_config=None,
             access_log=False,
             timeout_graceful_shutdown=self.GRACEFUL_SECONDS,
+            ws_per_message_deflate=False,
         )
         self.server = uvicorn.Server(config)  # off the main thread it leaves signals alone
 
@@ -203,7 +204,7 @@ class StopSignals:
 
 
 def run_until_signalled(
-    danube: Danube,
+    danube: Core,
     supervisor: Supervisor,
     on_stop: Callable[[], None] | None = None,
     signals: StopSignals | None = None,
@@ -228,7 +229,7 @@ def run_until_signalled(
     log.info("stopped")
 
 
-def hold_lease(danube: Danube, role: str, signals: StopSignals) -> Lease | None:
+def hold_lease(danube: Core, role: str, signals: StopSignals) -> Lease | None:
     """Stand by until this process holds ``role``'s lease (one active process per role
     on PostgreSQL, see ``adapters.sql.lease``; on SQLite at once); None when a stop
     signal came first. From then on every write of the process is fenced with the lease,

@@ -36,6 +36,7 @@ from api.execution.embedded import start_execution
 from api.processes import Supervisor
 from api.settings import Settings
 from domain.cause import Cause
+from domain.execution.ports import Executor
 from domain.ids import JobId, job_id_for, new_run_id
 from domain.runs.application import RunRequest
 from tests.k8s_double import KubernetesDouble
@@ -84,7 +85,7 @@ def repo(root: Path, danubefile: str) -> tuple[str, str]:
 
 
 @contextmanager
-def system(tmp: Path, **settings: Any) -> Iterator[Danube]:
+def system(tmp: Path, **settings: Any) -> Iterator[tuple[Danube, Executor]]:
     danube = build(
         Settings(
             data_dir=tmp / "data",
@@ -95,9 +96,8 @@ def system(tmp: Path, **settings: Any) -> Iterator[Danube]:
     )
     supervisor = Supervisor()
     execution = start_execution(danube, supervisor, "127.0.0.1:0")
-    danube.extras["executor"] = execution.executor
     try:
-        yield danube
+        yield danube, execution.executor
     finally:
         supervisor.stop()
         execution.stop()
@@ -138,8 +138,8 @@ def dispatch(tmp: Path, **settings: Any) -> dict[JobId, tuple[float, float]]:
     """RUNS runs requested at once: each job's request time and when the dispatcher and
     reconciler got it to the executor's ``start`` (the same point on both executors)."""
     source = repo(tmp / "repo", NO_STEPS)
-    with system(tmp, **settings) as danube:
-        executor = danube.extras["executor"]
+    with system(tmp, **settings) as (danube, executor_port):
+        executor: Any = executor_port
         started: dict[JobId, float] = {}
         plain = executor.start
 

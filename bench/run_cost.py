@@ -10,7 +10,8 @@ the commit as a webhook does, which resolves nothing), runs per minute for runs
 triggered at once, a per-phase breakdown of the median run (from its events' timestamps
 and the executor's "job prepared" log line), and the RSS of the ``danube up`` process
 idle and at the peak of the runs triggered at once (its children, i.e. jobs and idle
-coordinators, separately). The same-run floor is what a run has to do at least: a local
+coordinators, separately), and the CPU time per run of the server and of its children
+(coordinators, git, steps) while those runs ran. The same-run floor is what a run has to do at least: a local
 ``git clone`` of the same repository plus ``python3 -c pass``, spawned directly. At the
 end, ``danube replay --check`` says whether the read models rebuilt from the log of all
 those runs equal the live ones. Prints one JSON object as its last line.
@@ -59,10 +60,17 @@ DANUBEFILE = """
 PIPELINE_YAML = """
     apiVersion: danube.dev/v1
     kind: Pipeline
-    metadata: {{name: cost}}
+    metadata: {{name: cost, team: bench}}
     spec:
       repository: {repository}
-      triggers: [{{kind: push}}]
+      triggers: [{{on: push}}]
+"""
+
+TEAMS_YAML = """
+    apiVersion: danube.dev/v1
+    kind: Team
+    metadata: {name: bench}
+    spec: {members: []}
 """
 
 
@@ -271,6 +279,14 @@ class PeakMemory(threading.Thread):
         self.join()
 
 
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """(CPU time of the process, CPU time of its children that ended) in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    utime, stime, cutime, cstime = (int(value) / tick for value in fields[11:15])
+    return utime + stime, cutime + cstime
+
+
 def wait_done(client: Client, job_id: str, poll: float, timeout: float = 120.0) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     job: dict[str, Any] | None = None
@@ -353,19 +369,27 @@ def requests_in_a_row(server: Server, count: int, commit: str = "") -> list[floa
     return times
 
 
-def at_once(server: Server, count: int) -> tuple[float, dict[str, int], PeakMemory]:
+def at_once(
+    server: Server, count: int
+) -> tuple[float, dict[str, int], PeakMemory, tuple[float, float]]:
+    """Runs per minute, final states, peak memory, and the CPU ms per run of the server
+    and of its children (coordinators, git, steps)."""
     peak = PeakMemory(server.process.pid)
     peak.start()
+    cpu_before = cpu_seconds(server.process.pid)
     started = time.monotonic()
     with ThreadPoolExecutor(SENDERS) as pool:
         jobs = [job for _, _, job in pool.map(lambda _: server.client.trigger(), range(count))]
     states = wait_all(server.client, jobs, timeout=600)
     elapsed = time.monotonic() - started
+    cpu_after = cpu_seconds(server.process.pid)
     peak.stop()
     counted: dict[str, int] = {}
     for state in [*states.values(), *["unfinished"] * (count - len(states))]:
         counted[state] = counted.get(state, 0) + 1
-    return count / elapsed * 60, counted, peak
+    own = ms((cpu_after[0] - cpu_before[0]) / count)
+    children = ms((cpu_after[1] - cpu_before[1]) / count)
+    return count / elapsed * 60, counted, peak, (own, children)
 
 
 def floor(repo: Path, tmp: Path, count: int) -> list[float]:
@@ -390,7 +414,13 @@ def main() -> None:
     repo = tmp / "app"
     commit = make_repo(repo, {"danubefile.py": DANUBEFILE})
     config = tmp / "config"
-    make_repo(config, {f"pipelines/{PIPELINE}.yaml": PIPELINE_YAML.format(repository=repo)})
+    make_repo(
+        config,
+        {
+            f"pipelines/{PIPELINE}.yaml": PIPELINE_YAML.format(repository=repo),
+            "teams.yaml": TEAMS_YAML,
+        },
+    )
     base = floor(repo, tmp, 20)
     server = Server(tmp, config)
     try:
@@ -406,7 +436,7 @@ def main() -> None:
         say(f"trigger requests: p50 {ms(statistics.median(requests))} ms")
         with_commit = requests_in_a_row(server, REQUESTS, commit)
         say(f"trigger requests with the commit: p50 {ms(statistics.median(with_commit))} ms")
-        per_minute, states, peak = at_once(server, AT_ONCE)
+        per_minute, states, peak, cpu = at_once(server, AT_ONCE)
     finally:
         server.stop()
     replayed = server.replay_matches()
@@ -426,6 +456,8 @@ def main() -> None:
         "runs_per_minute": round(per_minute),
         "runs_at_once": AT_ONCE,
         "runs_at_once_states": states,
+        "cpu_ms_per_run_server": cpu[0],
+        "cpu_ms_per_run_children": cpu[1],
         "replay_equals_live": replayed,
         "concurrent_jobs": CONCURRENT_JOBS,
         "phases_of_median_run_ms": breakdown,

@@ -42,11 +42,15 @@ from danube import pipeline, step
 
 @pipeline(name="bench")
 def logs() -> None:
-    step.run("python3 printer.py", name="print")
+    step.run("BENCH_GO=@GO@ python3 printer.py", name="print")
 """
 PRINTING = f"""
-import sys, time
+import os, sys, time
 out = sys.stdout
+print("waiting for the subscribers", flush=True)
+deadline = time.time() + 300
+while not os.path.exists(os.environ["BENCH_GO"]) and time.time() < deadline:
+    time.sleep(0.01)
 for i in range({LINES}):
     out.write(f"{{i}} {{time.time():.6f}}\\n")
     if i % 500 == 0:
@@ -77,7 +81,9 @@ def serve(port: int, data: Path) -> None:
     execution = start_execution(danube, supervisor, "127.0.0.1:0")  # keeps gRPC alive
     supervisor.add("http", HttpServer(create_app(danube), "127.0.0.1", port))
     repos = {
-        "bench": make_repo(data / "printer", PRINTER, {"printer.py": PRINTING}),
+        "bench": make_repo(
+            data / "printer", PRINTER.replace("@GO@", str(data / "go")), {"printer.py": PRINTING}
+        ),
         "many": make_repo(data / "noop", NOOP),
     }
 
@@ -134,11 +140,17 @@ async def subscription(url: str, query: str, variables: dict[str, Any], sink: An
                 return
 
 
-def log_sink(lines: list[int], latencies: list[float], sample: bool) -> Any:
+def log_sink(lines: list[int], latencies: list[float], sample: bool, ready: Any) -> Any:
     pending = [""]
 
     def take(data: dict[str, Any], now: float) -> bool:
         chunk = data["logAppended"]
+        if lines[2] == 0:
+            ready()
+        lines[1] += chunk["text"].count("\n")
+        lines[2] += 1
+        if not sample:  # counted, not parsed: the client's CPU is not what is measured
+            return not chunk["complete"]
         text = pending[0] + chunk["text"]
         *complete, pending[0] = text.split("\n")
         for line in complete:
@@ -169,7 +181,7 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else 0.0
 
 
-async def bench(port: int, server: subprocess.Popen[str]) -> dict[str, Any]:
+async def bench(port: int, server: subprocess.Popen[str], go: Path) -> dict[str, Any]:
     ws = f"ws://127.0.0.1:{port}/graphql"
     assert server.stdin is not None
     assert server.stdout is not None
@@ -177,18 +189,32 @@ async def bench(port: int, server: subprocess.Popen[str]) -> dict[str, Any]:
     server.stdin.flush()
     job_id = server.stdout.readline().strip()
     await asyncio.sleep(1.0)  # the job's row is in the read model
-    counts = [[0] for _ in range(SUBSCRIBERS)]
+    counts = [[0, 0, 0] for _ in range(SUBSCRIBERS)]  # printer's lines parsed, lines, messages
     latencies: list[float] = []
-    cpu_before = cpu_seconds(server.pid)
-    started = time.monotonic()
-    await asyncio.gather(
+    # The printer waits until every subscriber has received the step's first line:
+    # latencies are of lines written while all of them follow (not of connecting 200).
+    following, all_ready = [0], asyncio.Event()
+
+    def ready() -> None:
+        following[0] += 1
+        if following[0] == SUBSCRIBERS:
+            all_ready.set()
+
+    subscribers = asyncio.gather(
         *(
-            subscription(ws, LOG, {"id": job_id}, log_sink(counts[i], latencies, i < 5))
+            subscription(ws, LOG, {"id": job_id}, log_sink(counts[i], latencies, i < 5, ready))
             for i in range(SUBSCRIBERS)
         )
     )
+    await asyncio.wait_for(all_ready.wait(), 300)
+    cpu_before = cpu_seconds(server.pid)
+    client_before = time.process_time()
+    started = time.monotonic()
+    await asyncio.to_thread(go.touch)
+    await subscribers
     log_seconds = time.monotonic() - started
     log_cpu = cpu_seconds(server.pid) - cpu_before
+    client_cpu = time.process_time() - client_before
 
     baseline_started = time.monotonic()
     query = '{ log(jobId: "JOB", limit: 1048576) { nextOffset } }'.replace("JOB", job_id)
@@ -209,7 +235,12 @@ async def bench(port: int, server: subprocess.Popen[str]) -> dict[str, Any]:
         return len(finished) < RUNS
 
     cpu_before = cpu_seconds(server.pid)
-    ignore = lambda data, now: True  # noqa: E731  # the other watchers only receive
+    others = [0]  # messages the other watchers received
+
+    def ignore(data: dict[str, Any], now: float) -> bool:  # the other watchers only receive
+        others[0] += 1
+        return True
+
     watchers = [
         asyncio.ensure_future(subscription(ws, RUNS_SUB, {}, run_sink if i == 0 else ignore))
         for i in range(SUBSCRIBERS)
@@ -221,17 +252,23 @@ async def bench(port: int, server: subprocess.Popen[str]) -> dict[str, Any]:
     for watcher in watchers[1:]:
         watcher.cancel()
     runs_cpu = cpu_seconds(server.pid) - cpu_before
-    received = [c[0] for c in counts]
-    delivered = sum(received)
+    # The first few subscribers parse every line (and sample latencies); every other one
+    # must have received exactly as many lines of log as they did.
+    delivered = sum(c[1] for c in counts)
+    every_line = all(c[0] == LINES for c in counts[:5]) and len({c[1] for c in counts}) == 1
     return {
         "subscribers": SUBSCRIBERS,
         "lines": LINES,
-        "every_subscriber_got_every_line": all(r == LINES for r in received),
+        "every_subscriber_got_every_line": every_line,
         "lines_per_second_per_subscriber": round(LINES / log_seconds),
+        "log_messages_per_subscriber": round(sum(c[2] for c in counts) / SUBSCRIBERS),
         "log_latency_p50_ms": round(percentile(latencies, 0.5) * 1000, 1),
         "log_latency_p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
         "server_cpu_us_per_delivered_line": round(log_cpu / max(delivered, 1) * 1e6, 2),
+        "client_cpu_seconds_log_phase": round(client_cpu, 1),
+        "server_cpu_seconds_log_phase": round(log_cpu, 1),
         "runs": RUNS,
+        "run_messages_per_subscriber": round(others[0] / max(SUBSCRIBERS - 1, 1)),
         "run_update_latency_p50_ms": round(percentile(run_latencies, 0.5) * 1000, 1),
         "run_update_latency_p99_ms": round(percentile(run_latencies, 0.99) * 1000, 1),
         "server_cpu_seconds_runs_phase": round(runs_cpu, 2),
@@ -255,7 +292,7 @@ def main() -> None:
         try:
             assert server.stdout is not None
             assert server.stdout.readline().strip() == "ready"
-            figures = asyncio.run(bench(port, server))
+            figures = asyncio.run(bench(port, server, Path(tmp) / "go"))
         finally:
             server.terminate()
             server.wait(30)

@@ -37,6 +37,8 @@ class Table:
     name: str
     columns: tuple[Column, ...]
     indexes: tuple[tuple[str, ...], ...] = ()
+    # Columns an older version had and an upgrade drops (what no read model may keep).
+    retired: tuple[str, ...] = ()
 
     @property
     def column_names(self) -> tuple[str, ...]:

@@ -91,10 +91,11 @@ STEPS = Table(
         Column("started_at"),
         Column("finished_at"),
         Column("timeout_seconds", ColumnType.REAL),
-        Column("env_sealed", JSON),
-        Column("command_sealed", JSON),
     ),
     indexes=(("job_id", "number"), ("state",)),
+    # Never the sealed environment or command: the executor reads those from the run's
+    # events. Older versions copied them here; an upgrade drops the columns.
+    retired=("env_sealed", "command_sealed"),
 )
 ARTIFACTS = Table(
     "artifacts",
@@ -297,8 +298,6 @@ def _step_started(event: Run.StepStarted, rows: Rows) -> None:
         reason="",
         started_at=iso(event.timestamp),
         timeout_seconds=event.timeout_seconds,
-        env_sealed=event.env_sealed,
-        command_sealed=event.command_sealed,
     )
     rows.put("steps", step)
     job = rows.get("jobs", job_id)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Self
 from uuid import UUID
 
+from domain.runs.states import JobState, StepState
 from projections.model import Row, RowReader
 
 
@@ -21,8 +22,15 @@ class _FromRow:
         return cls(**{k: v for k, v in row.items() if k in names})
 
 
+class _JobStated:
+    """A view whose ``state`` is a ``JobState`` (the row holds its value)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "state", JobState(self.state))  # type: ignore[attr-defined]
+
+
 @dataclass(frozen=True)
-class RunView(_FromRow):
+class RunView(_JobStated, _FromRow):
     id: str
     pipeline: str
     repository: str
@@ -33,7 +41,7 @@ class RunView(_FromRow):
     trigger_ref: str
     delivery_id: str
     actor: str
-    state: str
+    state: JobState
     cancel_requested: int
     requested_at: str
     started_at: str | None
@@ -47,7 +55,7 @@ class RunView(_FromRow):
 
 
 @dataclass(frozen=True)
-class JobView(_FromRow):
+class JobView(_JobStated, _FromRow):
     id: str
     run_id: str
     name: str
@@ -56,7 +64,7 @@ class JobView(_FromRow):
     ref: str
     commit_sha: str
     trigger_type: str
-    state: str
+    state: JobState
     reason: str
     requested_at: str
     scheduled_at: str | None
@@ -82,7 +90,7 @@ class StepView(_FromRow):
     name: str
     command: str
     image: str
-    state: str
+    state: StepState
     exit_code: int | None
     log_start: int
     log_end: int | None
@@ -90,8 +98,9 @@ class StepView(_FromRow):
     started_at: str
     finished_at: str | None
     timeout_seconds: float = 0.0
-    env_sealed: dict[str, str] | None = None
-    command_sealed: dict[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "state", StepState(self.state))
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,10 @@ def danube_env(config: object, **extra: str) -> dict[str, str]:
     (an ``adapters.sql.store.StoreConfig``)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DANUBE_")}
     env["DANUBE_LOG_LEVEL"] = "warning"
+    # Never a fixed port: tests run in parallel (pytest-xdist) and beside other Danubes.
+    env["DANUBE_BIND_ADDRESS"] = "127.0.0.1:0"
+    env["DANUBE_GRPC_ADDRESS"] = "127.0.0.1:0"
+    env["DANUBE_POD_ADAPTER_METRICS_ADDRESS"] = ""
     if config.kind == "sqlite":
         env["DANUBE_DATA_DIR"] = str(config.data_dir)
     else:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from adapters.local.borrowed import write_borrowing_repository
 from adapters.local.environment import git_environment
 from adapters.local.process_group import ProcessGroup
 from adapters.local.workspace import remove_tree
@@ -112,8 +113,9 @@ class GitCheckout:
         self._git(checkout, self.workspace, f"could not check out commit {sha} of {shown}", env)
 
     def _from_mirror(self) -> bool:
-        """Clone the local mirror at the commit; False (and no workspace) if there is no
-        mirror holding it or this fails, so that the repository is cloned directly."""
+        """Check the commit out into a repository borrowing the local mirror's objects
+        (what ``git clone --shared`` of it makes); False (and no workspace) if there is
+        no mirror holding it or this fails, so that the repository is cloned directly."""
         mirror = (
             self.mirror.holding(self._source, self.commit_sha, self.ref) if self.mirror else None
         )
@@ -121,22 +123,19 @@ class GitCheckout:
             return False
         sha, shown = self.commit_sha, redact(self.repository)
         self.say(f"$ git clone --shared <mirror of {shown}> (commit {sha[:7]})")
-        clone = ["clone", "--shared", "--no-checkout", "--quiet", "--"]
         origin = strip_credentials(self._source)
-        steps = [
-            ([*clone, str(mirror), str(self.workspace)], self.workspace.parent),
-            (["remote", "set-url", "origin", origin], self.workspace),
-            (["checkout", "--quiet", "--detach", sha], self.workspace),
-        ]  # fmt: skip
-        for args, cwd in steps:
-            if args[0] == "remote" and _point_origin(self.workspace, mirror, origin):
-                continue  # done without a process
-            code, stderr = self._run(args, cwd, {})
-            if code != 0:
-                self.say(f"the mirror did not work ({_error_line(stderr)}); cloning directly")
-                remove_tree(self.workspace)
-                return False
-        return True
+        try:
+            write_borrowing_repository(self.workspace, mirror, origin, sha)
+        except (OSError, ValueError) as error:
+            problem = f"{type(error).__name__}: {error}"
+        else:
+            code, stderr = self._run(["read-tree", "-u", "--reset", sha], self.workspace, {})
+            if code == 0:
+                return True
+            problem = _error_line(stderr)
+        self.say(f"the mirror did not work ({problem}); cloning directly")
+        remove_tree(self.workspace)
+        return False
 
     @property
     def _source(self) -> str:
@@ -234,22 +233,6 @@ def _access_environment(access: GitAccess | None) -> Iterator[dict[str, str]]:
             "-o", "StrictHostKeyChecking=yes",
         ]  # fmt: skip
         yield {"GIT_SSH_COMMAND": shlex.join(ssh)}
-
-
-def _point_origin(workspace: Path, mirror: Path, url: str) -> bool:
-    """Point the fresh clone's origin from the mirror to ``url`` by rewriting the one
-    line ``git clone`` wrote (quoted as git config quotes); False if it is not there."""
-    config = workspace / ".git" / "config"
-    try:
-        text = config.read_text()
-    except OSError:
-        return False
-    line = f"\turl = {mirror}\n"
-    if text.count(line) != 1 or any(c in url for c in "\n\r\0"):
-        return False
-    quoted = url.replace("\\", "\\\\").replace('"', '\\"')
-    config.write_text(text.replace(line, f'\turl = "{quoted}"\n'))
-    return True
 
 
 def _error_line(stderr: str) -> str:

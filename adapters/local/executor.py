@@ -69,12 +69,15 @@ class LocalExecutor:
         self._watchers: list[Callable[[], None]] = []
 
     def watch(self, callback: Callable[[], None]) -> None:
-        """Call ``callback`` whenever a job's coordinator has ended, so that whoever
-        reconciles looks at it at once rather than at its next poll. It must not block."""
+        """Call ``callback`` whenever a job's status changed on its own: its coordinator
+        has started (or the job could not start), or its coordinator has ended; so that
+        whoever reconciles looks at it at once rather than at its next poll (a
+        coordinator's first call waits until the job is recorded as started). It must
+        not block."""
         with self._lock:
             self._watchers.append(callback)
 
-    def _exited(self) -> None:
+    def _changed(self) -> None:
         with self._lock:
             watchers = list(self._watchers)
         for callback in watchers:
@@ -88,7 +91,7 @@ class LocalExecutor:
             if job.job_id in self._jobs:
                 return
             local = self._jobs[job.job_id] = LocalJob(
-                job, self.workspace(job.job_id), self._settings, output, self._exited
+                job, self.workspace(job.job_id), self._settings, output, self._changed
             )
         local.begin()
 

@@ -61,9 +61,11 @@ class LocalJob:
         workspace: Path,
         settings: LocalSettings,
         output: OutputSink,
-        on_exit: Callable[[], None] | None = None,
+        on_change: Callable[[], None] | None = None,
     ) -> None:
-        self._on_exit = on_exit  # told when the coordinator has ended (must not block)
+        # Told (it must not block) when preparing ended (the coordinator runs, or the job
+        # failed to start) and when the coordinator has ended.
+        self._on_change = on_change
         self._job = job
         self._workspace = workspace
         self._settings = settings
@@ -156,6 +158,8 @@ class LocalJob:
             self._fail(error)
         finally:
             self._prepared.set()
+            if self._on_change is not None:
+                self._on_change()
 
     def _checkout(self) -> GitCheckout:
         job = self._job
@@ -208,8 +212,8 @@ class LocalJob:
                     f"{error.strerror or type(error).__name__}"
                 ) from None
             self._phase = Phase.RUNNING
-            if self._on_exit is not None:
-                self._coordinator.when_done(self._on_exit)
+            if self._on_change is not None:
+                self._coordinator.when_done(self._on_change)
 
     def _fail(self, error: Exception) -> None:
         with self._lock:

@@ -14,8 +14,10 @@ told to resync (``Overflowed``) instead of growing the server's memory without l
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
-from collections.abc import AsyncIterator, Sequence
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Hashable, Sequence
 from typing import Generic, TypeVar
 
 from adapters.sql.wakeup import Wakeup
@@ -75,27 +77,37 @@ class Overflowed(Exception):
 class Subscriber(Generic[T]):
     def __init__(self, fanout: Fanout[T], maxsize: int) -> None:
         self._fanout = fanout
-        self._queue: asyncio.Queue[T] = asyncio.Queue(maxsize)
+        self._maxsize = maxsize
+        self._queued: OrderedDict[Hashable, T] = OrderedDict()
+        self._numbers = itertools.count()
+        self._ready = asyncio.Event()
         self.overflowed = False
 
     def _offer(self, item: T) -> None:
-        """In the loop's thread."""
+        """In the loop's thread. With the fan-out's ``key``, an item whose key is still
+        queued replaces it (and moves to the end): a subscriber that is behind takes
+        the latest of each, once."""
         if self.overflowed:
             return
-        try:
-            self._queue.put_nowait(item)
-        except asyncio.QueueFull:
+        key = self._fanout._key(item) if self._fanout._key else next(self._numbers)
+        if key in self._queued:
+            del self._queued[key]
+        elif len(self._queued) >= self._maxsize:
             self.overflowed = True
             self._fanout._drop(self)  # nothing more is queued for it
+            return
+        self._queued[key] = item
+        self._ready.set()
 
     async def get(self) -> T:
         """The next item; ``Overflowed`` once everything queued before the overflow was
         taken (bound a wait with ``asyncio.timeout``)."""
-        if not self._queue.empty():
-            return self._queue.get_nowait()
-        if self.overflowed:
-            raise Overflowed("the subscriber fell behind and must resync")
-        return await self._queue.get()
+        while not self._queued:
+            if self.overflowed:
+                raise Overflowed("the subscriber fell behind and must resync")
+            self._ready.clear()
+            await self._ready.wait()
+        return self._queued.popitem(last=False)[1]
 
     async def __aiter__(self) -> AsyncIterator[T]:
         while True:
@@ -107,11 +119,18 @@ class Subscriber(Generic[T]):
 
 class Fanout(Generic[T]):
     """Items published from any thread, delivered to every subscriber of one event loop
-    in order, each through its own bounded queue."""
+    in order, each through its own bounded queue (with ``key``: the latest item of each
+    key, in the order of their last publication)."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, maxsize: int = 1000) -> None:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        maxsize: int = 1000,
+        key: Callable[[T], Hashable] | None = None,
+    ) -> None:
         self._loop = loop
         self._maxsize = maxsize
+        self._key = key  # items of one key: a subscriber is handed only the latest
         self._subscribers: set[Subscriber[T]] = set()
         self._lock = threading.Lock()
 

@@ -61,13 +61,24 @@ class SqlViewStore:
                     f"(id TEXT PRIMARY KEY, {columns})"
                 )
                 self._add_missing_columns(cur, table)
+                self._drop_retired_columns(cur, table)
             if indexes:
                 self.create_indexes(cur, projection.tables)
 
+    def _columns(self, cur: Cursor, table: Table) -> set[str]:
+        cur.execute(f"SELECT * FROM {self.table_name(table.name)} WHERE 1 = 0")
+        return {column[0] for column in cur.description or ()}
+
+    def _drop_retired_columns(self, cur: Cursor, table: Table) -> None:
+        """Columns an older version kept and this one must not (sealed material)."""
+        present = self._columns(cur, table) if table.retired else set()
+        for name in table.retired:
+            if name in present:
+                cur.execute(f"ALTER TABLE {self.table_name(table.name)} DROP COLUMN {name}")
+
     def _add_missing_columns(self, cur: Cursor, table: Table) -> None:
         """Columns declared since the table was created: NULL in the rows it has."""
-        cur.execute(f"SELECT * FROM {self.table_name(table.name)} WHERE 1 = 0")
-        present = {column[0] for column in cur.description or ()}
+        present = self._columns(cur, table)
         for column in table.columns:
             if column.name not in present:
                 cur.execute(

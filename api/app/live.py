@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from adapters.sql.live import Fanout, Overflowed, Signal
 from adapters.sql.wakeup import Wakeup
 from api.app.errors import UnavailableError
-from api.app.principal import Principal
+from api.app.principal import OPERATOR, Principal
 from api.app.queries import Queries, RunFilter
 from api.app.results import JobResult, LogChunk, RunResult, StepResult
 from domain.auth.policy import Action
@@ -49,6 +50,7 @@ class _Rights:
 
 LOG_BATCH = 256 * 1024
 RUN_QUEUE = 10_000  # run changes a subscriber may be behind before it must resync
+LOG_QUEUE = 32  # batches a follower of a job's shared log tail may be behind (<= 8 MB)
 
 
 class Live:
@@ -57,13 +59,25 @@ class Live:
         queries: Queries,
         views_moved: Callable[[], Wakeup],
         log_moved: Callable[[str], Wakeup],
+        counted: Callable[[str, int], None] = lambda kind, change: None,
     ) -> None:
         self._queries = queries
         self._views_moved, self._log_moved = views_moved, log_moved
+        self._counted = counted  # (kind, +1 or -1) as subscriptions open and close
         self._feeds: dict[RunFilter, _RunFeed] = {}
+        self._tails: dict[str, _LogTail] = {}
 
     async def _read(self, read: Callable[..., T], *args: Any) -> T:
         return await asyncio.to_thread(read, *args)
+
+    @contextmanager
+    def _open(self, kind: str) -> Iterator[None]:
+        """Counted as an open subscription of ``kind`` while inside."""
+        self._counted(kind, 1)
+        try:
+            yield
+        finally:
+            self._counted(kind, -1)
 
     async def _woken(self, signal: Signal) -> None:
         try:
@@ -93,6 +107,7 @@ class Live:
         if feed is None:
             feed = self._feeds[filter] = _RunFeed(self, filter)
         subscriber = feed.fanout.subscribe(RUN_QUEUE)
+        self._counted("runs", 1)
         try:
             while True:
                 try:
@@ -110,6 +125,7 @@ class Live:
                 if readable is None or run.pipeline in readable:
                     yield run
         finally:
+            self._counted("runs", -1)
             subscriber.close()
             if feed.fanout.subscribers == 0 and self._feeds.get(filter) is feed:
                 del self._feeds[filter]
@@ -125,7 +141,7 @@ class Live:
         rights = await asyncio.to_thread(_Rights, asker, self._may_read_job(job_id))
         loop = asyncio.get_running_loop()
         last: Any = None
-        with Signal([self._views_moved()], loop) as signal:
+        with self._open("job"), Signal([self._views_moved()], loop) as signal:
             while True:
                 await rights.recheck()
                 job = await self._read(self._queries.job, rights.principal, job_id)
@@ -140,21 +156,76 @@ class Live:
 
     async def log(self, asker: Asker, job_id: str, offset: int = 0) -> AsyncIterator[LogChunk]:
         """The job's log from byte ``offset`` in batches, as it grows; after the job has
-        ended and every byte was sent, one last chunk with ``complete`` and then the end."""
+        ended and every byte was sent, one last chunk with ``complete`` and then the end.
+
+        A subscriber behind what is stored (a finished log, a resumed one) reads for
+        itself, each batch once the last was taken; once caught up it follows the job's
+        one shared tail (one read per batch, however many follow; the same chunk object
+        for all). A follower that falls ``LOG_QUEUE`` batches behind the tail leaves it
+        and reads for itself again: memory stays bounded and nothing is skipped.
+
+        The subscriber's rights are checked when it subscribes and again as it reads or
+        receives (a config change that takes its access away ends it with a refusal); the
+        shared tail reads for every follower, each of which was checked."""
         rights = await asyncio.to_thread(_Rights, asker, self._may_read_job(job_id))
-        loop = asyncio.get_running_loop()
-        with Signal([self._log_moved(job_id), self._views_moved()], loop) as signal:
+        with self._open("log"):
             while True:
-                await rights.recheck()
-                principal = rights.principal
-                chunk = await self._read(self._queries.log, principal, job_id, offset, LOG_BATCH)
-                if chunk.text or chunk.complete:
-                    yield chunk
-                    offset = chunk.next_offset
-                if chunk.complete:
-                    return
-                if chunk.next_offset - chunk.offset < LOG_BATCH:  # caught up: wait
-                    await self._woken(signal)
+                while True:  # read for itself until caught up with what is stored
+                    await rights.recheck()
+                    principal = rights.principal
+                    chunk = await self._read(
+                        self._queries.log, principal, job_id, offset, LOG_BATCH
+                    )
+                    if chunk.text or chunk.complete:
+                        yield chunk
+                        offset = chunk.next_offset
+                    if chunk.complete:
+                        return
+                    if chunk.next_offset - chunk.offset < LOG_BATCH:
+                        break
+                tail = self._tails.get(job_id)
+                if tail is None or tail.ended:
+                    tail = self._tails[job_id] = _LogTail(self, job_id, offset)
+                follower = tail.fanout.subscribe(LOG_QUEUE)
+                try:
+                    while True:
+                        try:
+                            async with asyncio.timeout(REREAD_SECONDS):
+                                chunk = await follower.get()
+                        except TimeoutError:
+                            if tail.ended:  # it failed (or was stopped): read for itself
+                                break
+                            await rights.recheck()
+                            continue
+                        except Overflowed:
+                            break
+                        await rights.recheck()
+                        if chunk.next_offset <= offset and not chunk.complete:
+                            continue  # read before this follower joined
+                        if chunk.offset != offset:
+                            # Joined between two of the tail's reads: the bytes between where
+                            # this follower is and the end of the tail's chunk, from the store.
+                            while offset < chunk.next_offset:
+                                limit = min(chunk.next_offset - offset, LOG_BATCH)
+                                gap = await self._read(
+                                    self._queries.log, rights.principal, job_id, offset, limit
+                                )
+                                if gap.text or gap.complete:
+                                    yield gap
+                                    offset = gap.next_offset
+                                if gap.complete:
+                                    return
+                            if chunk.offset < offset:
+                                continue  # all of it was in the gap
+                        yield chunk
+                        offset = chunk.next_offset
+                        if chunk.complete:
+                            return
+                finally:
+                    follower.close()
+                    if tail.fanout.subscribers == 0 and self._tails.get(job_id) is tail:
+                        del self._tails[job_id]
+                        tail.stop()
 
 
 class _RunFeed:
@@ -162,7 +233,8 @@ class _RunFeed:
 
     def __init__(self, live: Live, filter: RunFilter) -> None:
         loop = asyncio.get_running_loop()
-        self.fanout: Fanout[RunResult] = Fanout(loop)
+        # A subscriber that is behind is handed each run once, as it is now.
+        self.fanout: Fanout[RunResult] = Fanout(loop, key=lambda run: run.id)
         self._task = loop.create_task(self._pump(live, filter))
 
     async def _pump(self, live: Live, filter: RunFilter) -> None:
@@ -176,6 +248,42 @@ class _RunFeed:
                 changed, change = await live._read(queries.runs_changed_since, change, filter)
                 for run in changed:
                     self.fanout.publish(run)
+
+    def stop(self) -> None:
+        self._task.cancel()
+
+
+class _LogTail:
+    """One reader of a job's log as it grows, for every follower of that job: each
+    batch is read once and the same ``LogChunk`` handed to all of them."""
+
+    def __init__(self, live: Live, job_id: str, offset: int) -> None:
+        loop = asyncio.get_running_loop()
+        self.fanout: Fanout[LogChunk] = Fanout(loop)
+        self.ended = False
+        self._task = loop.create_task(self._pump(live, job_id, offset))
+        self._task.add_done_callback(self._done)
+
+    async def _pump(self, live: Live, job_id: str, offset: int) -> None:
+        queries = live._queries
+        with Signal(
+            [live._log_moved(job_id), live._views_moved()], asyncio.get_running_loop()
+        ) as signal:
+            while True:
+                # For followers that were each checked (the tail itself answers to no one).
+                chunk = await live._read(queries.log, OPERATOR, job_id, offset, LOG_BATCH)
+                if chunk.text or chunk.complete:
+                    self.fanout.publish(chunk)
+                    offset = chunk.next_offset
+                if chunk.complete:
+                    return
+                if chunk.next_offset - chunk.offset < LOG_BATCH:  # caught up: wait
+                    await live._woken(signal)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self.ended = True
+        if not task.cancelled():
+            task.exception()  # a follower that finds it ended reads (and fails) itself
 
     def stop(self) -> None:
         self._task.cancel()

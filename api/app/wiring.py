@@ -78,6 +78,7 @@ def application(danube: Danube) -> Application:
         queries,
         lambda: danube.store.views.progress("runs"),
         lambda job_id: danube.logs.progress(JobId(UUID(job_id))),
+        danube_metrics().subscription_changed,
     )
     commands = Commands(
         danube.triggers,

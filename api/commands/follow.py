@@ -9,8 +9,8 @@ from typing import BinaryIO, TextIO
 from uuid import UUID
 
 from api.bootstrap import Danube
+from domain.runs.states import TERMINAL
 
-TERMINAL = frozenset({"success", "failure", "timeout", "cancelled"})
 READ_LIMIT = 1024 * 1024
 WAIT_SECONDS = 0.1
 

@@ -12,7 +12,7 @@ from api.settings import Settings
 
 def scheduler(args: argparse.Namespace, settings: Settings) -> int:
     from api.processes import StopSignals, Supervisor, hold_lease, run_until_signalled
-    from api.triggers.loops import start_scheduler
+    from api.triggers.loops import config_sync_loop, start_scheduler
 
     danube = build(settings)
     signals = StopSignals()
@@ -22,7 +22,7 @@ def scheduler(args: argparse.Namespace, settings: Settings) -> int:
         danube.close()
         return 0
     supervisor = Supervisor()
-    start_scheduler(danube, supervisor)
+    start_scheduler(danube, supervisor, config_sync_loop(danube))
     try:
         run_until_signalled(danube, supervisor, None, signals)
     finally:

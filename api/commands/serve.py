@@ -8,11 +8,12 @@ import logging
 import sys
 from typing import TYPE_CHECKING
 
-from api.bootstrap import Danube, build
+from api.bootstrap import Danube, build, build_core
 from api.settings import Settings
 
 if TYPE_CHECKING:
     from api.processes import HttpServer
+    from api.triggers.loops import ConfigSyncLoop
 
 log = logging.getLogger("danube")
 
@@ -22,7 +23,7 @@ def up(args: argparse.Namespace, settings: Settings) -> int:
     from api.commands.example import ensure_example_run
     from api.execution.embedded import start_execution
     from api.processes import StopSignals, Supervisor, run_until_signalled
-    from api.triggers.loops import start_triggers
+    from api.triggers.loops import config_sync_loop, start_triggers
 
     if settings.executor == "kubernetes":
         from api.execution.kubernetes import refuse_loopback_master
@@ -30,12 +31,13 @@ def up(args: argparse.Namespace, settings: Settings) -> int:
         refuse_loopback_master(settings, settings.grpc_address)
     danube = build(settings)
     _first_admin(danube)
-    http = _http_server(danube)
+    config_sync = config_sync_loop(danube)
+    http = _http_server(danube, config_sync)
     signals = StopSignals()  # a signal while starting stops cleanly once started
     danube.store.start_listening()  # PostgreSQL: other processes' commits (e.g. the CLI's)
     supervisor = Supervisor()
     execution = start_execution(danube, supervisor, settings.grpc_address)
-    start_triggers(danube, supervisor)
+    start_triggers(danube, supervisor, scheduler=config_sync)
     supervisor.add("http", http)
     if not args.no_example:
         ensure_example_run(danube)
@@ -54,21 +56,22 @@ def up(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def server(args: argparse.Namespace, settings: Settings) -> int:
+    from api.execution.lifetimes import serve_jobs
     from api.execution.provenance import ProvenanceFollower
-    from api.grpc.server import GrpcServer
     from api.processes import StopSignals, Supervisor, run_until_signalled
-    from api.triggers.loops import start_triggers
+    from api.triggers.loops import config_sync_loop, start_triggers
 
     danube = build(settings)
     _first_admin(danube)
-    http = _http_server(danube)
+    config_sync = None if args.no_scheduler else config_sync_loop(danube)
+    http = _http_server(danube, config_sync)
     signals = StopSignals()
     danube.store.start_listening()
     supervisor = Supervisor()
-    start_triggers(danube, supervisor, scheduler=not args.no_scheduler)
+    start_triggers(danube, supervisor, scheduler=False if args.no_scheduler else config_sync)
     supervisor.add("http", http)
     supervisor.add("provenance", ProvenanceFollower(danube))  # where artifacts are stored
-    grpc = GrpcServer(danube, settings.grpc_address)  # the JobService job pods dial
+    grpc = serve_jobs(danube, supervisor, settings.grpc_address)  # what job pods dial
     run_until_signalled(danube, supervisor, lambda: grpc.stop(grace=1.0), signals)
     return 0
 
@@ -82,13 +85,15 @@ def _first_admin(danube: Danube) -> None:
     announce_first_admin(settings.data_dir, settings.config_repo_url, in_force)
 
 
-def _http_server(danube: Danube) -> HttpServer:
+def _http_server(danube: Danube, config_sync: ConfigSyncLoop | None) -> HttpServer:
     """Bound before anything starts: an address in use stops start-up at once."""
     from api.http.app import create_app
     from api.processes import HttpServer
 
+    settings = danube.settings
     try:
-        return HttpServer(create_app(danube), danube.settings.http_host, danube.settings.http_port)
+        app = create_app(danube, config_sync=config_sync)
+        return HttpServer(app, settings.http_host, settings.http_port)
     except BaseException:
         danube.close()
         raise
@@ -99,6 +104,7 @@ def pod_adapter(args: argparse.Namespace, settings: Settings) -> int:
     models (kept by ``danube projector``) with pods; job pods dial ``danube server``."""
     from api.execution.kubernetes import FreshlyMaskedOutput, kubernetes_executor
     from api.execution.leased import LeasedExecutor
+    from api.execution.lifetimes import job_state_releaser
     from api.execution.loops import output_flusher, reconciler
     from api.observability.process import observe_process
     from api.processes import StopSignals, Supervisor, hold_lease, run_until_signalled
@@ -125,6 +131,7 @@ def pod_adapter(args: argparse.Namespace, settings: Settings) -> int:
     reconciling = reconciler(danube, executor, settings.k8s_master_address, output)
     supervisor.add("reconciler", reconciling)
     supervisor.add("output-flusher", output_flusher(danube))
+    supervisor.add("job-state", job_state_releaser(danube))  # what late writes left
     log.info(
         "pod adapter is up",
         extra={"namespace": settings.k8s_namespace_jobs, "master": settings.k8s_master_address},
@@ -151,7 +158,7 @@ def projector(args: argparse.Namespace, settings: Settings) -> int:
         start_projectors,
     )
 
-    danube = build(settings)
+    danube = build_core(settings)  # no master key: folding events never opens a secret
     signals = StopSignals()
     danube.store.start_listening()
     lease = hold_lease(danube, "projector", signals)  # standing by while another acts

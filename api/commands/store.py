@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from api.bootstrap import build
+from api.bootstrap import build_core
 from api.settings import Settings
 
 
 def migrate(args: argparse.Namespace, settings: Settings) -> int:
-    danube = build(settings.model_copy(update={"auto_migrate": True}))
+    danube = build_core(settings.model_copy(update={"auto_migrate": True}))  # no master key
     danube.close()
     print("event store and read-model tables are in place")
     return 0
@@ -18,7 +18,7 @@ def migrate(args: argparse.Namespace, settings: Settings) -> int:
 def replay(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.sql.replay import replay_all
 
-    danube = build(settings)
+    danube = build_core(settings)  # folding events again never opens a secret
     try:
         results = replay_all(
             danube.store.feed, danube.store.views, danube.projections, check=args.check

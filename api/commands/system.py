@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from api.bootstrap import Danube, build
+from api.bootstrap import Core, build_core
 from api.commands.errors import EXIT_FAILED, EXIT_USAGE, CommandError
 from api.settings import Settings
 from domain.cause import Cause
@@ -26,7 +26,7 @@ FORCE_GRACE = 60.0  # after --force: how long to wait for the cancelled jobs to 
 def drain(args: argparse.Namespace, settings: Settings) -> int:
     if args.timeout is not None and args.timeout < 0:
         raise CommandError(f"--timeout must be 0 or more seconds, got {args.timeout:g}", EXIT_USAGE)
-    danube = build(settings)
+    danube = build_core(settings)  # opens no secret: no master key
     try:
         danube.system.start_draining(Cause(actor=_actor(), reason="danube drain"))
         print("draining: no new jobs start; running jobs finish", flush=True)
@@ -37,7 +37,7 @@ def drain(args: argparse.Namespace, settings: Settings) -> int:
         danube.close()
 
 
-def _wait_and_force(danube: Danube, args: argparse.Namespace) -> int:
+def _wait_and_force(danube: Core, args: argparse.Namespace) -> int:
     """``--wait`` until no job runs (or ``--timeout``); ``--force`` then cancels the rest."""
     deadline = DrainDeadline(danube.system, danube.runs, danube.views)
     timeout = args.timeout if args.timeout is not None else (0.0 if args.force else None)
@@ -74,7 +74,7 @@ def _actor() -> str:
 
 
 def undrain(args: argparse.Namespace, settings: Settings) -> int:
-    danube = build(settings)
+    danube = build_core(settings)  # opens no secret: no master key
     try:
         danube.system.stop_draining(Cause(actor=_actor(), reason="danube undrain"))
     finally:
@@ -84,7 +84,7 @@ def undrain(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def status(args: argparse.Namespace, settings: Settings) -> int:
-    danube = build(settings)
+    danube = build_core(settings)  # opens no secret: no master key
     try:
         views = danube.views
         report = {
@@ -105,7 +105,7 @@ def status(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _drain(danube: Danube) -> dict[str, str] | None:
+def _drain(danube: Core) -> dict[str, str] | None:
     system = danube.system.get()
     if not system.draining:
         return None
@@ -124,7 +124,7 @@ def _job(job: JobView) -> dict[str, Any]:
     }
 
 
-def _config(danube: Danube, settings: Settings) -> dict[str, Any]:
+def _config(danube: Core, settings: Settings) -> dict[str, Any]:
     state = danube.config_view.state() or {}
     return {
         "repository": settings.config_repo_url or None,

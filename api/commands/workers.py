@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from api.bootstrap import build
+from api.bootstrap import build_core
 from api.settings import Settings
 
 
@@ -13,7 +13,7 @@ def dispatcher(args: argparse.Namespace, settings: Settings) -> int:
     from api.observability.process import observe_process
     from api.processes import StopSignals, Supervisor, hold_lease, run_until_signalled
 
-    danube = build(settings)
+    danube = build_core(settings)  # no master key: dispatching never opens a secret
     signals = StopSignals()
     danube.store.start_listening()  # read-model progress from the projector process
     lease = hold_lease(danube, "dispatcher", signals)  # standing by while another acts

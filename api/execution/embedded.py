@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 
 from api.bootstrap import Danube
+from api.execution.lifetimes import job_state_releaser
 from api.execution.loops import (
     ReconcilerLoop,
     build_executor,
@@ -58,6 +59,7 @@ def start_execution(danube: Danube, supervisor: Supervisor, grpc_address: str) -
     supervisor.add("reconciler", reconciling)
     supervisor.add("output-flusher", output_flusher(danube))
     supervisor.add("provenance", ProvenanceFollower(danube))
+    supervisor.add("job-state", job_state_releaser(danube))  # what ended past the reconciler
     log.info("executing jobs", extra={"executor": executor.name, "grpc": server.address})
     if executor.name == "local":
         log.warning("the local executor isolates nothing: steps run as this user on this machine")

@@ -4,12 +4,13 @@ Each is a supervised worker (see ``api.processes.Supervisor``)."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from adapters.git.mirror import GitMirrors
 from adapters.local.executor import LocalExecutor
-from api.bootstrap import Danube
+from api.bootstrap import Core, Danube
 from api.execution.launch import Launcher
 from api.execution.material import SealedStepMaterial
 from domain.execution.dispatcher import Dispatcher
@@ -37,7 +38,7 @@ def build_executor(danube: Danube) -> Executor:
 
 
 def loop(
-    tick: Callable[[], object], danube: Danube, interval: float
+    tick: Callable[[], object], danube: Core, interval: float
 ) -> Callable[[threading.Event], None]:
     """Run ``tick`` whenever the read models move, and at least every ``interval``."""
     progress = danube.store.views.progress("runs")
@@ -51,7 +52,7 @@ def loop(
     return work
 
 
-def dispatcher(danube: Danube) -> Callable[[threading.Event], None]:
+def dispatcher(danube: Core) -> Callable[[threading.Event], None]:
     policy = Dispatcher(
         danube.runs,
         danube.views,
@@ -59,26 +60,49 @@ def dispatcher(danube: Danube) -> Callable[[threading.Event], None]:
         danube.settings.max_concurrent_jobs,
         danube.wait_for_views,
     )
-    return loop(policy.tick, danube, DISPATCH_INTERVAL)
+    return loop(WhenQueueMoved(policy.tick, danube), danube, DISPATCH_INTERVAL)
+
+
+class WhenQueueMoved:
+    """The dispatcher's tick, run only when what it decides on may have changed: a run
+    row changed (a run requested or cancelled, a job scheduled, started or ended, a wait
+    recorded: the runs read model's change number moved), draining started or stopped,
+    or ``DISPATCH_INTERVAL`` passed. Steps, logs, reports and artifacts move the read
+    models several times per job and change nothing it decides on; on each of those moves
+    it read the whole queue and every active job again."""
+
+    def __init__(self, tick: Callable[[], object], danube: Core) -> None:
+        self._tick, self._views, self._system = tick, danube.views, danube.system
+        self._seen: tuple[int, bool] | None = None
+        self._due = 0.0
+
+    def __call__(self) -> None:
+        seen = (self._views.last_change(), self._system.is_draining())  # before ticking
+        now = time.monotonic()
+        if seen == self._seen and now < self._due:
+            return
+        self._seen, self._due = seen, now + DISPATCH_INTERVAL
+        self._tick()
 
 
 class ReconcilerLoop:
     """The reconciler as a supervised worker: it ticks whenever the read models move, when
-    the executor says a job's processes have ended (once the read models show what was
-    recorded before, e.g. what the job reported), and at least every
+    the executor says a job's status changed (its coordinator started, or its processes
+    ended: once the read models show what was recorded before, e.g. what the job
+    reported), and at least every
     ``RECONCILE_INTERVAL``. ``wait_for_steps`` is for stopping: after the executor was
     closed, its steps' threads still record how they ended."""
 
     def __init__(self, policy: Reconciler, danube: Danube, executor: Executor) -> None:
-        self.wait_for_steps = policy.wait_for_steps
+        self.wait_for_steps, self.held_jobs = policy.wait_for_steps, policy.held_jobs
         self._tick, self._danube = policy.tick, danube
         self._nudge, self._exited = threading.Event(), threading.Event()
         danube.store.views.progress("runs").subscribe(self._nudge)
-        watch = getattr(executor, "watch", None)  # an executor that says when jobs end
+        watch = getattr(executor, "watch", None)  # an executor that says when jobs change
         if watch is not None:
-            watch(self._job_ended)
+            watch(self._job_changed)
 
-    def _job_ended(self) -> None:
+    def _job_changed(self) -> None:
         self._exited.set()
         self._nudge.set()
 
@@ -104,6 +128,7 @@ def reconciler(
         Launcher(danube.tokens, master_address, danube.git_credentials),
         SealedStepMaterial(danube.vault),
         workers=RECONCILE_WORKERS,
+        relay=danube.step_relay,
     )
     return ReconcilerLoop(policy, danube, executor)
 

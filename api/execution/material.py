@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from api.execution.vault import SecretVault
-from domain.execution.ports import RunningStep
+from domain.execution.ports import RecordedStep
 from domain.ids import JobId
 from domain.secrets.errors import SecretUnreadableError
 from domain.secrets.ports import SealedValue
@@ -48,7 +48,7 @@ class SealedStepMaterial:
             else None,
         )
 
-    def open(self, step: RunningStep) -> tuple[str, dict[str, str]]:
+    def open(self, step: RecordedStep) -> tuple[str, dict[str, str]]:
         command = step.command
         if step.command_sealed:
             command = self._open(step.command_sealed, STEP_COMMAND_AAD)

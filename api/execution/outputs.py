@@ -8,6 +8,11 @@ the job read and the job's token. What a job says
 about itself outside its output (a step's command and name, its outcome) is masked with
 the same set (``mask_text``) before it is recorded.
 
+A job's state (its masker and the secret values it masks) lives until the job ends:
+the reconciler closes it when it ends the job, and ``release`` drops the state of jobs
+that are no longer active (in a process without a reconciler, e.g. ``danube server``, where
+the JobService fills it on every call; see ``api.execution.lifetimes``).
+
 A masker holds back the end of the output that begins some form of a secret until the
 next bytes complete or rule it out, or the step ends (``size``, ``system_line``,
 ``close``): never released by a timer, so no pause lets a secret through. After
@@ -19,7 +24,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from uuid import UUID
 
@@ -161,6 +166,17 @@ class LogOutputs:
         self.flush(job_id)
         with self._lock:
             self._jobs.pop(job_id.hex, None)
+
+    def held(self) -> set[str]:
+        """The jobs (hex ids) whose state this process holds now."""
+        with self._lock:
+            return set(self._jobs)
+
+    def release(self, jobs: Collection[str]) -> None:
+        """Close the state of each of ``jobs`` (hex ids) that ended: what it holds back
+        is stored, and its secret values are dropped."""
+        for job in jobs:
+            self.close(JobId(UUID(job)))
 
     # ---- reading ---------------------------------------------------------------------
 

@@ -23,7 +23,6 @@ from pathlib import Path
 from adapters.crypto.signing import (
     SIGNING_KEY_FILE,
     Ed25519Signer,
-    load_or_create_signing_key,
 )
 from api.bootstrap import Danube
 from domain.ids import JobId, RunId
@@ -43,17 +42,9 @@ def builder_id(danube: Danube) -> str:
     return f"{danube.settings.public_url}/builder"
 
 
-_LOCK = threading.Lock()
-
-
 def provenance_signer(danube: Danube) -> Ed25519Signer:
     """The data directory's signing key, created on first use; kept for the process."""
-    with _LOCK:
-        signer: Ed25519Signer | None = danube.extras.get("provenance_signer")
-        if signer is None:
-            signer = load_or_create_signing_key(signing_key_path(danube))
-            danube.extras["provenance_signer"] = signer
-        return signer
+    return danube.signer()
 
 
 class ProvenanceWriter:

@@ -23,7 +23,6 @@ from danube._proto.v1 import job_service_pb2 as pb
 from danube._proto.v1 import job_service_pb2_grpc as pb_grpc
 from domain.ids import JobId, RunId
 from domain.runs.errors import RunsError
-from domain.runs.states import JobState
 from domain.secrets.errors import (
     InvalidSecretKeyError,
     SecretNotFoundError,
@@ -83,20 +82,15 @@ class JobServicer(pb_grpc.JobServiceServicer):
         self, request: pb.ReportStatusRequest, context: grpc.ServicerContext
     ) -> pb.ReportStatusResponse:
         job = admit(self._danube, context, calls=self._calls)
-        state, reason = JobState.SUCCESS, ""
-        if request.outcome != pb.JOB_OUTCOME_SUCCESS:
-            state, reason = JobState.FAILURE, self._bounded(self._masked(job, request.message))
-            reason = reason or "the pipeline failed"
-            step = (
-                self._danube.views.step(job.id, request.failed_step_number)
-                if request.failed_step_number
-                else None
-            )
-            if step is not None and step.state == "timeout":
-                state = JobState.TIMEOUT
-        try:
+        succeeded = request.outcome == pb.JOB_OUTCOME_SUCCESS
+        message = "" if succeeded else self._bounded(self._masked(job, request.message))
+        try:  # the run decides what the report means (domain.runs.outcome)
             self._danube.runs.record_report(
-                RunId(UUID(job.run_id)), JobId(UUID(job.id)), state, reason
+                RunId(UUID(job.run_id)),
+                JobId(UUID(job.id)),
+                succeeded,
+                message,
+                request.failed_step_number,
             )
         except RunsError as error:
             abort(context, grpc.StatusCode.FAILED_PRECONDITION, str(error))

@@ -24,6 +24,7 @@ from api.bootstrap import Danube
 from api.execution.material import SealedStepMaterial
 from danube._proto.v1 import job_service_pb2 as pb
 from danube.step import default_name
+from domain.execution.relay import StepEnd
 from domain.ids import JobId, RunId
 from domain.runs.errors import IllegalTransitionError, RunsError, StepConflictError
 from domain.runs.states import JobState
@@ -48,6 +49,19 @@ class ShownStep:
     name: str
     command: str
     image: str
+
+
+@dataclass(frozen=True)
+class StartedStep:
+    """A step as its start was recorded: what the reconciler needs to run it."""
+
+    number: int
+    name: str
+    command: str
+    image: str
+    timeout_seconds: float
+    env_sealed: dict[str, str] | None
+    command_sealed: dict[str, str] | None
 
 
 class StepStreams:
@@ -149,6 +163,16 @@ class StepStreams:
         except RunsError as error:
             context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(error))
             raise
+        started = StartedStep(
+            number=request.number,
+            name=shown.name,
+            command=shown.command,
+            image=shown.image,
+            timeout_seconds=float(request.timeout_seconds),
+            env_sealed=sealed.env,
+            command_sealed=sealed.command,
+        )
+        danube.step_relay.started(job, started)  # it runs while the read model catches up
         caught_up = danube.wait_for_views(position, only=("runs",))  # the step's row
         step = danube.views.step(job.id, request.number) if caught_up else None
         if step is None:  # stopping, or the read models lag: the coordinator retries
@@ -159,15 +183,19 @@ class StepStreams:
         self, job: JobView, request: pb.RunStepRequest, context: grpc.ServicerContext
     ) -> Iterator[pb.RunStepResponse]:
         job_id = JobId(UUID(job.id))
-        # Output shows in the log, the step's end in the read model next: wake on either
-        # (cleared before looking, so nothing announced meanwhile is missed).
+        # Output shows in the log, the step's end in the read model next (or first in the
+        # relay, when it ran in this process): wake on any (cleared before looking, so
+        # nothing announced meanwhile is missed).
         moved = threading.Event()
         wakeups = (self._danube.logs.progress(job_id), self._danube.store.views.progress("runs"))
         for wakeup in wakeups:
             wakeup.subscribe(moved)
+        relay = self._danube.step_relay
+        relay.watch(job.id, request.number, moved.set)
         try:
             yield from self._stream(job, request, context, moved)
         finally:
+            relay.unwatch(job.id, request.number, moved.set)
             for wakeup in wakeups:
                 wakeup.unsubscribe(moved)
 
@@ -178,13 +206,12 @@ class StepStreams:
         context: grpc.ServicerContext,
         moved: threading.Event,
     ) -> Iterator[pb.RunStepResponse]:
-        logs, views = self._danube.logs, self._danube.views
+        logs = self._danube.logs
         job_id = JobId(UUID(job.id))
         offset = request.resume_offset
         while context.is_active():
             moved.clear()
-            step = views.step(job.id, request.number)
-            ended = step is not None and step.state != "running"
+            end = self._end(job.id, request.number)
             for chunk in logs.step_chunks(job_id, request.number, offset):
                 yield pb.RunStepResponse(
                     output=pb.StepOutput(
@@ -194,20 +221,31 @@ class StepStreams:
                     )
                 )
                 offset = chunk.offset + len(chunk.data)
-            if ended and step is not None:
-                yield pb.RunStepResponse(result=self._result(job_id, step, request, offset))
+            if end is not None:
+                yield pb.RunStepResponse(result=self._result(job_id, end, request, offset))
                 return
             moved.wait(POLL_SECONDS)
 
+    def _end(self, job_id: str, number: int) -> StepEnd | None:
+        """How the step ended, from the relay (recorded in this process) or the read
+        model; None while it runs."""
+        told = self._danube.step_relay.end_of(job_id, number)
+        if told is not None:
+            return told
+        step = self._danube.views.step(job_id, number)
+        if step is None or step.state == "running":
+            return None
+        return StepEnd(step.state, step.exit_code, step.reason)
+
     def _result(
-        self, job_id: JobId, step: StepView, request: pb.RunStepRequest, size: int
+        self, job_id: JobId, end: StepEnd, request: pb.RunStepRequest, size: int
     ) -> pb.StepResult:
         result = pb.StepResult(
-            exit_code=-1 if step.exit_code is None else step.exit_code,
-            outcome=OUTCOMES.get(step.state, pb.STEP_OUTCOME_FAILURE),
-            reason=step.reason,
+            exit_code=-1 if end.exit_code is None else end.exit_code,
+            outcome=OUTCOMES.get(end.state, pb.STEP_OUTCOME_FAILURE),
+            reason=end.reason,
             output_size=size,
         )
         if request.capture:
-            result.captured_stdout = self._danube.logs.step_bytes(job_id, step.number, "stdout")
+            result.captured_stdout = self._danube.logs.step_bytes(job_id, request.number, "stdout")
         return result

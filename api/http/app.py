@@ -3,6 +3,8 @@ tests with an already built ``Danube``."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from fastapi import FastAPI
 
 from api.app.errors import AppError
@@ -15,10 +17,16 @@ from api.http.origin import WebSocketOriginCheck
 from api.observability.spans import HttpSpans
 from api.web.static import serve_web_app
 
+if TYPE_CHECKING:
+    from api.triggers.loops import ConfigSyncLoop
 
-def create_app(danube: Danube) -> FastAPI:
+
+def create_app(danube: Danube, config_sync: ConfigSyncLoop | None = None) -> FastAPI:
+    """``config_sync``: the config sync this process runs, if any (a push to the config
+    repository wakes it; readiness reads its health)."""
     app = FastAPI(title="Danube", version="0.1.0", docs_url="/api/docs", redoc_url=None)
     app.state.danube = danube
+    app.state.config_sync = config_sync
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(jobs.router)

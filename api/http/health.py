@@ -26,6 +26,7 @@ from api.observability.readiness import NotReadyError, optional_checks
 
 if TYPE_CHECKING:
     from api.bootstrap import Danube
+    from api.triggers.loops import ConfigSyncLoop
 
 router = APIRouter()
 Result = dict[str, Any]
@@ -43,20 +44,21 @@ def health() -> dict[str, str]:
 )
 async def ready(request: Request) -> JSONResponse:
     """Readiness, check by check (see the module's docstring)."""
-    checks = await run_in_threadpool(readiness, request.app.state.danube)
+    state = request.app.state
+    checks = await run_in_threadpool(readiness, state.danube, state.config_sync)
     ok = all(check["ok"] for check in checks.values())
     return JSONResponse(
         {"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503
     )
 
 
-def readiness(danube: Danube) -> dict[str, Result]:
+def readiness(danube: Danube, config_sync: ConfigSyncLoop | None = None) -> dict[str, Result]:
     timeout = danube.settings.readiness_check_timeout
     checks: dict[str, Callable[[], Result]] = {
         "event_store": lambda: _store(danube),
         "data_dir_free_space": lambda: _free_space(danube),
     }
-    for name, check in optional_checks(danube).items():
+    for name, check in optional_checks(danube, config_sync).items():
         checks[name] = lambda check=check: _detail(check, timeout)  # type: ignore[misc]
     pool = ThreadPoolExecutor(max_workers=len(checks), thread_name_prefix="readiness")
     try:

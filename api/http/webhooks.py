@@ -9,7 +9,7 @@ reply loses nothing (the inbox worker processes what is left) and each is listed
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -27,6 +27,9 @@ from domain.triggers.model import TriggerEvent
 from domain.triggers.repository_url import normalise_repository_url
 from domain.webhooks.application import DUPLICATE, PENDING
 from domain.webhooks.errors import InboxDrainingError
+
+if TYPE_CHECKING:
+    from api.triggers.loops import ConfigSyncLoop
 
 router = APIRouter()
 
@@ -79,13 +82,19 @@ async def receive(provider: str, request: Request) -> JSONResponse:
     except BodyTooLargeError:
         return reply(413, "rejected", detail=f"the body exceeds {limit} bytes")
     headers = {k.lower(): v for k, v in request.headers.items()}
-    response = await run_in_threadpool(_handle, danube, provider, forge, body, headers)
+    config_sync = request.app.state.config_sync
+    response = await run_in_threadpool(_handle, danube, config_sync, provider, forge, body, headers)
     count_delivery(provider, response)
     return response
 
 
 def _handle(
-    danube: Danube, provider: str, forge: Any, body: bytes, headers: dict[str, str]
+    danube: Danube,
+    config_sync: ConfigSyncLoop | None,
+    provider: str,
+    forge: Any,
+    body: bytes,
+    headers: dict[str, str],
 ) -> JSONResponse:
     secrets = danube.webhook_secrets.candidates(provider)
     try:
@@ -111,7 +120,7 @@ def _handle(
     if outcome.outcome == DUPLICATE:
         return reply(200, "duplicate", delivery=parsed.delivery_id)
     if isinstance(parsed, TriggerEvent):
-        _maybe_sync_config(danube, parsed)
+        _maybe_sync_config(danube, config_sync, parsed)
     if outcome.outcome == PENDING:  # stored; the inbox worker processes it later
         return reply(202, "accepted", delivery=parsed.delivery_id, reason=outcome.reason)
     return reply(
@@ -123,11 +132,13 @@ def _handle(
     )
 
 
-def _maybe_sync_config(danube: Danube, event: TriggerEvent) -> None:
+def _maybe_sync_config(
+    danube: Danube, config_sync: ConfigSyncLoop | None, event: TriggerEvent
+) -> None:
     """A push to the config repository itself: sync now instead of at the next interval."""
     url = danube.settings.config_repo_url
-    if danube.config_sync is None or not url:
+    if config_sync is None or not url:
         return
     with contextlib.suppress(InvalidRepositoryUrlError):
         if normalise_repository_url(url) in event.repository_keys():
-            danube.config_sync.wake()
+            config_sync.wake()

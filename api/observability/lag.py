@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from api.bootstrap import Danube
+    from api.bootstrap import Core
 
 
-def lag_seconds(danube: Danube, position: int, head: int) -> float:
+def lag_seconds(danube: Core, position: int, head: int) -> float:
     """How long ago the oldest event after ``position`` happened; 0 when caught up."""
     if position >= head:
         return 0.0

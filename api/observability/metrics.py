@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from prometheus_client import (
     REGISTRY,
@@ -37,14 +37,15 @@ from adapters.kubernetes.metrics import default_metrics as kubernetes_metrics
 from adapters.sql.metrics import store_metrics
 from api.observability.lag import lag_seconds
 from api.observability.options import observability_of
+from domain.runs.states import TERMINAL
 
 if TYPE_CHECKING:
-    from api.bootstrap import Danube
+    from api.bootstrap import Core
 
 MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 DURATION_BUCKETS = (1, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400)
-TERMINAL = ("success", "failure", "timeout", "cancelled")
 REAPED_KINDS = ("logs", "artifacts", "registry_images")
+SUBSCRIPTION_KINDS = ("runs", "job", "log")
 
 _default: DanubeMetrics | None = None
 _lock = threading.Lock()
@@ -85,14 +86,17 @@ class DanubeMetrics:
         self.secret_requests = Counter(
             "danube_secret_requests_total", "Secret values handed to running jobs."
         )
-        # Registered ahead of the features, so dashboards and alerts can be written now:
-        # GraphQL subscriptions (issue: web app) and authentication (issue: OIDC/RBAC)
-        # do not exist yet, so these stay 0.
         self.subscriptions_active = Gauge(
             "danube_subscriptions_active",
-            "Open GraphQL subscriptions (0: subscriptions do not exist yet).",
+            "Live subscriptions open (GraphQL subscriptions and SSE log streams), by kind: "
+            "runs (runUpdated), job (jobUpdated), log (logAppended and log streams).",
+            ["kind"],
             multiprocess_mode="livesum",
         )
+        for kind in SUBSCRIPTION_KINDS:
+            self.subscriptions_active.labels(kind)
+        # Registered ahead of the feature, so dashboards and alerts can be written now:
+        # authentication (issue: OIDC/RBAC) does not exist yet, so this stays 0.
         self.auth_denied = Counter(
             "danube_auth_denied_total",
             "Requests refused: unauthenticated (401) or not allowed (403).",
@@ -109,6 +113,10 @@ class DanubeMetrics:
             self.config_sync.labels(status)
         kubernetes_metrics()  # the pod adapter's, exported (at 0) by every process
         store_metrics()
+
+    def subscription_changed(self, kind: str, change: int) -> None:
+        """A live subscription of ``kind`` opened (+1) or closed (-1)."""
+        self.subscriptions_active.labels(kind).inc(change)
 
     def observe_config_sync(self, outcome: str, now: float) -> None:
         self.config_sync.labels(outcome).inc()
@@ -129,7 +137,7 @@ def danube_metrics() -> DanubeMetrics:
 class ReadModelCollector(Collector):
     """Metrics read from the read models at scrape time (the API server's only)."""
 
-    def __init__(self, danube: Danube) -> None:
+    def __init__(self, danube: Core) -> None:
         self.danube = danube
 
     def collect(self) -> Iterator[Metric]:
@@ -207,21 +215,19 @@ def process_registry() -> CollectorRegistry:
     return registry
 
 
-def read_model_registry(danube: Danube) -> CollectorRegistry:
-    registry: Any = danube.extras.get("metrics.read_models")
-    if registry is None:
-        registry = CollectorRegistry(auto_describe=False)
-        registry.register(ReadModelCollector(danube))
-        danube.extras["metrics.read_models"] = registry
-    return registry  # type: ignore[no-any-return]
+def read_model_registry(danube: Core) -> CollectorRegistry:
+    """A registry over the read models, read at scrape time (cheap to make per scrape)."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(ReadModelCollector(danube))
+    return registry
 
 
-def metrics_enabled(danube: Danube) -> bool:
+def metrics_enabled(danube: Core) -> bool:
     """``observability.metrics_enabled`` of the config in force (default: on)."""
     return observability_of(danube.config.current()).metrics_enabled
 
 
-def exposition(danube: Danube, *, read_models: bool) -> bytes:
+def exposition(danube: Core, *, read_models: bool) -> bytes:
     """The text format of this process's metrics (and the read models', when asked)."""
     body = generate_latest(process_registry())
     if read_models:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from api.observability.server import MetricsServer
 
 if TYPE_CHECKING:
-    from api.bootstrap import Danube
+    from api.bootstrap import Core
     from api.processes import Supervisor
 
 log = logging.getLogger(__name__)
@@ -18,7 +18,7 @@ HEARTBEAT_SECONDS = 5.0
 HEARTBEAT_ROLES = ("dispatcher", "pod_adapter")
 
 
-def observe_process(danube: Danube, supervisor: Supervisor, role: str, address: str) -> None:
+def observe_process(danube: Core, supervisor: Supervisor, role: str, address: str) -> None:
     """Serve ``/metrics`` on ``address`` (unless empty) and beat for ``role``."""
     if address:
         server = MetricsServer(danube, address)
@@ -31,7 +31,7 @@ def observe_process(danube: Danube, supervisor: Supervisor, role: str, address: 
 class Heartbeat:
     """Beats every ``HEARTBEAT_SECONDS``; on a clean stop the role's row is removed."""
 
-    def __init__(self, danube: Danube, role: str, interval: float = HEARTBEAT_SECONDS) -> None:
+    def __init__(self, danube: Core, role: str, interval: float = HEARTBEAT_SECONDS) -> None:
         self.danube, self.role, self.interval = danube, role, interval
 
     def __call__(self, stopping: threading.Event) -> None:

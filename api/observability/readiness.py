@@ -15,6 +15,7 @@ from api.observability.process import HEARTBEAT_SECONDS
 
 if TYPE_CHECKING:
     from api.bootstrap import Danube
+    from api.triggers.loops import ConfigSyncLoop
 
 Check = Callable[[float], str]
 
@@ -23,7 +24,7 @@ class NotReadyError(Exception):
     pass
 
 
-def optional_checks(danube: Danube) -> dict[str, Check]:
+def optional_checks(danube: Danube, config_sync: ConfigSyncLoop | None) -> dict[str, Check]:
     """The checks that apply to this server's configuration, by name."""
     settings = danube.settings
     checks: dict[str, Check] = {}
@@ -35,8 +36,8 @@ def optional_checks(danube: Danube) -> dict[str, Check]:
         checks["oidc"] = lambda timeout: _built_in_issuer(danube)
     if settings.registry_url:
         checks["registry"] = lambda timeout: _registry(settings.registry_url, timeout)
-    if danube.config_sync is not None:
-        checks["config_sync"] = lambda timeout: _config_sync(danube)
+    if config_sync is not None:
+        checks["config_sync"] = lambda timeout: _config_sync(config_sync)
     for role in ("dispatcher", "pod_adapter"):
         checks[role] = lambda timeout, role=role: _heartbeat(danube, role)  # type: ignore[misc]
     return checks
@@ -95,9 +96,8 @@ def _registry(registry: str, timeout: float) -> str:
     return f"{url} answers {status}"
 
 
-def _config_sync(danube: Danube) -> str:
-    assert danube.config_sync is not None
-    ok, why = danube.config_sync.health.verdict()
+def _config_sync(config_sync: ConfigSyncLoop) -> str:
+    ok, why = config_sync.health.verdict()
     if not ok:
         raise NotReadyError(why)
     return why

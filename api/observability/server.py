@@ -17,7 +17,7 @@ from api.commands.errors import EXIT_FAILED, CommandError
 from api.observability.metrics import exposition, metrics_enabled
 
 if TYPE_CHECKING:
-    from api.bootstrap import Danube
+    from api.bootstrap import Core
 
 Start = Callable[[str, list[tuple[str, str]]], Any]
 
@@ -26,7 +26,7 @@ class MetricsServer:
     """Bound when built (an address in use stops start-up); serves in a supervised
     worker until the process stops."""
 
-    def __init__(self, danube: Danube, address: str) -> None:
+    def __init__(self, danube: Core, address: str) -> None:
         self.danube = danube
         host, _, port = address.rpartition(":")
         server_class: type[WSGIServer] = type(

@@ -27,7 +27,8 @@ INBOX_INTERVAL = 5.0
 class ConfigSyncLoop:
     """Syncs on start (the first sync clones), then every ``config_repo_sync_interval``
     and whenever woken (a push webhook for the config repository). ``on_accepted`` is
-    called after a sync that put a new config in force."""
+    called after a sync that put a new config in force (and so is every callback given to
+    ``when_accepted``)."""
 
     def __init__(self, danube: Danube, on_accepted: Callable[[], None] | None = None) -> None:
         settings = danube.settings
@@ -42,11 +43,14 @@ class ConfigSyncLoop:
         self.interval = settings.config_repo_sync_interval
         self._woken = threading.Event()
         self._danube = danube
-        self._on_accepted = on_accepted
+        self._on_accepted = [on_accepted] if on_accepted is not None else []
         self.health = SyncHealth(self.interval)  # metrics and readiness
 
     def wake(self) -> None:
         self._woken.set()
+
+    def when_accepted(self, callback: Callable[[], None]) -> None:
+        self._on_accepted.append(callback)
 
     def sync(self, *, allow_force_push: bool = False) -> SyncResult:
         result = self.policy.sync(allow_force_push=allow_force_push)
@@ -54,8 +58,9 @@ class ConfigSyncLoop:
         if result.outcome in {"accepted", "rejected", "force-pushed", "fetch-failed"}:
             log.info("config sync: %s %s %s", result.outcome, result.commit[:12], result.message)
         self._danube.webhook_secrets.forget()
-        if result.outcome == "accepted" and self._on_accepted is not None:
-            self._on_accepted()
+        if result.outcome == "accepted":
+            for callback in self._on_accepted:
+                callback()
         return result
 
     def __call__(self, stopping: threading.Event) -> None:
@@ -124,24 +129,38 @@ class InboxWorker:
                 log.exception("processing delivery %s failed", row["delivery_id"])
 
 
-def start_triggers(danube: Danube, supervisor: Supervisor, *, scheduler: bool = True) -> None:
+def config_sync_loop(danube: Danube) -> ConfigSyncLoop | None:
+    """The config sync of a process that schedules (None without a config repository).
+    Built before the HTTP app, which wakes it on a push and reads its health."""
+    return ConfigSyncLoop(danube) if danube.settings.config_repo_url else None
+
+
+def start_triggers(
+    danube: Danube, supervisor: Supervisor, *, scheduler: ConfigSyncLoop | bool | None = True
+) -> None:
     """The inbox worker, and unless ``scheduler`` is False (``danube scheduler`` runs
-    them) config sync and cron."""
+    them) config sync and cron. ``scheduler`` may be the config sync loop to run (the
+    one given to the HTTP app); True builds one."""
     inbox = InboxWorker(danube)
-    if scheduler:
-        start_scheduler(danube, supervisor, on_accepted=inbox.wake)
+    if scheduler is not False:
+        loop = config_sync_loop(danube) if scheduler is True else scheduler
+        start_scheduler(danube, supervisor, loop, on_accepted=inbox.wake)
     supervisor.add("inbox", inbox)
     supervisor.on_stop(inbox.wake)
 
 
 def start_scheduler(
-    danube: Danube, supervisor: Supervisor, on_accepted: Callable[[], None] | None = None
+    danube: Danube,
+    supervisor: Supervisor,
+    config_sync: ConfigSyncLoop | None,
+    on_accepted: Callable[[], None] | None = None,
 ) -> None:
     """Config sync (when a config repository is set) and cron."""
-    if danube.settings.config_repo_url:
-        danube.config_sync = ConfigSyncLoop(danube, on_accepted=on_accepted)
-        supervisor.add("config-sync", danube.config_sync)
-        supervisor.on_stop(danube.config_sync.wake)
+    if config_sync is not None:
+        if on_accepted is not None:
+            config_sync.when_accepted(on_accepted)
+        supervisor.add("config-sync", config_sync)
+        supervisor.on_stop(config_sync.wake)
     supervisor.add("cron", cron_loop(danube))
     if danube.settings.reaper_schedule:  # retention: a scheduled pass, once per due minute
         from api.retention import reaper_loop

@@ -169,6 +169,14 @@ class RunningStep(Protocol):
     def image(self) -> str: ...
     @property
     def timeout_seconds(self) -> float: ...
+
+
+class RecordedStep(Protocol):
+    """A step as its run recorded it (``Run.StepStarted``), sealed material included:
+    read from the event log, never from a read model."""
+
+    @property
+    def command(self) -> str: ...
     @property
     def env_sealed(self) -> Mapping[str, str] | None: ...
     @property
@@ -191,7 +199,7 @@ class StepMaterial(Protocol):
     ``destroy`` makes every piece sealed for the job unreadable for good and is
     idempotent. ``held`` lists the jobs that still have material that could be opened."""
 
-    def open(self, step: RunningStep) -> tuple[str, dict[str, str]]:
+    def open(self, step: RecordedStep) -> tuple[str, dict[str, str]]:
         """(the command as given, the environment)."""
 
     def destroy(self, job_id: JobId) -> None: ...

@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from uuid import UUID
@@ -33,12 +33,15 @@ from domain.execution.ports import (
     JobLaunch,
     JobOutput,
     Phase,
+    RunningStep,
     StepLaunch,
     StepMaterial,
     StepOutcome,
 )
+from domain.execution.relay import StepEnd, StepRelay
 from domain.ids import JobId, RunId
 from domain.runs.application import RunsService
+from domain.runs.entities import Step
 from domain.runs.errors import RunsError
 from domain.runs.states import JobState, StepState
 from domain.secrets.errors import SecretUnreadableError
@@ -61,6 +64,7 @@ class Reconciler:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sweep_interval: float = SWEEP_INTERVAL,
         workers: int = 0,
+        relay: StepRelay | None = None,
     ) -> None:
         self._executor, self._runs, self._view = executor, runs, view
         self._output, self._launch, self._material = output, launch, material
@@ -81,6 +85,9 @@ class Reconciler:
         # for one whose processes vanished (and write a failure into its finished log).
         self._finished: set[str] = set()
         self._missed: set[str] = set()  # busy jobs a tick wanted to look at
+        self._relay = relay
+        if relay is not None:
+            relay.serve(self._run_announced)
 
     def tick(self) -> None:
         active = {job.id: job for job in self._view.active_jobs()}
@@ -99,6 +106,7 @@ class Reconciler:
             self._material.destroy(ended)
             with self._lock:
                 self._held.discard(job_id)
+                self._forget_steps(job_id)
         self._sweep({JobId(UUID(job_id)) for job_id in active})
 
     def _handle(self, job: ActiveJob) -> None:
@@ -233,20 +241,10 @@ class Reconciler:
             self._held.add(job.id)
 
     def _finish_exited(self, job: ActiveJob, exit_code: int | None, why: str) -> None:
-        report = job.report or {}
-        if report.get("state") in {s.value for s in JobState if s.is_terminal}:
-            self._finish(job, JobState(report["state"]), report.get("reason", ""))
-        elif exit_code == 0:
-            self._finish(job, JobState.SUCCESS, "")
-        elif exit_code == 1:
-            self._finish(job, JobState.FAILURE, "the pipeline failed")
-        elif exit_code == 2:
-            self._finish(job, JobState.FAILURE, "the coordinator could not work with the master")
-        else:
-            detail = f" ({why})" if why else ""
-            self._finish(
-                job, JobState.FAILURE, f"the coordinator exited with code {exit_code}{detail}"
-            )
+        """The run decides how the job ended (its report, else the exit code), from the
+        event log: a report the read model has not folded yet still counts."""
+        ending = self._runs.ending_after_exit(_run_id(job), JobId(UUID(job.id)), exit_code, why)
+        self._finish(job, ending.state, ending.reason)
 
     def _finish(self, job: ActiveJob, state: JobState, reason: str) -> None:
         """Stop what runs, store all output and destroy the step material, then record
@@ -267,8 +265,20 @@ class Reconciler:
         self._executor.release(job_id)
         with self._lock:
             self._held.discard(job.id)
+            self._forget_steps(job.id)
             self._finished.add(job.id)
         self._ending.pop(job.id, None)
+
+    def _forget_steps(self, job_id: str) -> None:
+        """Under the lock: the job ended, its steps will not be started again."""
+        self._steps = {key for key in self._steps if key[0] != job_id}
+
+    def held_jobs(self) -> set[str]:
+        """The jobs this reconciler keeps any state of (ended ones only briefly: until
+        the read model stops listing them as active)."""
+        with self._lock:
+            steps = {job_id for job_id, _ in self._steps}
+            return self._held | steps | self._busy | self._finished | set(self._ending)
 
     def _timed_out(self, job: ActiveJob) -> bool:
         if not job.started_at:
@@ -276,12 +286,25 @@ class Reconciler:
         started = datetime.fromisoformat(job.started_at)
         return (self._clock() - started).total_seconds() > _max_duration(job)
 
-    def _start_steps(self, job: ActiveJob) -> None:
-        steps = self._view.running_steps(job.id)
+    def _run_announced(self, job: ActiveJob, step: RunningStep) -> None:
+        """A step whose start was just recorded in this process (``StepRelay``): run it
+        now rather than once the read model shows it, if this reconciler runs its job."""
+        with self._lock:
+            ours = job.id in self._held and job.id not in self._finished
+        if not ours or job.id in self._ending:
+            return  # the read model will show it; a tick decides
+        try:
+            self._start_steps(job, [step])
+        except Exception:  # e.g. its material cannot be opened yet: the tick retries
+            log.exception("starting step %s of job %s failed; will retry", step.number, job.id)
+
+    def _start_steps(self, job: ActiveJob, announced: Sequence[RunningStep] = ()) -> None:
+        steps = announced or self._view.running_steps(job.id)
         if not steps:
             return
         job_id = JobId(UUID(job.id))
         self._output.mask_secrets(job_id, job.pipeline, list(job.secrets_read or []))
+        recorded: dict[int, Step] | None = None  # read once, for the first step to start
         for step in steps:
             key = (job.id, step.number)
             with self._lock:
@@ -289,7 +312,9 @@ class Reconciler:
                     continue
                 self._steps.add(key)
             try:
-                command, env = self._material.open(step)
+                if recorded is None:  # sealed material: from the run, never a read model
+                    recorded = self._runs.get(_run_id(job)).job(job_id).steps
+                command, env = self._material.open(recorded[step.number])
             except SecretUnreadableError as error:
                 why = f"its sealed command or environment cannot be opened ({error})"
                 self._fail_step(job, step.number, why)
@@ -348,6 +373,8 @@ class Reconciler:
                 log_offset=end,
                 reason=outcome.reason,
             )
+            ended = StepEnd(outcome.state, outcome.exit_code, outcome.reason)
+            self._announce_end(job, step.number, ended)
         except RunsError as error:  # the job ended meanwhile and took the step with it
             log.debug("step %s of job %s: %s", step.number, job.id, error)
         except Exception:
@@ -368,8 +395,13 @@ class Reconciler:
                 log_offset=self._output.size(job_id),
                 reason=reason,
             )
+            self._announce_end(job, number, StepEnd(StepState.FAILURE, None, reason))
         except Exception:
             log.exception("could not record the failure of step %s of job %s", number, job.id)
+
+    def _announce_end(self, job: ActiveJob, number: int, end: StepEnd) -> None:
+        if self._relay is not None:
+            self._relay.ended(job.id, number, end)
 
 
 def _ending(step: StepLaunch, outcome: StepOutcome) -> str:

@@ -36,6 +36,7 @@ from domain.runs.errors import (
     StepConflictError,
     StepNotFoundError,
 )
+from domain.runs.outcome import Ending, after_exit, reported
 from domain.runs.states import JobState, StepState, can_transition, derive_run_state
 
 # Values a copy of a run may share with the original: they cannot change in place.
@@ -414,18 +415,30 @@ class Run(Aggregate):
         self.trigger_event(self.SecretRead, job_id=job_id, key=key, scope=scope)
         return True
 
-    def record_report(self, job_id: JobId, state: JobState, reason: str) -> bool:
-        """What the job's coordinator says of its outcome. The job ends with it once its
-        processes have exited (so its log is complete before its state is final)."""
+    def record_report(
+        self, job_id: JobId, succeeded: bool, message: str, failed_step: int = 0
+    ) -> bool:
+        """What the job's coordinator says of its outcome (``domain.runs.outcome``
+        decides what it means: a failure whose step timed out is a timeout). The job
+        ends with it once its processes have exited (so its log is complete before its
+        state is final), see ``ending_after_exit``."""
         job = self.job(job_id)
-        if job.report == (state, reason):
+        step = job.steps.get(failed_step) if failed_step else None
+        ending = reported(succeeded, message, step.state if step is not None else None)
+        if job.report == (ending.state, ending.reason):
             return False
         if job.state != JobState.RUNNING:
             raise IllegalTransitionError(str(job_id), job.state, "outcome reported")
-        if not state.is_terminal:
-            raise IllegalTransitionError(str(job_id), job.state, state)
-        self.trigger_event(self.JobReported, job_id=job_id, state=state.value, reason=reason)
+        self.trigger_event(
+            self.JobReported, job_id=job_id, state=ending.state.value, reason=ending.reason
+        )
         return True
+
+    def ending_after_exit(self, job_id: JobId, exit_code: int | None, why: str) -> Ending:
+        """How the job ended, now that its processes exited with ``exit_code``: as its
+        coordinator reported, else as the exit code says (``domain.runs.outcome``)."""
+        report = self.job(job_id).report
+        return after_exit(Ending(*report) if report is not None else None, exit_code, why)
 
     def wait(self, reason: str) -> bool:
         """Why the run is still queued (capacity, pipeline limit, draining); recorded
@@ -507,6 +520,8 @@ class Run(Aggregate):
                 timeout_seconds=self.timeout_seconds,
                 log_start=self.log_offset,
                 started_at=self.timestamp,
+                env_sealed=self.env_sealed,
+                command_sealed=self.command_sealed,
             )
 
     class StepFinished(Aggregate.Event):

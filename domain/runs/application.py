@@ -15,6 +15,7 @@ from domain.ids import JobId, RunId, job_id_for
 from domain.runs.aggregates import Run
 from domain.runs.entities import Artifact
 from domain.runs.errors import RunAlreadyExistsError, RunNotFinishedError, RunNotFoundError
+from domain.runs.outcome import Ending
 from domain.runs.states import JobState, StepState
 
 
@@ -190,8 +191,18 @@ class RunsService:
     def record_secret_read(self, run_id: RunId, job_id: JobId, key: str, scope: str) -> int:
         return self._update(run_id, lambda run: run.record_secret_read(job_id, key, scope))
 
-    def record_report(self, run_id: RunId, job_id: JobId, state: JobState, reason: str) -> int:
-        return self._update(run_id, lambda run: run.record_report(job_id, state, reason))
+    def record_report(
+        self, run_id: RunId, job_id: JobId, succeeded: bool, message: str, failed_step: int = 0
+    ) -> int:
+        return self._update(
+            run_id, lambda run: run.record_report(job_id, succeeded, message, failed_step)
+        )
+
+    def ending_after_exit(
+        self, run_id: RunId, job_id: JobId, exit_code: int | None, why: str
+    ) -> Ending:
+        """How a job whose processes exited ended (from what the run recorded)."""
+        return self.get(run_id).ending_after_exit(job_id, exit_code, why)
 
     def wait(self, run_id: RunId, reason: str) -> int:
         return self._update(run_id, lambda run: run.wait(reason))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -26,6 +27,10 @@ class Step:
     log_end: int | None = None
     reason: str = ""
     finished_at: datetime | None = None
+    # The environment and the command as given, sealed (``api.execution.material``): kept
+    # in the run for the executor only; no read model or query result copies them.
+    env_sealed: Mapping[str, str] | None = field(default=None, repr=False)
+    command_sealed: Mapping[str, str] | None = field(default=None, repr=False)
 
 
 # Written by the control plane when a job ends (signed provenance); never by the job.

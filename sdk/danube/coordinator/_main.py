@@ -16,6 +16,7 @@ import danube
 from danube import _runtime
 from danube._client import JobClient
 from danube._config import TOKEN_VAR, ClientConfig
+from danube._proto.v1 import job_service_pb2 as pb
 from danube.coordinator._loader import load_script, pipelines_in, select_pipeline
 from danube.errors import (
     AuthenticationError,
@@ -28,9 +29,11 @@ from danube.errors import (
     StepFailedError,
 )
 
-EXIT_SUCCESS = 0
-EXIT_FAILURE = 1
-EXIT_INFRASTRUCTURE = 2
+# The exit codes are the protocol's (CoordinatorExit): the master reads them when the
+# coordinator exits without a report it could record.
+EXIT_SUCCESS: int = pb.COORDINATOR_EXIT_SUCCESS
+EXIT_FAILURE: int = pb.COORDINATOR_EXIT_FAILURE
+EXIT_INFRASTRUCTURE: int = pb.COORDINATOR_EXIT_INFRASTRUCTURE
 
 DEFAULT_SCRIPT = "danubefile.py"
 MAX_MESSAGE_CHARS = 1_000

@@ -98,8 +98,7 @@ def make_world(store_config: StoreConfig, tmp_path: Path, **settings: Any) -> It
     )
     supervisor = Supervisor()
     start_projectors(danube, supervisor)
-    danube.config_sync = ConfigSyncLoop(danube)
-    yield ConfigWorld(danube, origin, danube.config_sync)
+    yield ConfigWorld(danube, origin, ConfigSyncLoop(danube))
     supervisor.stop()
     danube.close()
 

@@ -95,7 +95,9 @@ def serving(world: ConfigWorld) -> Iterator[Hooks]:
     """The world's HTTP app on a free port, until the block ends."""
     supervisor = Supervisor()
     port = free_port()
-    supervisor.add("http", HttpServer(create_app(world.danube), "127.0.0.1", port))
+    supervisor.add(
+        "http", HttpServer(create_app(world.danube, config_sync=world.loop), "127.0.0.1", port)
+    )
     hooks = Hooks(world, f"http://127.0.0.1:{port}")
     try:
         wait_until(lambda: up(hooks.url), what="the HTTP server")

@@ -21,10 +21,11 @@ from api.settings import Settings
 from domain.cause import Cause
 from domain.ids import JobId, RunId, job_id_for, new_run_id
 from domain.runs.application import RunRequest
+from domain.runs.states import TERMINAL as TERMINAL_STATES
 from projections.runs_view import JobView
 from tests.support import wait_until
 
-TERMINAL = {"success", "failure", "timeout", "cancelled"}
+TERMINAL = {state.value for state in TERMINAL_STATES}  # the strings the views hold
 USER = Cause(actor="user:test", trigger="manual")
 
 

@@ -162,6 +162,7 @@ def member(name: str, kind: bytes = tarfile.REGTYPE, link: str = "") -> tarfile.
         (tar_gz(member("hard", tarfile.LNKTYPE, "../x")), "outside"),
         (tar_gz(member("dev", tarfile.CHRTYPE)), "device"),
     ],
+    ids=["not-gzip", "absolute", "dotdot", "symlink-up", "symlink-absolute", "hardlink", "device"],
 )
 def test_a_directory_must_be_a_tar_gz_whose_members_stay_inside(
     job: Job, data: bytes, named: str

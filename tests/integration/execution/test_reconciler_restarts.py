@@ -24,6 +24,7 @@ from domain.execution.ports import (
     Stream,
 )
 from domain.execution.reconciler import DEFAULT_MAX_DURATION, Reconciler
+from domain.execution.relay import StepRelay
 from domain.ids import JobId, RunId, job_id_for, new_run_id
 from domain.runs.application import RunRequest, RunsService
 from domain.runs.states import JobState, StepState
@@ -128,6 +129,7 @@ class World:
         self,
         sweep_interval: float = 10.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        relay: StepRelay | None = None,
     ) -> Reconciler:
         def launch(job: ActiveJob) -> JobLaunch:
             return JobLaunch(
@@ -149,6 +151,7 @@ class World:
             self.material,
             clock=clock,
             sweep_interval=sweep_interval,
+            relay=relay,
         )
 
     def running_job(self) -> tuple[RunId, JobId]:

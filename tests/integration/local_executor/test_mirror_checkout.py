@@ -4,6 +4,7 @@ straight from the repository whenever the mirror cannot help."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -92,3 +93,35 @@ def test_a_repository_path_with_quotes_and_backslashes_stays_the_origin(
     )
     assert git("remote", "get-url", "origin", cwd=workspace) == str(odd.bare)
     assert (workspace / ".git" / "objects" / "info" / "alternates").exists()
+
+
+def test_a_workspace_from_the_mirror_has_what_a_clone_of_it_has(
+    origin: Origin, executors: Executors, sinks: Sinks, tmp_path: Path
+) -> None:
+    """Branches as origin/*, tags, a clean index and executable files, as ``git clone
+    --shared`` of the mirror would leave them: a pipeline's own git commands see no
+    difference."""
+    origin.commit({"run.sh": "#!/bin/sh\necho hi\n", "docs/a.txt": "a\n"}, "one")
+    (origin.work / "run.sh").chmod(0o755)
+    git("add", "run.sh", cwd=origin.work)
+    git("commit", "-qm", "executable", cwd=origin.work)
+    origin.tag("v1", annotated=True)
+    origin.push()
+    origin.switch("feature/x")
+    feature = origin.commit({"docs/b.txt": "b\n"}, "two")
+    origin.push("feature/x")
+    mirrors = GitMirrors(tmp_path / "mirrors")
+    workspace = prepared(executors(mirrors=mirrors), origin.file_url, feature, sinks())
+    clone = tmp_path / "clone"
+    subprocess.run(
+        ["git", "clone", "-q", "--shared", "--no-checkout", str(mirrors.path(origin.file_url)),
+         str(clone)], check=True)  # fmt: skip
+    git("checkout", "-q", "--detach", feature, cwd=clone)
+    refs = ["for-each-ref", "--format=%(refname) %(objectname) %(symref)"]
+    assert git(*refs, cwd=workspace) == git(*refs, cwd=clone)
+    assert "refs/remotes/origin/feature/x" in git(*refs, cwd=workspace)
+    assert git("ls-files", "-s", cwd=workspace) == git("ls-files", "-s", cwd=clone)
+    assert git("status", "--porcelain", cwd=workspace) == ""
+    assert git("describe", "--tags", "origin/main", cwd=workspace) == "v1"
+    assert os.access(workspace / "run.sh", os.X_OK)
+    assert (workspace / "docs" / "b.txt").read_text() == "b\n"

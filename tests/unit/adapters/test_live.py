@@ -96,3 +96,21 @@ def test_a_slow_subscriber_is_told_to_resync_and_the_others_keep_going() -> None
     assert fast == list(range(50))
     assert slow == list(range(10))  # what it had queued before it fell behind
     assert remaining == 1  # the slow one was dropped: no memory kept for it
+
+
+def test_a_subscriber_behind_gets_the_latest_item_of_each_key_once_in_publication_order() -> None:
+    async def scenario() -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+        fanout: Fanout[tuple[str, int]] = Fanout(
+            asyncio.get_running_loop(), key=lambda item: item[0]
+        )
+        behind, keeping_up = fanout.subscribe(maxsize=2), fanout.subscribe(maxsize=2)
+        taken = []
+        for item in [("a", 1), ("b", 1), ("a", 2), ("a", 3), ("b", 2)]:
+            fanout.publish(item)
+            await asyncio.sleep(0)  # delivered
+            taken.append(await keeping_up.get())
+        return [await behind.get(), await behind.get()], taken
+
+    behind, keeping_up = asyncio.run(scenario())
+    assert behind == [("a", 3), ("b", 2)]  # two keys: within its queue of two, no overflow
+    assert keeping_up == [("a", 1), ("b", 1), ("a", 2), ("a", 3), ("b", 2)]

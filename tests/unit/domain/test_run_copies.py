@@ -24,7 +24,7 @@ def busy_run() -> Run:
     run.start_step(job, 1, name="build", command="make", image="")
     run.record_artifact(job, Artifact("dist.tar.gz", "file", 3, "0" * 64))
     run.record_secret_read(job, "TOKEN", "pipeline")
-    run.record_report(job, JobState.SUCCESS, "")
+    run.record_report(job, True, "")
     run.spec["limits"] = {"cpu": ["1"]}
     return run
 

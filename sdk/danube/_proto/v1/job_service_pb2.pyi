@@ -33,6 +33,12 @@ class JobOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     JOB_OUTCOME_UNSPECIFIED: _ClassVar[JobOutcome]
     JOB_OUTCOME_SUCCESS: _ClassVar[JobOutcome]
     JOB_OUTCOME_FAILURE: _ClassVar[JobOutcome]
+
+class CoordinatorExit(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    COORDINATOR_EXIT_SUCCESS: _ClassVar[CoordinatorExit]
+    COORDINATOR_EXIT_FAILURE: _ClassVar[CoordinatorExit]
+    COORDINATOR_EXIT_INFRASTRUCTURE: _ClassVar[CoordinatorExit]
 OUTPUT_STREAM_UNSPECIFIED: OutputStream
 OUTPUT_STREAM_STDOUT: OutputStream
 OUTPUT_STREAM_STDERR: OutputStream
@@ -47,6 +53,9 @@ ARTIFACT_KIND_DIRECTORY: ArtifactKind
 JOB_OUTCOME_UNSPECIFIED: JobOutcome
 JOB_OUTCOME_SUCCESS: JobOutcome
 JOB_OUTCOME_FAILURE: JobOutcome
+COORDINATOR_EXIT_SUCCESS: CoordinatorExit
+COORDINATOR_EXIT_FAILURE: CoordinatorExit
+COORDINATOR_EXIT_INFRASTRUCTURE: CoordinatorExit
 
 class RunStepRequest(_message.Message):
     __slots__ = ("number", "name", "command", "image", "env", "timeout_seconds", "capture", "resume_offset")

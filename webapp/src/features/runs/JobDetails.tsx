@@ -17,7 +17,7 @@ export function JobDetails(props: { job: Job }): JSX.Element {
         <StatusBadge state={props.job.state} label={props.job.status.label} cancelling={props.job.cancelRequested && !props.job.status.terminal} />
         <span class="muted">{formatDuration(durationMs(props.job.startedAt, props.job.finishedAt))}</span>
         <Show when={props.job.reusedFrom}>
-          <span class="muted">reused from an earlier run (it had succeeded)</span>
+          <span class="muted">reused (it had succeeded before)</span>
         </Show>
       </div>
       <Show when={props.job.reason}>
@@ -73,7 +73,14 @@ export function JobDetails(props: { job: Job }): JSX.Element {
       </div>
 
       <h3>Log</h3>
-      <Show when={props.job.id} keyed>
+      <Show when={props.job.reusedFrom}>
+        <p class="muted">
+          This job was not run again: it had succeeded in job <span class="mono">{props.job.reusedFrom?.slice(0, 8)}</span>, whose log
+          this is.
+        </p>
+      </Show>
+      {/* A reused job ran nothing itself: its log is the one of the job it reuses. */}
+      <Show when={props.job.reusedFrom ?? props.job.id} keyed>
         {(id) => <LogViewer jobId={id} steps={props.job.steps} />}
       </Show>
 

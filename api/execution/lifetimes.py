@@ -1,0 +1,92 @@
+"""Per-job state has an end of life in every role.
+
+``JobStateReleaser`` is the worker of a process that answers jobs' calls but runs no
+reconciler (``danube server``): every JobService call registers the job's token with
+the job output, ``GetSecret`` the secret's value, and nothing else in that process ever
+closes them. It releases the state of each job the read model shows ended, ``grace``
+seconds after it first saw it so (a call admitted just before the job ended still finds
+its masks), and of a job the read model does not list after ``unknown_grace``."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from adapters.sql.wakeup import Wakeup
+from api.bootstrap import Danube
+from api.execution.outputs import LogOutputs
+from domain.execution.ports import ExecutionView
+from domain.runs.states import JobState
+
+if TYPE_CHECKING:
+    from api.grpc.server import GrpcServer
+    from api.processes import Supervisor
+
+log = logging.getLogger(__name__)
+
+RELEASE_INTERVAL = 5.0  # at least this often, whether or not the read models move
+RELEASE_GRACE = 2.0  # after the read model shows the job ended
+UNKNOWN_GRACE = 120.0  # a job the read model does not list (yet, or any more)
+
+
+class JobStateReleaser:
+    def __init__(
+        self,
+        logs: LogOutputs,
+        view: ExecutionView,
+        progress: Wakeup,
+        *,
+        interval: float = RELEASE_INTERVAL,
+        grace: float = RELEASE_GRACE,
+        unknown_grace: float = UNKNOWN_GRACE,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._logs, self._view, self._progress = logs, view, progress
+        self._interval, self._clock = interval, clock
+        self._grace = {True: grace, False: unknown_grace}
+        self._seen_ending: dict[str, float] = {}
+
+    def tick(self) -> int:
+        """Release what ended long enough ago; how many jobs were released."""
+        held = self._logs.held()
+        active = {job.id for job in self._view.active_jobs()}
+        now = self._clock()
+        ending: dict[str, bool] = {}  # not active: ended (True) or not listed (False)
+        for job_id in held - active:
+            job = self._view.job(job_id)
+            if job is None or JobState(job.state).is_terminal:
+                ending[job_id] = job is not None
+        # a job seen active again (or released meanwhile) is forgotten
+        self._seen_ending = {job: self._seen_ending.get(job, now) for job in ending}
+        ended = {
+            job
+            for job, since in self._seen_ending.items()
+            if now - since >= self._grace[ending[job]]
+        }
+        self._logs.release(ended)  # a job registered since ``held`` was read is not in it
+        if ended:
+            log.debug("released the state of %d ended jobs", len(ended))
+        return len(ended)
+
+    def __call__(self, stopping: threading.Event) -> None:
+        while not stopping.is_set():
+            generation = self._progress.generation()
+            self.tick()
+            wait = min(self._interval, max(self._grace[True], 0.1))
+            self._progress.wait(generation, wait)
+
+
+def job_state_releaser(danube: Danube) -> JobStateReleaser:
+    return JobStateReleaser(danube.logs, danube.views, danube.store.views.progress("runs"))
+
+
+def serve_jobs(danube: Danube, supervisor: Supervisor, address: str) -> GrpcServer:
+    """What ``danube server`` runs for job pods: the JobService, and the release of what
+    it keeps of each job (no reconciler runs there to close it)."""
+    from api.grpc.server import GrpcServer
+
+    supervisor.add("job-state", job_state_releaser(danube))
+    return GrpcServer(danube, address)
