@@ -23,7 +23,10 @@ def web_app() -> Path:
     if not (REPO / "webapp" / "package.json").exists():
         pytest.skip("no web app yet (webapp/package.json)")
     subprocess.run(["make", "--no-print-directory", "web"], cwd=REPO, check=True, timeout=600)
-    return REPO / "api" / "web" / "dist"
+    built = REPO / "api" / "web" / "dist"
+    if not (built / "index.html").is_file():
+        pytest.fail(f"the web app was not built into {built}: `make web` needs npm (Node.js 20)")
+    return built
 
 
 @pytest.fixture(scope="session")

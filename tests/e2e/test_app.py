@@ -17,6 +17,7 @@ def test_the_printed_url_leads_to_the_login_and_then_the_pipelines(
     assert seen["title"] == "Danube"
     assert ADMIN in seen["viewer"] and "platform" in seen["viewer"], seen["viewer"]
     assert seen["path"] == "/audit", "the app's own links navigate"
+    assert not any(seen["overflows"].values()), f"wider than a phone: {seen['overflows']}"
 
 
 def test_an_admin_sees_the_config_in_force_and_drains_and_undrains(

@@ -46,7 +46,19 @@ export async function logIn({ page, shot, user, password }) {
   await expectVisible(page.getByRole("heading", { name: "Queue" }), "the queue page");
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Audit" }).click();
   await expectVisible(page.getByRole("heading", { name: "Audit" }), "the audit page");
-  return { status: response.status(), deepStatus: deep.status(), title: await page.title(), viewer, path: new URL(page.url()).pathname };
+  await shot("audit");
+  const navigatedTo = new URL(page.url()).pathname;
+  // A narrow (phone) width: the pages still fit.
+  await page.setViewportSize({ width: 390, height: 844 });
+  const overflows = {};
+  for (const path of ["/", "/queue", "/audit", "/admin"]) {
+    await page.goto(path);
+    await page.waitForLoadState("networkidle");
+    const name = path === "/" ? "pipelines" : path.slice(1);
+    await shot(`narrow-${name}`);
+    overflows[name] = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
+  }
+  return { overflows, status: response.status(), deepStatus: deep.status(), title: await page.title(), viewer, path: navigatedTo };
 }
 
 /** Start a run from the pipeline page's Run button; the run page it lands on (id). */
