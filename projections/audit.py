@@ -20,6 +20,7 @@ from domain.runs.aggregates import Run
 from domain.schedules.aggregates import CronTrigger
 from domain.secrets.aggregates import Secret
 from domain.system.aggregates import System
+from domain.tokens.aggregates import ApiToken
 from domain.webhooks.aggregates import Delivery
 from projections.model import Column, ColumnType, Row, RowReader, Rows, Table
 
@@ -59,17 +60,20 @@ _OTHER_EVENTS = (
     Secret.Created, Secret.ValueSet, Secret.Removed, CronTrigger.Fired,
     Reaping.ImageDeleted, Reaping.Finished, AccessDenial.Recorded, System.SecretsKeyRotated,
 )  # fmt: skip
+_TOKEN_EVENTS = (ApiToken.Created, ApiToken.Revoked)  # personal API tokens
 # Fields shown as an entry's detail; nothing sealed, encrypted or bulky is ever named.
 _DETAIL = ("state", "reason", "key", "scope", "name", "kind", "size", "sha256", "commit",
            "outcome", "runs", "provider", "event", "minute", "run_id", "policy", "names",
            "freed", "repository", "digest", "tags", "operation", "code",
            "master_key_id", "rewrapped")  # fmt: skip
 
+_TOKEN_DETAIL = ("user", "token_id")  # whose API token, which one (never its hash)
+
 
 class AuditProjection:
     name = "audit"
     tables = (ENTRIES, SUBJECTS)
-    topics = frozenset(cls.TOPIC for cls in (*_RUN_EVENTS, *_OTHER_EVENTS))
+    topics = frozenset(cls.TOPIC for cls in (*_RUN_EVENTS, *_OTHER_EVENTS, *_TOKEN_EVENTS))
 
     def apply(self, event: Any, rows: Rows) -> None:
         topic = type(event).TOPIC
@@ -113,7 +117,8 @@ def _entry(event: Any, topic: str, subject: str, context: Row) -> Row:
             else "cron" if topic.startswith("danube:CronTrigger")
             else "system"
         )  # fmt: skip
-    detail = {key: _plain(getattr(event, key)) for key in _DETAIL if hasattr(event, key)}
+    keys = (*_DETAIL, *_TOKEN_DETAIL)
+    detail = {key: _plain(getattr(event, key)) for key in keys if hasattr(event, key)}
     if topic == Secret.ValueSet.TOPIC or topic == Secret.Removed.TOPIC:
         detail.update(scope=context["pipeline"] or "", key=context["name"] or "")
     if topic == ConfigRepository.Rejected.TOPIC:

@@ -5,6 +5,14 @@ or the browser session. Authorization (api/app, domain/auth) decides what they m
 
     identity = await authenticate(request)   # Request or WebSocket
     # None: nothing presented; Unauthenticated: something invalid was (-> 401)
+
+``authenticate`` counts the refusals it raises in ``danube_auth_denied_total``; a caller
+that refuses an anonymous request (401) or a forbidden one (403) counts its own.
+
+The users and teams an identity belongs to, as the policy should see them, come from
+``Directory(config_service, data_dir)``: ``users()``/``teams()`` are those of the config
+in force, or, with none in force, the first-start admin ``admin`` (``admin@danube.local``)
+as the only member of the global_admin team ``local-admins``.
 """
 
 from __future__ import annotations

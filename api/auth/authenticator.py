@@ -49,7 +49,11 @@ class Authenticator:
         if self.session is not None:
             name = await self.session(connection)
             if name is not None:
-                return await run_in_threadpool(self._identity, name, "session", "write")
+                try:
+                    return await run_in_threadpool(self._identity, name, "session", "write")
+                except Unauthenticated:
+                    connection.scope.get("session", {}).pop("user", None)  # gone from config
+                    raise
         return None
 
     def from_token(self, credential: str) -> Identity:

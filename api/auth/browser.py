@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import httpx
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.starlette_client import OAuth
 from fastapi import APIRouter, Request
@@ -52,7 +53,7 @@ class Browser:
                 return str(user["login"])  # a WebSocket cannot carry a new cookie back
             try:
                 session["user"] = await self._refreshed(user)
-            except (OAuthError, Unauthenticated) as error:
+            except (OAuthError, Unauthenticated, httpx.HTTPError, ValueError) as error:
                 session.pop("user", None)
                 raise Unauthenticated(f"your session has ended ({error}): log in again") from None
         return str(session["user"]["login"])
@@ -92,8 +93,9 @@ def browser_router(browser: Browser) -> APIRouter:
             redirect: Response = await browser.client.authorize_redirect(
                 request, browser.options.callback_url
             )
-        except Unauthenticated as error:  # the issuer cannot be reached
-            return error_page(f"cannot start the login: {error}", status=503)
+        except (httpx.HTTPError, ValueError) as error:  # the issuer cannot be reached
+            issuer = browser.options.issuer
+            return error_page(f"cannot reach the login service {issuer}: {error}", status=503)
         return redirect
 
     @router.get("/callback")
@@ -101,7 +103,7 @@ def browser_router(browser: Browser) -> APIRouter:
         try:
             token = await browser.client.authorize_access_token(request)
             record = await browser._session_record(token)
-        except (OAuthError, Unauthenticated) as error:
+        except (OAuthError, Unauthenticated, httpx.HTTPError, ValueError) as error:
             return error_page(f"login failed: {error}. Start again at /auth/login")
         next_path = safe_next(request.session.pop("next", "/"))
         request.session["user"] = record
@@ -121,6 +123,8 @@ def browser_router(browser: Browser) -> APIRouter:
             "issuer": browser.options.issuer,
             "client_id": CLI_CLIENT_ID,
             "scope": browser.options.cli_scopes,
+            # Dex lets public clients redirect to http://localhost:ANY-PORT only
+            "redirect_host": "127.0.0.1" if browser.options.built_in else "localhost",
         }
 
     return router

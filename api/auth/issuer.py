@@ -120,7 +120,6 @@ class Issuer:
             "authorization_endpoint": f"{base}/authorize",
             "token_endpoint": f"{base}/token",
             "jwks_uri": f"{base}/jwks",
-            "userinfo_endpoint": f"{base}/userinfo",
             "response_types_supported": ["code"],
             "grant_types_supported": ["authorization_code", "refresh_token"],
             "subject_types_supported": ["public"],

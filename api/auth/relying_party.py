@@ -24,10 +24,6 @@ REFETCH_EVERY = 5.0  # at most one refetch for unknown key ids per this many sec
 REFETCH_BURST = 3  # ...after a burst of this many (a rotation, then a second one)
 
 
-class IssuerUnavailableError(Exception):
-    pass
-
-
 class RelyingParty:
     def __init__(self, issuer: str, audience: str, timeout: float = 5.0) -> None:
         self.issuer, self.audience, self.timeout = issuer, audience, timeout
@@ -41,7 +37,7 @@ class RelyingParty:
             url = f"{self.issuer}/.well-known/openid-configuration"
             found = await self._get(url)
             if found.get("issuer") != self.issuer:
-                raise IssuerUnavailableError(
+                raise Unauthenticated(
                     f"{url} names issuer {found.get('issuer')!r}, expected {self.issuer!r}"
                 )
             self._metadata = found
@@ -91,7 +87,12 @@ class RelyingParty:
             raise Unauthenticated(f"cannot reach the OIDC issuer at {url}: {error}") from None
         if response.status_code != 200:
             raise Unauthenticated(f"the OIDC issuer answered {response.status_code} for {url}")
-        body: dict[str, Any] = response.json()
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise Unauthenticated(f"the OIDC issuer answered no JSON object for {url}")
         return body
 
 

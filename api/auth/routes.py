@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from api.app.tokens import TokenCommands
 from api.auth import authenticate, authenticator_of
 from api.auth.browser import Browser, browser_router
 from api.auth.identity import Identity, Unauthenticated
@@ -64,6 +65,10 @@ def install(app: FastAPI, danube: Danube) -> None:
     app.add_exception_handler(Unauthenticated, unauthenticated)
     app.include_router(router)
     app.include_router(browser_router(browser))
+    # read by api/graphql/tokens.py (apiTokens, createApiToken, revokeApiToken)
+    app.state.api_token_commands = TokenCommands(
+        danube.api_tokens, danube.tokens_view, danube.wait_for_views
+    )
     if options.built_in:
         key = load_or_create_key(danube.settings.data_dir)
         minter = Minter(key, options.issuer, options.audience, Lifetimes())

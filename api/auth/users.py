@@ -4,6 +4,7 @@ with a password once its password file exists, and have API tokens from the star
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import bcrypt
@@ -11,6 +12,11 @@ import bcrypt
 from api.auth import local_admin
 from domain.config.application import ConfigService
 from domain.config.model import Team, User
+
+
+@functools.cache
+def _dummy_hash() -> bytes:
+    return bcrypt.hashpw(b"no such user", bcrypt.gensalt(rounds=12))
 
 
 class Directory:
@@ -48,6 +54,7 @@ class Directory:
         """The user when ``password`` is theirs; None otherwise (unknown user included)."""
         user = self.find(login)
         if user is None or not password:
+            bcrypt.checkpw(b"x", _dummy_hash())  # as slow as a real check: no user enumeration
             return None
         if self.local() and user.name == local_admin.NAME:
             return user if local_admin.password_matches(self._data_dir, password) else None

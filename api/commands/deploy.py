@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from api.auth.options import CLI_CLIENT_ID
 from api.commands.errors import CommandError
 from api.settings import Settings
 
@@ -88,8 +89,10 @@ def static_passwords(path: Path) -> list[Document]:
 def dex_config(
     users: list[Document], issuer: str, client_id: str, redirect_uris: list[str]
 ) -> Document:
-    """Dex's config: the users as static passwords and Danube as its one client. The client
-    secret is not in it: Dex reads it from DANUBE_OIDC_CLIENT_SECRET, as the server does."""
+    """Dex's config: the users as static passwords and Danube as its client. The client
+    secret is not in it: Dex reads it from DANUBE_OIDC_CLIENT_SECRET, as the server does.
+    ``danube login`` is the public client ``danube-cli`` (loopback redirects, PKCE), which
+    Danube's client trusts so the CLI's ID tokens are issued for Danube's audience."""
     return {
         "issuer": issuer,
         "storage": {"type": "memory"},
@@ -103,7 +106,9 @@ def dex_config(
                 "name": "Danube",
                 "redirectURIs": redirect_uris,
                 "secretEnv": CLIENT_SECRET_VARIABLE,
-            }
+                "trustedPeers": [CLI_CLIENT_ID],
+            },
+            {"id": CLI_CLIENT_ID, "name": "Danube command line", "public": True},
         ],
         "staticPasswords": users,
     }

@@ -29,7 +29,7 @@ WAIT_SECONDS = 300.0
 class Loopback:
     """One redirect to ``http://127.0.0.1:PORT/callback``, then it stops listening."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.query: dict[str, str] = {}
         self.arrived = threading.Event()
         loopback = self
@@ -53,7 +53,7 @@ class Loopback:
                 pass
 
         self.http = HTTPServer(("127.0.0.1", 0), Handler)
-        self.redirect_uri = f"http://127.0.0.1:{self.http.server_address[1]}/callback"
+        self.redirect_uri = f"http://{host}:{self.http.server_address[1]}/callback"
 
     def wait(self, timeout: float) -> dict[str, str]:
         thread = threading.Thread(target=self.http.serve_forever, daemon=True)
@@ -80,7 +80,7 @@ def login(args: argparse.Namespace, settings: Settings) -> int:
         secrets.token_urlsafe(16),
         secrets.token_urlsafe(16),
     )
-    loopback = Loopback()
+    loopback = Loopback(str(where.get("redirect_host") or "127.0.0.1"))
     url = (
         discovery["authorization_endpoint"]
         + "?"

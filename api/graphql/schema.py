@@ -15,6 +15,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, Info
 
 from api.app import queries
@@ -23,6 +24,7 @@ from api.app.queries import MAX_LOG_CHUNK, MAX_PAGE, RunFilter, run_cursor
 from api.graphql import resolvers
 from api.graphql.context import subscriber
 from api.graphql.resolvers import act, ask
+from api.graphql.tokens import TokenMutation, TokenQuery
 from api.graphql.types import (
     AuditConnection,
     AuditEdge,
@@ -359,8 +361,8 @@ class DanubeSchema(strawberry.Schema):
 
 def build_schema() -> strawberry.Schema:
     return DanubeSchema(
-        query=Query,
-        mutation=Mutation,
+        query=merge_types("Query", (Query, TokenQuery)),
+        mutation=merge_types("Mutation", (Mutation, TokenMutation)),
         subscription=Subscription,
         extensions=[
             partial(QueryDepthLimiter, max_depth=MAX_DEPTH),

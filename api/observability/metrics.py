@@ -95,7 +95,7 @@ class DanubeMetrics:
         )
         self.auth_denied = Counter(
             "danube_auth_denied_total",
-            "Requests refused for missing or insufficient rights (0: no authentication yet).",
+            "Requests refused: unauthenticated (401) or not allowed (403).",
         )
         # Counted by the reaper (issue 17 part B); 0 for each kind until it frees something.
         self.reaper_freed_bytes = Counter(

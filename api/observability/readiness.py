@@ -31,6 +31,8 @@ def optional_checks(danube: Danube) -> dict[str, Check]:
         checks["kubernetes"] = lambda timeout: _kubernetes(danube, timeout)
     if settings.oidc_issuer:
         checks["oidc"] = lambda timeout: _oidc(settings.oidc_issuer, timeout)
+    else:
+        checks["oidc"] = lambda timeout: _built_in_issuer(danube)
     if settings.registry_url:
         checks["registry"] = lambda timeout: _registry(settings.registry_url, timeout)
     if danube.config_sync is not None:
@@ -62,7 +64,27 @@ def _oidc(issuer: str, timeout: float) -> str:
         raise NotReadyError(f"issuer discovery {url} did not answer JSON") from None
     if found != issuer:
         raise NotReadyError(f"issuer discovery names issuer {found!r}, expected {issuer!r}")
-    return f"issuer discovery answers at {url}"
+    jwks_uri = str(json.loads(body).get("jwks_uri") or "")
+    status, body = _get(jwks_uri, timeout) if jwks_uri else (0, b"")
+    try:
+        keys = json.loads(body).get("keys") if status == 200 else None
+    except (ValueError, AttributeError):
+        keys = None
+    if not keys:
+        raise NotReadyError(f"the issuer's JWKS {jwks_uri or '(none named)'} holds no keys")
+    return f"issuer discovery answers at {url}; its JWKS holds {len(keys)} key(s)"
+
+
+def _built_in_issuer(danube: Danube) -> str:
+    """The built-in issuer signs with a key in the data directory: it must load."""
+    from api.auth.keys import IssuerKeyError, load_or_create_key
+
+    try:
+        key = load_or_create_key(danube.settings.data_dir)
+    except (IssuerKeyError, OSError, ValueError) as error:
+        raise NotReadyError(f"the built-in issuer's signing key: {error}") from None
+    kid = (key.kid or "")[:12]
+    return f"built-in issuer at {danube.settings.public_url}/auth/issuer, key {kid}"
 
 
 def _registry(registry: str, timeout: float) -> str:

@@ -67,6 +67,9 @@ def serving(store_config: StoreConfig, tmp_path: Path, **settings: Any) -> Itera
     stopping = threading.Event()
     thread = threading.Thread(target=http, args=(stopping,), daemon=True)
     thread.start()
+    projectors = danube.store.projector_group(danube.projections)  # the read models follow
+    following = threading.Thread(target=projectors.follow, args=(stopping,), daemon=True)
+    following.start()
     try:
         wait_until(lambda: http_get(f"{url}/health")[0] == 200, what="the HTTP server")
         env = danube_env(store_config, DANUBE_DATA_DIR=str(data_dir))
@@ -74,6 +77,7 @@ def serving(store_config: StoreConfig, tmp_path: Path, **settings: Any) -> Itera
     finally:
         stopping.set()
         thread.join(10)
+        following.join(10)
         danube.close()
 
 

@@ -11,6 +11,7 @@ from adapters.sql.store import SqlStore
 from domain.cause import Cause
 from domain.tokens.application import ApiTokens
 from domain.tokens.errors import InvalidTokenRequestError, TokenNotFoundError, TokenRejectedError
+from projections.audit import AuditProjection, AuditView
 from projections.tokens import TokensProjection, TokensView
 
 CLI = Cause(actor="cli:test")
@@ -112,3 +113,23 @@ def test_the_read_model_lists_a_users_tokens_without_their_values(store: SqlStor
     assert rows[0]["revoked_at"] == "" and rows[0]["expires_at"] == ""
     assert all(second.token not in str(row) for row in rows)
     assert replay(store.feed, store.views, projection, check=True).matches
+
+
+def test_the_audit_trail_names_who_created_and_revoked_a_token(store: SqlStore) -> None:
+    tokens = ApiTokens(store.log)
+    new = tokens.create("alice", "deploy", "read", None, Cause(actor="cli:root"))
+    tokens.revoke(new.token_id, Cause(actor="user:alice"))
+    projection = AuditProjection()
+    projector = store.projector(projection)
+    projector.start()
+    projector.catch_up()
+    entries, _ = AuditView(store.views.reader(projection)).entries()
+    trail = [(e["action"], e["actor"], e["detail"]) for e in reversed(entries)]
+    assert trail == [
+        (
+            "ApiToken.Created",
+            "cli:root",
+            {"user": "alice", "token_id": new.token_id, "name": "deploy", "scope": "read"},
+        ),
+        ("ApiToken.Revoked", "user:alice", {"token_id": new.token_id}),
+    ]

@@ -16,13 +16,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from joserfc import jwt
 from joserfc.jwk import ECKey, RSAKey
 
 from adapters.sql.store import StoreConfig
 from tests.integration.auth.conftest import Server, call, serving
-from tests.support import stop_accepting
+from tests.support import free_port, stop_accepting
 
 AUDIENCE = "danube"
 
@@ -164,3 +165,17 @@ def test_tampered_unsigned_and_hmac_confused_tokens_are_refused(
         status, body = me(server, token)
         assert status == 401, (token, body)
         assert reason in body["detail"], body
+
+
+def test_an_unreachable_issuer_is_named_in_the_refusal(tmp_path: Path) -> None:
+    nowhere = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    config = StoreConfig(kind="sqlite", data_dir=tmp_path)
+    with serving(config, tmp_path, oidc_issuer=nowhere) as server:
+        key = rsa("k")
+        claims = {"iss": nowhere, "aud": AUDIENCE, "exp": int(time.time()) + 300}
+        status, body = me(server, jwt.encode({"alg": "RS256", "kid": "k"}, claims, key))
+        assert status == 401 and f"cannot reach the OIDC issuer at {nowhere}" in body["detail"]
+        login = httpx.get(f"{server.url}/auth/login", timeout=30)
+        assert (
+            login.status_code == 503 and f"cannot reach the login service {nowhere}" in login.text
+        )

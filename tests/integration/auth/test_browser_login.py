@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
 from adapters.sql.store import StoreConfig
 from api.auth import local_admin
+from api.auth.issuer import s256
 from api.auth.minting import Lifetimes
 from tests.integration.auth.conftest import Server, log_in
 
@@ -120,3 +122,65 @@ def test_a_session_near_its_tokens_expiry_is_refreshed_and_ends_when_it_cannot_b
         assert "your session has ended" in ended.json()["detail"]
         assert "danube_session=;" in ended.headers["set-cookie"]
         assert client.get(f"{server.url}/auth/me").status_code == 401
+
+
+def test_an_authorization_code_is_used_once_and_only_with_its_verifier(
+    server: Server, tmp_path: Path
+) -> None:
+    verifier = "v" * 64
+    params = {
+        "client_id": "danube-cli",
+        "redirect_uri": "http://127.0.0.1:9/callback",
+        "state": "s",
+        "nonce": "n",
+        "code_challenge": s256(verifier),
+        "scope": "openid",
+        "username": "admin@danube.local",  # the e-mail logs in too
+        "password": local_admin.read_password(tmp_path) or "",
+    }
+    token_url = f"{server.url}/auth/issuer/token"
+
+    def code() -> str:
+        posted = httpx.post(f"{server.url}/auth/issuer/authorize", data=params, timeout=30)
+        assert posted.status_code == 303, posted.text
+        return parse_qs(urlsplit(posted.headers["location"]).query)["code"][0]
+
+    def exchange(code: str, code_verifier: str) -> httpx.Response:
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": params["redirect_uri"],
+            "client_id": "danube-cli",
+            "code_verifier": code_verifier,
+        }
+        return httpx.post(token_url, data=form, timeout=30)
+
+    wrong = exchange(code(), "w" * 64)
+    assert (wrong.status_code, wrong.json()["error"]) == (400, "invalid_grant")
+    assert "code_verifier does not match" in wrong.json()["error_description"]
+    issued = code()
+    first = exchange(issued, verifier)
+    assert first.status_code == 200, first.text
+    assert {"id_token", "access_token", "refresh_token"} <= set(first.json())
+    again = exchange(issued, verifier)
+    assert (again.status_code, again.json()["error"]) == (400, "invalid_grant")
+    refreshed = httpx.post(
+        token_url,
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": first.json()["refresh_token"],
+            "client_id": "danube-cli",
+        },
+        timeout=30,
+    )
+    assert refreshed.status_code == 200 and refreshed.json()["id_token"]
+    stolen = httpx.post(
+        token_url,
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": first.json()["refresh_token"],
+            "client_id": "danube",
+        },
+        timeout=30,
+    )
+    assert stolen.status_code == 400  # issued to another client

@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 from tests.integration.auth.conftest import Server, call
-from tests.support import DANUBE
+from tests.support import DANUBE, http_get
 
 
 def danube(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
@@ -51,7 +52,18 @@ def test_a_bad_expiry_is_refused_before_anything_is_stored(server: Server) -> No
     assert "admin" not in danube(server, "token", "list").stdout
 
 
-def test_requests_without_or_with_garbage_credentials_are_401(server: Server) -> None:
+def denied(server: Server) -> float:
+    text = http_get(f"{server.url}/metrics")[1].decode()
+    found = re.search(r"^danube_auth_denied_total (\S+)$", text, re.MULTILINE)
+    assert found, text[:2000]
+    return float(found.group(1))
+
+
+def test_requests_without_or_with_garbage_credentials_are_401_and_counted(
+    server: Server,
+) -> None:
+    before = denied(server)
     assert call(f"{server.url}/auth/me")[0] == 401
     status, body = call(f"{server.url}/auth/me", "dnb_0123456789abcdef_" + "x" * 43)
     assert (status, body["detail"]) == (401, "unknown API token")
+    assert denied(server) == before + 2

@@ -82,8 +82,11 @@ def test_users_log_in_to_dex_by_email_with_their_bcrypt_hash(tmp_path: Path) -> 
     assert logins["bob@example.com"]["username"] == "bob"
     assert config["enablePasswordDB"] is True
     assert config["issuer"] == "https://ci.example.com/dex"
-    (client,) = config["staticClients"]
+    client, cli = config["staticClients"]
     assert client["id"] == "danube"
+    # danube login: a public client (loopback redirects, PKCE) whose tokens Danube accepts
+    assert cli == {"id": "danube-cli", "name": "Danube command line", "public": True}
+    assert client["trustedPeers"] == ["danube-cli"]
     assert client["redirectURIs"] == ["https://ci.example.com/auth/callback"]
     # the client secret is not in the config: Dex reads the variable the server reads
     assert client["secretEnv"] == "DANUBE_OIDC_CLIENT_SECRET"

@@ -85,10 +85,13 @@ def test_a_hung_dependency_fails_its_check_in_time_and_does_not_hang_the_probe(
 
 class Issuer(BaseHTTPRequestHandler):
     issuer = ""
+    keys: list[dict[str, str]] = [{"kty": "RSA", "kid": "k1", "n": "sXch", "e": "AQAB"}]
 
     def do_GET(self) -> None:
         body = json.dumps({"issuer": self.issuer, "jwks_uri": f"{self.issuer}/keys"}).encode()
-        found = self.path == "/.well-known/openid-configuration"
+        if self.path == "/keys":
+            body = json.dumps({"keys": self.keys}).encode()
+        found = self.path in ("/.well-known/openid-configuration", "/keys")
         self.send_response(200 if found else 404)
         self.send_header("Content-Type", "application/json")
         self.end_headers()
@@ -148,7 +151,8 @@ def test_configured_dependencies_that_answer_are_ready_and_say_why(
     assert status == 200, checks
     assert checks["oidc"] == {
         "ok": True,
-        "detail": f"issuer discovery answers at {issuer}/.well-known/openid-configuration",
+        "detail": f"issuer discovery answers at {issuer}/.well-known/openid-configuration; "
+        "its JWKS holds 1 key(s)",
     }
     assert checks["registry"] == {"ok": True, "detail": f"{registry}/v2/ answers 200"}
     assert "kubernetes" not in checks and "config_sync" not in checks  # not configured
@@ -270,3 +274,40 @@ def test_readiness_fails_while_postgresql_is_gone_and_recovers_when_it_is_back(
     finally:
         supervisor.stop()
         danube.close()
+
+
+def test_an_issuer_without_signing_keys_is_not_ready(
+    store_config: StoreConfig, tmp_path: Path, issuer: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(Issuer, "keys", [])
+    danube = built(store_config, tmp_path, oidc_issuer=issuer)
+    url, supervisor = serve(danube)
+    try:
+        status, checks, _ = readiness(url)
+    finally:
+        supervisor.stop()
+        danube.close()
+    assert status == 503
+    assert checks["oidc"] == {
+        "ok": False,
+        "error": f"the issuer's JWKS {issuer}/keys holds no keys",
+    }
+
+
+def test_the_built_in_issuer_is_ready_when_its_signing_key_loads(
+    store_config: StoreConfig, tmp_path: Path
+) -> None:
+    danube = built(store_config, tmp_path)  # no DANUBE_OIDC_ISSUER: the built-in issuer
+    url, supervisor = serve(danube)
+    try:
+        status, checks, _ = readiness(url)
+        assert checks["oidc"]["ok"] is True, checks
+        public = danube.settings.public_url
+        assert checks["oidc"]["detail"].startswith(f"built-in issuer at {public}/auth/issuer, key ")
+        (danube.settings.data_dir.resolve() / "oidc-issuer-key.pem").chmod(0o644)
+        status, checks, _ = readiness(url)
+    finally:
+        supervisor.stop()
+        danube.close()
+    assert status == 503
+    assert "is readable by others: chmod 600 it" in checks["oidc"]["error"]
