@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
+from api.app.live import RECHECK_SECONDS
 from api.app.principal import ANONYMOUS, Principal, refused
 from api.app.wiring import of_app
 from api.auth import Unauthenticated, authenticate
@@ -22,7 +23,8 @@ class Caller:
     principal: Principal
     """Who asks, under the config in force when the request arrived."""
     again: Callable[[], Principal]
-    """Who asks under the config in force now (for subscriptions that outlive a config)."""
+    """Who asks under the config in force now, give or take ``RECHECK_SECONDS`` (for
+    subscriptions that outlive a config; cheap enough to call in the event loop)."""
 
 
 def with_bearer(connection: HTTPConnection, authorization: str) -> HTTPConnection:
@@ -45,9 +47,10 @@ async def caller_of(connection: HTTPConnection) -> Caller:
         return Caller(ANONYMOUS, lambda: ANONYMOUS)
 
     def again() -> Principal:
-        return app.principals.resolve(identity)
+        return app.principals.resolve(identity, stale_ok=RECHECK_SECONDS)
 
-    return Caller(await run_in_threadpool(again), again)
+    now = await run_in_threadpool(app.principals.resolve, identity)
+    return Caller(now, again)
 
 
 async def principal_of(connection: HTTPConnection) -> Principal:

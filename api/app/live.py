@@ -31,7 +31,9 @@ Asker = Callable[[], Principal]
 
 class _Rights:
     """A subscriber's principal, looked at again (at most every ``RECHECK_SECONDS``) so a
-    config change that removes its access ends the subscription with a refusal."""
+    config change that removes its access ends the subscription with a refusal. The
+    look is cheap (the principal is cached per config, the config looked up at most once
+    a second per process); the check runs again only when the principal changed."""
 
     def __init__(self, asker: Asker, check: Callable[[Principal], Any]) -> None:
         self._asker, self._check = asker, check
@@ -43,8 +45,11 @@ class _Rights:
         if time.monotonic() - self._checked < RECHECK_SECONDS:
             return
         self._checked = time.monotonic()
-        self.principal = await asyncio.to_thread(self._asker)
-        await asyncio.to_thread(self._check, self.principal)
+        principal = self._asker()
+        if principal is self.principal:
+            return
+        self.principal = principal
+        await asyncio.to_thread(self._check, principal)
 
 
 LOG_BATCH = 256 * 1024
