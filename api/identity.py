@@ -22,9 +22,9 @@ from api.auth import Unauthenticated, authenticate
 class Caller:
     principal: Principal
     """Who asks, under the config in force when the request arrived."""
-    again: Callable[[], Principal]
+    again: Callable[[bool], Principal | None]
     """Who asks under the config in force now, give or take ``RECHECK_SECONDS`` (for
-    subscriptions that outlive a config; cheap enough to call in the event loop)."""
+    subscriptions that outlive a config). ``again(False)``: without I/O, or None."""
 
 
 def with_bearer(connection: HTTPConnection, authorization: str) -> HTTPConnection:
@@ -41,16 +41,24 @@ async def caller_of(connection: HTTPConnection) -> Caller:
     try:
         identity = await authenticate(connection)
     except Unauthenticated as error:
-        principal = refused(str(error))
-        return Caller(principal, lambda: principal)
+        return _fixed(refused(str(error)))
     if identity is None:
-        return Caller(ANONYMOUS, lambda: ANONYMOUS)
+        return _fixed(ANONYMOUS)
 
-    def again() -> Principal:
+    def again(io: bool = True) -> Principal | None:
+        if not io:
+            return app.principals.cached(identity, RECHECK_SECONDS)
         return app.principals.resolve(identity, stale_ok=RECHECK_SECONDS)
 
     now = await run_in_threadpool(app.principals.resolve, identity)
     return Caller(now, again)
+
+
+def _fixed(principal: Principal) -> Caller:
+    def again(io: bool = True) -> Principal | None:
+        return principal
+
+    return Caller(principal, again)
 
 
 async def principal_of(connection: HTTPConnection) -> Principal:

@@ -126,6 +126,14 @@ class Principals:
         self._cached_for: Any = None
         self._lock = threading.Lock()
 
+    def cached(self, identity: IdentityLike | None, stale_ok: float) -> Principal | None:
+        """``resolve(identity, stale_ok=...)`` when that needs no I/O (the config was
+        looked up less than ``stale_ok`` seconds ago), else None: safe in an event loop."""
+        last = self._last
+        if identity is None or last is None or time.monotonic() - last[0] >= stale_ok:
+            return None if identity is not None else ANONYMOUS
+        return self.resolve(identity, stale_ok=stale_ok)
+
     def resolve(self, identity: IdentityLike | None, *, stale_ok: float = 0.0) -> Principal:
         """The principal ``identity`` is under the config in force now (``stale_ok``:
         or as of at most that many seconds ago, for the many live subscribers that look
