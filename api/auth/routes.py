@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -24,6 +25,7 @@ from api.http.errors import ErrorBody, errors
 from api.observability.metrics import danube_metrics
 
 router = APIRouter(prefix="/auth", tags=["auth"])
+log = logging.getLogger(__name__)
 
 
 class Me(BaseModel):
@@ -74,6 +76,13 @@ def install(app: FastAPI, danube: Danube) -> None:
         minter = Minter(key, options.issuer, options.audience, Lifetimes())
         app.state.oidc_issuer = Issuer(options, minter, authenticator.directory)
         app.include_router(issuer_router(app.state.oidc_issuer))
+    if options.cookie_secure and options.public_url.startswith("http://"):
+        log.warning(
+            "the session cookie is Secure but DANUBE_PUBLIC_URL (%s) is plain http: browsers "
+            "will not keep it, so no one stays logged in; serve https, or set "
+            "DANUBE_SESSION_COOKIE_SECURE=false",
+            options.public_url,
+        )
     cookie_key = master_key(danube.settings).derive(b"danube session cookies")
     app.add_middleware(
         SessionCookies, key=cookie_key, name=SESSION_COOKIE, secure=options.cookie_secure

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import re
 import subprocess
+from pathlib import Path
 
+import pytest
+
+from api.bootstrap import build
+from api.http.app import create_app
+from api.settings import load_settings
 from tests.integration.auth.conftest import Server, call
 from tests.support import DANUBE, http_get
 
@@ -67,3 +73,17 @@ def test_requests_without_or_with_garbage_credentials_are_401_and_counted(
     status, body = call(f"{server.url}/auth/me", "dnb_0123456789abcdef_" + "x" * 43)
     assert (status, body["detail"]) == (401, "unknown API token")
     assert denied(server) == before + 2
+
+
+def test_a_secure_cookie_over_plain_http_is_warned_about(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    for public_url, warned in (("http://ci.example.com", True), ("https://ci.example.com", False)):
+        caplog.clear()
+        danube = build(load_settings(data_dir=tmp_path, public_url=public_url))
+        try:
+            create_app(danube)
+        finally:
+            danube.close()
+        found = [r.getMessage() for r in caplog.records if "session cookie is Secure" in r.message]
+        assert bool(found) is warned, found
