@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
+from api.app.live import RECHECK_SECONDS
 from api.app.principal import ANONYMOUS, Principal, refused
 from api.app.wiring import of_app
 from api.auth import Unauthenticated, authenticate
@@ -21,8 +22,9 @@ from api.auth import Unauthenticated, authenticate
 class Caller:
     principal: Principal
     """Who asks, under the config in force when the request arrived."""
-    again: Callable[[], Principal]
-    """Who asks under the config in force now (for subscriptions that outlive a config)."""
+    again: Callable[[bool], Principal | None]
+    """Who asks under the config in force now, give or take ``RECHECK_SECONDS`` (for
+    subscriptions that outlive a config). ``again(False)``: without I/O, or None."""
 
 
 def with_bearer(connection: HTTPConnection, authorization: str) -> HTTPConnection:
@@ -39,15 +41,24 @@ async def caller_of(connection: HTTPConnection) -> Caller:
     try:
         identity = await authenticate(connection)
     except Unauthenticated as error:
-        principal = refused(str(error))
-        return Caller(principal, lambda: principal)
+        return _fixed(refused(str(error)))
     if identity is None:
-        return Caller(ANONYMOUS, lambda: ANONYMOUS)
+        return _fixed(ANONYMOUS)
 
-    def again() -> Principal:
-        return app.principals.resolve(identity)
+    def again(io: bool = True) -> Principal | None:
+        if not io:
+            return app.principals.cached(identity, RECHECK_SECONDS)
+        return app.principals.resolve(identity, stale_ok=RECHECK_SECONDS)
 
-    return Caller(await run_in_threadpool(again), again)
+    now = await run_in_threadpool(app.principals.resolve, identity)
+    return Caller(now, again)
+
+
+def _fixed(principal: Principal) -> Caller:
+    def again(io: bool = True) -> Principal | None:
+        return principal
+
+    return Caller(principal, again)
 
 
 async def principal_of(connection: HTTPConnection) -> Principal:

@@ -96,7 +96,8 @@ def serve(port: int, data: Path) -> None:
         danube.runs.request_run(request, Cause(actor="bench"))
         return job_id_for(run_id, "main").hex
 
-    print("ready", flush=True)
+    token = danube.api_tokens.create("admin", "bench", "write", None, Cause(actor="bench"))
+    print("ready", token.token, flush=True)  # the local admin's: a global admin
     for line in sys.stdin:
         command, *rest = line.split()
         if command == "log":
@@ -123,11 +124,18 @@ def make_repo(path: Path, danubefile: str, files: dict[str, str] | None = None) 
 
 # ---- the clients -------------------------------------------------------------------
 
+AUTH: dict[str, str] = {}  # the server's token for its clients
+
 
 async def subscription(url: str, query: str, variables: dict[str, Any], sink: Any) -> None:
     import websockets
 
-    async with websockets.connect(url, subprotocols=["graphql-transport-ws"], max_size=None) as ws:  # type: ignore[list-item]
+    async with websockets.connect(
+        url,
+        subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+        max_size=None,
+        additional_headers=AUTH,
+    ) as ws:
         await ws.send(json.dumps({"type": "connection_init"}))
         await ws.recv()
         payload = {"query": query, "variables": variables}
@@ -219,7 +227,7 @@ async def bench(port: int, server: subprocess.Popen[str], go: Path) -> dict[str,
     baseline_started = time.monotonic()
     query = '{ log(jobId: "JOB", limit: 1048576) { nextOffset } }'.replace("JOB", job_id)
     body = json.dumps({"query": query}).encode()
-    headers = {"Content-Type": "application/json"}
+    headers = {"Content-Type": "application/json", **AUTH}
     request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", body, headers)
     await asyncio.to_thread(lambda: urllib.request.urlopen(request, timeout=60).read())
     baseline_seconds = time.monotonic() - baseline_started
@@ -291,7 +299,9 @@ def main() -> None:
         )
         try:
             assert server.stdout is not None
-            assert server.stdout.readline().strip() == "ready"
+            ready, token = server.stdout.readline().split()
+            assert ready == "ready"
+            AUTH["Authorization"] = f"Bearer {token}"
             figures = asyncio.run(bench(port, server, Path(tmp) / "go"))
         finally:
             server.terminate()

@@ -109,13 +109,19 @@ def http_get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
 _BEARER: dict[str, str] = {}
 
 
-def sign_in(url: str, danube: Any, user: str = "", scope: str = "write") -> str:
+def sign_in(
+    url: str, danube: Any = None, user: str = "", scope: str = "write", token: str = ""
+) -> str:
     """THE way tests authenticate: mint a personal API token of ``user`` on ``danube``'s
     store and present it from now on with every request to ``url`` that ``http_get``
     and ``auth_headers`` make. Returns it. Default user: a global admin (the first-start
-    local admin while no config is in force, else a member of a global_admin team)."""
+    local admin while no config is in force, else a member of a global_admin team).
+    With ``token`` (minted elsewhere: ``danube token create``), present that one."""
     from domain.cause import Cause
 
+    if token:
+        _BEARER[url.rstrip("/")] = token
+        return token
     user = user or a_global_admin(danube)
     new = danube.api_tokens.create(user, "tests", scope, None, Cause(actor="operator"))
     _BEARER[url.rstrip("/")] = new.token

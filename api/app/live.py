@@ -26,26 +26,37 @@ from domain.auth.policy import Action
 T = TypeVar("T")
 REREAD_SECONDS = 1.0  # a subscriber re-reads at least this often, woken or not
 RECHECK_SECONDS = 1.0  # and looks at its rights again at most this often
-Asker = Callable[[], Principal]
-"""The principal of a subscriber as of now (resolved against the config in force)."""
+Asker = Callable[[bool], Principal | None]
+"""The principal of a subscriber as of now (resolved against the config in force);
+``asker(False)`` answers without I/O or not at all (None), for the event loop."""
 
 
 class _Rights:
     """A subscriber's principal, looked at again (at most every ``RECHECK_SECONDS``) so a
-    config change that removes its access ends the subscription with a refusal."""
+    config change that removes its access ends the subscription with a refusal. The
+    look is cheap (the principal is cached per config, the config looked up at most once
+    a second per process); the check runs again only when the principal changed."""
 
     def __init__(self, asker: Asker, check: Callable[[Principal], Any]) -> None:
         self._asker, self._check = asker, check
         self._checked = time.monotonic()
-        self.principal = asker()
-        check(self.principal)
+        principal = asker(True)
+        assert principal is not None
+        self.principal = principal
+        check(principal)
 
     async def recheck(self) -> None:
         if time.monotonic() - self._checked < RECHECK_SECONDS:
             return
         self._checked = time.monotonic()
-        self.principal = await asyncio.to_thread(self._asker)
-        await asyncio.to_thread(self._check, self.principal)
+        principal = self._asker(False)
+        if principal is None:  # the config must be looked up: not in the event loop
+            principal = await asyncio.to_thread(self._asker, True)
+            assert principal is not None
+        if principal is self.principal:
+            return
+        self.principal = principal
+        await asyncio.to_thread(self._check, principal)
 
 
 LOG_BATCH = 256 * 1024

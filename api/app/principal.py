@@ -7,6 +7,7 @@ server's machine is the local operator; every command's cause comes from here.""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -120,15 +121,27 @@ class Principals:
         local_teams: Callable[[], Iterable[TeamLike]] = tuple,
     ) -> None:
         self._config, self._local_teams = config, local_teams
+        self._last: tuple[float, Config | None] | None = None  # (when looked up, config)
         self._cache: dict[Any, Principal] = {}
         self._cached_for: Any = None
         self._lock = threading.Lock()
 
-    def resolve(self, identity: IdentityLike | None) -> Principal:
-        """The principal ``identity`` is under the config in force now."""
+    def cached(self, identity: IdentityLike | None, stale_ok: float) -> Principal | None:
+        """``resolve(identity, stale_ok=...)`` when that needs no I/O (the config was
+        looked up less than ``stale_ok`` seconds ago), else None: safe in an event loop."""
+        last = self._last
+        if identity is None or last is None or time.monotonic() - last[0] >= stale_ok:
+            return None if identity is not None else ANONYMOUS
+        return self.resolve(identity, stale_ok=stale_ok)
+
+    def resolve(self, identity: IdentityLike | None, *, stale_ok: float = 0.0) -> Principal:
+        """The principal ``identity`` is under the config in force now (``stale_ok``:
+        or as of at most that many seconds ago, for the many live subscribers that look
+        again and again: one look-up of the config a second serves them all). The same
+        identity under the same config is the same ``Principal`` object."""
         if identity is None:
             return ANONYMOUS
-        config = self._config()
+        config = self._config_within(stale_ok)
         version = (id(config), config.commit if config is not None else None)
         key = (identity.name, identity.email, identity.scope)
         with self._lock:
@@ -142,6 +155,15 @@ class Principals:
             if self._cached_for == version and len(self._cache) < self.CACHED:
                 self._cache[key] = principal
         return principal
+
+    def _config_within(self, seconds: float) -> Config | None:
+        now = time.monotonic()
+        last = self._last
+        if seconds and last is not None and now - last[0] < seconds:
+            return last[1]
+        config = self._config()
+        self._last = (now, config)
+        return config
 
     def _resolve(self, identity: IdentityLike, config: Config | None) -> Principal:
         teams = config.teams if config is not None else tuple(self._local_teams())

@@ -16,7 +16,7 @@ import pytest
 from adapters.sql.store import StoreConfig
 from tests.integration.execution.cli_support import Cli, cli_for
 from tests.integration.execution.conftest import make_repo
-from tests.support import free_port, http_get, wait_until
+from tests.support import free_port, http_get, sign_in, wait_until
 
 HELLO = """
     from danube import pipeline, step
@@ -111,6 +111,17 @@ def test_up_runs_the_example_pipeline_on_first_start(cli: Cli) -> None:
         stderr=subprocess.DEVNULL,
     )
     try:
+        # After start-up: a token is an event, and the example runs on an empty log only.
+        wait_until(lambda: http_get(f"http://127.0.0.1:{port}/health")[0] == 200, timeout=60)
+        minted = subprocess.run(
+            [sys.executable, "-m", "api.cli", "token", "create", "admin"],
+            env=cli.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert minted.returncode == 0, minted.stderr
+        sign_in(f"http://127.0.0.1:{port}", token=minted.stdout.strip())
 
         def example_job() -> dict | None:  # type: ignore[type-arg]
             status, body = http_get(f"http://127.0.0.1:{port}/api/v1/jobs?pipeline=example")
