@@ -260,6 +260,12 @@ def operations(world: World) -> dict[str, tuple[str, Ask]]:
             SYSTEM,
             lambda w, r: g(w, r, "mutation { rotateSecretsKey { __typename } }"),
         ),
+        "query config": (SYSTEM, lambda w, r: g(w, r, "{ config { __typename } }")),
+        "query deliveries": (SYSTEM, lambda w, r: g(w, r, "{ deliveries { id } }")),
+        "mutation replayDelivery": (
+            SYSTEM,
+            lambda w, r: g(w, r, f'mutation {{ replayDelivery(id: "{uuid4()}") {{ __typename }} }}'),
+        ),
         "query apiTokens": (SIGNED_IN, lambda w, r: g(w, r, "{ apiTokens { name } }")),
         "mutation createApiToken": (
             SIGNED_IN,
@@ -371,6 +377,7 @@ MATRIX_KEYS = [
     "GET /api/v1/jobs/{job_id}/logs/stream", "POST /api/v1/jobs/{job_id}/cancel",
     "GET /api/v1/artifacts/{job_id}/{name}", "GET /api/v1/config",
     "GET /api/v1/webhooks/deliveries", "POST /api/v1/webhooks/deliveries/{delivery}/replay",
+    "query config", "query deliveries", "mutation replayDelivery",
 ]  # fmt: skip
 
 

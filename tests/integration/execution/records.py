@@ -75,7 +75,7 @@ class Rest:
     def text(self, path: str) -> str:
         status, body = http_get(f"{self.url}{path}")
         assert status == 200, (path, status, body)
-        return body.decode()
+        return body.decode(errors="replace")  # a log holds what the job wrote: any bytes
 
     def json(self, path: str) -> Any:
         return json.loads(self.text(path))
