@@ -45,8 +45,10 @@ lint: $(STAMP)
 deps:
 	bash tests/ensure-deps.sh
 
+# Spread over the machine's cores (pytest-xdist); a module's tests stay on one worker,
+# so a module-scoped server or store is built once. `$(BIN)/pytest PATH` runs a part.
 test: deps lint webtest
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadscope
 
 bench: $(STAMP)
 	for script in bench/*.py; do $(BIN)/python $$script; done
