@@ -7,6 +7,7 @@ const Pipeline = lazy(() => import("./pages/Pipeline"));
 const Run = lazy(() => import("./pages/Run"));
 const Login = lazy(() => import("./pages/Login"));
 const Queue = lazy(() => import("./pages/Queue"));
+const Tokens = lazy(() => import("./pages/Tokens"));
 const Audit = lazy(() => import("./pages/Audit"));
 const Admin = lazy(() => import("./pages/Admin"));
 const NotFound = lazy(() => import("./pages/NotFound"));
@@ -22,6 +23,7 @@ export function AppRoutes(): JSX.Element {
       <Route path="/queue" component={Queue} />
       <Route path="/audit" component={Audit} />
       <Route path="/admin" component={Admin} />
+      <Route path="/tokens" component={Tokens} />
       <Route path="*404" component={NotFound} />
     </>
   );

@@ -20,6 +20,7 @@ export function Layout(props: RouteSectionProps): JSX.Element {
           <A href="/queue">Queue</A>
           <A href="/audit">Audit</A>
           <A href="/admin">Admin</A>
+          <A href="/tokens">Tokens</A>
         </nav>
         <ViewerMenu />
       </header>
