@@ -13,7 +13,9 @@ export interface LiveOptions<T> {
   /** Computed at every (re)subscription: this is where resuming happens. */
   variables: () => Record<string, unknown>;
   onData: (value: T) => void;
-  /** After a reconnect: updates may have been missed while away; re-read what is shown. */
+  /** Once a subscription holds, first or after a reconnect: updates may have been missed
+   *  (between the page's first read and the subscription's start, or while away);
+   *  re-read what is shown. */
   onResync?: () => void;
   onComplete?: () => void;
   /** A refusal by the server (not a lost connection): no retry. */
@@ -38,8 +40,10 @@ export function live<T>(options: LiveOptions<T>): () => void {
 
   const status = (s: LiveStatus): void => options.onStatus?.(s);
 
-  // After a reconnect the page re-reads what it shows once the new subscription holds
-  // (its first message, or a second without error), not at every failed attempt.
+  // Once a subscription holds (its first message, or a second without error) the page
+  // re-reads what it shows: what changed after its first read and before the server
+  // listened (a short run that ended meanwhile), or while the connection was lost. Not
+  // at every failed attempt.
   let resync: ReturnType<typeof setTimeout> | undefined;
   const resyncNow = (): void => {
     if (resync === undefined) return;
@@ -80,8 +84,8 @@ export function live<T>(options: LiveOptions<T>): () => void {
         options.onComplete?.();
       },
     });
-    if (resuming) resync = setTimeout(resyncNow, 1000);
-    else status("live");
+    resync = setTimeout(resyncNow, 1000);
+    if (!resuming) status("live");
   };
 
   start();

@@ -130,6 +130,10 @@ describe("run updates after a reconnect", () => {
       },
     });
     server.calls[0]?.sink.next({ v: 3 });
+    // The first subscription holds: the page re-reads once (what changed between its
+    // first read and the subscription's start would be missed otherwise).
+    expect(onResync).toHaveBeenCalledOnce();
+    onResync.mockClear();
     server.calls[0]?.sink.error(new RequestError("closed", NETWORK_ERROR));
     await vi.advanceTimersByTimeAsync(5);
     // A reconnect that fails at once asks for nothing.
@@ -146,6 +150,21 @@ describe("run updates after a reconnect", () => {
     server.calls[2]?.sink.next({ v: 5 });
     server.calls[2]?.sink.next({ v: 4 });
     expect(shown).toEqual([3, 5]);
+    vi.useRealTimers();
+  });
+});
+
+describe("a first subscription", () => {
+  it("asks the page to re-read once it holds, even with no message", async () => {
+    vi.useFakeTimers();
+    const server = fakeSubscriptions();
+    const onResync = vi.fn();
+    live({ query: "subscription { x }", variables: () => ({}), subscribe: server.subscribe, onResync, onData: () => {} });
+    expect(onResync).not.toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(onResync).toHaveBeenCalledOnce();
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(onResync).toHaveBeenCalledOnce();
     vi.useRealTimers();
   });
 });
