@@ -7,11 +7,17 @@ request within a minute of the ID token's expiry refreshes it first."""
 from __future__ import annotations
 
 import time
+import warnings
 from typing import Any
 
 import httpx
 from authlib.integrations.base_client.errors import OAuthError
-from authlib.integrations.starlette_client import OAuth
+
+with warnings.catch_warnings():
+    # authlib 1.9 warns on import that its httpx client will move to httpx2; we use it as
+    # documented, and the warning would be the first line every `danube` process prints.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from authlib.integrations.starlette_client import OAuth
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.requests import HTTPConnection

@@ -30,9 +30,9 @@ def up(args: argparse.Namespace, settings: Settings) -> int:
 
         refuse_loopback_master(settings, settings.grpc_address)
     danube = build(settings)
-    _first_admin(danube)
     config_sync = config_sync_loop(danube)
     http = _http_server(danube, config_sync)
+    _first_admin(danube)  # once start-up can no longer fail on its address
     signals = StopSignals()  # a signal while starting stops cleanly once started
     danube.store.start_listening()  # PostgreSQL: other processes' commits (e.g. the CLI's)
     supervisor = Supervisor()
@@ -62,9 +62,9 @@ def server(args: argparse.Namespace, settings: Settings) -> int:
     from api.triggers.loops import config_sync_loop, start_triggers
 
     danube = build(settings)
-    _first_admin(danube)
     config_sync = None if args.no_scheduler else config_sync_loop(danube)
     http = _http_server(danube, config_sync)
+    _first_admin(danube)  # once start-up can no longer fail on its address
     signals = StopSignals()
     danube.store.start_listening()
     supervisor = Supervisor()

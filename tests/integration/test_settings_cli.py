@@ -39,6 +39,7 @@ def test_config_names_the_file_and_its_key_for_a_bad_value(tmp_path: Path) -> No
     config = tmp_path / "danube.toml"
     config.write_text('[server]\nbind_address = "localhost"\n')
     env = danube_env(StoreConfig(kind="sqlite", data_dir=tmp_path / "data"))
+    env.pop("DANUBE_BIND_ADDRESS")  # the file's value is the one under test
     result = danube("--config", str(config), "up", env=env)
     assert result.returncode == 2
     assert one_line(result) == (
@@ -58,8 +59,13 @@ def test_config_is_what_the_process_runs_with(tmp_path: Path) -> None:
     broken = tmp_path / "broken.toml"
     broken.write_text("[server\n")
     env = {k: v for k, v in danube_env(StoreConfig(kind="sqlite", data_dir=tmp_path)).items()}
-    for name in ("DANUBE_DATA_DIR", "DANUBE_LOG_LEVEL"):
-        env.pop(name, None)
+    for name in (
+        "DANUBE_DATA_DIR",
+        "DANUBE_LOG_LEVEL",
+        "DANUBE_BIND_ADDRESS",
+        "DANUBE_GRPC_ADDRESS",
+    ):
+        env.pop(name, None)  # the file's values are the ones under test
     env["DANUBE_CONFIG"] = str(broken)
     env["DANUBE_BIND_ADRESS"] = "127.0.0.1:1"  # a typo: warned about, not used
     process = subprocess.Popen(

@@ -120,7 +120,7 @@ def test_the_build_context_holds_every_copied_path(image: str) -> None:
 def test_the_server_build_installs_every_process_and_the_built_web_app(tmp_path: Path) -> None:
     context = tmp_path / "src"
     copy_context(IMAGES / "server.Dockerfile", context)
-    (context / "webapp/dist").mkdir(parents=True)
+    (context / "webapp/dist").mkdir(parents=True, exist_ok=True)  # copied if built here
     (context / "webapp/dist/index.html").write_text("<!doctype html><title>Danube</title>")
     result = build("server", context, tmp_path / "opt")
     assert result.returncode == 0, result.stderr[-3000:]

@@ -33,6 +33,15 @@ def requested(embedded: Embedded, danubefile: str = "") -> Any:
     return job_id
 
 
+def wakers(progress: Any) -> set[Any]:
+    """The wakers listening to a read model now (copied while other threads add some)."""
+    while True:
+        try:
+            return set(progress._events)
+        except RuntimeError:  # changed size while copied
+            continue
+
+
 def whole(chunks: list[dict[str, Any]], start: int = 0) -> str:
     offset = start
     for chunk in chunks:
@@ -108,14 +117,14 @@ def test_run_updated_reports_new_runs_of_a_pipeline_until_they_end(
     query = 'subscription { runUpdated(pipeline: "watched") { id state version jobs { state } } }'
 
     progress = embedded.danube.store.views.progress("runs")
-    listening = len(progress._events)  # wakers subscribed to the runs read model
+    before = wakers(progress)  # wakers subscribed to the runs read model
 
     async def watch() -> list[dict[str, Any]]:
         seen: list[dict[str, Any]] = []
         stream = subscribe(url, query)
         first = asyncio.ensure_future(stream.__anext__())
         await asyncio.to_thread(  # the subscription is listening before the run is requested
-            wait_until, lambda: len(progress._events) > listening, 30, "the subscription"
+            wait_until, lambda: wakers(progress) - before, 30, "the subscription"
         )
         run_id, _ = await asyncio.to_thread(embedded.request, NOOP, pipeline="watched")
         seen.append((await asyncio.wait_for(first, 60))["data"]["runUpdated"])
@@ -173,14 +182,14 @@ def test_run_updated_misses_none_of_many_runs_requested_at_once(
     embedded.danube.system.start_draining(Cause(actor="user:test"))  # they stay queued
     query = 'subscription { runUpdated(pipeline: "crowd") { id state } }'
     progress = embedded.danube.store.views.progress("runs")
-    listening = len(progress._events)
+    before = wakers(progress)
 
     async def watch() -> set[str]:
         seen: set[str] = set()
         stream = subscribe(url, query)
         first = asyncio.ensure_future(stream.__anext__())
         await asyncio.to_thread(
-            wait_until, lambda: len(progress._events) > listening, 30, "the subscription"
+            wait_until, lambda: wakers(progress) - before, 30, "the subscription"
         )
         requested = await asyncio.to_thread(
             lambda: {embedded.request(NOOP, pipeline="crowd")[0].hex for _ in range(80)}
@@ -356,14 +365,19 @@ def test_a_run_subscriber_too_far_behind_is_told_to_subscribe_again(
     embedded.danube.system.start_draining(Cause(actor="user:test"))  # they stay queued
     live = application(embedded.danube).live
     progress = embedded.danube.store.views.progress("runs")
-    listening = len(progress._events)
+    # A waker of its own (a count could miss it while an earlier test's waker leaves).
+    before = wakers(progress)
 
     async def behind() -> tuple[int, str]:
-        stream = live.runs(lambda: OPERATOR, RunFilter(pipeline="behind"))
+        stream = live.runs(lambda _fresh: OPERATOR, RunFilter(pipeline="behind"))
         first = asyncio.ensure_future(stream.__anext__())
-        await asyncio.to_thread(
-            wait_until, lambda: len(progress._events) > listening, 30, "the subscription"
-        )
+
+        def listening() -> bool:
+            if first.done():
+                first.result()  # refused: say why
+            return bool(wakers(progress) - before)
+
+        await asyncio.to_thread(wait_until, listening, 30, "the subscription")
         for _ in range(8):
             await asyncio.to_thread(embedded.request, NOOP, pipeline="behind")
         feed = live._feeds[RunFilter(pipeline="behind")]

@@ -19,7 +19,7 @@ from tests.integration.local_executor.conftest import (
 )
 from tests.integration.local_executor.processes import is_alive, live_members
 from tests.integration.local_executor.recorder import RecordingSink
-from tests.support import wait_for
+from tests.support import wait_for, wait_until
 
 Executors = Callable[..., LocalExecutor]
 Sinks = Callable[[], RecordingSink]
@@ -110,8 +110,9 @@ def test_stopping_the_coordinator_ends_its_whole_process_group(
     status = executor.status(job.job_id)
     assert (status.phase, status.reason) == (Phase.EXITED, "stopped: job timed out after 1h")
     assert status.exit_code == 128 + 15
-    assert not is_alive(child)
-    assert live_members(group) == []
+    # Killed (SIGKILL to the group): gone as soon as the kernel has ended them.
+    wait_until(lambda: not is_alive(child), timeout=5, what="the step's child to end")
+    wait_until(lambda: live_members(group) == [], timeout=5, what="the coordinator's group to end")
 
 
 def test_a_coordinator_ignoring_sigterm_is_killed_after_the_grace_period(

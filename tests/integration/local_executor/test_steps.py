@@ -18,7 +18,7 @@ from domain.runs.states import StepState
 from tests.integration.local_executor.conftest import RunningJob
 from tests.integration.local_executor.processes import is_alive, live_members
 from tests.integration.local_executor.recorder import RecordingSink
-from tests.support import wait_for
+from tests.support import wait_for, wait_until
 
 Sinks = Callable[[], RecordingSink]
 
@@ -122,8 +122,9 @@ def test_a_step_timeout_ends_its_whole_process_group(running_job: RunningJob, si
     assert outcome == StepOutcome(StepState.TIMEOUT, None, "step timed out after 0.5s")
     assert time.monotonic() - started < 5
     group, background = (int(n) for n in sink.data(Stream.STDOUT).split())
-    assert not is_alive(background)
-    assert live_members(group) == []
+    # Killed (SIGKILL to the group): gone as soon as the kernel has ended them.
+    wait_until(lambda: not is_alive(background), timeout=5, what="the background sleep to end")
+    wait_until(lambda: live_members(group) == [], timeout=5, what="the step's group to end")
 
 
 def test_a_step_ignoring_sigterm_is_killed_after_the_grace_period(
