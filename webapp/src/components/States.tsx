@@ -1,4 +1,4 @@
-import { Show, type JSX } from "solid-js";
+import { Match, Show, Switch, type JSX, type Resource } from "solid-js";
 
 export function Loading(props: { what?: string }): JSX.Element {
   return (
@@ -26,4 +26,31 @@ export function ErrorState(props: { error: unknown; retry?: () => void }): JSX.E
 
 export function EmptyState(props: { children: JSX.Element }): JSX.Element {
   return <div class="empty-state">{props.children}</div>;
+}
+
+/**
+ * A resource's four states in one place: its error (with a retry), loading (only before
+ * the first answer: a re-read keeps what is shown), empty, or its value.
+ */
+export function Resourced<T>(props: {
+  resource: Resource<T[]>;
+  retry: () => void;
+  what: string;
+  empty: JSX.Element;
+  children: (value: () => T[]) => JSX.Element;
+}): JSX.Element {
+  return (
+    <Switch>
+      <Match when={props.resource.error}>
+        <ErrorState error={props.resource.error} retry={props.retry} />
+      </Match>
+      <Match when={props.resource.latest === undefined}>
+        <Loading what={props.what} />
+      </Match>
+      <Match when={props.resource.latest?.length === 0}>
+        <EmptyState>{props.empty}</EmptyState>
+      </Match>
+      <Match when={props.resource.latest}>{(value) => props.children(value)}</Match>
+    </Switch>
+  );
 }

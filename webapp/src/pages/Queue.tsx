@@ -1,6 +1,6 @@
 import { A } from "@solidjs/router";
-import { For, Match, Show, Switch, createResource, createSignal, onCleanup, type JSX } from "solid-js";
-import { EmptyState, ErrorState, Loading } from "../components/States";
+import { For, Show, createResource, createSignal, onCleanup, type JSX } from "solid-js";
+import { Resourced } from "../components/States";
 import "../features/ops/ops.css";
 import { StatusBadge } from "../components/StatusBadge";
 import { fetchQueue, RUNS_CHANGED } from "../features/ops/queries";
@@ -48,67 +48,59 @@ export default function QueuePage(): JSX.Element {
           {liveStatus() === "live" ? "Live" : liveStatus() === "reconnecting" ? "Reconnecting…" : ""}
         </span>
       </div>
-      <Switch>
-        <Match when={queue.error}>
-          <ErrorState error={queue.error} retry={() => void refetch()} />
-        </Match>
-        <Match when={queue.latest === undefined}>
-          <Loading what="the queue" />
-        </Match>
-        <Match when={queue.latest?.length === 0}>
-          <EmptyState>
-            <p>Nothing is waiting: every requested job has started.</p>
-          </EmptyState>
-        </Match>
-        <Match when={queue.latest}>
-          {(entries) => (
-            <div class="card table-wrap">
-              <table class="list" aria-label="Waiting jobs">
-                <thead>
-                  <tr>
-                    <th class="num">#</th>
-                    <th>Pipeline</th>
-                    <th>Run</th>
-                    <th>Job</th>
-                    <th>State</th>
-                    <th class="hide-narrow">Waiting since</th>
-                    <th>Why it waits</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  <For each={entries()}>
-                    {(entry) => (
-                      <tr>
-                        <td class="num">{entry.position}</td>
-                        <td>
-                          <A href={`/pipelines/${encodeURIComponent(entry.job.pipeline)}`}>{entry.job.pipeline}</A>
-                        </td>
-                        <td>
-                          <A href={`/runs/${entry.job.runId}`} class="mono">
-                            {entry.job.runId.slice(0, 8)}
-                          </A>
-                        </td>
-                        <td>{entry.job.name}</td>
-                        <td>
-                          <StatusBadge state={entry.job.state} label={entry.job.status.label} />
-                        </td>
-                        <td class="hide-narrow" title={entry.job.requestedAt}>
-                          {timeAgo(entry.job.requestedAt)}
-                        </td>
-                        <td>
-                          <Show when={entry.reason} fallback={<span class="muted">next free slot</span>}>
-                            {entry.reason}
-                          </Show>
-                        </td>
-                      </tr>
-                    )}
-                  </For>
-                </tbody>
-              </table>
-            </div>
-          )}
-        </Match>
-      </Switch>
+      <Resourced
+        resource={queue}
+        retry={() => void refetch()}
+        what="the queue"
+        empty={<p>Nothing is waiting: every requested job has started.</p>}
+      >
+        {(entries) => (
+          <div class="card table-wrap">
+            <table class="list" aria-label="Waiting jobs">
+              <thead>
+                <tr>
+                  <th class="num">#</th>
+                  <th>Pipeline</th>
+                  <th>Run</th>
+                  <th>Job</th>
+                  <th>State</th>
+                  <th class="hide-narrow">Waiting since</th>
+                  <th>Why it waits</th>
+                </tr>
+              </thead>
+              <tbody>
+                <For each={entries()}>
+                  {(entry) => (
+                    <tr>
+                      <td class="num">{entry.position}</td>
+                      <td>
+                        <A href={`/pipelines/${encodeURIComponent(entry.job.pipeline)}`}>{entry.job.pipeline}</A>
+                      </td>
+                      <td>
+                        <A href={`/runs/${entry.job.runId}`} class="mono">
+                          {entry.job.runId.slice(0, 8)}
+                        </A>
+                      </td>
+                      <td>{entry.job.name}</td>
+                      <td>
+                        <StatusBadge state={entry.job.state} label={entry.job.status.label} />
+                      </td>
+                      <td class="hide-narrow" title={entry.job.requestedAt}>
+                        {timeAgo(entry.job.requestedAt)}
+                      </td>
+                      <td>
+                        <Show when={entry.reason} fallback={<span class="muted">next free slot</span>}>
+                          {entry.reason}
+                        </Show>
+                      </td>
+                    </tr>
+                  )}
+                </For>
+              </tbody>
+            </table>
+          </div>
+        )}
+      </Resourced>
     </section>
   );
 }

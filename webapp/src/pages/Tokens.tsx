@@ -1,5 +1,5 @@
-import { For, Match, Show, Switch, createResource, createSignal, type JSX } from "solid-js";
-import { EmptyState, ErrorState, Loading } from "../components/States";
+import { For, Show, createResource, createSignal, type JSX } from "solid-js";
+import { ErrorState, Resourced } from "../components/States";
 import "../features/ops/ops.css";
 import { createToken, fetchTokens, revokeToken, type TokenScope } from "../features/tokens/tokens";
 import { timeAgo } from "../lib/format";
@@ -91,59 +91,51 @@ export default function TokensPage(): JSX.Element {
         )}
       </Show>
       <Show when={problem()}>{(error) => <ErrorState error={error()} />}</Show>
-      <Switch>
-        <Match when={tokens.error}>
-          <ErrorState error={tokens.error} retry={() => void refetch()} />
-        </Match>
-        <Match when={tokens.latest === undefined}>
-          <Loading what="your tokens" />
-        </Match>
-        <Match when={tokens.latest?.length === 0}>
-          <EmptyState>
-            <p>You have no API tokens yet.</p>
-          </EmptyState>
-        </Match>
-        <Match when={tokens.latest}>
-          {(list) => (
-            <div class="card table-wrap">
-              <table class="list" aria-label="Your tokens">
-                <thead>
-                  <tr>
-                    <th>Name</th>
-                    <th>Scope</th>
-                    <th>Status</th>
-                    <th class="hide-narrow">Created</th>
-                    <th>Expires</th>
-                    <th />
-                  </tr>
-                </thead>
-                <tbody>
-                  <For each={list()}>
-                    {(token) => (
-                      <tr>
-                        <td>{token.name}</td>
-                        <td>{token.scope.toLowerCase()}</td>
-                        <td>{token.status}</td>
-                        <td class="hide-narrow" title={token.createdAt}>
-                          {timeAgo(token.createdAt)}
-                        </td>
-                        <td>{token.expiresAt ? new Date(token.expiresAt).toLocaleDateString() : "never"}</td>
-                        <td>
-                          <Show when={token.status === "active"}>
-                            <button type="button" onClick={() => void revoke(token.id)}>
-                              Revoke <span class="sr-only">{token.name}</span>
-                            </button>
-                          </Show>
-                        </td>
-                      </tr>
-                    )}
-                  </For>
-                </tbody>
-              </table>
-            </div>
-          )}
-        </Match>
-      </Switch>
+      <Resourced
+        resource={tokens}
+        retry={() => void refetch()}
+        what="your tokens"
+        empty={<p>You have no API tokens yet.</p>}
+      >
+        {(list) => (
+          <div class="card table-wrap">
+            <table class="list" aria-label="Your tokens">
+              <thead>
+                <tr>
+                  <th>Name</th>
+                  <th>Scope</th>
+                  <th>Status</th>
+                  <th class="hide-narrow">Created</th>
+                  <th>Expires</th>
+                  <th />
+                </tr>
+              </thead>
+              <tbody>
+                <For each={list()}>
+                  {(token) => (
+                    <tr>
+                      <td>{token.name}</td>
+                      <td>{token.scope.toLowerCase()}</td>
+                      <td>{token.status}</td>
+                      <td class="hide-narrow" title={token.createdAt}>
+                        {timeAgo(token.createdAt)}
+                      </td>
+                      <td>{token.expiresAt ? new Date(token.expiresAt).toLocaleDateString() : "never"}</td>
+                      <td>
+                        <Show when={token.status === "active"}>
+                          <button type="button" onClick={() => void revoke(token.id)}>
+                            Revoke <span class="sr-only">{token.name}</span>
+                          </button>
+                        </Show>
+                      </td>
+                    </tr>
+                  )}
+                </For>
+              </tbody>
+            </table>
+          </div>
+        )}
+      </Resourced>
     </section>
   );
 }
