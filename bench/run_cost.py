@@ -70,7 +70,17 @@ TEAMS_YAML = """
     apiVersion: danube.dev/v1
     kind: Team
     metadata: {name: bench}
-    spec: {members: []}
+    spec: {members: [bench@example.com], global_admin: true}
+"""
+
+# The bench's user; it calls the API with a personal token ``danube token create`` mints.
+USERS_YAML = """
+    apiVersion: danube.dev/v1
+    kind: User
+    metadata: {name: bench}
+    spec:
+      email: bench@example.com
+      password_hash: "$2b$04$i87TBk4MB3szPRRVdCunbeWD8IYRxLDB41ToReIE.Qw308ujEf9BS"
 """
 
 
@@ -119,6 +129,7 @@ class Client:
     def __init__(self, port: int) -> None:
         self._port = port
         self._local = threading.local()
+        self.token = ""
 
     def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         try:
@@ -132,6 +143,8 @@ class Client:
             conn = self._local.conn = http.client.HTTPConnection("127.0.0.1", self._port, 30)
         data = None if body is None else json.dumps(body).encode()
         headers = {"Content-Type": "application/json"} if data is not None else {}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
         try:
             conn.request(method, path, body=data, headers=headers)
             response = conn.getresponse()
@@ -184,11 +197,26 @@ class Server:
         self.client = Client(self.port)
 
     def wait_ready(self, timeout: float = 90.0) -> None:
+        """Until the config is in force (the bench's user can get a token) and the
+        pipeline is configured."""
         deadline = time.monotonic() + timeout
         last: Any = None
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"danube up exited {self.process.returncode}; see its log")
+            if not self.client.token:
+                minted = subprocess.run(
+                    [danube_bin(), "token", "create", "bench", "--scope", "write"],
+                    env=self.env,
+                    capture_output=True,
+                    text=True,
+                )
+                last = minted.stderr.strip()
+                if minted.returncode == 0:
+                    self.client.token = minted.stdout.strip()
+                else:
+                    time.sleep(0.2)
+                continue
             try:
                 status, reply = self.client.call("GET", "/api/v1/pipelines")
                 last = reply
@@ -419,6 +447,7 @@ def main() -> None:
         {
             f"pipelines/{PIPELINE}.yaml": PIPELINE_YAML.format(repository=repo),
             "teams.yaml": TEAMS_YAML,
+            "users.yaml": USERS_YAML,
         },
     )
     base = floor(repo, tmp, 20)
