@@ -15,9 +15,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from adapters.local.checkout import MirrorSource
+from adapters.local.environment import server_environment
 from adapters.local.job import LocalJob, LocalSettings
-from adapters.local.warm import CoordinatorPool
+from adapters.local.warm import CoordinatorPool, spawning
 from adapters.local.workspace import remove_tree
+from adapters.local.zygote import Zygote
 from domain.execution.ports import (
     JobLaunch,
     JobStatus,
@@ -47,19 +49,26 @@ class LocalExecutor:
         warm_command: Sequence[str] | None = None,
         mirrors: MirrorSource | None = None,
     ) -> None:
-        """``warm_coordinators`` idle coordinators (``warm_command``; by default the SDK's
-        warm coordinator, unless ``coordinator_command`` is another program) are kept
-        ready to be handed a job; 0: every coordinator starts cold. With ``mirrors``,
-        workspaces are cloned from a local mirror of their repository when it can hold
-        their commit."""
+        """``warm_coordinators`` idle coordinators are kept ready to be handed a job; 0:
+        every coordinator starts cold. By default (neither ``coordinator_command`` nor
+        ``warm_command`` given) they are forked by the SDK's zygote, which also forks one
+        at once for a job that finds none idle; with ``warm_command`` they are spawned
+        as that command. With ``mirrors``, workspaces are cloned from a local mirror of
+        their repository when it can hold their commit."""
         command = coordinator_command or [sys.executable, "-m", "danube.coordinator"]
-        if warm_command is None and coordinator_command is None:
-            warm_command = [sys.executable, "-m", "danube.coordinator.warm"]
         self._root = Path(root).absolute()
+        self._zygote: Zygote | None = None
         warm = None
-        if warm_coordinators > 0 and warm_command:
+        if warm_coordinators > 0 and warm_command is None and coordinator_command is None:
             self._root.mkdir(parents=True, exist_ok=True)
-            warm = CoordinatorPool(warm_command, self._root, warm_coordinators, kill_grace_seconds)
+            env = {**server_environment(), "PYTHONUNBUFFERED": "1"}
+            zygote_command = [sys.executable, "-m", "danube.coordinator.zygote"]
+            self._zygote = Zygote(zygote_command, self._root, env, kill_grace_seconds)
+            warm = CoordinatorPool(self._zygote.fork, warm_coordinators, on_demand=True)
+        elif warm_coordinators > 0 and warm_command:
+            self._root.mkdir(parents=True, exist_ok=True)
+            start = spawning(warm_command, self._root, kill_grace_seconds)
+            warm = CoordinatorPool(start, warm_coordinators)
         self._settings = LocalSettings(
             tuple(command), kill_grace_seconds, git_timeout_seconds, warm, mirrors
         )
@@ -142,6 +151,8 @@ class LocalExecutor:
             job_ids = list(self._jobs)
         for job_id in job_ids:
             self.release(job_id)
+        if self._zygote is not None:
+            self._zygote.close()
 
     def _job(self, job_id: JobId) -> LocalJob | None:
         with self._lock:

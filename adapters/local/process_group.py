@@ -4,7 +4,8 @@ The group ends as a whole: when the leader exits (on its own or because it was t
 to), whatever it left behind in its group gets SIGTERM and, after the grace period,
 SIGKILL. The leader is reaped only after that last SIGKILL, so its pid keeps the group
 id reserved while it is signalled and no unrelated process can be hit. Nothing polls:
-one thread blocks in ``waitid`` on the leader, one or two block in ``read`` on its pipes
+one thread blocks in ``waitid`` on the leader (or, for a leader the coordinators' zygote
+forked, on the zygote's word that it exited), one or two block in ``read`` on its pipes
 (one when stderr is merged into stdout, which keeps the order in which they were written).
 """
 
@@ -19,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 from domain.execution.ports import OutputSink, Stream
 
@@ -31,24 +32,73 @@ CHUNK = 64 * 1024
 _REAP_LIMIT = 60.0
 
 
-class ProcessGroup:
-    """One spawned command; ``spawn`` starts it, ``terminate`` ends it, ``wait`` waits."""
+class Leader(Protocol):
+    """A group's leader process, however it was started: ``wait_exited`` blocks until it
+    has exited but leaves it unreaped (its pid, the group id, stays reserved); ``reap``
+    then reaps it and returns its return code as ``Popen`` has it (-N for signal N)."""
 
-    def __init__(self, process: subprocess.Popen[bytes], sink: OutputSink, grace: float) -> None:
+    @property
+    def pid(self) -> int: ...
+
+    def wait_exited(self) -> None: ...
+
+    def reap(self) -> int: ...
+
+
+class _SpawnedLeader:
+    """A leader this process started (``subprocess.Popen``), so waits on itself."""
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
         self._process = process
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    def wait_exited(self) -> None:
+        # WNOWAIT: the leader stays a zombie, holding the group id, until reaped.
+        with contextlib.suppress(ChildProcessError):
+            os.waitid(os.P_PID, self._process.pid, os.WEXITED | os.WNOWAIT)
+
+    def reap(self) -> int:
+        return self._process.wait()
+
+
+class ProcessGroup:
+    """One started command; ``spawn`` starts it, ``terminate`` ends it, ``wait`` waits."""
+
+    def __init__(
+        self,
+        leader: Leader,
+        stdout: IO[bytes],
+        stderr: IO[bytes] | None,
+        stdin: IO[bytes] | None,
+        sink: OutputSink,
+        grace: float,
+    ) -> None:
+        """A group whose ``leader`` leads a session of its own, its output read from
+        ``stdout`` (and ``stderr`` unless merged); ``start`` starts watching it."""
+        self._leader = leader
+        self._stdin = stdin
         self._grace = grace
         self._lock = threading.Lock()
         self._leader_exited = False
         self._reaped = False
         self._killed = False
+        self._returncode = 0
         self._deadline: float | None = None
         self._done = threading.Event()
         self._when_done: list[Callable[[], None]] = []
-        assert process.stdout is not None
-        self._pumps = [_thread(_pump, process.stdout, Stream.STDOUT, sink)]
-        if process.stderr is not None:
-            self._pumps.append(_thread(_pump, process.stderr, Stream.STDERR, sink))
+        self._pumps = [_thread(_pump, stdout, Stream.STDOUT, sink)]
+        if stderr is not None:
+            self._pumps.append(_thread(_pump, stderr, Stream.STDERR, sink))
         self._watcher = _thread(self._watch)
+
+    def start(self) -> ProcessGroup:
+        """Start pumping its output and watching its leader; returns the group."""
+        for thread in (*self._pumps, self._watcher):
+            thread.start()
+        return self
 
     @classmethod
     def spawn(
@@ -76,15 +126,14 @@ class ProcessGroup:
             bufsize=0,
             start_new_session=True,
         )
-        group = cls(process, sink, grace)
-        for thread in (*group._pumps, group._watcher):
-            thread.start()
-        return group
+        assert process.stdout is not None
+        leader = _SpawnedLeader(process)
+        return cls(leader, process.stdout, process.stderr, process.stdin, sink, grace).start()
 
     def send(self, data: bytes) -> None:
         """Write ``data`` to the stdin pipe and close it. Raises ``OSError`` (e.g. the
         process has gone) or ``ValueError`` (no pipe, or already sent)."""
-        pipe = self._process.stdin
+        pipe = self._stdin
         if pipe is None or pipe.closed:
             raise ValueError("no stdin pipe to send to")
         try:
@@ -98,7 +147,7 @@ class ProcessGroup:
     @property
     def pid(self) -> int:
         """The leader's pid, which is also the process group id."""
-        return self._process.pid
+        return self._leader.pid
 
     @property
     def killed(self) -> bool:
@@ -111,7 +160,7 @@ class ProcessGroup:
         """The leader's exit code once the group has ended; 128+N for signal N."""
         if not self._done.is_set():
             return None
-        code = self._process.returncode
+        code = self._returncode
         return 128 - code if code < 0 else code
 
     def when_done(self, callback: Callable[[], None]) -> None:
@@ -159,16 +208,14 @@ class ProcessGroup:
         if self._reaped:
             return
         try:
-            os.killpg(self._process.pid, sig)
+            os.killpg(self._leader.pid, sig)
         except ProcessLookupError:
             pass
         except PermissionError:
-            log.warning("not allowed to signal process group %d", self._process.pid)
+            log.warning("not allowed to signal process group %d", self._leader.pid)
 
     def _watch(self) -> None:
-        # WNOWAIT: the leader stays a zombie, holding the group id, until reaped below.
-        with contextlib.suppress(ChildProcessError):
-            os.waitid(os.P_PID, self._process.pid, os.WEXITED | os.WNOWAIT)
+        self._leader.wait_exited()  # it stays a zombie, holding the group id, until reaped
         with self._lock:
             self._leader_exited = True
         self.request_termination()  # whatever the leader left behind in its group
@@ -176,7 +223,7 @@ class ProcessGroup:
             pump.join(self._remaining())
         with self._lock:
             self._signal(signal.SIGKILL)
-            self._process.wait()
+            self._returncode = self._leader.reap()
             self._reaped = True
         for pump in self._pumps:  # only a process that left the group still holds a pipe
             pump.join(self._grace)

@@ -1,12 +1,13 @@
-"""Warm coordinators: a few interpreters started ahead of time with the SDK imported, each
-handed one job (``python -m danube.coordinator.warm``).
+"""Warm coordinators: a few coordinators started ahead of time with the SDK imported, each
+handed one job (``python -m danube.coordinator.warm``, or forked by the zygote).
 
 Starting Python and importing the SDK and gRPC is most of a small job's start-up, so the
 pool keeps ``size`` of them idle and starts a new one whenever one is taken. They are
-spawned, never forked from the server (gRPC and ``fork`` do not mix), each in a session of
-its own, with the server's environment minus its ``DANUBE_*`` settings; a job's
-environment, token and workspace reach it over its stdin pipe only once it is handed the
-job. It then is that job's coordinator process group like a cold one, and serves no other.
+forked by the coordinators' zygote (``adapters.local.zygote``) or spawned, never forked
+from the server (gRPC and ``fork`` do not mix), each in a session of its own, with the
+server's environment minus its ``DANUBE_*`` settings; a job's environment, token and
+workspace reach it over its stdin pipe only once it is handed the job. It then is that
+job's coordinator process group like a cold one, and serves no other.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from adapters.local.environment import server_environment
@@ -24,6 +25,21 @@ from domain.execution.ports import OutputSink, Stream
 log = logging.getLogger(__name__)
 
 _CLOSE_WAIT = 30.0
+
+# Starts a coordinator that waits for its job on stdin, its output going to the sink.
+Start = Callable[[OutputSink], ProcessGroup]
+
+
+def spawning(command: Sequence[str], cwd: Path, grace: float) -> Start:
+    """Coordinators started as ``command`` in ``cwd``."""
+    env = {**server_environment(), "PYTHONUNBUFFERED": "1"}
+
+    def start(sink: OutputSink) -> ProcessGroup:
+        return ProcessGroup.spawn(
+            command, cwd=cwd, env=env, sink=sink, grace=grace, merge_stderr=True, stdin_pipe=True
+        )
+
+    return start
 
 
 class _Handoff:
@@ -57,10 +73,11 @@ class _Handoff:
 
 class CoordinatorPool:
     """Thread-safe. ``take`` hands a job to an idle coordinator (or says there is none);
-    ``close`` ends the idle ones."""
+    ``close`` ends the idle ones. With ``on_demand`` (starting one is cheap: the zygote
+    forks it), ``take`` starts one for the job when none is idle."""
 
-    def __init__(self, command: Sequence[str], cwd: Path, size: int, grace: float) -> None:
-        self._command, self._cwd, self._size, self._grace = tuple(command), cwd, size, grace
+    def __init__(self, start: Start, size: int, *, on_demand: bool = False) -> None:
+        self._start, self._size, self._on_demand = start, size, on_demand
         self._lock = threading.Condition()
         self._idle: list[tuple[ProcessGroup, _Handoff]] = []
         self._spawning = 0
@@ -88,7 +105,7 @@ class CoordinatorPool:
                     continue
                 handoff.attach(output)
                 return group
-            return None
+            return self._now(job, output) if self._on_demand else None
         finally:
             self._refill()
 
@@ -102,6 +119,22 @@ class CoordinatorPool:
         with self._lock:
             if not self._lock.wait_for(lambda: self._spawning == 0, _CLOSE_WAIT):
                 log.error("warm coordinators still starting after %gs", _CLOSE_WAIT)
+
+    def _now(self, job: bytes, output: OutputSink) -> ProcessGroup | None:
+        with self._lock:
+            if self._closed:
+                return None
+        try:
+            group = self._start(output)
+        except OSError as error:
+            log.warning("could not start a coordinator for the job: %s", error.strerror or error)
+            return None
+        try:
+            group.send(job)
+        except (OSError, ValueError):
+            group.terminate()
+            return None
+        return group
 
     def _pop(self) -> tuple[ProcessGroup, _Handoff] | None:
         with self._lock:
@@ -118,17 +151,8 @@ class CoordinatorPool:
 
     def _spawn(self) -> None:
         handoff = _Handoff()
-        env = {**server_environment(), "PYTHONUNBUFFERED": "1"}
         try:
-            group = ProcessGroup.spawn(
-                self._command,
-                cwd=self._cwd,
-                env=env,
-                sink=handoff,
-                grace=self._grace,
-                merge_stderr=True,
-                stdin_pipe=True,
-            )
+            group = self._start(handoff)
         except OSError as error:
             log.warning("could not start a warm coordinator: %s", error.strerror or error)
             self._spawned(None)

@@ -4,7 +4,8 @@ Started ahead of time by the local executor with the SDK (and gRPC) already impo
 waits for one job on stdin: a single JSON line `{"env": {...}, "cwd": "..."}`. Then it
 becomes that job's coordinator exactly as `python -m danube.coordinator` started in the
 job's workspace with the job's environment would be, runs it, and exits; each warm
-coordinator serves one job only. Nothing is forked. While it waits, gRPC's core is
+coordinator serves one job only. The zygote's children (``danube.coordinator.zygote``)
+do the same from ``run``, forked instead of started. While it waits, gRPC's core is
 started (a channel that never dials: starting the core is most of the cost of a job's
 first channel); the job's own channel is made for the job, in this process. End of input before a
 job (the pool was closed) exits 0 at once, silently.

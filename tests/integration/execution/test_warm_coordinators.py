@@ -1,5 +1,6 @@
-"""Warm coordinators: jobs are handed to interpreters started ahead of time, each job to
-its own, in its own workspace and environment, as a cold coordinator would have them."""
+"""Warm coordinators: jobs are handed to coordinators the zygote forked ahead of time, each
+job to its own, in its own workspace and environment, as a cold coordinator would have
+them."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ def test_each_job_gets_a_warm_coordinator_of_its_own_in_its_workspace(
         log = embedded.log(job_id)
         assert job.state == "success", log.decode(errors="replace")
         workspace = str(embedded.execution.executor.workspace(job_id))  # type: ignore[attr-defined]
-        assert _said(log, "main") == "danube.coordinator.warm"
+        assert _said(log, "main") == "danube.coordinator.zygote"  # forked by it
         assert _said(log, "cwd") == workspace and _said(log, "path0") == workspace
         assert _said(log, "stdin") == "/dev/null"
         assert _said(log, "job") == str(job_id)
@@ -55,7 +56,8 @@ def test_each_job_gets_a_warm_coordinator_of_its_own_in_its_workspace(
 
 
 def _idle(root: Path) -> set[int]:
-    """Processes whose working directory is ``root``: the idle warm coordinators."""
+    """Processes whose working directory is ``root``: the zygote and the idle warm
+    coordinators it forked."""
     found = set()
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -75,9 +77,9 @@ def test_idle_warm_coordinators_have_no_server_settings_and_end_with_the_executo
     executor = LocalExecutor(root, warm_coordinators=2, kill_grace_seconds=2.0)
     try:
         idle = wait_until(
-            lambda: pids if len(pids := _idle(root)) == 2 else None,
+            lambda: pids if len(pids := _idle(root)) == 3 else None,
             timeout=60,
-            what="two idle warm coordinators",
+            what="the zygote and two idle warm coordinators",
         )
         for pid in idle:
             environ = Path(f"/proc/{pid}/environ").read_bytes()
