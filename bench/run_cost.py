@@ -307,12 +307,41 @@ class PeakMemory(threading.Thread):
         self.join()
 
 
-def cpu_seconds(pid: int) -> tuple[float, float]:
-    """(CPU time of the process, CPU time of its children that ended) in seconds."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def _times(pid: int) -> tuple[float, float]:
+    """(CPU time of the process, CPU time of its children it has reaped) in seconds."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0, 0.0
     tick = os.sysconf("SC_CLK_TCK")
     utime, stime, cutime, cstime = (int(value) / tick for value in fields[11:15])
     return utime + stime, cutime + cstime
+
+
+def _is_zygote(pid: int) -> bool:
+    try:
+        return b"danube.coordinator.zygote" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """(CPU time of the process, CPU time of its children that ended) in seconds. The
+    coordinators the zygote forked are its children, not the server's: what those that
+    ended used is in the zygote's figures (itself included) until the zygote ends."""
+    own, children = _times(pid)
+    for child in descendants(pid):
+        if _parent(child) == pid and _is_zygote(child):
+            zygote, forked = _times(child)
+            children += zygote + forked
+    return own, children
+
+
+def _parent(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def wait_done(client: Client, job_id: str, poll: float, timeout: float = 120.0) -> dict[str, Any]:
