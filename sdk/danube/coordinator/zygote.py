@@ -128,7 +128,7 @@ def _fork(
             os.close(fd)
         return f"failed {number} fork: {error.strerror}"
     if pid == 0:
-        _child(parent, stdin, stdout, ready_w, control, inherited)
+        _child(parent, stdin, stdout, ready_w, control, (*inherited, ready_r))
     os.close(ready_w)
     os.close(stdin)
     os.close(stdout)
@@ -145,9 +145,10 @@ def _child(
     stdout: int,
     ready: int,
     control: socket.socket,
-    inherited: tuple[int, int],
+    inherited: tuple[int, ...],
 ) -> NoReturn:
-    """The forked coordinator; it never returns into the zygote's loop."""
+    """The forked coordinator; it never returns into the zygote's loop. ``inherited``:
+    the zygote's descriptors it has no use for."""
     code = EXIT_INFRASTRUCTURE
     try:
         signal.set_wakeup_fd(-1)
