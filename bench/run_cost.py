@@ -11,7 +11,8 @@ triggered at once, a per-phase breakdown of the median run (from its events' tim
 and the executor's "job prepared" log line), and the RSS of the ``danube up`` process
 idle and at the peak of the runs triggered at once (its children, i.e. jobs and idle
 coordinators, separately), and the CPU time per run of the server and of its children
-(coordinators, git, steps) while those runs ran. The same-run floor is what a run has to do at least: a local
+(coordinators, git, steps; of these, the coordinators the zygote forked) while those runs
+ran. The same-run floor is what a run has to do at least: a local
 ``git clone`` of the same repository plus ``python3 -c pass``, spawned directly. At the
 end, ``danube replay --check`` says whether the read models rebuilt from the log of all
 those runs equal the live ones. Prints one JSON object as its last line.
@@ -325,16 +326,16 @@ def _is_zygote(pid: int) -> bool:
         return False
 
 
-def cpu_seconds(pid: int) -> tuple[float, float]:
-    """(CPU time of the process, CPU time of its children that ended) in seconds. The
-    coordinators the zygote forked are its children, not the server's: what those that
-    ended used is in the zygote's figures (itself included) until the zygote ends."""
+def cpu_seconds(pid: int) -> tuple[float, float, float]:
+    """(CPU time of the process, of its children that ended, of these the zygote's) in
+    seconds. The coordinators the zygote forked are its children, not the server's: what
+    those that ended used is in the zygote's figures (itself included) until it ends."""
     own, children = _times(pid)
+    forked = 0.0
     for child in descendants(pid):
         if _parent(child) == pid and _is_zygote(child):
-            zygote, forked = _times(child)
-            children += zygote + forked
-    return own, children
+            forked += sum(_times(child))
+    return own, children + forked, forked
 
 
 def _parent(pid: int) -> int:
@@ -428,9 +429,10 @@ def requests_in_a_row(server: Server, count: int, commit: str = "") -> list[floa
 
 def at_once(
     server: Server, count: int
-) -> tuple[float, dict[str, int], PeakMemory, tuple[float, float]]:
-    """Runs per minute, final states, peak memory, and the CPU ms per run of the server
-    and of its children (coordinators, git, steps)."""
+) -> tuple[float, dict[str, int], PeakMemory, tuple[float, float, float]]:
+    """Runs per minute, final states, peak memory, and the CPU ms per run of the server,
+    of its children (coordinators, git, steps) and of these the zygote's (the
+    coordinators it forked, and itself)."""
     peak = PeakMemory(server.process.pid)
     peak.start()
     cpu_before = cpu_seconds(server.process.pid)
@@ -446,7 +448,8 @@ def at_once(
         counted[state] = counted.get(state, 0) + 1
     own = ms((cpu_after[0] - cpu_before[0]) / count)
     children = ms((cpu_after[1] - cpu_before[1]) / count)
-    return count / elapsed * 60, counted, peak, (own, children)
+    forked = ms((cpu_after[2] - cpu_before[2]) / count)
+    return count / elapsed * 60, counted, peak, (own, children, forked)
 
 
 def floor(repo: Path, tmp: Path, count: int) -> list[float]:
@@ -516,6 +519,7 @@ def main() -> None:
         "runs_at_once_states": states,
         "cpu_ms_per_run_server": cpu[0],
         "cpu_ms_per_run_children": cpu[1],
+        "cpu_ms_per_run_children_forked_by_the_zygote": cpu[2],
         "replay_equals_live": replayed,
         "concurrent_jobs": CONCURRENT_JOBS,
         "phases_of_median_run_ms": breakdown,
