@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 import re
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -37,6 +39,7 @@ print(f"up who={os.environ.get('WHO')} pid={os.getpid()} pgid={os.getpgid(0)}"
       f" sid={os.getsid(0)} child={child.pid} cwd={os.getcwd()}", flush=True)
 time.sleep(300)
 """
+ROOT = Path(__file__).resolve().parents[3]
 # The master is never called; the client only needs an address to be made.
 MASTER = {"DANUBE_MASTER_ADDRESS": "127.0.0.1:9"}
 
@@ -51,9 +54,7 @@ def executor(tmp_path: Path) -> Iterator[LocalExecutor]:
 def _job(origin: Origin, who: str) -> JobLaunch:
     commit = origin.commit({"danubefile.py": DANUBEFILE}, f"for {who}")
     origin.push()
-    env = {**MASTER, "WHO": who}
-    job = launch_of(origin.file_url, commit, env=env)
-    return replace(job, env={**job.env, "DANUBE_JOB_ID": job.job_id.hex})
+    return job_at(origin.file_url, commit, who)
 
 
 def _up(sink: RecordingSink) -> dict[str, str]:
@@ -173,3 +174,56 @@ def test_closing_the_executor_ends_the_zygote_and_every_coordinator(
     assert not is_alive(zygote)
     assert not live_members(int(up["pgid"]))
     assert not _in(tmp_path / "workspaces")  # nor an idle coordinator
+
+
+# A server in a process of its own: starts one job, says what its coordinator said, waits.
+SERVER = """
+import sys, time
+from pathlib import Path
+from adapters.local import LocalExecutor
+from tests.integration.local_executor.test_zygote import job_at
+
+class Out:
+    def write(self, stream, data):
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+
+executor = LocalExecutor(Path(sys.argv[1]), warm_coordinators=1, kill_grace_seconds=0.3)
+executor.start(job_at(sys.argv[2], sys.argv[3], "a"), Out())
+time.sleep(300)
+"""
+
+
+def job_at(repository: str, commit: str, who: str) -> JobLaunch:
+    job = launch_of(repository, commit, env={**MASTER, "WHO": who})
+    return replace(job, env={**job.env, "DANUBE_JOB_ID": job.job_id.hex})
+
+
+def test_a_server_that_died_leaves_neither_the_zygote_nor_a_coordinator(
+    origin: Origin, tmp_path: Path
+) -> None:
+    commit = origin.commit({"danubefile.py": DANUBEFILE}, "for a")
+    origin.push()
+    root = tmp_path / "workspaces"
+    argv = [sys.executable, "-c", SERVER, str(root), origin.file_url, commit]
+    server = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE)
+    try:
+        assert server.stdout is not None
+        said = b""
+        while b"up who=" not in said:
+            line = server.stdout.readline()
+            assert line, f"the server ended: {said!r}"
+            said += line
+        up = dict(
+            pair.split("=", 1) for pair in said.decode().split("up ", 1)[1].split("\n")[0].split()
+        )
+        zygotes = [
+            pid for pid in _in(root, b"danube.coordinator.zygote") if _parent(pid) == server.pid
+        ]
+        assert len(zygotes) == 1
+    finally:
+        server.kill()
+        server.wait()
+    wait_until(lambda: not is_alive(zygotes[0]), timeout=30, what="the zygote gone")
+    wait_until(lambda: not live_members(int(up["pgid"])), timeout=30, what="the job's group gone")
+    wait_until(lambda: not _in(root), timeout=30, what="no idle coordinator")
