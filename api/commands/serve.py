@@ -87,8 +87,8 @@ def _first_admin(danube: Danube) -> None:
 
 def _http_server(danube: Danube, config_sync: ConfigSyncLoop | None) -> HttpServer:
     """Bound before anything starts: an address in use stops start-up at once."""
-    from api.http.app import create_app
     from api.processes import HttpServer
+    from api.server import create_app
 
     settings = danube.settings
     try:

@@ -22,8 +22,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from adapters.sql.store import StoreConfig
 from api.bootstrap import build
 from api.execution.provenance import ProvenanceFollower
-from api.http.app import create_app
 from api.processes import HttpServer
+from api.server import create_app
 from domain.ids import job_id_for, new_run_id
 from domain.runs.application import RunRequest
 from domain.runs.entities import Artifact

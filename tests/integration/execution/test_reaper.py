@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 
-from api.http.app import create_app
 from api.processes import HttpServer
 from api.retention import build_reaper
+from api.server import create_app
 from domain.cause import Cause
 from domain.retention.aggregates import Reaping
 from domain.retention.reaper import RetentionDays
