@@ -33,8 +33,8 @@ from pydantic import SecretStr
 
 from adapters.local.executor import LocalExecutor
 from api.bootstrap import Danube, build
+from api.execution.lifetimes import grpc_server as serve_job_calls
 from api.execution.loops import output_flusher, reconciler
-from api.grpc.server import GrpcServer
 from api.processes import Supervisor, start_projectors
 from api.settings import Settings
 from domain.cause import Cause
@@ -147,7 +147,7 @@ class Master:
         )
         self.danube.store.start_listening()
         self.supervisor = Supervisor()
-        self.grpc = GrpcServer(self.danube, "127.0.0.1:0")
+        self.grpc = serve_job_calls(self.danube, "127.0.0.1:0")
         start_projectors(self.danube, self.supervisor)
         self.executor = LocalExecutor(data / "workspaces")
         self.reconciling = reconciler(self.danube, self.executor, self.grpc.address)

@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 
 from api.bootstrap import Danube
-from api.execution.lifetimes import job_state_releaser
+from api.execution.lifetimes import grpc_server, job_state_releaser
 from api.execution.loops import (
     ReconcilerLoop,
     build_executor,
@@ -50,7 +50,7 @@ def reachable(address: str) -> str:
 
 def start_execution(danube: Danube, supervisor: Supervisor, grpc_address: str) -> Execution:
     """Projectors, dispatcher, reconciler and output flushing as supervised workers."""
-    server = GrpcServer(danube, grpc_address)
+    server = grpc_server(danube, grpc_address)
     executor = build_executor(danube)
     start_projectors(danube, supervisor)
     supervisor.add("dispatcher", dispatcher(danube))
