@@ -152,7 +152,7 @@ class Master:
         self.executor = LocalExecutor(data / "workspaces")
         self.reconciling = reconciler(self.danube, self.executor, self.grpc.address)
         self.supervisor.add("reconciler", self.reconciling)
-        self.supervisor.add("output-flusher", output_flusher(self.danube))
+        self.supervisor.add("output-flusher", output_flusher(self.danube.logs))
         self.repo, self.commit = self._repo(data / "repo")
         self.jobs: list[JobId] = []
 

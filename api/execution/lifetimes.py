@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from adapters.sql.wakeup import Wakeup
-from api.bootstrap import Danube
+from api.bootstrap import Danube, Execution
 from api.execution.material import SealedStepMaterial
 from api.execution.outputs import LogOutputs
 from domain.execution.ports import ExecutionView
@@ -81,7 +81,7 @@ class JobStateReleaser:
             self._progress.wait(generation, wait)
 
 
-def job_state_releaser(danube: Danube) -> JobStateReleaser:
+def job_state_releaser(danube: Execution) -> JobStateReleaser:
     return JobStateReleaser(danube.logs, danube.views, danube.store.views.progress("runs"))
 
 

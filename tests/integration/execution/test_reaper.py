@@ -85,7 +85,7 @@ def test_reaping_old_job_data_and_images_keeps_running_jobs_and_answers_410(
     assert log_size > 0 and artifacts_size > 0
 
     later = datetime.now(UTC) + timedelta(days=31)  # past 30 days of logs and artifacts
-    reaper = build_reaper(danube, clock=lambda: later)
+    reaper = build_reaper(danube, danube.artifacts, clock=lambda: later)
     position = danube.store.log.position()
     dry = reaper.reap(RetentionDays(), OPS, dry_run=True)
     assert {(r.kind, r.what) for r in dry.removals} == {

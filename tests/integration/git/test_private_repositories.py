@@ -22,7 +22,7 @@ from adapters.sql.store import StoreConfig
 from api.bootstrap import Danube, build
 from api.execution.embedded import start_execution
 from api.processes import Supervisor
-from api.triggers.loops import ConfigSyncLoop
+from api.triggers.loops import sync_loop
 from domain.cause import Cause
 from domain.ids import JobId, job_id_for, new_run_id
 from domain.runs.application import RunRequest
@@ -88,7 +88,7 @@ class Private:
     def configure(self, repository: str, authentication: str) -> None:
         self.config.commit(config_files(repository, authentication), "config")
         self.config.push()
-        result = ConfigSyncLoop(self.danube).sync()
+        result = sync_loop(self.danube, self.danube.webhook_secrets.forget).sync()
         assert result.outcome == "accepted", result.message
 
     def secret(self, name: str, value: str) -> None:

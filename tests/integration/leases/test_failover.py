@@ -110,7 +110,7 @@ def in_process(cluster_parts: str) -> Callable[..., Iterator[Cluster]]:
         executor = LocalExecutor(data / "workspaces")
         reconciling = reconciler(danube, executor, grpc.address)
         supervisor.add("reconciler", reconciling)
-        supervisor.add("output-flusher", output_flusher(danube))
+        supervisor.add("output-flusher", output_flusher(danube.logs))
         env = danube_env(pg_store_config, DANUBE_DATA_DIR=str(data), DANUBE_LOG_LEVEL="info")
         try:
             yield Cluster(danube, env, tmp_path, pg_store_config.schema)
