@@ -40,6 +40,7 @@ from api.settings import Settings
 from domain.cause import Cause
 from domain.ids import JobId, job_id_for, new_run_id
 from domain.runs.application import RunRequest
+from domain.runs.states import TERMINAL
 
 PG_URL = os.environ.get("DANUBE_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 FULL = "--full" in sys.argv
@@ -243,9 +244,7 @@ def main() -> None:
             replicas.taken_from(active)
             cold.append(time.monotonic() - killed)
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not all(
-            s in {"success", "failure", "timeout", "cancelled"} for s in master.states()
-        ):
+        while time.monotonic() < deadline and not all(s in TERMINAL for s in master.states()):
             time.sleep(0.2)
         states = master.states()
         results |= {

@@ -8,7 +8,7 @@ import logging
 import sys
 from typing import TYPE_CHECKING
 
-from api.bootstrap import Danube, build, build_core, build_pod_adapter
+from api.bootstrap import Danube, build, build_core, build_pod_adapter, build_server
 from api.settings import Settings
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ def server(args: argparse.Namespace, settings: Settings) -> int:
     from api.processes import StopSignals, Supervisor, run_until_signalled
     from api.triggers.loops import config_sync_loop, start_triggers
 
-    danube = build(settings)
+    danube = build_server(settings)  # every capability: HTTP, the JobService, triggers
     forget = danube.webhook_secrets.forget
     config_sync = None if args.no_scheduler else config_sync_loop(danube, forget)
     http = _http_server(danube, config_sync)

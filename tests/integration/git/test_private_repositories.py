@@ -26,6 +26,7 @@ from api.triggers.loops import sync_loop
 from domain.cause import Cause
 from domain.ids import JobId, job_id_for, new_run_id
 from domain.runs.application import RunRequest
+from domain.runs.states import TERMINAL
 from domain.secrets.aggregates import GLOBAL
 from domain.triggers.manual import TriggerRefusedError
 from projections.runs_view import JobView
@@ -121,8 +122,7 @@ class Private:
     def finished(self, job_id: JobId) -> JobView:
         def done() -> JobView | None:
             job = self.danube.views.job(job_id)
-            terminal = {"success", "failure", "timeout", "cancelled"}
-            return job if job is not None and job.state in terminal else None
+            return job if job is not None and job.state in TERMINAL else None
 
         return wait_until(done, timeout=120, what=f"job {job_id} to finish")
 
