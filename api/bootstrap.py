@@ -4,12 +4,19 @@
   events without key material. The projector, the dispatcher, ``danube migrate`` and
   ``danube replay`` build only this: they never load the master key (and the
   projector's and dispatcher's Deployments do not mount it).
-- ``build(settings)``: the core plus what needs the master key (the secret vault, job
-  tokens, job output masking) and the trigger side: the server, ``danube up``, the pod
-  adapter, the scheduler and the CLI commands.
+- ``build_scheduler(settings)``: the core and the artifact store (``Scheduling``): cron,
+  config sync and the reaper (``danube scheduler``, ``danube reap``). No master key either:
+  cron resolves refs without secrets, and no webhook secret is cached there to forget.
+- ``build_pod_adapter(settings)``: the core and what running jobs needs (``Execution``):
+  the secret vault (sealed step material, the secrets masked in job output), job tokens,
+  job output and git credentials. No inbox, manual triggers, webhook secrets, artifact
+  store or provenance signer.
+- ``build(settings)`` (``build_server``): everything (``Danube``): the API server (HTTP,
+  GraphQL, the JobService, the inbox and the provenance follower), ``danube up`` and the
+  CLI commands that open secrets.
 
-The HTTP app, the processes, the CLI and the tests all call them; nothing is built at
-import time."""
+The processes hand each part what it uses: handlers and loops receive use-case objects
+and ports, never the container. Nothing is built at import time."""
 
 from __future__ import annotations
 
@@ -141,18 +148,34 @@ class Core:
 
 
 @dataclass(kw_only=True)
-class Danube(Core):
-    """The core plus what needs the master key and the trigger side. Built by ``build``."""
+class Scheduling(Core):
+    """The scheduler's role: the core and the artifact store (the reaper's). Built by
+    ``build_scheduler``; no key material."""
+
+    artifacts: FilesystemArtifactStore
+
+
+@dataclass(kw_only=True)
+class Execution(Core):
+    """The pod adapter's role: the core and what needs the master key to run jobs. Built
+    by ``build_pod_adapter``."""
 
     secrets: SecretsService
     vault: SecretVault
     tokens: JobTokens
     logs: LogOutputs
+    git_credentials: GitCredentials | None = None  # config.yaml git_authentication
+
+
+@dataclass(kw_only=True)
+class Danube(Execution):
+    """Every capability: the API server's role, ``danube up``'s and the CLI's. Built by
+    ``build``."""
+
     artifacts: FilesystemArtifactStore
     inbox: Inbox
     triggers: ManualTriggers
     webhook_secrets: WebhookSecrets
-    git_credentials: GitCredentials | None = None  # config.yaml git_authentication
     signer: ProvenanceSigner
 
 
@@ -216,40 +239,40 @@ def _core_parts(settings: Settings) -> dict[str, Any]:
     }
 
 
-def build(settings: Settings) -> Danube:
+def build_scheduler(settings: Settings) -> Scheduling:
+    """The scheduler's composition: no master key is read."""
     _redact_settings(settings)
     parts = _core_parts(settings)
+    return Scheduling(**parts, artifacts=_artifacts(settings))
+
+
+def build_pod_adapter(settings: Settings) -> Execution:
+    """The pod adapter's composition: the core and what running jobs needs."""
+    _redact_settings(settings)
+    parts = _core_parts(settings)
+    return Execution(**parts, **_execution_parts(settings, parts))
+
+
+def build(settings: Settings) -> Danube:
+    """Every capability (the API server, ``danube up``, the CLI)."""
+    _redact_settings(settings)
+    parts = _core_parts(settings)
+    execution = _execution_parts(settings, parts)
     store: SqlStore = parts["store"]
     config: ConfigService = parts["config"]
     runs: RunsService = parts["runs"]
     system: SystemService = parts["system"]
-    try:
-        key = master_key(settings)
-    except BaseException:
-        store.close()
-        raise
-    vault = SecretVault(key, store.keys, settings.data_dir.resolve() / MASTER_KEY_FILE)
-    secrets = SecretsService(store.log, vault)
-    credentials = git_credentials(
-        config,
-        secrets,
-        settings.github_api_url,
-        settings.config_repo_ssh_known_hosts_path,
-        REDACTOR.add,
-    )
+    secrets: SecretsService = execution["secrets"]
     commits = GitCommits(
         settings.config_repo_ssh_key_path,
         settings.config_repo_ssh_known_hosts_path,
-        credentials=credentials,
+        credentials=execution["git_credentials"],
     )
     data_dir = settings.data_dir.resolve()
     return Danube(
         **parts,
-        secrets=secrets,
-        vault=vault,
-        tokens=JobTokens(key.derive(b"danube job tokens")),
-        logs=LogOutputs(store.logs, secrets),
-        artifacts=FilesystemArtifactStore(data_dir / "artifacts"),
+        **execution,
+        artifacts=_artifacts(settings),
         inbox=Inbox(
             store.log,
             runs,
@@ -266,6 +289,39 @@ def build(settings: Settings) -> Danube:
             config,
             secrets,
         ),
-        git_credentials=credentials,
         signer=ProvenanceSigner(data_dir / SIGNING_KEY_FILE),
     )
+
+
+build_server = build  # the API server uses every capability
+
+
+def _artifacts(settings: Settings) -> FilesystemArtifactStore:
+    return FilesystemArtifactStore(settings.data_dir.resolve() / "artifacts")
+
+
+def _execution_parts(settings: Settings, parts: dict[str, Any]) -> dict[str, Any]:
+    """What the master key opens, and what uses it: the vault, secrets, job tokens, job
+    output (it masks secret values) and git credentials (from secrets)."""
+    store: SqlStore = parts["store"]
+    try:
+        key = master_key(settings)
+    except BaseException:
+        store.close()
+        raise
+    vault = SecretVault(key, store.keys, settings.data_dir.resolve() / MASTER_KEY_FILE)
+    secrets = SecretsService(store.log, vault)
+    credentials = git_credentials(
+        parts["config"],
+        secrets,
+        settings.github_api_url,
+        settings.config_repo_ssh_known_hosts_path,
+        REDACTOR.add,
+    )
+    return {
+        "secrets": secrets,
+        "vault": vault,
+        "tokens": JobTokens(key.derive(b"danube job tokens")),
+        "logs": LogOutputs(store.logs, secrets),
+        "git_credentials": credentials,
+    }

@@ -23,8 +23,8 @@ import httpx
 
 from api.auth.users import Directory
 from api.bootstrap import build
-from api.http.app import create_app
 from api.processes import HttpServer
+from api.server import create_app
 from api.settings import load_settings
 from domain.cause import Cause
 from tests.support import free_port, http_get, wait_until

@@ -33,13 +33,14 @@ from pydantic import SecretStr
 
 from adapters.local.executor import LocalExecutor
 from api.bootstrap import Danube, build
+from api.execution.lifetimes import grpc_server as serve_job_calls
 from api.execution.loops import output_flusher, reconciler
-from api.grpc.server import GrpcServer
 from api.processes import Supervisor, start_projectors
 from api.settings import Settings
 from domain.cause import Cause
 from domain.ids import JobId, job_id_for, new_run_id
 from domain.runs.application import RunRequest
+from domain.runs.states import TERMINAL
 
 PG_URL = os.environ.get("DANUBE_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 FULL = "--full" in sys.argv
@@ -147,12 +148,12 @@ class Master:
         )
         self.danube.store.start_listening()
         self.supervisor = Supervisor()
-        self.grpc = GrpcServer(self.danube, "127.0.0.1:0")
+        self.grpc = serve_job_calls(self.danube, "127.0.0.1:0")
         start_projectors(self.danube, self.supervisor)
         self.executor = LocalExecutor(data / "workspaces")
         self.reconciling = reconciler(self.danube, self.executor, self.grpc.address)
         self.supervisor.add("reconciler", self.reconciling)
-        self.supervisor.add("output-flusher", output_flusher(self.danube))
+        self.supervisor.add("output-flusher", output_flusher(self.danube.logs))
         self.repo, self.commit = self._repo(data / "repo")
         self.jobs: list[JobId] = []
 
@@ -243,9 +244,7 @@ def main() -> None:
             replicas.taken_from(active)
             cold.append(time.monotonic() - killed)
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not all(
-            s in {"success", "failure", "timeout", "cancelled"} for s in master.states()
-        ):
+        while time.monotonic() < deadline and not all(s in TERMINAL for s in master.states()):
             time.sleep(0.2)
         states = master.states()
         results |= {

@@ -39,6 +39,7 @@ from domain.cause import Cause
 from domain.execution.ports import Executor
 from domain.ids import JobId, job_id_for, new_run_id
 from domain.runs.application import RunRequest
+from domain.runs.states import TERMINAL
 from tests.k8s_double import KubernetesDouble
 
 FULL = "--full" in sys.argv
@@ -46,7 +47,6 @@ RUNS = 200 if FULL else 50
 STEPS = 50 if FULL else 20
 NAMESPACE = "danube-jobs"
 USER = Cause(actor="user:bench", trigger="manual")
-TERMINAL = {"success", "failure", "timeout", "cancelled"}
 NO_STEPS = """
     from danube import pipeline
 

@@ -30,11 +30,11 @@ from api.settings import Settings
 from domain.cause import Cause
 from domain.ids import JobId, job_id_for, new_run_id
 from domain.runs.application import RunRequest
+from domain.runs.states import TERMINAL
 
 FULL = "--full" in sys.argv
 COUNT = 10_000_000 if FULL else 1_000_000
 REPEATS = 5
-TERMINAL = {"success", "failure", "timeout", "cancelled"}
 MB = 1_000_000
 
 PIPELINE = """

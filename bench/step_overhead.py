@@ -31,13 +31,13 @@ from api.settings import Settings
 from domain.cause import Cause
 from domain.ids import job_id_for, new_run_id
 from domain.runs.application import RunRequest
+from domain.runs.states import TERMINAL
 
 FULL = "--full" in sys.argv
 JOBS = 20 if FULL else 6
 STEPS_PER_JOB = 50
 LONG_JOB_STEPS = 2000 if FULL else 500
 WARMUP = 5
-TERMINAL = {"success", "failure", "timeout", "cancelled"}
 
 PIPELINE = """
     import json, time

@@ -69,8 +69,8 @@ def serve(port: int, data: Path) -> None:
     run, print its job id) and ``runs N`` (request N runs of the no-op pipeline)."""
     from api.bootstrap import build
     from api.execution.embedded import start_execution
-    from api.http.app import create_app
     from api.processes import HttpServer, Supervisor
+    from api.server import create_app
     from api.settings import Settings
     from domain.cause import Cause
     from domain.ids import job_id_for, new_run_id

@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from pydantic import SecretStr
 
 from api.bootstrap import build
-from api.http.app import create_app
 from api.processes import HttpServer, Supervisor, start_projectors
+from api.server import create_app
 from api.settings import Settings
 from domain.config.model import Config, Pipeline, Trigger, TriggerKind
 

@@ -35,11 +35,9 @@ class Application:
 
 
 def of_app(state: Any) -> Application:
-    """The application layer of a FastAPI app's process, built on first use from the
-    ``Danube`` in its state: REST and GraphQL share it."""
-    built: Application | None = getattr(state, "application", None)
-    if built is None:
-        built = state.application = application(state.danube)
+    """The application layer of a FastAPI app's process (built by ``create_app``): REST
+    and GraphQL share it."""
+    built: Application = state.application
     return built
 
 

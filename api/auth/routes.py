@@ -1,5 +1,6 @@
 """The authentication routes (``/auth/...``) and how an ``Unauthenticated`` becomes a
-401 everywhere: ``install(app, danube)`` is the one hunk ``create_app`` needs."""
+401 everywhere: ``install(app, settings, tokens, cookie_key)`` is the one hunk
+``create_app`` needs."""
 
 from __future__ import annotations
 
@@ -20,9 +21,9 @@ from api.auth.minting import Lifetimes, Minter
 from api.auth.options import SESSION_COOKIE, oidc_options
 from api.auth.relying_party import RelyingParty
 from api.auth.session import SessionCookies
-from api.bootstrap import Danube, master_key
 from api.http.errors import ErrorBody, errors
 from api.observability.metrics import danube_metrics
+from api.settings import Settings
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 log = logging.getLogger(__name__)
@@ -56,10 +57,12 @@ async def unauthenticated(_: Request, error: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})
 
 
-def install(app: FastAPI, danube: Danube) -> None:
+def install(app: FastAPI, settings: Settings, tokens: TokenCommands, cookie_key: bytes) -> None:
     """Authentication for this app: bearer tokens (API tokens, OIDC JWTs), the browser
-    session and its routes, and the built-in issuer unless an external one is set."""
-    options = oidc_options(danube.settings)
+    session and its routes, and the built-in issuer unless an external one is set.
+    ``tokens``: the API token commands; ``cookie_key``: what session cookies are sealed
+    with (derived from the master key by the composition)."""
+    options = oidc_options(settings)
     relying_party = RelyingParty(options.issuer, options.audience)
     browser = Browser(options, relying_party)
     authenticator = authenticator_of(app.state)
@@ -68,11 +71,9 @@ def install(app: FastAPI, danube: Danube) -> None:
     app.include_router(router)
     app.include_router(browser_router(browser))
     # read by api/graphql/tokens.py (apiTokens, createApiToken, revokeApiToken)
-    app.state.api_token_commands = TokenCommands(
-        danube.api_tokens, danube.tokens_view, danube.wait_for_views
-    )
+    app.state.api_token_commands = tokens
     if options.built_in:
-        key = load_or_create_key(danube.settings.data_dir)
+        key = load_or_create_key(settings.data_dir)
         minter = Minter(key, options.issuer, options.audience, Lifetimes())
         app.state.oidc_issuer = Issuer(options, minter, authenticator.directory)
         app.include_router(issuer_router(app.state.oidc_issuer))
@@ -83,7 +84,6 @@ def install(app: FastAPI, danube: Danube) -> None:
             "DANUBE_SESSION_COOKIE_SECURE=false",
             options.public_url,
         )
-    cookie_key = master_key(danube.settings).derive(b"danube session cookies")
     app.add_middleware(
         SessionCookies, key=cookie_key, name=SESSION_COOKIE, secure=options.cookie_secure
     )

@@ -7,7 +7,7 @@ import getpass
 import sys
 from pathlib import Path
 
-from api.bootstrap import build
+from api.bootstrap import build, build_scheduler
 from api.config.source import load_directory
 from api.settings import Settings
 from domain.cause import Cause
@@ -17,16 +17,16 @@ from domain.triggers.manual import TriggerRefusedError
 
 
 def sync(args: argparse.Namespace, settings: Settings) -> int:
-    from api.triggers.loops import ConfigSyncLoop
+    from api.triggers.loops import sync_loop
 
     if not settings.config_repo_url:
         print(
             "danube config sync: no config repository (set DANUBE_CONFIG_REPO_URL)", file=sys.stderr
         )
         return 2
-    danube = build(settings)
+    danube = build_scheduler(settings)  # syncing opens no secret
     try:
-        result = ConfigSyncLoop(danube).sync(allow_force_push=args.allow_force_push)
+        result = sync_loop(danube).sync(allow_force_push=args.allow_force_push)
     finally:
         danube.close()
     print(f"{result.outcome} {result.commit[:12]}".rstrip())

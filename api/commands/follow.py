@@ -8,22 +8,30 @@ from collections.abc import Callable
 from typing import BinaryIO, TextIO
 from uuid import UUID
 
-from api.bootstrap import Danube
+from adapters.sql.wakeup import Wakeup
+from api.execution.outputs import LogOutputs
 from domain.runs.states import TERMINAL
+from projections.runs_view import RunsView
 
 READ_LIMIT = 1024 * 1024
 WAIT_SECONDS = 0.1
 
 
 class JobFollower:
+    """Reads the job's log (``logs``), its state and its run's waiting reason (``views``,
+    woken when the runs read model moves: ``runs_moved``)."""
+
     def __init__(
         self,
-        danube: Danube,
+        logs: LogOutputs,
+        views: RunsView,
+        runs_moved: Wakeup,
         job_id: UUID,
         out: BinaryIO | None = None,
         err: TextIO | None = None,
     ) -> None:
-        self._danube, self._job_id = danube, job_id
+        self._logs, self._views, self._runs_moved = logs, views, runs_moved
+        self._job_id = job_id
         self._out = out if out is not None else sys.stdout.buffer
         self._err = err if err is not None else sys.stderr
         self.offset = 0  # how much of the log has been copied
@@ -32,12 +40,12 @@ class JobFollower:
     def follow(self, stop: Callable[[], bool] = lambda: False) -> str | None:
         """Copy until the job ends and return its final state, or until ``stop()`` is
         true and return None. Each call continues where the previous one stopped."""
-        danube, job_id = self._danube, self._job_id
-        progress = danube.logs.progress(job_id)  # type: ignore[arg-type]
-        views = danube.store.views.progress("runs")
+        job_id = self._job_id
+        progress = self._logs.progress(job_id)  # type: ignore[arg-type]
+        views = self._runs_moved
         while not stop():
             generation, views_generation = progress.generation(), views.generation()
-            job = danube.views.job(job_id)  # before reading: a final state means all is stored
+            job = self._views.job(job_id)  # before reading: a final state means all is stored
             if self._copy():
                 continue
             if job is not None and job.state in TERMINAL:
@@ -48,7 +56,7 @@ class JobFollower:
         return None
 
     def _copy(self) -> bool:
-        data = self._danube.logs.read_bytes(self._job_id.hex, self.offset, READ_LIMIT)
+        data = self._logs.read_bytes(self._job_id.hex, self.offset, READ_LIMIT)
         if data:
             self._out.write(data)
             self._out.flush()
@@ -58,7 +66,7 @@ class JobFollower:
     def _explain(self, queued_run: str | None) -> None:
         """Say why the job waits in the queue when the reason changes, and when it
         stops waiting."""
-        run = self._danube.views.run(queued_run) if queued_run else None
+        run = self._views.run(queued_run) if queued_run else None
         reason = run.waiting_reason if run is not None else ""
         if reason and reason != self._waiting:
             print(f"danube: queued: {reason}", file=self._err, flush=True)

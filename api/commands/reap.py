@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import getpass
 
-from api.bootstrap import build
+from api.bootstrap import build_scheduler
 from api.commands.errors import EXIT_FAILED
 from api.retention import build_reaper, retention_days
 from api.settings import Settings
@@ -18,11 +18,11 @@ KINDS = {"logs": "log of job", "artifacts": "artifacts of job", "registry_images
 
 
 def reap(args: argparse.Namespace, settings: Settings) -> int:
-    danube = build(settings)
+    danube = build_scheduler(settings)  # the reaper's role: no master key
     try:
-        days = retention_days(danube)
+        days = retention_days(danube.config)
         cause = Cause(actor=f"cli:{getpass.getuser()}", reason="danube reap")
-        report = build_reaper(danube).reap(days, cause, dry_run=args.dry_run)
+        report = build_reaper(danube, danube.artifacts).reap(days, cause, dry_run=args.dry_run)
     finally:
         danube.close()
     print(

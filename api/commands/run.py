@@ -106,7 +106,7 @@ def _run(
         flush=True,
     )
     started = time.monotonic()
-    follower = JobFollower(danube, job_id)
+    follower = JobFollower(danube.logs, danube.views, danube.store.views.progress("runs"), job_id)
     state = follower.follow(stop=lambda: interrupts.count > 0)
     if state is None:
         return _cancel(danube, run_id, follower, interrupts)

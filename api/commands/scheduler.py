@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from api.bootstrap import build
+from api.bootstrap import build_scheduler
 from api.settings import Settings
 
 
@@ -14,7 +14,7 @@ def scheduler(args: argparse.Namespace, settings: Settings) -> int:
     from api.processes import StopSignals, Supervisor, hold_lease, run_until_signalled
     from api.triggers.loops import config_sync_loop, start_scheduler
 
-    danube = build(settings)
+    danube = build_scheduler(settings)  # no master key: cron, config sync, the reaper
     signals = StopSignals()
     danube.store.start_listening()
     lease = hold_lease(danube, "scheduler", signals)  # standing by while another acts
@@ -22,7 +22,7 @@ def scheduler(args: argparse.Namespace, settings: Settings) -> int:
         danube.close()
         return 0
     supervisor = Supervisor()
-    start_scheduler(danube, supervisor, config_sync_loop(danube))
+    start_scheduler(danube, danube.artifacts, supervisor, config_sync_loop(danube))
     try:
         run_until_signalled(danube, supervisor, None, signals)
     finally:

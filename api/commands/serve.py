@@ -8,7 +8,7 @@ import logging
 import sys
 from typing import TYPE_CHECKING
 
-from api.bootstrap import Danube, build, build_core
+from api.bootstrap import Danube, build, build_core, build_pod_adapter, build_server
 from api.settings import Settings
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ def up(args: argparse.Namespace, settings: Settings) -> int:
 
         refuse_loopback_master(settings, settings.grpc_address)
     danube = build(settings)
-    config_sync = config_sync_loop(danube)
+    config_sync = config_sync_loop(danube, danube.webhook_secrets.forget)
     http = _http_server(danube, config_sync)
     _first_admin(danube)  # once start-up can no longer fail on its address
     signals = StopSignals()  # a signal while starting stops cleanly once started
@@ -57,12 +57,13 @@ def up(args: argparse.Namespace, settings: Settings) -> int:
 
 def server(args: argparse.Namespace, settings: Settings) -> int:
     from api.execution.lifetimes import serve_jobs
-    from api.execution.provenance import ProvenanceFollower
+    from api.execution.provenance import provenance_follower
     from api.processes import StopSignals, Supervisor, run_until_signalled
     from api.triggers.loops import config_sync_loop, start_triggers
 
-    danube = build(settings)
-    config_sync = None if args.no_scheduler else config_sync_loop(danube)
+    danube = build_server(settings)  # every capability: HTTP, the JobService, triggers
+    forget = danube.webhook_secrets.forget
+    config_sync = None if args.no_scheduler else config_sync_loop(danube, forget)
     http = _http_server(danube, config_sync)
     _first_admin(danube)  # once start-up can no longer fail on its address
     signals = StopSignals()
@@ -70,7 +71,7 @@ def server(args: argparse.Namespace, settings: Settings) -> int:
     supervisor = Supervisor()
     start_triggers(danube, supervisor, scheduler=False if args.no_scheduler else config_sync)
     supervisor.add("http", http)
-    supervisor.add("provenance", ProvenanceFollower(danube))  # where artifacts are stored
+    supervisor.add("provenance", provenance_follower(danube))  # where artifacts are stored
     grpc = serve_jobs(danube, supervisor, settings.grpc_address)  # what job pods dial
     run_until_signalled(danube, supervisor, lambda: grpc.stop(grace=1.0), signals)
     return 0
@@ -87,8 +88,8 @@ def _first_admin(danube: Danube) -> None:
 
 def _http_server(danube: Danube, config_sync: ConfigSyncLoop | None) -> HttpServer:
     """Bound before anything starts: an address in use stops start-up at once."""
-    from api.http.app import create_app
     from api.processes import HttpServer
+    from api.server import create_app
 
     settings = danube.settings
     try:
@@ -116,21 +117,23 @@ def pod_adapter(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
-    danube = build(settings)
+    danube = build_pod_adapter(settings)  # no inbox, triggers, artifacts or signer
     signals = StopSignals()
     danube.store.start_listening()
     lease = hold_lease(danube, "pod-adapter", signals)  # standing by while another acts
     if lease is None:
         danube.close()
         return 0
-    executor = LeasedExecutor(kubernetes_executor(danube), lease)
+    executor = LeasedExecutor(kubernetes_executor(settings, danube.logs), lease)
     supervisor = Supervisor()
     observe_process(danube, supervisor, "pod_adapter", settings.pod_adapter_metrics_address)
     supervisor.on_stop(danube.store.views.announce_all)
-    output = FreshlyMaskedOutput(danube)
+    output = FreshlyMaskedOutput(
+        danube.logs, danube.views, danube.store.log.position, danube.wait_for_views
+    )
     reconciling = reconciler(danube, executor, settings.k8s_master_address, output)
     supervisor.add("reconciler", reconciling)
-    supervisor.add("output-flusher", output_flusher(danube))
+    supervisor.add("output-flusher", output_flusher(danube.logs))
     supervisor.add("job-state", job_state_releaser(danube))  # what late writes left
     log.info(
         "pod adapter is up",

@@ -11,7 +11,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 from api.auth.users import Directory
-from api.bootstrap import Danube, build
+from api.bootstrap import Core, build_core
 from api.commands.errors import EXIT_FAILED, CommandError
 from api.settings import Settings
 from domain.cause import Cause
@@ -41,7 +41,7 @@ def _cause() -> Cause:
 
 def create(args: argparse.Namespace, settings: Settings) -> int:
     lifetime = parse_lifetime(args.expires)
-    danube = build(settings)
+    danube = build_core(settings)  # API tokens hold no key material: no master key
     try:
         user = Directory(danube.config, settings.data_dir).find(args.user)
         if user is None:
@@ -62,7 +62,7 @@ def create(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _unknown_user(danube: Danube, login: str) -> str:
+def _unknown_user(danube: Core, login: str) -> str:
     directory = Directory(danube.config, danube.settings.data_dir)
     if directory.local():
         return (
@@ -74,7 +74,7 @@ def _unknown_user(danube: Danube, login: str) -> str:
 
 
 def listing(args: argparse.Namespace, settings: Settings) -> int:
-    danube = build(settings)
+    danube = build_core(settings)  # API tokens hold no key material: no master key
     try:
         _catch_up(danube)
         rows = danube.tokens_view.of_user(args.user) if args.user else danube.tokens_view.all()
@@ -98,7 +98,7 @@ def _status(row: dict[str, str], now: datetime) -> str:
     return "active"
 
 
-def _catch_up(danube: Danube) -> None:
+def _catch_up(danube: Core) -> None:
     """Fold what the log holds into the tokens read model (the server's projector may
     not run, or not have folded a token created a moment ago)."""
     projection = next(p for p in danube.projections if isinstance(p, TokensProjection))
@@ -108,7 +108,7 @@ def _catch_up(danube: Danube) -> None:
 
 
 def revoke(args: argparse.Namespace, settings: Settings) -> int:
-    danube = build(settings)
+    danube = build_core(settings)  # API tokens hold no key material: no master key
     try:
         danube.api_tokens.revoke(args.id, _cause())
     except TokenError as error:

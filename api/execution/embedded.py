@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 
 from api.bootstrap import Danube
-from api.execution.lifetimes import job_state_releaser
+from api.execution.lifetimes import grpc_server, job_state_releaser
 from api.execution.loops import (
     ReconcilerLoop,
     build_executor,
@@ -15,7 +15,7 @@ from api.execution.loops import (
     output_flusher,
     reconciler,
 )
-from api.execution.provenance import ProvenanceFollower
+from api.execution.provenance import provenance_follower
 from api.grpc.server import GrpcServer
 from api.processes import Supervisor, start_projectors
 from domain.execution.ports import Executor
@@ -50,15 +50,15 @@ def reachable(address: str) -> str:
 
 def start_execution(danube: Danube, supervisor: Supervisor, grpc_address: str) -> Execution:
     """Projectors, dispatcher, reconciler and output flushing as supervised workers."""
-    server = GrpcServer(danube, grpc_address)
+    server = grpc_server(danube, grpc_address)
     executor = build_executor(danube)
     start_projectors(danube, supervisor)
     supervisor.add("dispatcher", dispatcher(danube))
     master = danube.settings.k8s_master_address if executor.name == "kubernetes" else ""
     reconciling = reconciler(danube, executor, master or reachable(server.address))
     supervisor.add("reconciler", reconciling)
-    supervisor.add("output-flusher", output_flusher(danube))
-    supervisor.add("provenance", ProvenanceFollower(danube))
+    supervisor.add("output-flusher", output_flusher(danube.logs))
+    supervisor.add("provenance", provenance_follower(danube))
     supervisor.add("job-state", job_state_releaser(danube))  # what ended past the reconciler
     log.info("executing jobs", extra={"executor": executor.name, "grpc": server.address})
     if executor.name == "local":

@@ -7,7 +7,7 @@ from __future__ import annotations
 import ipaddress
 import shlex
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -17,10 +17,11 @@ from adapters.kubernetes.pods import PodTemplate
 from adapters.kubernetes.podstate import Waits
 from adapters.kubernetes.settings import KubernetesSettings
 from adapters.kubernetes.steps import StepPolicy
-from api.bootstrap import Danube
+from api.execution.outputs import LogOutputs
 from api.settings import Settings, SettingsError
 from domain.execution.ports import OutputSink, Stream
 from domain.ids import JobId
+from projections.runs_view import RunsView
 
 
 def kubernetes_settings(settings: Settings) -> KubernetesSettings:
@@ -81,8 +82,7 @@ def _loopback(host: str) -> bool:
         return False
 
 
-def kubernetes_executor(danube: Danube) -> KubernetesExecutor:
-    logs = danube.logs
+def kubernetes_executor(settings: Settings, logs: LogOutputs) -> KubernetesExecutor:
 
     def resume(job_id: JobId, step: int) -> tuple[int, int]:
         """Where a reattached follower continues after a restart, per stream: the
@@ -93,7 +93,7 @@ def kubernetes_executor(danube: Danube) -> KubernetesExecutor:
             logs.resume_offset(job_id, step, Stream.STDERR.value),
         )
 
-    return KubernetesExecutor(kubernetes_settings(danube.settings), resume=resume)
+    return KubernetesExecutor(kubernetes_settings(settings), resume=resume)
 
 
 class FreshlyMaskedOutput:
@@ -101,19 +101,26 @@ class FreshlyMaskedOutput:
     itself: before output of a job is written, the secrets the job has read so far (every
     read is in the event log before the value is handed out) join its masks."""
 
-    def __init__(self, danube: Danube) -> None:
-        self._danube = danube
-        self._logs = danube.logs
+    def __init__(
+        self,
+        logs: LogOutputs,
+        views: RunsView,
+        head: Callable[[], int],
+        wait_for_views: Callable[..., bool],
+    ) -> None:
+        """``head``: the event log's last notification id; ``wait_for_views``:
+        read-your-writes (``Core.wait_for_views``)."""
+        self._logs, self._views, self._head, self._wait = logs, views, head, wait_for_views
         self._seen: dict[JobId, int] = {}
         self._lock = threading.Lock()
 
     def refresh(self, job_id: JobId) -> None:
-        position = self._danube.store.log.recorder.max_notification_id() or 0
+        position = self._head()
         with self._lock:
             if self._seen.get(job_id) == position:
                 return
-        self._danube.wait_for_views(position, timeout=5.0, only=("runs",))
-        job = self._danube.views.job(job_id)
+        self._wait(position, timeout=5.0, only=("runs",))
+        job = self._views.job(job_id)
         if job is not None and job.secrets_read:
             self._logs.mask_secrets(job_id, job.pipeline, job.secrets_read)
         with self._lock:

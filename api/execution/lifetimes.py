@@ -16,12 +16,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from adapters.sql.wakeup import Wakeup
-from api.bootstrap import Danube
+from api.bootstrap import Danube, Execution
+from api.execution.material import SealedStepMaterial
 from api.execution.outputs import LogOutputs
 from domain.execution.ports import ExecutionView
 from domain.runs.states import JobState
 
 if TYPE_CHECKING:
+    from api.grpc.ports import JobCalls
     from api.grpc.server import GrpcServer
     from api.processes import Supervisor
 
@@ -79,14 +81,39 @@ class JobStateReleaser:
             self._progress.wait(generation, wait)
 
 
-def job_state_releaser(danube: Danube) -> JobStateReleaser:
+def job_state_releaser(danube: Execution) -> JobStateReleaser:
     return JobStateReleaser(danube.logs, danube.views, danube.store.views.progress("runs"))
+
+
+def job_calls(danube: Danube) -> JobCalls:
+    """What the JobService's servicers are given."""
+    from api.grpc.ports import JobCalls
+
+    return JobCalls(
+        settings=danube.settings,
+        tokens=danube.tokens,
+        logs=danube.logs,
+        runs=danube.runs,
+        views=danube.views,
+        secrets=danube.secrets,
+        material=SealedStepMaterial(danube.vault),
+        artifacts=danube.artifacts,
+        relay=danube.step_relay,
+        runs_moved=danube.store.views.progress("runs"),
+        wait_for_views=danube.wait_for_views,
+        stopping=danube.stopping,
+    )
+
+
+def grpc_server(danube: Danube, address: str) -> GrpcServer:
+    """The JobService (with health and reflection) on ``address``, listening."""
+    from api.grpc.server import GrpcServer
+
+    return GrpcServer(job_calls(danube), address, tracing=danube.tracing)
 
 
 def serve_jobs(danube: Danube, supervisor: Supervisor, address: str) -> GrpcServer:
     """What ``danube server`` runs for job pods: the JobService, and the release of what
     it keeps of each job (no reconciler runs there to close it)."""
-    from api.grpc.server import GrpcServer
-
     supervisor.add("job-state", job_state_releaser(danube))
-    return GrpcServer(danube, address)
+    return grpc_server(danube, address)

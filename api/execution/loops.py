@@ -10,9 +10,11 @@ from pathlib import Path
 
 from adapters.git.mirror import GitMirrors
 from adapters.local.executor import LocalExecutor
-from api.bootstrap import Core, Danube
+from adapters.sql.wakeup import Wakeup
+from api.bootstrap import Core, Execution
 from api.execution.launch import Launcher
 from api.execution.material import SealedStepMaterial
+from api.execution.outputs import LogOutputs
 from domain.execution.dispatcher import Dispatcher
 from domain.execution.ports import Executor, JobOutput
 from domain.execution.reconciler import Reconciler
@@ -24,11 +26,11 @@ DISPATCH_INTERVAL = 1.0
 MIRROR_FETCH_TIMEOUT = 600.0
 
 
-def build_executor(danube: Danube) -> Executor:
+def build_executor(danube: Execution) -> Executor:
     if danube.settings.executor == "kubernetes":
         from api.execution.kubernetes import kubernetes_executor
 
-        return kubernetes_executor(danube)
+        return kubernetes_executor(danube.settings, danube.logs)
     data_dir = Path(danube.settings.data_dir).resolve()
     return LocalExecutor(
         data_dir / "workspaces",
@@ -93,11 +95,19 @@ class ReconcilerLoop:
     ``RECONCILE_INTERVAL``. ``wait_for_steps`` is for stopping: after the executor was
     closed, its steps' threads still record how they ended."""
 
-    def __init__(self, policy: Reconciler, danube: Danube, executor: Executor) -> None:
+    def __init__(
+        self,
+        policy: Reconciler,
+        executor: Executor,
+        runs_moved: Wakeup,
+        position: Callable[[], int],
+        wait_for_views: Callable[..., bool],
+    ) -> None:
+        """``position``: the event log's head; ``wait_for_views``: read-your-writes."""
         self.wait_for_steps, self.held_jobs = policy.wait_for_steps, policy.held_jobs
-        self._tick, self._danube = policy.tick, danube
+        self._tick, self._position, self._wait = policy.tick, position, wait_for_views
         self._nudge, self._exited = threading.Event(), threading.Event()
-        danube.store.views.progress("runs").subscribe(self._nudge)
+        runs_moved.subscribe(self._nudge)
         watch = getattr(executor, "watch", None)  # an executor that says when jobs change
         if watch is not None:
             watch(self._job_changed)
@@ -111,14 +121,13 @@ class ReconcilerLoop:
             self._nudge.clear()  # before looking: a move while ticking ticks again
             if self._exited.is_set():
                 self._exited.clear()
-                position = self._danube.store.log.position()
-                self._danube.wait_for_views(position, EXIT_VIEW_WAIT, only=("runs",))
+                self._wait(self._position(), EXIT_VIEW_WAIT, only=("runs",))
             self._tick()
             self._nudge.wait(RECONCILE_INTERVAL)
 
 
 def reconciler(
-    danube: Danube, executor: Executor, master_address: str, output: JobOutput | None = None
+    danube: Execution, executor: Executor, master_address: str, output: JobOutput | None = None
 ) -> ReconcilerLoop:
     policy = Reconciler(
         executor,
@@ -130,12 +139,18 @@ def reconciler(
         workers=RECONCILE_WORKERS,
         relay=danube.step_relay,
     )
-    return ReconcilerLoop(policy, danube, executor)
+    return ReconcilerLoop(
+        policy,
+        executor,
+        danube.store.views.progress("runs"),
+        danube.store.log.position,
+        danube.wait_for_views,
+    )
 
 
-def output_flusher(danube: Danube) -> Callable[[threading.Event], None]:
+def output_flusher(logs: LogOutputs) -> Callable[[threading.Event], None]:
     def work(stopping: threading.Event) -> None:
         while not stopping.wait(0.1):
-            danube.logs.flush_idle()
+            logs.flush_idle()
 
     return work

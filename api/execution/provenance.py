@@ -18,60 +18,72 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
-from adapters.crypto.signing import (
-    SIGNING_KEY_FILE,
-    Ed25519Signer,
-)
+from adapters.artifacts.filesystem import FilesystemArtifactStore
+from adapters.crypto.signing import Ed25519Signer
+from adapters.sql.wakeup import Wakeup
 from api.bootstrap import Danube
+from domain.eventlog import EventLog
 from domain.ids import JobId, RunId
 from domain.provenance.envelope import seal
 from domain.provenance.statement import provenance_statement
 from domain.runs.aggregates import Run
+from domain.runs.application import RunsService
 from domain.runs.entities import PROVENANCE_ARTIFACT, Artifact
 
 log = logging.getLogger(__name__)
 
 
-def signing_key_path(danube: Danube) -> Path:
-    return Path(danube.settings.data_dir).resolve() / SIGNING_KEY_FILE
-
-
-def builder_id(danube: Danube) -> str:
-    return f"{danube.settings.public_url}/builder"
-
-
-def provenance_signer(danube: Danube) -> Ed25519Signer:
-    """The data directory's signing key, created on first use; kept for the process."""
-    return danube.signer()
+def builder_id(public_url: str) -> str:
+    return f"{public_url}/builder"
 
 
 class ProvenanceWriter:
-    def __init__(self, danube: Danube) -> None:
-        self._danube = danube
+    """``signer``: the data directory's signing key, created on first use and kept."""
+
+    def __init__(
+        self,
+        runs: RunsService,
+        artifacts: FilesystemArtifactStore,
+        signer: Callable[[], Ed25519Signer],
+        builder: str,
+    ) -> None:
+        self._runs, self._artifacts, self._signer, self._builder = runs, artifacts, signer, builder
 
     def __call__(self, run_id: RunId, job_id: JobId) -> None:
         """Idempotent: a job that already has its provenance, or has not ended, is left;
         so is a job that uploaded no artifact (there is no subject to attest)."""
-        danube = self._danube
-        run = danube.runs.get(run_id)
+        run = self._runs.get(run_id)
         job = run.job(job_id)
         if not job.state.is_terminal or PROVENANCE_ARTIFACT in job.artifacts:
             return
         if not job.artifacts:  # a statement binds artifacts: with none it attests nothing
             log.debug("job %s uploaded no artifacts: no provenance", job_id.hex)
             return
-        envelope = seal(
-            provenance_statement(run, job_id, builder_id(danube)), provenance_signer(danube)
-        )
-        with danube.artifacts.begin(job_id.hex, PROVENANCE_ARTIFACT) as upload:
+        envelope = seal(provenance_statement(run, job_id, self._builder), self._signer())
+        with self._artifacts.begin(job_id.hex, PROVENANCE_ARTIFACT) as upload:
             upload.write(json.dumps(envelope, indent=2).encode() + b"\n")
             size, sha256 = upload.commit()
-        danube.runs.record_provenance(
+        self._runs.record_provenance(
             run_id, job_id, Artifact(PROVENANCE_ARTIFACT, "file", size, sha256)
         )
         log.info("provenance of job %s written", job_id.hex)
+
+
+def provenance_follower(danube: Danube) -> ProvenanceFollower:
+    """The follower of a process that stores artifacts, over its parts."""
+    settings = danube.settings
+    write = ProvenanceWriter(
+        danube.runs, danube.artifacts, danube.signer, builder_id(settings.public_url)
+    )
+    return ProvenanceFollower(
+        danube.store.log,
+        danube.store.views.progress("runs"),
+        write,
+        Path(settings.data_dir).resolve(),
+    )
 
 
 POSITION_FILE = "provenance.position"
@@ -80,14 +92,21 @@ INTERVAL = 1.0
 
 
 class ProvenanceFollower:
-    def __init__(self, danube: Danube, interval: float = INTERVAL) -> None:
-        self._danube, self._interval = danube, interval
-        self._write = ProvenanceWriter(danube)
-        self._path = Path(danube.settings.data_dir).resolve() / POSITION_FILE
+    def __init__(
+        self,
+        events: EventLog,
+        runs_moved: Wakeup,
+        write: Callable[[RunId, JobId], None],
+        data_dir: Path,
+        interval: float = INTERVAL,
+    ) -> None:
+        self._events, self._runs_moved, self._interval = events, runs_moved, interval
+        self._write = write
+        self._path = data_dir / POSITION_FILE
         self.position = self._load()
 
     def __call__(self, stopping: threading.Event) -> None:
-        progress = self._danube.store.views.progress("runs")
+        progress = self._runs_moved
         while not stopping.is_set():
             generation = progress.generation()
             try:
@@ -97,7 +116,7 @@ class ProvenanceFollower:
             progress.wait(generation, self._interval)
 
     def catch_up(self) -> None:
-        recorder, mapper = self._danube.store.log.recorder, self._danube.store.log.mapper
+        recorder, mapper = self._events.recorder, self._events.mapper
         while True:
             batch = recorder.select_notifications(
                 self.position + 1, BATCH, topics=[Run.JobFinished.TOPIC]
@@ -121,10 +140,10 @@ class ProvenanceFollower:
         try:
             return int(self._path.read_text().strip() or 0)
         except FileNotFoundError:
-            position = self._danube.store.log.position()  # from now: no backfill
+            position = self._events.position()  # from now: no backfill
         except ValueError:
             log.warning("%s is not a position; following from now", self._path)
-            position = self._danube.store.log.position()
+            position = self._events.position()
         self.position = position
         self._save()
         return position

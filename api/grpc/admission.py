@@ -9,7 +9,7 @@ from uuid import UUID
 
 import grpc
 
-from api.bootstrap import Danube
+from api.grpc.ports import JobCalls
 from domain.ids import JobId
 from projections.runs_view import JobView
 
@@ -56,7 +56,7 @@ class CallLimit:
 
 
 def admit(
-    danube: Danube,
+    jobs: JobCalls,
     context: grpc.ServicerContext,
     *,
     allow_finished: bool = False,
@@ -74,12 +74,12 @@ def admit(
         context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or malformed x-danube-job-id")
         raise
     token = authorization.removeprefix("Bearer ").strip()
-    if not authorization.startswith("Bearer ") or not danube.tokens.verify(job_id, token):
+    if not authorization.startswith("Bearer ") or not jobs.tokens.verify(job_id, token):
         context.abort(grpc.StatusCode.UNAUTHENTICATED, "invalid job token")
     if calls is not None:
         calls.enter(job_id, context)
-    danube.logs.mask_token(job_id, token)  # before this process masks anything of the job
-    job = _wait_until_started(danube, job_id, context)
+    jobs.logs.mask_token(job_id, token)  # before this process masks anything of the job
+    job = _wait_until_started(jobs, job_id, context)
     if job is None:
         context.abort(grpc.StatusCode.UNAUTHENTICATED, "invalid job token")
         raise AssertionError("unreachable")
@@ -91,15 +91,15 @@ def admit(
 
 
 def _wait_until_started(
-    danube: Danube, job_id: JobId, context: grpc.ServicerContext
+    jobs: JobCalls, job_id: JobId, context: grpc.ServicerContext
 ) -> JobView | None:
-    progress = danube.store.views.progress("runs")
+    progress = jobs.runs_moved
     deadline = time.monotonic() + START_WAIT_SECONDS
     while True:
         generation = progress.generation()
-        job = danube.views.job(job_id)
+        job = jobs.views.job(job_id)
         remaining = deadline - time.monotonic()
-        stop = danube.stopping.is_set() or not context.is_active()
+        stop = jobs.stopping.is_set() or not context.is_active()
         if job is None or job.state not in STARTING or remaining <= 0 or stop:
             return job
         progress.wait(generation, min(remaining, 0.5))

@@ -20,7 +20,7 @@ from adapters.artifacts.archive import check_directory_archive
 from adapters.artifacts.filesystem import Upload
 from adapters.artifacts.names import ArtifactError
 from adapters.artifacts.space import free_space_problem
-from api.bootstrap import Danube
+from api.grpc.ports import JobCalls
 from danube._proto.v1 import job_service_pb2 as pb
 from domain.ids import JobId, RunId
 from domain.runs.entities import Artifact
@@ -37,8 +37,8 @@ def abort(context: grpc.ServicerContext, code: grpc.StatusCode, message: str) ->
 
 
 class ArtifactUploads:
-    def __init__(self, danube: Danube) -> None:
-        self._danube = danube
+    def __init__(self, jobs: JobCalls) -> None:
+        self._jobs = jobs
 
     def upload(
         self,
@@ -55,7 +55,7 @@ class ArtifactUploads:
                 context, grpc.StatusCode.INVALID_ARGUMENT, "artifact kind must be file or directory"
             )
         limit = self._limit(job, name, context)
-        store = self._danube.artifacts
+        store = self._jobs.artifacts
         try:
             upload = store.begin(job.id, name)
         except ArtifactError as error:  # a bad name, or one that collides with another
@@ -73,9 +73,7 @@ class ArtifactUploads:
             raise
         artifact = Artifact(name=name, kind=kind, size=size, sha256=sha256)
         try:
-            self._danube.runs.record_artifact(
-                RunId(UUID(job.run_id)), JobId(UUID(job.id)), artifact
-            )
+            self._jobs.runs.record_artifact(RunId(UUID(job.run_id)), JobId(UUID(job.id)), artifact)
         except RunsError as error:  # e.g. the job ended during the upload
             store.discard(job.id, name)  # no file without its event
             abort(context, grpc.StatusCode.FAILED_PRECONDITION, str(error))
@@ -83,8 +81,8 @@ class ArtifactUploads:
 
     def _limit(self, job: JobView, name: str, context: grpc.ServicerContext) -> tuple[int, str]:
         """The most bytes this upload may have, and the setting that says so."""
-        settings = self._danube.settings
-        stored = self._danube.artifacts.list(job.id)  # the files: no read-model lag
+        settings = self._jobs.settings
+        stored = self._jobs.artifacts.list(job.id)  # the files: no read-model lag
         others = sum(a.size for a in stored if a.name != name)
         left = settings.max_job_artifact_bytes - others
         if left <= 0:
@@ -128,7 +126,7 @@ class ArtifactUploads:
             upload.write(message.chunk)
 
     def _check_space(self, context: grpc.ServicerContext, coming: int) -> None:
-        settings = self._danube.settings
+        settings = self._jobs.settings
         problem = free_space_problem(settings.data_dir, settings.min_free_disk_bytes, coming)
         if problem is not None:
             abort(context, grpc.StatusCode.RESOURCE_EXHAUSTED, f"no room for artifacts: {problem}")

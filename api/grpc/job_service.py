@@ -15,9 +15,9 @@ from uuid import UUID
 
 import grpc
 
-from api.bootstrap import Danube
 from api.grpc.admission import CallLimit, admit
 from api.grpc.artifacts import ArtifactUploads
+from api.grpc.ports import JobCalls
 from api.grpc.steps import StepStreams
 from danube._proto.v1 import job_service_pb2 as pb
 from danube._proto.v1 import job_service_pb2_grpc as pb_grpc
@@ -39,25 +39,25 @@ def abort(context: grpc.ServicerContext, code: grpc.StatusCode, message: str) ->
 
 
 class JobServicer(pb_grpc.JobServiceServicer):
-    def __init__(self, danube: Danube) -> None:
-        self._danube = danube
-        self._steps = StepStreams(danube)
-        self._artifacts = ArtifactUploads(danube)
-        self._calls = CallLimit(danube.settings.max_streams_per_job)
+    def __init__(self, jobs: JobCalls) -> None:
+        self._jobs = jobs
+        self._steps = StepStreams(jobs)
+        self._artifacts = ArtifactUploads(jobs)
+        self._calls = CallLimit(jobs.settings.max_streams_per_job)
 
     def RunStep(
         self, request: pb.RunStepRequest, context: grpc.ServicerContext
     ) -> Iterator[pb.RunStepResponse]:
-        job = admit(self._danube, context, calls=self._calls)
+        job = admit(self._jobs, context, calls=self._calls)
         yield from self._steps.run(job, request, context)
 
     def GetSecret(
         self, request: pb.GetSecretRequest, context: grpc.ServicerContext
     ) -> pb.GetSecretResponse:
-        job = admit(self._danube, context, calls=self._calls)
-        danube = self._danube
+        job = admit(self._jobs, context, calls=self._calls)
+        jobs = self._jobs
         try:
-            scope, value = danube.secrets.find(job.pipeline, request.key)
+            scope, value = jobs.secrets.find(job.pipeline, request.key)
         except InvalidSecretKeyError as error:
             abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(error))
         except SecretNotFoundError as error:
@@ -65,9 +65,9 @@ class JobServicer(pb_grpc.JobServiceServicer):
         except SecretUnreadableError as error:
             abort(context, grpc.StatusCode.FAILED_PRECONDITION, str(error))
         job_id = JobId(UUID(job.id))
-        danube.logs.add_secret(job_id, value, request.key)  # masked before anything prints it
+        jobs.logs.add_secret(job_id, value, request.key)  # masked before anything prints it
         try:
-            danube.runs.record_secret_read(RunId(UUID(job.run_id)), job_id, request.key, scope)
+            jobs.runs.record_secret_read(RunId(UUID(job.run_id)), job_id, request.key, scope)
         except RunsError as error:
             abort(context, grpc.StatusCode.FAILED_PRECONDITION, str(error))
         return pb.GetSecretResponse(value=value)
@@ -75,17 +75,17 @@ class JobServicer(pb_grpc.JobServiceServicer):
     def UploadArtifact(
         self, request_iterator: Iterator[pb.UploadArtifactRequest], context: grpc.ServicerContext
     ) -> pb.UploadArtifactResponse:
-        job = admit(self._danube, context, calls=self._calls)
+        job = admit(self._jobs, context, calls=self._calls)
         return self._artifacts.upload(job, request_iterator, context)
 
     def ReportStatus(
         self, request: pb.ReportStatusRequest, context: grpc.ServicerContext
     ) -> pb.ReportStatusResponse:
-        job = admit(self._danube, context, calls=self._calls)
+        job = admit(self._jobs, context, calls=self._calls)
         succeeded = request.outcome == pb.JOB_OUTCOME_SUCCESS
         message = "" if succeeded else self._bounded(self._masked(job, request.message))
         try:  # the run decides what the report means (domain.runs.outcome)
-            self._danube.runs.record_report(
+            self._jobs.runs.record_report(
                 RunId(UUID(job.run_id)),
                 JobId(UUID(job.id)),
                 succeeded,
@@ -99,7 +99,7 @@ class JobServicer(pb_grpc.JobServiceServicer):
     def _bounded(self, message: str) -> str:
         """A (masked) report message over ``DANUBE_MAX_REPORT_MESSAGE_BYTES``, cut there
         and marked (the job still ends; its log holds the whole traceback)."""
-        most = self._danube.settings.max_report_message_bytes
+        most = self._jobs.settings.max_report_message_bytes
         data = message.encode("utf-8", "surrogatepass")
         if len(data) <= most:
             return message
@@ -107,6 +107,6 @@ class JobServicer(pb_grpc.JobServiceServicer):
         return f"{kept}… (cut at {most} bytes: DANUBE_MAX_REPORT_MESSAGE_BYTES)"
 
     def _masked(self, job: JobView, text: str) -> str:
-        logs, job_id = self._danube.logs, JobId(UUID(job.id))
+        logs, job_id = self._jobs.logs, JobId(UUID(job.id))
         logs.mask_secrets(job_id, job.pipeline, job.secrets_read or [])  # after a restart
         return logs.mask_text(job_id, text)

@@ -8,10 +8,11 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from api.bootstrap import Danube
 from api.commands.errors import EXIT_FAILED, CommandError
 from api.grpc.job_service import JobServicer
+from api.grpc.ports import JobCalls
 from api.observability.spans import GrpcSpans
+from api.observability.tracing import Tracing
 from danube._proto.v1 import job_service_pb2 as pb
 from danube._proto.v1 import job_service_pb2_grpc as pb_grpc
 
@@ -28,14 +29,18 @@ OPTIONS = [
 
 
 class GrpcServer:
-    def __init__(self, danube: Danube, address: str, workers: int = 64) -> None:
+    def __init__(
+        self, jobs: JobCalls, address: str, *, tracing: Tracing | None = None, workers: int = 64
+    ) -> None:
         interceptors: list[grpc.ServerInterceptor] = (
-            [GrpcSpans(danube)] if danube.tracing.tracer is not None else []
+            [GrpcSpans(tracing, jobs.runs, jobs.views)]
+            if tracing is not None and tracing.tracer is not None
+            else []
         )
         self.server = grpc.server(
             ThreadPoolExecutor(max_workers=workers), options=OPTIONS, interceptors=interceptors
         )
-        pb_grpc.add_JobServiceServicer_to_server(JobServicer(danube), self.server)
+        pb_grpc.add_JobServiceServicer_to_server(JobServicer(jobs), self.server)
         self.health = health.HealthServicer()
         self.health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
         self.health.set("", health_pb2.HealthCheckResponse.SERVING)

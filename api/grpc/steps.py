@@ -20,8 +20,7 @@ from uuid import UUID
 
 import grpc
 
-from api.bootstrap import Danube
-from api.execution.material import SealedStepMaterial
+from api.grpc.ports import JobCalls
 from danube._proto.v1 import job_service_pb2 as pb
 from danube.step import default_name
 from domain.execution.relay import StepEnd
@@ -65,9 +64,9 @@ class StartedStep:
 
 
 class StepStreams:
-    def __init__(self, danube: Danube) -> None:
-        self._danube = danube
-        self._material = SealedStepMaterial(danube.vault)
+    def __init__(self, jobs: JobCalls) -> None:
+        self._jobs = jobs
+        self._material = jobs.material
 
     def run(
         self, job: JobView, request: pb.RunStepRequest, context: grpc.ServicerContext
@@ -80,7 +79,7 @@ class StepStreams:
         if problem is not None:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
         shown = self._shown(job, request)
-        step = self._danube.views.step(job.id, request.number)
+        step = self._jobs.views.step(job.id, request.number)
         if step is None:
             step = self._start(job, request, shown, context)
         elif step.command != shown.command:
@@ -93,7 +92,7 @@ class StepStreams:
     def _problem(self, request: pb.RunStepRequest) -> str | None:
         """What the server refuses to record or run: over-long text, environment
         variable names a process environment cannot hold."""
-        most = self._danube.settings.max_step_command_bytes
+        most = self._jobs.settings.max_step_command_bytes
         for what, text in (("command", request.command), ("name", request.name)):
             size = len(text.encode("utf-8", "surrogatepass"))
             if size > most:
@@ -112,7 +111,7 @@ class StepStreams:
         return None
 
     def _shown(self, job: JobView, request: pb.RunStepRequest) -> ShownStep:
-        logs = self._danube.logs
+        logs = self._jobs.logs
         job_id = JobId(UUID(job.id))
         logs.mask_secrets(job_id, job.pipeline, job.secrets_read or [])  # after a restart
         command = logs.mask_text(job_id, request.command)
@@ -132,13 +131,13 @@ class StepStreams:
         shown: ShownStep,
         context: grpc.ServicerContext,
     ) -> StepView:
-        danube = self._danube
+        jobs = self._jobs
         job_id = JobId(UUID(job.id))
-        danube.logs.system_line(job_id, f"── step {request.number}: {shown.name}")
+        jobs.logs.system_line(job_id, f"── step {request.number}: {shown.name}")
         raw = request.command if shown.command != request.command else None
         sealed = self._material.seal(job_id, raw, dict(request.env))
         try:
-            position = danube.runs.start_step(
+            position = jobs.runs.start_step(
                 RunId(UUID(job.run_id)),
                 job_id,
                 request.number,
@@ -146,7 +145,7 @@ class StepStreams:
                 command=shown.command,
                 image=shown.image,
                 timeout_seconds=float(request.timeout_seconds),
-                log_offset=danube.logs.size(job_id),
+                log_offset=jobs.logs.size(job_id),
                 env_sealed=sealed.env,
                 command_sealed=sealed.command,
             )
@@ -172,9 +171,9 @@ class StepStreams:
             env_sealed=sealed.env,
             command_sealed=sealed.command,
         )
-        danube.step_relay.started(job, started)  # it runs while the read model catches up
-        caught_up = danube.wait_for_views(position, only=("runs",))  # the step's row
-        step = danube.views.step(job.id, request.number) if caught_up else None
+        jobs.relay.started(job, started)  # it runs while the read model catches up
+        caught_up = jobs.wait_for_views(position, only=("runs",))  # the step's row
+        step = jobs.views.step(job.id, request.number) if caught_up else None
         if step is None:  # stopping, or the read models lag: the coordinator retries
             context.abort(grpc.StatusCode.UNAVAILABLE, "the server is stopping or behind; retry")
         return step
@@ -187,10 +186,10 @@ class StepStreams:
         # relay, when it ran in this process): wake on any (cleared before looking, so
         # nothing announced meanwhile is missed).
         moved = threading.Event()
-        wakeups = (self._danube.logs.progress(job_id), self._danube.store.views.progress("runs"))
+        wakeups = (self._jobs.logs.progress(job_id), self._jobs.runs_moved)
         for wakeup in wakeups:
             wakeup.subscribe(moved)
-        relay = self._danube.step_relay
+        relay = self._jobs.relay
         relay.watch(job.id, request.number, moved.set)
         try:
             yield from self._stream(job, request, context, moved)
@@ -206,7 +205,7 @@ class StepStreams:
         context: grpc.ServicerContext,
         moved: threading.Event,
     ) -> Iterator[pb.RunStepResponse]:
-        logs = self._danube.logs
+        logs = self._jobs.logs
         job_id = JobId(UUID(job.id))
         offset = request.resume_offset
         while context.is_active():
@@ -229,10 +228,10 @@ class StepStreams:
     def _end(self, job_id: str, number: int) -> StepEnd | None:
         """How the step ended, from the relay (recorded in this process) or the read
         model; None while it runs."""
-        told = self._danube.step_relay.end_of(job_id, number)
+        told = self._jobs.relay.end_of(job_id, number)
         if told is not None:
             return told
-        step = self._danube.views.step(job_id, number)
+        step = self._jobs.views.step(job_id, number)
         if step is None or step.state == "running":
             return None
         return StepEnd(step.state, step.exit_code, step.reason)
@@ -247,5 +246,5 @@ class StepStreams:
             output_size=size,
         )
         if request.capture:
-            result.captured_stdout = self._danube.logs.step_bytes(job_id, request.number, "stdout")
+            result.captured_stdout = self._jobs.logs.step_bytes(job_id, request.number, "stdout")
         return result

@@ -13,23 +13,16 @@ in notification ids: they have gaps on PostgreSQL."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from adapters.artifacts.space import free_bytes, free_space_problem
-from api.observability.lag import lag_seconds
-from api.observability.readiness import NotReadyError, optional_checks
-
-if TYPE_CHECKING:
-    from api.bootstrap import Danube
-    from api.triggers.loops import ConfigSyncLoop
-
 router = APIRouter()
 Result = dict[str, Any]
+# Every check's verdict by name (``api.observability.probe.readiness`` over the process).
+Readiness = Callable[[], dict[str, Result]]
 
 
 @router.get("/health")
@@ -44,78 +37,9 @@ def health() -> dict[str, str]:
 )
 async def ready(request: Request) -> JSONResponse:
     """Readiness, check by check (see the module's docstring)."""
-    state = request.app.state
-    checks = await run_in_threadpool(readiness, state.danube, state.config_sync)
+    readiness: Readiness = request.app.state.readiness
+    checks = await run_in_threadpool(readiness)
     ok = all(check["ok"] for check in checks.values())
     return JSONResponse(
         {"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503
     )
-
-
-def readiness(danube: Danube, config_sync: ConfigSyncLoop | None = None) -> dict[str, Result]:
-    timeout = danube.settings.readiness_check_timeout
-    checks: dict[str, Callable[[], Result]] = {
-        "event_store": lambda: _store(danube),
-        "data_dir_free_space": lambda: _free_space(danube),
-    }
-    for name, check in optional_checks(danube, config_sync).items():
-        checks[name] = lambda check=check: _detail(check, timeout)  # type: ignore[misc]
-    pool = ThreadPoolExecutor(max_workers=len(checks), thread_name_prefix="readiness")
-    try:
-        futures = {name: pool.submit(check) for name, check in checks.items()}
-        wait(futures.values(), timeout=timeout)
-        results = {name: _outcome(future, timeout) for name, future in futures.items()}
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)  # a hung check ends on its own
-    store = results.pop("event_store")
-    if "event_store" not in store:  # timed out or failed as a whole
-        return {"event_store": store, **results}
-    return {"event_store": store["event_store"], **store["projections"], **results}
-
-
-def _outcome(future: Future[Result], timeout: float) -> Result:
-    if not future.done():
-        return {"ok": False, "error": f"no answer within {timeout:g}s"}
-    try:
-        return future.result()
-    except Exception as error:  # any failure is reported, not raised
-        return {"ok": False, "error": str(error) or type(error).__name__}
-
-
-def _detail(check: Callable[[float], str], timeout: float) -> Result:
-    try:
-        return {"ok": True, "detail": check(timeout)}
-    except NotReadyError as error:
-        return {"ok": False, "error": str(error)}
-
-
-def _store(danube: Danube) -> Result:
-    """The event store and every read model (one check: they share the database)."""
-    projections: dict[str, Result] = {}
-    try:
-        head = danube.store.feed.max_position()
-        store: Result = {"ok": True, "position": head}
-    except Exception as error:
-        store, head = {"ok": False, "error": str(error)}, None
-    max_lag = danube.settings.readiness_max_lag
-    for projection in danube.projections:
-        name = f"projection:{projection.name}"
-        try:
-            position = danube.store.views.position(projection.name)
-            lag = None if head is None else lag_seconds(danube, position, head)
-            ok = lag is not None and lag <= max_lag
-            projections[name] = {"ok": ok, "position": position, "lag_seconds": lag}
-        except Exception as error:
-            projections[name] = {"ok": False, "error": str(error)}
-    return {"ok": store["ok"], "event_store": store, "projections": projections}
-
-
-def _free_space(danube: Danube) -> dict[str, Any]:
-    """Uploads stop below ``DANUBE_MIN_FREE_DISK_BYTES`` free on the data directory."""
-    settings = danube.settings
-    try:
-        problem = free_space_problem(settings.data_dir, settings.min_free_disk_bytes)
-        check: dict[str, Any] = {"ok": problem is None, "free_bytes": free_bytes(settings.data_dir)}
-    except OSError as error:
-        return {"ok": False, "error": str(error)}
-    return check if problem is None else check | {"error": problem}

@@ -3,7 +3,7 @@ application layer: the same checks and answers as GraphQL."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
@@ -12,12 +12,15 @@ from starlette.concurrency import run_in_threadpool
 from api.app.results import ArtifactResult, JobResult, StepResult
 from api.http.caller import App, Asking
 from api.http.errors import UUID_PATTERN, guarded
+from domain.runs.states import JobState
 
 router = APIRouter(prefix="/api/v1")
 
-State = Literal[
-    "", "pending", "scheduling", "running", "success", "failure", "timeout", "cancelled"
-]
+# "" (any state) or a job state: an enum in the OpenAPI document, from the domain's states
+if TYPE_CHECKING:
+    State = str
+else:
+    State = Literal[("", *(state.value for state in JobState))]
 LOG_BYTES: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "Log bytes"}
 }

@@ -1,17 +1,20 @@
 """``GET /metrics``: the API server's Prometheus metrics (its own and the read models'),
-404 while ``observability.metrics_enabled`` is false in ``config.yaml``."""
+404 while ``observability.metrics_enabled`` is false in ``config.yaml``. The route is
+given the scrape (``Scrape``, in the app's state), not the container."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
 
-from api.bootstrap import Danube
-from api.observability.metrics import exposition, metrics_enabled
-
 router = APIRouter()
+
+# The metrics text of this process and its read models; None while metrics are disabled.
+Scrape = Callable[[], bytes | None]
 
 
 @router.get(
@@ -23,10 +26,10 @@ router = APIRouter()
     },
 )
 async def metrics(request: Request) -> Response:
-    danube: Danube = request.app.state.danube
-    if not await run_in_threadpool(metrics_enabled, danube):
+    scrape: Scrape = request.app.state.scrape
+    body = await run_in_threadpool(scrape)
+    if body is None:
         return PlainTextResponse(
             "metrics are disabled (observability.metrics_enabled: false)\n", status_code=404
         )
-    body = await run_in_threadpool(exposition, danube, read_models=True)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

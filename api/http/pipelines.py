@@ -64,10 +64,10 @@ async def config_status(request: Request, app: App, principal: Asking) -> dict[s
     """The config in force, when it was synced, the last rejection and its errors
     (global admins)."""
     state = await run_in_threadpool(app.queries.config_state, principal)
-    settings = request.app.state.danube.settings
+    repository, branch = request.app.state.config_repository
     return {
-        "repository": settings.config_repo_url,
-        "branch": settings.config_repo_branch,
+        "repository": repository,
+        "branch": branch,
         "commit": state.get("commit_sha"),
         "synced_at": state.get("accepted_at"),
         "last_rejection": None if not state.get("rejected_commit") else {

@@ -3,13 +3,21 @@ signs (PEM), so that anyone can check it without access to the server's machine.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Protocol
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from api.bootstrap import Danube
-from api.execution.provenance import provenance_signer
-
 router = APIRouter(prefix="/api/v1")
+
+
+class PublicKey(Protocol):
+    """What the route shows of the signing key (``app.state.provenance_key``)."""
+
+    keyid: str
+
+    def public_pem(self) -> str: ...
 
 
 @router.get(
@@ -18,8 +26,8 @@ router = APIRouter(prefix="/api/v1")
     responses={200: {"content": {"application/x-pem-file": {}}, "description": "PEM"}},
 )
 def public_key(request: Request) -> Response:
-    danube: Danube = request.app.state.danube
-    signer = provenance_signer(danube)
+    key: Callable[[], PublicKey] = request.app.state.provenance_key
+    signer = key()
     return Response(
         content=signer.public_pem(),
         media_type="application/x-pem-file",

@@ -9,13 +9,13 @@ reply loses nothing (the inbox worker processes what is left) and each is listed
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.bootstrap import Danube
 from api.http.errors import WebhookReply, errors
 from api.observability.hooks import count_delivery
 from domain.triggers.errors import (
@@ -25,11 +25,12 @@ from domain.triggers.errors import (
 )
 from domain.triggers.model import TriggerEvent
 from domain.triggers.repository_url import normalise_repository_url
-from domain.webhooks.application import DUPLICATE, PENDING
+from domain.webhooks.application import DUPLICATE, PENDING, Inbox
 from domain.webhooks.errors import InboxDrainingError
 
 if TYPE_CHECKING:
     from api.triggers.loops import ConfigSyncLoop
+    from api.triggers.secrets import WebhookSecrets
 
 router = APIRouter()
 
@@ -43,6 +44,19 @@ KEPT_HEADERS = {
 
 class BodyTooLargeError(Exception):
     pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebhookIntake:
+    """What the webhook route uses (``app.state.webhooks``): the inbox, the secrets a
+    delivery is verified with, the body limit, and the config sync a push to the config
+    repository wakes (None where this process runs none)."""
+
+    inbox: Inbox
+    secrets: WebhookSecrets
+    max_body_bytes: int
+    config_repo_url: str = ""
+    config_sync: ConfigSyncLoop | None = None
 
 
 def reply(status: int, message: str, **extra: Any) -> JSONResponse:
@@ -72,31 +86,29 @@ ACCEPTED: dict[int | str, dict[str, Any]] = {
     responses=errors(400, 401, 404, 413, 503, model=WebhookReply) | ACCEPTED,
 )
 async def receive(provider: str, request: Request) -> JSONResponse:
-    danube: Danube = request.app.state.danube
-    forge = danube.inbox.forge(provider)
+    intake: WebhookIntake = request.app.state.webhooks
+    forge = intake.inbox.forge(provider)
     if forge is None:
         return reply(404, "unknown forge", detail=f"no webhooks for {provider!r}: github, gitlab")
-    limit = danube.settings.webhook_max_body_bytes
+    limit = intake.max_body_bytes
     try:
         body = await read_body(request, limit)
     except BodyTooLargeError:
         return reply(413, "rejected", detail=f"the body exceeds {limit} bytes")
     headers = {k.lower(): v for k, v in request.headers.items()}
-    config_sync = request.app.state.config_sync
-    response = await run_in_threadpool(_handle, danube, config_sync, provider, forge, body, headers)
+    response = await run_in_threadpool(_handle, intake, provider, forge, body, headers)
     count_delivery(provider, response)
     return response
 
 
 def _handle(
-    danube: Danube,
-    config_sync: ConfigSyncLoop | None,
+    intake: WebhookIntake,
     provider: str,
     forge: Any,
     body: bytes,
     headers: dict[str, str],
 ) -> JSONResponse:
-    secrets = danube.webhook_secrets.candidates(provider)
+    secrets = intake.secrets.candidates(provider)
     try:
         verified = list(forge.verify(body, headers, secrets))
     except WebhookRejectedError as error:
@@ -108,7 +120,7 @@ def _handle(
         return reply(400, "rejected", detail=f"malformed payload: {error}")
     kept = {k: v for k, v in headers.items() if k in KEPT_HEADERS}
     try:
-        outcome = danube.inbox.deliver(
+        outcome = intake.inbox.deliver(
             provider, parsed.delivery_id, parsed.event_name, kept, body, verified
         )
     except InboxDrainingError:
@@ -120,7 +132,7 @@ def _handle(
     if outcome.outcome == DUPLICATE:
         return reply(200, "duplicate", delivery=parsed.delivery_id)
     if isinstance(parsed, TriggerEvent):
-        _maybe_sync_config(danube, config_sync, parsed)
+        _maybe_sync_config(intake, parsed)
     if outcome.outcome == PENDING:  # stored; the inbox worker processes it later
         return reply(202, "accepted", delivery=parsed.delivery_id, reason=outcome.reason)
     return reply(
@@ -132,11 +144,9 @@ def _handle(
     )
 
 
-def _maybe_sync_config(
-    danube: Danube, config_sync: ConfigSyncLoop | None, event: TriggerEvent
-) -> None:
+def _maybe_sync_config(intake: WebhookIntake, event: TriggerEvent) -> None:
     """A push to the config repository itself: sync now instead of at the next interval."""
-    url = danube.settings.config_repo_url
+    url, config_sync = intake.config_repo_url, intake.config_sync
     if config_sync is None or not url:
         return
     with contextlib.suppress(InvalidRepositoryUrlError):

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from api.observability.process import HEARTBEAT_SECONDS
 
 if TYPE_CHECKING:
-    from api.bootstrap import Danube
+    from api.bootstrap import Core
     from api.triggers.loops import ConfigSyncLoop
 
 Check = Callable[[float], str]
@@ -24,7 +24,7 @@ class NotReadyError(Exception):
     pass
 
 
-def optional_checks(danube: Danube, config_sync: ConfigSyncLoop | None) -> dict[str, Check]:
+def optional_checks(danube: Core, config_sync: ConfigSyncLoop | None) -> dict[str, Check]:
     """The checks that apply to this server's configuration, by name."""
     settings = danube.settings
     checks: dict[str, Check] = {}
@@ -43,7 +43,7 @@ def optional_checks(danube: Danube, config_sync: ConfigSyncLoop | None) -> dict[
     return checks
 
 
-def _kubernetes(danube: Danube, timeout: float) -> str:
+def _kubernetes(danube: Core, timeout: float) -> str:
     from adapters.kubernetes.readiness import KubernetesNotReadyError, check_jobs_namespace
     from api.execution.kubernetes import kubernetes_settings
 
@@ -76,7 +76,7 @@ def _oidc(issuer: str, timeout: float) -> str:
     return f"issuer discovery answers at {url}; its JWKS holds {len(keys)} key(s)"
 
 
-def _built_in_issuer(danube: Danube) -> str:
+def _built_in_issuer(danube: Core) -> str:
     """The built-in issuer signs with a key in the data directory: it must load."""
     from api.auth.keys import IssuerKeyError, load_or_create_key
 
@@ -103,7 +103,7 @@ def _config_sync(config_sync: ConfigSyncLoop) -> str:
     return why
 
 
-def _heartbeat(danube: Danube, role: str) -> str:
+def _heartbeat(danube: Core, role: str) -> str:
     beat = danube.store.heartbeats.last(role)
     if beat is None:
         return "not run as a process of its own"

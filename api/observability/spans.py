@@ -18,7 +18,8 @@ from api.observability.tracing import TRACEPARENT, Tracing, extract
 from domain.ids import RunId
 
 if TYPE_CHECKING:
-    from api.bootstrap import Danube
+    from domain.runs.application import RunsService
+    from projections.runs_view import RunsView
 
 Scope = dict[str, Any]
 Receive = Callable[[], Any]
@@ -78,9 +79,8 @@ class GrpcSpans(grpc.ServerInterceptor):
     (``traceparent`` metadata), or else, for a coordinator's call (``x-danube-job-id``),
     the trace of the job's run."""
 
-    def __init__(self, danube: Danube) -> None:
-        self.danube = danube
-        self.tracing = danube.tracing
+    def __init__(self, tracing: Tracing, runs: RunsService, views: RunsView) -> None:
+        self.tracing, self._runs, self._views = tracing, runs, views
 
     def intercept_service(self, continuation: Any, details: Any) -> Any:
         handler = continuation(details)
@@ -115,10 +115,10 @@ class GrpcSpans(grpc.ServerInterceptor):
         """The trace stored with the run of the calling job (unverified: the call itself
         is admitted or refused by the servicer; a wrong id only places a span)."""
         try:
-            job = self.danube.views.job(UUID(job_id)) if job_id else None
+            job = self._views.job(UUID(job_id)) if job_id else None
             if job is None:
                 return Context()
-            run = self.danube.runs.get(RunId(UUID(job.run_id)))
+            run = self._runs.get(RunId(UUID(job.run_id)))
         except Exception:  # a malformed id, a run not found: a trace of its own
             return Context()
         return extract({TRACEPARENT: run.trigger.get(TRACEPARENT, "")})

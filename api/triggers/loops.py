@@ -9,14 +9,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
 
+from adapters.artifacts.filesystem import FilesystemArtifactStore
 from adapters.cron.croniter_schedule import CroniterSchedule
-from api.bootstrap import Danube
+from api.bootstrap import Core, Danube
 from api.config.source import GitConfigSource
 from api.observability.hooks import SyncHealth
 from api.processes import Supervisor
+from api.settings import Settings
 from api.triggers.git import GitCommits
-from domain.config.application import ConfigSync, SyncResult
+from domain.config.application import ConfigService, ConfigSync, SyncResult
 from domain.schedules.application import CronScheduler
+from domain.webhooks.application import Inbox
+from projections.config_view import DeliveriesView
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +32,17 @@ class ConfigSyncLoop:
     """Syncs on start (the first sync clones), then every ``config_repo_sync_interval``
     and whenever woken (a push webhook for the config repository). ``on_accepted`` is
     called after a sync that put a new config in force (and so is every callback given to
-    ``when_accepted``)."""
+    ``when_accepted``); ``on_synced`` after every sync (the server forgets the webhook
+    secrets it cached: the config names them)."""
 
-    def __init__(self, danube: Danube, on_accepted: Callable[[], None] | None = None) -> None:
-        settings = danube.settings
+    def __init__(
+        self,
+        settings: Settings,
+        config: ConfigService,
+        *,
+        on_synced: Callable[[], None] | None = None,
+        on_accepted: Callable[[], None] | None = None,
+    ) -> None:
         source = GitConfigSource(
             settings.config_repo_url,
             settings.config_repo_branch,
@@ -39,10 +50,10 @@ class ConfigSyncLoop:
             settings.config_repo_ssh_key_path,
             settings.config_repo_ssh_known_hosts_path,
         )
-        self.policy = ConfigSync(danube.config, source, settings.config_repo_branch)
+        self.policy = ConfigSync(config, source, settings.config_repo_branch)
         self.interval = settings.config_repo_sync_interval
         self._woken = threading.Event()
-        self._danube = danube
+        self._on_synced = on_synced
         self._on_accepted = [on_accepted] if on_accepted is not None else []
         self.health = SyncHealth(self.interval)  # metrics and readiness
 
@@ -57,7 +68,8 @@ class ConfigSyncLoop:
         self.health.observe(result.outcome)
         if result.outcome in {"accepted", "rejected", "force-pushed", "fetch-failed"}:
             log.info("config sync: %s %s %s", result.outcome, result.commit[:12], result.message)
-        self._danube.webhook_secrets.forget()
+        if self._on_synced is not None:
+            self._on_synced()
         if result.outcome == "accepted":
             for callback in self._on_accepted:
                 callback()
@@ -76,7 +88,7 @@ class ConfigSyncLoop:
             self._woken.wait(self.interval)
 
 
-def cron_loop(danube: Danube, clock: Callable[[], datetime] | None = None) -> Work:
+def cron_loop(danube: Core, clock: Callable[[], datetime] | None = None) -> Work:
     now = clock or (lambda: datetime.now(UTC))
     scheduler = CronScheduler(
         danube.store.log,
@@ -106,8 +118,10 @@ class InboxWorker:
     leaves those pending). Runs at once on start, then every ``interval`` and whenever
     woken; processing is idempotent, so racing the request path is harmless."""
 
-    def __init__(self, danube: Danube, interval: float = INBOX_INTERVAL) -> None:
-        self._danube, self._interval = danube, interval
+    def __init__(
+        self, deliveries: DeliveriesView, inbox: Inbox, interval: float = INBOX_INTERVAL
+    ) -> None:
+        self._deliveries, self._inbox, self._interval = deliveries, inbox, interval
         self._woken = threading.Event()
         self.rounds = 0  # completed passes over the inbox, for whoever waits on one
 
@@ -122,17 +136,30 @@ class InboxWorker:
             self._woken.wait(self._interval)
 
     def process_waiting(self) -> None:
-        for row in self._danube.deliveries.unprocessed():
+        for row in self._deliveries.unprocessed():
             try:
-                self._danube.inbox.process(UUID(row["id"]))
+                self._inbox.process(UUID(row["id"]))
             except Exception:
                 log.exception("processing delivery %s failed", row["delivery_id"])
 
 
-def config_sync_loop(danube: Danube) -> ConfigSyncLoop | None:
+def sync_loop(
+    danube: Core,
+    on_synced: Callable[[], None] | None = None,
+    on_accepted: Callable[[], None] | None = None,
+) -> ConfigSyncLoop:
+    return ConfigSyncLoop(
+        danube.settings, danube.config, on_synced=on_synced, on_accepted=on_accepted
+    )
+
+
+def config_sync_loop(
+    danube: Core, on_synced: Callable[[], None] | None = None
+) -> ConfigSyncLoop | None:
     """The config sync of a process that schedules (None without a config repository).
-    Built before the HTTP app, which wakes it on a push and reads its health."""
-    return ConfigSyncLoop(danube) if danube.settings.config_repo_url else None
+    Built before the HTTP app, which wakes it on a push and reads its health. A process
+    that caches webhook secrets (the server) forgets them after each sync (``on_synced``)."""
+    return sync_loop(danube, on_synced) if danube.settings.config_repo_url else None
 
 
 def start_triggers(
@@ -141,21 +168,24 @@ def start_triggers(
     """The inbox worker, and unless ``scheduler`` is False (``danube scheduler`` runs
     them) config sync and cron. ``scheduler`` may be the config sync loop to run (the
     one given to the HTTP app); True builds one."""
-    inbox = InboxWorker(danube)
+    inbox = InboxWorker(danube.deliveries, danube.inbox)
     if scheduler is not False:
-        loop = config_sync_loop(danube) if scheduler is True else scheduler
-        start_scheduler(danube, supervisor, loop, on_accepted=inbox.wake)
+        forget = danube.webhook_secrets.forget
+        loop = config_sync_loop(danube, forget) if scheduler is True else scheduler
+        start_scheduler(danube, danube.artifacts, supervisor, loop, on_accepted=inbox.wake)
     supervisor.add("inbox", inbox)
     supervisor.on_stop(inbox.wake)
 
 
 def start_scheduler(
-    danube: Danube,
+    danube: Core,
+    artifacts: FilesystemArtifactStore,
     supervisor: Supervisor,
     config_sync: ConfigSyncLoop | None,
     on_accepted: Callable[[], None] | None = None,
 ) -> None:
-    """Config sync (when a config repository is set) and cron."""
+    """Config sync (when a config repository is set), cron, and the reaper (over the
+    core's stores and ``artifacts``) when scheduled."""
     if config_sync is not None:
         if on_accepted is not None:
             config_sync.when_accepted(on_accepted)
@@ -165,4 +195,4 @@ def start_scheduler(
     if danube.settings.reaper_schedule:  # retention: a scheduled pass, once per due minute
         from api.retention import reaper_loop
 
-        supervisor.add("reaper", reaper_loop(danube))
+        supervisor.add("reaper", reaper_loop(danube, artifacts))

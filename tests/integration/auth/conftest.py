@@ -22,8 +22,8 @@ from fastapi import FastAPI
 
 from adapters.sql.store import StoreConfig
 from api.bootstrap import Danube, build
-from api.http.app import create_app
 from api.processes import HttpServer
+from api.server import create_app
 from api.settings import Settings, load_settings
 from tests.support import danube_env, free_port, http_get, wait_until
 

@@ -24,8 +24,8 @@ import pytest
 import websockets
 
 from api.bootstrap import build
-from api.http.app import create_app
 from api.processes import HttpServer
+from api.server import create_app
 from api.settings import Settings
 from domain.auth.aggregates import AccessDenial
 from domain.cause import Cause

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from api.bootstrap import build
-from api.http.app import create_app
+from api.server import create_app
 from api.settings import load_settings
 from tests.integration.auth.conftest import Server, call
 from tests.support import DANUBE, http_get

@@ -13,7 +13,7 @@ import pytest
 from adapters.sql.store import StoreConfig
 from api.bootstrap import Danube, build
 from api.processes import Supervisor, start_projectors
-from api.triggers.loops import ConfigSyncLoop
+from api.triggers.loops import ConfigSyncLoop, sync_loop
 from tests.integration.execution.conftest import settings_for
 from tests.integration.git.origin import Origin
 
@@ -98,7 +98,7 @@ def make_world(store_config: StoreConfig, tmp_path: Path, **settings: Any) -> It
     )
     supervisor = Supervisor()
     start_projectors(danube, supervisor)
-    yield ConfigWorld(danube, origin, ConfigSyncLoop(danube))
+    yield ConfigWorld(danube, origin, sync_loop(danube, danube.webhook_secrets.forget))
     supervisor.stop()
     danube.close()
 

@@ -12,8 +12,8 @@ from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID
 
-from api.http.app import create_app
 from api.processes import HttpServer, Supervisor
+from api.server import create_app
 from tests.integration.config.conftest import ConfigWorld
 from tests.support import a_global_admin, auth_headers, free_port, sign_in, wait_until
 from tests.unit.forges.deliveries import github_headers

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from adapters.sql.store import StoreConfig
 from api.processes import Supervisor
-from api.triggers.loops import ConfigSyncLoop
+from api.triggers.loops import ConfigSyncLoop, sync_loop
 from tests.integration.config.conftest import ConfigWorld, make_world
 from tests.integration.config.hooks import serving
 from tests.support import wait_until
@@ -85,7 +85,7 @@ def test_a_wake_during_a_sync_is_followed_by_another_sync(
                 pushed.append(world.push({"README.md": "during"}, "during"))
                 loop.wake()
 
-        loop = ConfigSyncLoop(world.danube, on_accepted=push_and_wake)
+        loop = sync_loop(world.danube, world.danube.webhook_secrets.forget, push_and_wake)
         with running(loop):
             in_force(world, first, "the first sync")
             wait_until(lambda: pushed, what="the push during the first sync")

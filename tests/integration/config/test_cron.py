@@ -16,7 +16,7 @@ from adapters.cron.croniter_schedule import CroniterSchedule
 from adapters.sql.store import StoreConfig
 from api.bootstrap import Danube, build
 from api.triggers.git import GitCommits
-from api.triggers.loops import ConfigSyncLoop
+from api.triggers.loops import sync_loop
 from domain.cause import Cause
 from domain.schedules.aggregates import CronTrigger
 from domain.schedules.application import CronScheduler
@@ -140,7 +140,7 @@ def test_a_tick_missed_while_danube_was_down_fires_once_after_a_real_restart(
     clock = Clock(NOON)
     before = build(settings)
     try:
-        assert ConfigSyncLoop(before).sync().outcome == "accepted"
+        assert sync_loop(before, before.webhook_secrets.forget).sync().outcome == "accepted"
         assert len(scheduler(before, clock).tick()) == 1
     finally:
         before.close()  # the process is gone: its store connections are closed

@@ -76,7 +76,7 @@ def unconfigured(store_config: StoreConfig, tmp_path: Path) -> Iterator[Hooks]:
 @contextmanager
 def inbox_worker(world: ConfigWorld, interval: float = 0.05) -> Iterator[InboxWorker]:
     supervisor = Supervisor()
-    worker = InboxWorker(world.danube, interval=interval)
+    worker = InboxWorker(world.danube.deliveries, world.danube.inbox, interval=interval)
     supervisor.add("inbox", worker)
     supervisor.on_stop(worker.wake)
     try:

@@ -13,8 +13,8 @@ from uuid import UUID
 import pytest
 
 from adapters.sql.store import StoreConfig
-from api.http.app import create_app
 from api.processes import HttpServer, Supervisor
+from api.server import create_app
 from domain.cause import Cause
 from tests.integration.config.conftest import ConfigWorld, make_world
 from tests.integration.git.origin import Origin, git

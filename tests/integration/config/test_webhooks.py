@@ -200,7 +200,7 @@ def test_a_delivery_stored_before_a_crash_is_processed_afterwards(hooks: Hooks) 
     hooks.world.settle()
     assert [row["delivery_id"] for row in danube.deliveries.unprocessed()] == ["crash-1"]
     supervisor = Supervisor()
-    supervisor.add("inbox", InboxWorker(danube, interval=0.05))
+    supervisor.add("inbox", InboxWorker(danube.deliveries, danube.inbox, interval=0.05))
 
     def processed() -> bool:
         hooks.world.settle()

@@ -72,8 +72,9 @@ def test_each_role_runs_two_replicas_and_the_scheduler_runs_danube_scheduler(
 def test_only_the_roles_that_open_secrets_mount_the_master_key(
     default: list[dict[str, Any]],
 ) -> None:
-    """The projector and the dispatcher never read the master key (``build_core``): a
-    compromise of either must not hand out every secret and job token."""
+    """The projector and the dispatcher (``build_core``) and the scheduler
+    (``build_scheduler``) never read the master key: a compromise of any of them must not
+    hand out every secret and job token."""
 
     def mounts_the_key(spec: dict[str, Any]) -> bool:
         volumes = spec.get("volumes", [])
@@ -81,7 +82,7 @@ def test_only_the_roles_that_open_secrets_mount_the_master_key(
 
     specs = pod_specs(default)
     mounting = {name for name, spec in specs.items() if mounts_the_key(spec)}
-    assert mounting == {"danube-server", "danube-scheduler", "danube-pod-adapter"}
+    assert mounting == {"danube-server", "danube-pod-adapter"}
 
 
 def test_the_server_is_probed_on_health_and_kept_up_through_disruptions(

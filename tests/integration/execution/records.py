@@ -15,8 +15,8 @@ import websockets
 from fastapi import FastAPI
 
 from api.bootstrap import Danube
-from api.http.app import create_app
 from api.processes import HttpServer
+from api.server import create_app
 from domain.ids import JobId
 from domain.runs.aggregates import Run
 from projections.runs import RunsProjection

@@ -17,6 +17,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 
 from adapters.sql.store import StoreConfig
 from api.bootstrap import build
+from api.execution.lifetimes import grpc_server as serve_job_calls
 from api.grpc.server import GrpcServer
 from tests.integration.execution.conftest import settings_for
 from tests.support import wait_until
@@ -28,7 +29,7 @@ Health = health_pb2.HealthCheckResponse
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[GrpcServer]:
     danube = build(settings_for(StoreConfig(kind="sqlite", data_dir=tmp_path), tmp_path))
-    started = GrpcServer(danube, "127.0.0.1:0")
+    started = serve_job_calls(danube, "127.0.0.1:0")
     yield started
     started.stop(grace=0.5)
     danube.close()

@@ -18,6 +18,7 @@ import pytest
 from adapters.sql.store import StoreConfig
 from api.bootstrap import Danube, build
 from api.execution.lifetimes import JobStateReleaser, serve_jobs
+from api.execution.lifetimes import grpc_server as serve_job_calls
 from api.grpc.server import GrpcServer
 from api.processes import Supervisor, start_projectors
 from danube._proto.v1 import job_service_pb2 as pb
@@ -51,7 +52,7 @@ def serving(store_config: StoreConfig, tmp_path: Path, *, releaser: bool) -> Ite
     if releaser:  # as danube server does
         grpc_server = serve_jobs(danube, supervisor, "127.0.0.1:0")
     else:
-        grpc_server = GrpcServer(danube, "127.0.0.1:0")
+        grpc_server = serve_job_calls(danube, "127.0.0.1:0")
     yield Server(danube, grpc_server)
     danube.stop()
     supervisor.stop_workers()

@@ -21,9 +21,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from adapters.sql.store import StoreConfig
 from api.bootstrap import build
-from api.execution.provenance import ProvenanceFollower
-from api.http.app import create_app
+from api.execution.provenance import provenance_follower
 from api.processes import HttpServer
+from api.server import create_app
 from domain.ids import job_id_for, new_run_id
 from domain.runs.application import RunRequest
 from domain.runs.entities import Artifact
@@ -309,7 +309,7 @@ def test_a_job_that_ended_while_no_follower_ran_gets_its_provenance_on_start(
 ) -> None:
     danube = build(settings_for(store_config, tmp_path / "data"))
     try:
-        ProvenanceFollower(danube)  # an earlier start: follows from here on
+        provenance_follower(danube)  # an earlier start: follows from here on
         run_id = new_run_id()
         job_id = job_id_for(run_id, "main")
         request = RunRequest(run_id, "demo", "https://git.example/demo.git", "refs/heads/main",
@@ -323,13 +323,13 @@ def test_a_job_that_ended_while_no_follower_ran_gets_its_provenance_on_start(
         danube.runs.record_artifact(run_id, job_id, Artifact("app.bin", "file", size, sha256))
         danube.runs.finish_job(run_id, job_id, JobState.SUCCESS, "", USER)
 
-        follower = ProvenanceFollower(danube)  # started again: catches up
+        follower = provenance_follower(danube)  # started again: catches up
         follower.catch_up()
         envelope = json.loads(danube.artifacts.open(job_id.hex, "provenance.json").read())
         statement = json.loads(base64.b64decode(envelope["payload"]))
         assert statement["subject"] == [{"name": "app.bin", "digest": {"sha256": sha256}}]
         position = danube.store.log.position()
-        ProvenanceFollower(danube).catch_up()
+        provenance_follower(danube).catch_up()
         assert danube.store.log.position() == position, "written once"
     finally:
         danube.close()

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 
-from api.http.app import create_app
 from api.processes import HttpServer
 from api.retention import build_reaper
+from api.server import create_app
 from domain.cause import Cause
 from domain.retention.aggregates import Reaping
 from domain.retention.reaper import RetentionDays
@@ -85,7 +85,7 @@ def test_reaping_old_job_data_and_images_keeps_running_jobs_and_answers_410(
     assert log_size > 0 and artifacts_size > 0
 
     later = datetime.now(UTC) + timedelta(days=31)  # past 30 days of logs and artifacts
-    reaper = build_reaper(danube, clock=lambda: later)
+    reaper = build_reaper(danube, danube.artifacts, clock=lambda: later)
     position = danube.store.log.position()
     dry = reaper.reap(RetentionDays(), OPS, dry_run=True)
     assert {(r.kind, r.what) for r in dry.removals} == {

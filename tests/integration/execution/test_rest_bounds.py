@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from api.http.app import create_app
 from api.processes import HttpServer
+from api.server import create_app
 from tests.integration.execution.conftest import Embedded
 from tests.support import free_port, http_get, sign_in, wait_until
 

@@ -22,10 +22,11 @@ from adapters.sql.store import StoreConfig
 from api.bootstrap import Danube, build
 from api.execution.embedded import start_execution
 from api.processes import Supervisor
-from api.triggers.loops import ConfigSyncLoop
+from api.triggers.loops import sync_loop
 from domain.cause import Cause
 from domain.ids import JobId, job_id_for, new_run_id
 from domain.runs.application import RunRequest
+from domain.runs.states import TERMINAL
 from domain.secrets.aggregates import GLOBAL
 from domain.triggers.manual import TriggerRefusedError
 from projections.runs_view import JobView
@@ -88,7 +89,7 @@ class Private:
     def configure(self, repository: str, authentication: str) -> None:
         self.config.commit(config_files(repository, authentication), "config")
         self.config.push()
-        result = ConfigSyncLoop(self.danube).sync()
+        result = sync_loop(self.danube, self.danube.webhook_secrets.forget).sync()
         assert result.outcome == "accepted", result.message
 
     def secret(self, name: str, value: str) -> None:
@@ -121,8 +122,7 @@ class Private:
     def finished(self, job_id: JobId) -> JobView:
         def done() -> JobView | None:
             job = self.danube.views.job(job_id)
-            terminal = {"success", "failure", "timeout", "cancelled"}
-            return job if job is not None and job.state in terminal else None
+            return job if job is not None and job.state in TERMINAL else None
 
         return wait_until(done, timeout=120, what=f"job {job_id} to finish")
 

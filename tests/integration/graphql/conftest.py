@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import websockets
 
-from api.http.app import create_app
 from api.processes import HttpServer
+from api.server import create_app
 from tests.integration.execution.conftest import Embedded, embedded
 from tests.support import auth_headers, free_port, http_get, sign_in, wait_until
 

@@ -169,8 +169,8 @@ def test_status_and_queue(embedded: Embedded, url: str) -> None:
 
 
 def test_graphiql_is_served_only_when_asked_for(embedded: Embedded, url: str) -> None:
-    from api.http.app import create_app
     from api.processes import HttpServer
+    from api.server import create_app
     from tests.support import free_port, http_get
 
     status, _ = http_get(f"{url}/graphql", timeout=10)

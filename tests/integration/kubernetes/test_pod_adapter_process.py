@@ -22,6 +22,7 @@ from pydantic import SecretStr
 
 from adapters.sql.store import StoreConfig
 from api.bootstrap import Danube, build
+from api.execution.lifetimes import grpc_server as serve_job_calls
 from api.execution.loops import dispatcher
 from api.grpc.server import GrpcServer
 from api.processes import Supervisor, start_projectors
@@ -105,7 +106,7 @@ def master(store_config: StoreConfig, tmp_path: Path) -> Iterator[Master]:
     supervisor = Supervisor()
     start_projectors(danube, supervisor)
     supervisor.add("dispatcher", dispatcher(danube))
-    grpc = GrpcServer(danube, "127.0.0.1:0")
+    grpc = serve_job_calls(danube, "127.0.0.1:0")
     env = danube_env(
         store_config,
         DANUBE_DATA_DIR=str(data),  # the same master key: the same job tokens

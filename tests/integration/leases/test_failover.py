@@ -19,8 +19,8 @@ from adapters.local.executor import LocalExecutor
 from adapters.sql.replay import replay_all
 from adapters.sql.store import StoreConfig
 from api.bootstrap import Danube, build
+from api.execution.lifetimes import grpc_server as serve_job_calls
 from api.execution.loops import dispatcher, output_flusher, reconciler
-from api.grpc.server import GrpcServer
 from api.processes import Supervisor, start_projectors
 from domain.ids import JobId, job_id_for, new_run_id
 from domain.runs.application import RunRequest
@@ -102,7 +102,7 @@ def in_process(cluster_parts: str) -> Callable[..., Iterator[Cluster]]:
         danube.store.start_listening()
         supervisor = Supervisor()
         supervisor.on_stop(danube.store.views.announce_all)
-        grpc = GrpcServer(danube, "127.0.0.1:0")
+        grpc = serve_job_calls(danube, "127.0.0.1:0")
         if cluster_parts != "projector":
             start_projectors(danube, supervisor)
         if cluster_parts != "dispatcher":
@@ -110,7 +110,7 @@ def in_process(cluster_parts: str) -> Callable[..., Iterator[Cluster]]:
         executor = LocalExecutor(data / "workspaces")
         reconciling = reconciler(danube, executor, grpc.address)
         supervisor.add("reconciler", reconciling)
-        supervisor.add("output-flusher", output_flusher(danube))
+        supervisor.add("output-flusher", output_flusher(danube.logs))
         env = danube_env(pg_store_config, DANUBE_DATA_DIR=str(data), DANUBE_LOG_LEVEL="info")
         try:
             yield Cluster(danube, env, tmp_path, pg_store_config.schema)

@@ -96,3 +96,4 @@ def test_on_sqlite_the_one_scheduler_holds_its_lease_and_syncs_at_once(
         store.close()
     assert replicas.processes[0].returncode == 0
     assert "standing by" not in replicas.log()
+    assert not (tmp_path / "data" / "master.key").exists()  # the scheduler never reads it

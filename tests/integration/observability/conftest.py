@@ -12,8 +12,8 @@ from pydantic import SecretStr
 
 from adapters.sql.store import StoreConfig
 from api.bootstrap import Danube, build
-from api.http.app import create_app
 from api.processes import HttpServer, Supervisor
+from api.server import create_app
 from api.settings import Settings
 from domain.cause import Cause
 from domain.config.model import Config, Observability

@@ -17,7 +17,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from adapters.sql.store import StoreConfig
 from api.bootstrap import Danube, build
-from api.grpc.server import GrpcServer
+from api.execution.lifetimes import grpc_server as serve_job_calls
 from tests.integration.observability.conftest import (
     accept_observability,
     request,
@@ -124,7 +124,7 @@ def test_http_requests_are_server_spans_that_continue_the_callers_trace(
 
 def test_grpc_calls_are_server_spans_that_continue_the_callers_trace(danube: Danube) -> None:
     exporter = traced(danube)
-    server = GrpcServer(danube, "127.0.0.1:0")
+    server = serve_job_calls(danube, "127.0.0.1:0")
     try:
         with grpc.insecure_channel(server.address) as channel:
             health_pb2_grpc.HealthStub(channel).Check(
@@ -219,7 +219,7 @@ def test_a_coordinators_grpc_calls_join_the_trace_of_its_jobs_run(danube: Danube
     _, job_id = request(danube)
     catch_up(danube)
     (requested,) = [s for s in exporter.get_finished_spans() if s.name == "run requested"]
-    server = GrpcServer(danube, "127.0.0.1:0")
+    server = serve_job_calls(danube, "127.0.0.1:0")
     try:
         with grpc.insecure_channel(server.address) as channel:
             metadata = (("x-danube-job-id", str(job_id)), ("authorization", "Bearer wrong"))

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.bootstrap import build
-from api.http.app import create_app
+from api.server import create_app
 from api.settings import Settings
 from tests.support import sign_in
 
