@@ -7,6 +7,9 @@ would see; so every exec gets an ``ApiClient`` of its own (on the adapter's
 configuration: same credentials and TLS settings). ``stream`` offers no timeout for the
 WebSocket handshake, so websocket-client's default timeout (used by nothing else here) is
 set once: a handshake that hangs fails instead of holding a step forever.
+
+``stream`` gives a ``WSClient`` with the handshake done; its frames are read here one at
+a time from the WebSocket it holds (``_read`` says why not through ``WSClient``).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 import websocket
 from kubernetes.client import ApiClient, CoreV1Api
 from kubernetes.stream import stream
+from websocket import ABNF
 
 from adapters.kubernetes.client import KubeApi
 from adapters.kubernetes.errors import ApiError
@@ -109,6 +113,12 @@ def _read(
     poll: float,
     idle_timeout: float | None,
 ) -> ExecEnd:
+    """Frame by frame, each handed over as it arrives. Not through ``WSClient.update``
+    and ``read_channel``: ``update`` reads every frame already waiting (megabytes, from
+    a step printing fast) into one buffer per channel before returning, and keeps a copy
+    of all output besides; and a ``read_channel`` of an empty channel reads on, so the
+    last output could arrive with the status and the close after its channel was read."""
+    sock = ws.sock  # websocket-client's WebSocket, the handshake done
     status = b""
     heard = pinged = time.monotonic()
     while True:
@@ -116,14 +126,16 @@ def _read(
             return ExecEnd(None, "cancelled")
         if _arrives(ws, poll):
             heard = time.monotonic()
-            ws.update(timeout=0)  # one frame: data, close, or a pong
-        for channel in (STDOUT, STDERR):
-            data = ws.read_channel(channel)
-            if data:
-                output(channel, data)
-        status += ws.read_channel(STATUS)
-        if not ws.is_open():
-            return parse_status(status)
+            opcode, frame = sock.recv_data_frame(True)  # data, close, or a pong
+            if opcode == ABNF.OPCODE_CLOSE:
+                return parse_status(status)
+            if opcode in (ABNF.OPCODE_BINARY, ABNF.OPCODE_TEXT) and frame.data:
+                channel, data = frame.data[0], bytes(frame.data[1:])
+                if channel in (STDOUT, STDERR) and data:
+                    output(channel, data)
+                elif channel == STATUS:
+                    status += data
+            continue  # frames come back to back: the next may be there already
         if idle_timeout is not None:
             now = time.monotonic()
             if now - heard > idle_timeout:
@@ -131,7 +143,7 @@ def _read(
                     None, f"nothing arrived on the exec connection for {idle_timeout:g}s"
                 )
             if min(now - heard, now - pinged) > idle_timeout / 3:
-                ws.sock.ping()  # API servers answer pings themselves
+                sock.ping()  # API servers answer pings themselves
                 pinged = now
 
 

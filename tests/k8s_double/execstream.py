@@ -14,6 +14,7 @@ import contextlib
 import functools
 import json
 import signal
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -62,6 +63,9 @@ def internal_error_status(message: str) -> JsonDict:
     }
 
 
+# After the command exits, its output is forwarded to the end, however slowly the client
+# reads (as a kubelet does: the status follows the streams); only pipes that background
+# children hold open and that stay silent this long are given up.
 PUMP_DRAIN_SECONDS = 5.0
 STALL_SECONDS = 600.0  # how long a stalled exec keeps a silent client connected
 
@@ -78,17 +82,22 @@ class ExecSession:
         self.forwarded = 0
         self.detached = False
         self.stalled = False
+        self.sending = 0  # pumps handing a chunk to the client now
+        self.last_read = time.monotonic()  # when a pump last read a chunk of output
 
     async def output(self, channel: int, data: bytes) -> None:
         if self.detached or self.stalled:
             return
         if self.tty:
             channel = STDOUT
+        self.sending += 1
         try:
             await ws.send(self.conn, ws.OP_BINARY, bytes([channel]) + data)
         except (ConnectionError, OSError):
             self.detached = True
             return
+        finally:
+            self.sending -= 1
         self.forwarded += len(data)
         if self.fault and self.forwarded >= self.fault.after_bytes:
             if self.fault.action == "drop":
@@ -102,7 +111,19 @@ class ExecSession:
             return
         with contextlib.suppress(ConnectionError, OSError):
             while chunk := await stream.read(32768):
+                self.last_read = time.monotonic()
                 await self.output(channel, chunk)
+
+    async def drain(self, pumps: asyncio.Future[Any]) -> None:
+        """Wait until the pumps forwarded all the command wrote: while they hand output
+        to the client, however long that takes; not beyond ``PUMP_DRAIN_SECONDS`` of
+        silence on pipes that its background children still hold open."""
+        self.last_read = max(self.last_read, time.monotonic())  # silent since it exited
+        while not pumps.done():
+            await asyncio.wait({pumps}, timeout=0.1)
+            silent = time.monotonic() - self.last_read > PUMP_DRAIN_SECONDS
+            if not pumps.done() and not self.sending and silent:
+                return
 
 
 class ExecApi:
@@ -230,10 +251,7 @@ class ExecApi:
         reader = asyncio.ensure_future(self._read_client(proc, session, rewrite))
         try:
             returncode = await proc.wait()
-            # Drain what the command wrote (background children may hold the pipes open:
-            # do not wait for them forever). Generous, so a loaded CI machine loses nothing.
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(asyncio.shield(pumps), PUMP_DRAIN_SECONDS)
+            await session.drain(pumps)
         except asyncio.CancelledError:
             kill_group(proc, pod_uid, signal.SIGKILL, container)
             raise

@@ -171,7 +171,10 @@ def collect(ws: Any, timeout: float = 10.0) -> ExecResult:
     except Exception as exc:  # a dropped connection surfaces here
         result.error = exc
         result.open_at_error = ws.is_open()
-        for channel in (1, 2, 3):  # frames received before the drop stay buffered
+    finally:
+        # Frames received before the close or the drop stay buffered: reading one channel
+        # reads every frame that has arrived, so output may come in with the status.
+        for channel in (1, 2, 3):
             try:
                 data = ws.read_channel(channel)
             except Exception:  # the socket is gone; nothing more is buffered
