@@ -394,3 +394,71 @@ def test_a_run_subscriber_too_far_behind_is_told_to_subscribe_again(
     taken, message = asyncio.run(behind())
     assert 3 <= taken <= 4  # its queue of 3 (and the one it was already waiting for)
     assert "subscribe again" in message
+
+
+def test_runs_changed_sends_only_changes_of_runs_matching_its_filter(
+    embedded: Embedded, url: str
+) -> None:
+    """The runs query's filter, live: a finished run of another pipeline, then a run of
+    the watched one. Only the watched run's changes arrive, and only while it matches
+    (state SUCCESS: its last changes, none while it was pending or running)."""
+    query = """subscription R($f: RunsFilter) {
+      runsChanged(filter: $f) { id pipeline state version } }"""
+    progress = embedded.danube.store.views.progress("runs")
+    before = wakers(progress)
+
+    async def watch() -> tuple[list[dict[str, Any]], str]:
+        stream = subscribe(url, query, f={"pipeline": "sieve", "state": "SUCCESS"})
+        first = asyncio.ensure_future(stream.__anext__())
+        await asyncio.to_thread(
+            wait_until, lambda: wakers(progress) - before, 30, "the subscription"
+        )
+        _, chaff = await asyncio.to_thread(embedded.request, NOOP, pipeline="chaff")
+        await asyncio.to_thread(embedded.finished, chaff)
+        run_id, job_id = await asyncio.to_thread(embedded.request, NOOP, pipeline="sieve")
+        await asyncio.to_thread(embedded.finished, job_id)
+        seen = [(await asyncio.wait_for(first, 60))["data"]["runsChanged"]]
+        final = await asyncio.to_thread(lambda: embedded.danube.runs.get(run_id).version)
+        while seen[-1]["version"] < final:
+            seen.append((await asyncio.wait_for(stream.__anext__(), 60))["data"]["runsChanged"])
+        await stream.aclose()
+        return seen, run_id.hex
+
+    seen, run_id = asyncio.run(watch())
+    assert {(u["id"], u["pipeline"], u["state"]) for u in seen} == {(run_id, "sieve", "SUCCESS")}
+
+
+def test_a_provenance_recorded_after_the_job_ended_reaches_run_subscribers(
+    embedded: Embedded, url: str
+) -> None:
+    """An open Run page follows runUpdated: an artifact recorded once the run has ended
+    (the control plane's provenance) arrives as an update of its own, with the run's
+    version equal to its number of events, without waiting for another change."""
+    from domain.runs.entities import Artifact
+
+    query = """subscription { runUpdated(pipeline: "proven") {
+      id state version jobs { artifacts { name } } } }"""
+    progress = embedded.danube.store.views.progress("runs")
+    before = wakers(progress)
+
+    async def watch() -> tuple[dict[str, Any], int]:
+        stream = subscribe(url, query)
+        first = asyncio.ensure_future(stream.__anext__())
+        await asyncio.to_thread(
+            wait_until, lambda: wakers(progress) - before, 30, "the subscription"
+        )
+        run_id, job_id = await asyncio.to_thread(embedded.request, NOOP, pipeline="proven")
+        seen = (await asyncio.wait_for(first, 60))["data"]["runUpdated"]
+        while seen["state"] != "SUCCESS":
+            seen = (await asyncio.wait_for(stream.__anext__(), 60))["data"]["runUpdated"]
+        provenance = Artifact("provenance.json", "file", 2, "0" * 64)
+        await asyncio.to_thread(embedded.danube.runs.record_provenance, run_id, job_id, provenance)
+        while not seen["jobs"][0]["artifacts"]:
+            seen = (await asyncio.wait_for(stream.__anext__(), 60))["data"]["runUpdated"]
+        await stream.aclose()
+        events = await asyncio.to_thread(lambda: embedded.danube.runs.get(run_id).version)
+        return seen, events
+
+    update, events = asyncio.run(watch())
+    assert update["jobs"][0]["artifacts"] == [{"name": "provenance.json"}]
+    assert update["version"] == events
