@@ -97,23 +97,28 @@ class Live:
         except TimeoutError:
             pass
 
-    def _may_follow_runs(self, filter: RunFilter) -> Callable[[Principal], None]:
+    def _may_follow_runs(self, filter: RunFilter, operation: str) -> Callable[[Principal], None]:
         def check(principal: Principal) -> None:
             access = self._queries.access
-            access.authenticated(principal, "runUpdated")
+            access.authenticated(principal, operation)
             if filter.pipeline:
-                access.require(principal, Action.READ, "runUpdated", filter.pipeline)
+                access.require(principal, Action.READ, operation, filter.pipeline)
 
         return check
 
-    async def runs(self, asker: Asker, filter: RunFilter) -> AsyncIterator[RunResult]:
+    async def runs(
+        self, asker: Asker, filter: RunFilter, operation: str = "runUpdated"
+    ) -> AsyncIterator[RunResult]:
         """Every change of a run matching ``filter`` from now on, in the order the
         changes were folded (a run that changed twice between two looks is sent once,
         as it is now); each carries the run's version. Subscribers with the same filter
         share one reader (one read per change, however many subscribers), each with a
         bounded queue: one that falls behind is told to subscribe again. Each subscriber
-        receives runs of the pipelines it may read (as the config says now)."""
-        rights = await asyncio.to_thread(_Rights, asker, self._may_follow_runs(filter))
+        receives runs of the pipelines it may read (as the config says now); refusals
+        name ``operation`` (the transport's name for this feed)."""
+        check = self._may_follow_runs(filter, operation)
+        rights = await asyncio.to_thread(_Rights, asker, check)
+        self._queries.valid_run_filter(filter)
         feed = self._feeds.get(filter)
         if feed is None:
             feed = self._feeds[filter] = _RunFeed(self, filter)

@@ -337,6 +337,21 @@ class Subscription:
             fresh_loaders(info.context)
             yield Run.of(run)
 
+    @strawberry.subscription(
+        description="Every change of a run matching the filter (as the runs query's), from "
+        "now on, in the order the changes happened; each carries the run's version. Only "
+        "runs of pipelines the subscriber may read."
+    )
+    async def runs_changed(
+        self, info: Ctx, filter: RunsFilter | None = None
+    ) -> AsyncGenerator[Run, None]:
+        live = info.context["live"]
+        await subscriber(info.context)
+        runs = live.runs(info.context["asker"], _run_filter(filter), "runsChanged")
+        async for run in resolvers.refusing(runs):
+            fresh_loaders(info.context)
+            yield Run.of(run)
+
     @strawberry.subscription(description="The job now, then at every change; ends when it ends.")
     async def job_updated(self, info: Ctx, job_id: strawberry.ID) -> AsyncGenerator[Job, None]:
         principal = await subscriber(info.context)
