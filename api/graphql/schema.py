@@ -23,7 +23,9 @@ from api.app.errors import AppError, UnavailableError
 from api.app.queries import MAX_LOG_CHUNK, MAX_PAGE, RunFilter, run_cursor
 from api.graphql import admin, resolvers
 from api.graphql.context import fresh_loaders, subscriber
+from api.graphql.documents import Documents, RememberedDocuments
 from api.graphql.resolvers import act, ask
+from api.graphql.sharing import SharingExecutor, shown
 from api.graphql.tokens import TokenMutation, TokenQuery
 from api.graphql.types import (
     AuditConnection,
@@ -335,7 +337,7 @@ class Subscription:
         runs = live.runs(info.context["asker"], RunFilter(pipeline=pipeline))
         async for run in resolvers.refusing(runs):
             fresh_loaders(info.context)
-            yield Run.of(run)
+            yield shown(info.context, run, Run.of)
 
     @strawberry.subscription(
         description="Every change of a run matching the filter (as the runs query's), from "
@@ -350,7 +352,7 @@ class Subscription:
         runs = live.runs(info.context["asker"], _run_filter(filter), "runsChanged")
         async for run in resolvers.refusing(runs):
             fresh_loaders(info.context)
-            yield Run.of(run)
+            yield shown(info.context, run, Run.of)
 
     @strawberry.subscription(description="The job now, then at every change; ends when it ends.")
     async def job_updated(self, info: Ctx, job_id: strawberry.ID) -> AsyncGenerator[Job, None]:
@@ -378,7 +380,7 @@ class Subscription:
                 "fromOffset must not be negative", extensions={"code": "BAD_USER_INPUT"}
             )
         async for chunk in resolvers.refusing(live.log(asker, str(job_id), from_offset)):
-            yield LogChunk.of(chunk)
+            yield shown(info.context, chunk, LogChunk.of)
 
 
 class DanubeSchema(strawberry.Schema):
@@ -391,14 +393,17 @@ class DanubeSchema(strawberry.Schema):
 
 
 def build_schema() -> strawberry.Schema:
+    documents = Documents()  # for this schema's life: its limits are fixed
     return DanubeSchema(
         query=merge_types("Query", (Query, TokenQuery)),
         mutation=merge_types("Mutation", (Mutation, TokenMutation)),
         subscription=Subscription,
+        execution_context_class=SharingExecutor,
         extensions=[
             partial(QueryDepthLimiter, max_depth=MAX_DEPTH),
             partial(MaxAliasesLimiter, max_alias_count=MAX_ALIASES),
             partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
             GraphQLSpans,
+            partial(RememberedDocuments, documents=documents),  # after the limits
         ],
     )

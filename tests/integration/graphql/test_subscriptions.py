@@ -4,6 +4,7 @@ without gap or duplicate, jobs and runs as they change, both WebSocket protocols
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
@@ -462,3 +463,51 @@ def test_a_provenance_recorded_after_the_job_ended_reaches_run_subscribers(
     update, events = asyncio.run(watch())
     assert update["jobs"][0]["artifacts"] == [{"name": "provenance.json"}]
     assert update["version"] == events
+
+
+def test_subscribers_of_the_same_run_feed_share_one_execution_of_each_message(
+    embedded: Embedded, url: str
+) -> None:
+    """Three clients follow runUpdated of one pipeline with the same document: each
+    receives every change as before (the same answers), and each change's nested jobs
+    are read once for all of them, not once per subscriber."""
+    query = """subscription { runUpdated(pipeline: "shared") { id state version
+      jobs { state } } }"""
+    views = embedded.danube.views  # what the server's DataLoaders read jobs from
+    reads: list[int] = []
+    original = views.jobs_by_id
+
+    def counting(job_ids: Any) -> Any:
+        reads.append(len(job_ids))
+        return original(job_ids)
+
+    views.jobs_by_id = counting  # type: ignore[method-assign]  # counts, reads as before
+    from tests.integration.observability.conftest import scrape, value
+
+    def following() -> float:
+        return value(scrape(url), "danube_subscriptions_active", kind="runs")
+
+    before = following()
+
+    async def follow(stream: Any, first: Any) -> list[dict[str, Any]]:
+        seen = [(await asyncio.wait_for(first, 60))["data"]["runUpdated"]]
+        while seen[-1]["state"] != "SUCCESS":
+            seen.append((await asyncio.wait_for(stream.__anext__(), 60))["data"]["runUpdated"])
+        await stream.aclose()
+        return seen
+
+    async def watch() -> list[list[dict[str, Any]]]:
+        streams = [subscribe(url, query) for _ in range(3)]
+        firsts = [asyncio.ensure_future(stream.__anext__()) for stream in streams]
+        await asyncio.to_thread(  # all three follow the run feed
+            wait_until, lambda: following() == before + 3, 30, "the subscriptions"
+        )
+        await asyncio.to_thread(embedded.request, NOOP, pipeline="shared")
+        return list(
+            await asyncio.gather(*(follow(s, f) for s, f in zip(streams, firsts, strict=True)))
+        )
+
+    seen = asyncio.run(watch())
+    assert all(updates[-1]["jobs"] == [{"state": "SUCCESS"}] for updates in seen), seen
+    answers = {json.dumps(u, sort_keys=True) for updates in seen for u in updates}
+    assert len(reads) <= len(answers), f"{len(reads)} reads for {len(answers)} distinct answers"
