@@ -14,7 +14,12 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+)
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, Info
 
@@ -394,14 +399,19 @@ class DanubeSchema(strawberry.Schema):
 
 def build_schema() -> strawberry.Schema:
     documents = Documents()  # for this schema's life: its limits are fixed
+    # The limits' validation rules, made once (the limiters make a rule class each time
+    # they are made, which is for every request and subscription).
+    limits = [
+        *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+    ]
     return DanubeSchema(
         query=merge_types("Query", (Query, TokenQuery)),
         mutation=merge_types("Mutation", (Mutation, TokenMutation)),
         subscription=Subscription,
         execution_context_class=SharingExecutor,
         extensions=[
-            partial(QueryDepthLimiter, max_depth=MAX_DEPTH),
-            partial(MaxAliasesLimiter, max_alias_count=MAX_ALIASES),
+            partial(AddValidationRules, limits),
             partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
             GraphQLSpans,
             partial(RememberedDocuments, documents=documents),  # after the limits
