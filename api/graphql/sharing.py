@@ -92,41 +92,57 @@ class SharingExecutor(StrawberryGraphQLCoreExecutionContext):
     """graphql-core's executor, executing each subscription message once for all the
     subscribers that would get the same answer (see the module's doc)."""
 
-    _per_event = False
+    _shared: tuple[Sharing, tuple[Any, ...]] | None = None  # a message's memo and key
+    _subscription: tuple[Any, ...] | None = None  # what decides answers, but the message
 
     def build_per_event_executor(self, payload: Any) -> Any:
+        static = self._static_key()
+        sharing = self.context_value.get("sharing") if static is not None else None
+        if static is None or not isinstance(sharing, Sharing):
+            return super().build_per_event_executor(payload)
+        key = (id(payload), *static)
+        known = sharing.executions.get(key, payload)
+        if known is not None:  # answered already, for another subscriber
+            return _Answered(known)
         executor = cast(SharingExecutor, super().build_per_event_executor(payload))
-        executor._per_event = True
+        executor._shared = (sharing, key)
         return executor
 
     def execute_operation(self, serially: bool | None = None) -> Any:
-        if not self._per_event or self.operation.operation is not OperationType.SUBSCRIPTION:
+        if self._shared is None:
             return super().execute_operation(serially)
-        key = self._key()
-        sharing = self.context_value.get("sharing") if key is not None else None
-        if key is None or not isinstance(sharing, Sharing):
-            return super().execute_operation(serially)
-        executions, payload = sharing.executions, self.root_value
-        result = executions.get(key, payload)
-        if result is None:
-            result = super().execute_operation(serially)
-            if self.is_awaitable(result):  # one task, awaited by each subscriber
-                result = asyncio.ensure_future(cast(Awaitable[ExecutionResult], result))
-            executions.put(key, payload, result, weight(payload))
-        if isinstance(result, asyncio.Future):
-            # Shielded: a subscriber that goes away while waiting cancels only its wait.
-            return asyncio.shield(result)
-        return result
+        sharing, key = self._shared
+        result = super().execute_operation(serially)
+        if self.is_awaitable(result):  # one task, awaited by each subscriber
+            result = asyncio.ensure_future(cast(Awaitable[ExecutionResult], result))
+        sharing.executions.put(key, self.root_value, result, weight(self.root_value))
+        return _Answered(result).execute_operation(serially)
 
-    def _key(self) -> tuple[Any, ...] | None:
-        """What decides a message's answer: the message (its object), the document and
+    def _static_key(self) -> tuple[Any, ...] | None:
+        """What decides a subscription's answers besides the message: the document and
         operation, the variables, and who may see what (the subscriber's readable
-        pipelines); None when the message cannot be told apart from another."""
-        location = self.operation.loc
-        context = self.context_value
-        if location is None or not isinstance(context, dict) or "principal" not in context:
-            return None
-        name = self.operation.name.value if self.operation.name else ""
-        variables = repr(sorted(self.variable_values.coerced.items()))
-        visibility = context["principal"].readable()
-        return (id(self.root_value), location.source.body, name, variables, visibility)
+        pipelines); None when answers cannot be told apart (no document text)."""
+        if self._subscription is None:
+            location, context = self.operation.loc, self.context_value
+            if self.operation.operation is not OperationType.SUBSCRIPTION or location is None:
+                return None
+            if not isinstance(context, dict) or "principal" not in context:
+                return None
+            name = self.operation.name.value if self.operation.name else ""
+            variables = repr(sorted(self.variable_values.coerced.items()))
+            visibility = context["principal"].readable()
+            self._subscription = (location.source.body, name, variables, visibility)
+        return self._subscription
+
+
+class _Answered:
+    """A message's executor when its answer is known (or being worked out)."""
+
+    def __init__(self, result: Any) -> None:
+        self._result = result
+
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        if isinstance(self._result, asyncio.Future):
+            # Shielded: a subscriber that goes away while waiting cancels only its wait.
+            return asyncio.shield(self._result)
+        return self._result
