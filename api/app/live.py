@@ -79,8 +79,9 @@ class _Lookups:
             or pending.get_loop() is not asyncio.get_running_loop()
         ):
             pending = self._pending = asyncio.ensure_future(asyncio.to_thread(asker, True))
-            principal = await asyncio.shield(pending)  # its own: a waiter's going away
-            assert principal is not None  # does not cancel the others' look-up
+            # Shielded: the subscriber that started it going away cancels only its wait.
+            principal = await asyncio.shield(pending)
+            assert principal is not None
             return principal
         with suppress(Exception):  # another subscriber's look-up: its failure is its own
             await asyncio.shield(pending)
