@@ -29,8 +29,8 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 S = TypeVar("S")
 V = TypeVar("V")
 
-BUDGET = 16 * 1024 * 1024  # bytes of recent messages each memo holds: followers of a
-# feed are spread over a few seconds of it (a log follower over at most 32 batches)
+BUDGET = 8 * 1024 * 1024  # bytes of recent messages each memo holds: followers of a
+# feed are spread over a few seconds of it (a log follower over at most 32 batches, 8 MB)
 SMALL = 1024  # what a message without a large text is counted as
 
 
