@@ -296,6 +296,9 @@ def main() -> None:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
+            # The server's printer prints as many lines as the clients expect (--full
+            # is not on the server's command line).
+            env={**os.environ, "DANUBE_BENCH_LINES": str(LINES)},
         )
         try:
             assert server.stdout is not None

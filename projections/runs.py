@@ -161,6 +161,17 @@ class RunsProjection:
         handler = _HANDLERS.get(type(event).TOPIC)
         if handler is not None:
             handler(event, rows)
+            _versioned(event, rows)
+
+
+def _versioned(event: Any, rows: Rows) -> None:
+    """Every event of a run is a change of it: its version is its event count (what time
+    travel and the event history number), and live subscribers are told of each (a step,
+    an artifact or a provenance record after the job ended changes what the run shows)."""
+    run = rows.get("runs", event.originator_id.hex)
+    if run is not None and run["version"] != event.originator_version:
+        run["version"] = event.originator_version
+        _put_run(run, rows)
 
 
 def _requested(event: Run.Requested, rows: Rows) -> None:

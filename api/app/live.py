@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
 
 from adapters.sql.live import Fanout, Overflowed, Signal
@@ -37,8 +37,11 @@ class _Rights:
     look is cheap (the principal is cached per config, the config looked up at most once
     a second per process); the check runs again only when the principal changed."""
 
-    def __init__(self, asker: Asker, check: Callable[[Principal], Any]) -> None:
+    def __init__(
+        self, asker: Asker, check: Callable[[Principal], Any], lookups: _Lookups | None = None
+    ) -> None:
         self._asker, self._check = asker, check
+        self._lookups = lookups or _Lookups()
         self._checked = time.monotonic()
         principal = asker(True)
         assert principal is not None
@@ -49,14 +52,44 @@ class _Rights:
         if time.monotonic() - self._checked < RECHECK_SECONDS:
             return
         self._checked = time.monotonic()
-        principal = self._asker(False)
-        if principal is None:  # the config must be looked up: not in the event loop
-            principal = await asyncio.to_thread(self._asker, True)
-            assert principal is not None
+        principal = await self._lookups.principal(self._asker)
         if principal is self.principal:
             return
         self.principal = principal
         await asyncio.to_thread(self._check, principal)
+
+
+class _Lookups:
+    """At most one look-up of the config in a thread at a time for every subscriber:
+    the principals' config is looked up once for the process (and kept a second), so
+    the subscribers that find it stale together wait for one look-up and then answer
+    from it, instead of each taking a thread (hundreds of them a second)."""
+
+    def __init__(self) -> None:
+        self._pending: asyncio.Future[Principal | None] | None = None
+
+    async def principal(self, asker: Asker) -> Principal:
+        principal = asker(False)
+        if principal is not None:
+            return principal
+        pending = self._pending
+        if (
+            pending is None
+            or pending.done()
+            or pending.get_loop() is not asyncio.get_running_loop()
+        ):
+            pending = self._pending = asyncio.ensure_future(asyncio.to_thread(asker, True))
+            # Shielded: the subscriber that started it going away cancels only its wait.
+            principal = await asyncio.shield(pending)
+            assert principal is not None
+            return principal
+        with suppress(Exception):  # another subscriber's look-up: its failure is its own
+            await asyncio.shield(pending)
+        principal = asker(False)
+        if principal is None:  # looked up for another identity only, or failed: its own
+            principal = await asyncio.to_thread(asker, True)
+            assert principal is not None
+        return principal
 
 
 LOG_BATCH = 256 * 1024
@@ -76,6 +109,7 @@ class Live:
         self._views_moved, self._log_moved = views_moved, log_moved
         self._counted = counted  # (kind, +1 or -1) as subscriptions open and close
         self._feeds: dict[RunFilter, _RunFeed] = {}
+        self._lookups = _Lookups()  # of the config, for every subscriber's re-checks
         self._tails: dict[str, _LogTail] = {}
 
     async def _read(self, read: Callable[..., T], *args: Any) -> T:
@@ -97,23 +131,28 @@ class Live:
         except TimeoutError:
             pass
 
-    def _may_follow_runs(self, filter: RunFilter) -> Callable[[Principal], None]:
+    def _may_follow_runs(self, filter: RunFilter, operation: str) -> Callable[[Principal], None]:
         def check(principal: Principal) -> None:
             access = self._queries.access
-            access.authenticated(principal, "runUpdated")
+            access.authenticated(principal, operation)
             if filter.pipeline:
-                access.require(principal, Action.READ, "runUpdated", filter.pipeline)
+                access.require(principal, Action.READ, operation, filter.pipeline)
 
         return check
 
-    async def runs(self, asker: Asker, filter: RunFilter) -> AsyncIterator[RunResult]:
+    async def runs(
+        self, asker: Asker, filter: RunFilter, operation: str = "runUpdated"
+    ) -> AsyncIterator[RunResult]:
         """Every change of a run matching ``filter`` from now on, in the order the
         changes were folded (a run that changed twice between two looks is sent once,
         as it is now); each carries the run's version. Subscribers with the same filter
         share one reader (one read per change, however many subscribers), each with a
         bounded queue: one that falls behind is told to subscribe again. Each subscriber
-        receives runs of the pipelines it may read (as the config says now)."""
-        rights = await asyncio.to_thread(_Rights, asker, self._may_follow_runs(filter))
+        receives runs of the pipelines it may read (as the config says now); refusals
+        name ``operation`` (the transport's name for this feed)."""
+        check = self._may_follow_runs(filter, operation)
+        rights = await asyncio.to_thread(_Rights, asker, check, self._lookups)
+        self._queries.valid_run_filter(filter)
         feed = self._feeds.get(filter)
         if feed is None:
             feed = self._feeds[filter] = _RunFeed(self, filter)
@@ -149,7 +188,7 @@ class Live:
         self, asker: Asker, job_id: str
     ) -> AsyncIterator[tuple[JobResult, list[StepResult]]]:
         """The job and its steps now, then at every change; ends after its final state."""
-        rights = await asyncio.to_thread(_Rights, asker, self._may_read_job(job_id))
+        rights = await asyncio.to_thread(_Rights, asker, self._may_read_job(job_id), self._lookups)
         loop = asyncio.get_running_loop()
         last: Any = None
         with self._open("job"), Signal([self._views_moved()], loop) as signal:
@@ -178,7 +217,7 @@ class Live:
         The subscriber's rights are checked when it subscribes and again as it reads or
         receives (a config change that takes its access away ends it with a refusal); the
         shared tail reads for every follower, each of which was checked."""
-        rights = await asyncio.to_thread(_Rights, asker, self._may_read_job(job_id))
+        rights = await asyncio.to_thread(_Rights, asker, self._may_read_job(job_id), self._lookups)
         with self._open("log"):
             while True:
                 while True:  # read for itself until caught up with what is stored

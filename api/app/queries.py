@@ -142,9 +142,7 @@ class Queries:
         self._access.authenticated(principal, "runs")
         if not 1 <= first <= MAX_PAGE:
             raise InvalidInputError(f"first must be between 1 and {MAX_PAGE}, got {first}")
-        if filter.state and filter.state not in {s.value for s in JobState}:
-            states = ", ".join(s.value for s in JobState)
-            raise InvalidInputError(f"invalid state {filter.state!r}: one of {states}")
+        self.valid_run_filter(filter)
         filters = {
             "pipeline": filter.pipeline,
             "branch": filter.branch,
@@ -171,6 +169,13 @@ class Queries:
             pipeline=pipeline, state=state, limit=limit, pipelines=principal.readable()
         )
         return [JobResult.of(view) for view in page.items]
+
+    @staticmethod
+    def valid_run_filter(filter: RunFilter) -> None:
+        """``InvalidInputError`` unless the filter's state (if any) is a state."""
+        if filter.state and filter.state not in {s.value for s in JobState}:
+            states = ", ".join(s.value for s in JobState)
+            raise InvalidInputError(f"invalid state {filter.state!r}: one of {states}")
 
     def last_run_change(self) -> int:
         """Where "runs changed since" starts for a subscriber that starts now."""

@@ -4,7 +4,7 @@ what a query asks of many runs or jobs into one read each."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
@@ -27,19 +27,29 @@ def _batched(read: Callable[[Sequence[K]], list[V]]) -> DataLoader[K, V]:
     return DataLoader(load_fn=load)
 
 
-@dataclass
 class Loaders:
-    jobs: DataLoader[str, JobResult | None]
-    steps: DataLoader[str, list[StepResult]]
-    artifacts: DataLoader[str, list[ArtifactResult]]
+    """The DataLoaders of one request (or one subscription message), each made when
+    first used: most subscription messages are answered from another subscriber's
+    execution (``api.graphql.sharing``) and read nothing."""
+
+    def __init__(self, queries: Queries) -> None:
+        self._queries = queries
 
     @classmethod
     def of(cls, queries: Queries) -> Loaders:
-        return cls(
-            jobs=_batched(queries.jobs),
-            steps=_batched(queries.steps_of),
-            artifacts=_batched(queries.artifacts_of),
-        )
+        return cls(queries)
+
+    @cached_property
+    def jobs(self) -> DataLoader[str, JobResult | None]:
+        return _batched(self._queries.jobs)
+
+    @cached_property
+    def steps(self) -> DataLoader[str, list[StepResult]]:
+        return _batched(self._queries.steps_of)
+
+    @cached_property
+    def artifacts(self) -> DataLoader[str, list[ArtifactResult]]:
+        return _batched(self._queries.artifacts_of)
 
 
 def fresh_loaders(context: dict[str, Any]) -> None:

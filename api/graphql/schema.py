@@ -14,7 +14,12 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+)
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, Info
 
@@ -23,7 +28,9 @@ from api.app.errors import AppError, UnavailableError
 from api.app.queries import MAX_LOG_CHUNK, MAX_PAGE, RunFilter, run_cursor
 from api.graphql import admin, resolvers
 from api.graphql.context import fresh_loaders, subscriber
+from api.graphql.documents import Documents, RememberedDocuments
 from api.graphql.resolvers import act, ask
+from api.graphql.sharing import SharingExecutor, shown
 from api.graphql.tokens import TokenMutation, TokenQuery
 from api.graphql.types import (
     AuditConnection,
@@ -335,7 +342,22 @@ class Subscription:
         runs = live.runs(info.context["asker"], RunFilter(pipeline=pipeline))
         async for run in resolvers.refusing(runs):
             fresh_loaders(info.context)
-            yield Run.of(run)
+            yield shown(info.context, run, Run.of)
+
+    @strawberry.subscription(
+        description="Every change of a run matching the filter (as the runs query's), from "
+        "now on, in the order the changes happened; each carries the run's version. Only "
+        "runs of pipelines the subscriber may read."
+    )
+    async def runs_changed(
+        self, info: Ctx, filter: RunsFilter | None = None
+    ) -> AsyncGenerator[Run, None]:
+        live = info.context["live"]
+        await subscriber(info.context)
+        runs = live.runs(info.context["asker"], _run_filter(filter), "runsChanged")
+        async for run in resolvers.refusing(runs):
+            fresh_loaders(info.context)
+            yield shown(info.context, run, Run.of)
 
     @strawberry.subscription(description="The job now, then at every change; ends when it ends.")
     async def job_updated(self, info: Ctx, job_id: strawberry.ID) -> AsyncGenerator[Job, None]:
@@ -363,7 +385,7 @@ class Subscription:
                 "fromOffset must not be negative", extensions={"code": "BAD_USER_INPUT"}
             )
         async for chunk in resolvers.refusing(live.log(asker, str(job_id), from_offset)):
-            yield LogChunk.of(chunk)
+            yield shown(info.context, chunk, LogChunk.of)
 
 
 class DanubeSchema(strawberry.Schema):
@@ -376,14 +398,22 @@ class DanubeSchema(strawberry.Schema):
 
 
 def build_schema() -> strawberry.Schema:
+    documents = Documents()  # for this schema's life: its limits are fixed
+    # The limits' validation rules, made once (the limiters make a rule class each time
+    # they are made, which is for every request and subscription).
+    limits = [
+        *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+    ]
     return DanubeSchema(
         query=merge_types("Query", (Query, TokenQuery)),
         mutation=merge_types("Mutation", (Mutation, TokenMutation)),
         subscription=Subscription,
+        execution_context_class=SharingExecutor,
         extensions=[
-            partial(QueryDepthLimiter, max_depth=MAX_DEPTH),
-            partial(MaxAliasesLimiter, max_alias_count=MAX_ALIASES),
+            partial(AddValidationRules, limits),
             partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
             GraphQLSpans,
+            partial(RememberedDocuments, documents=documents),  # after the limits
         ],
     )

@@ -281,6 +281,15 @@ def operations(world: World) -> dict[str, tuple[str, Ask]]:
                 w, r, 'subscription { runUpdated(pipeline: "web") { id } }', new_run_of_web(w)
             ),
         ),
+        "subscription runsChanged": (
+            READ,
+            lambda w, r: subscription(
+                w,
+                r,
+                'subscription { runsChanged(filter: {pipeline: "web"}) { id } }',
+                new_run_of_web(w),
+            ),
+        ),
         "subscription jobUpdated": (
             READ,
             lambda w, r: subscription(
@@ -370,7 +379,7 @@ MATRIX_KEYS = [
     "mutation setSecret", "mutation setSecret#global", "mutation removeSecret",
     "mutation removeSecret#global", "mutation rotateSecretsKey", "query apiTokens",
     "mutation createApiToken", "mutation revokeApiToken", "subscription runUpdated",
-    "subscription jobUpdated", "subscription logAppended", "GET /graphql", "POST /graphql",
+    "subscription runsChanged", "subscription jobUpdated", "subscription logAppended", "GET /graphql", "POST /graphql",
     "GET /api/v1/pipelines", "GET /api/v1/pipelines/{name}",
     "POST /api/v1/pipelines/{name}/runs", "GET /api/v1/jobs", "GET /api/v1/queue",
     "GET /api/v1/jobs/{job_id}", "GET /api/v1/jobs/{job_id}/logs",

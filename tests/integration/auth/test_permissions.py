@@ -10,14 +10,16 @@ import urllib.error
 import urllib.request
 from dataclasses import replace
 from typing import Any
+from uuid import uuid4
 
 import pytest
 import websockets
 
 from domain.cause import Cause
+from domain.ids import RunId
 from tests.integration.auth.test_matrix import World, config, world
 from tests.integration.execution.conftest import embedded
-from tests.support import http_get
+from tests.support import http_get, wait_until
 
 __all__ = ["embedded", "world"]  # the fixtures
 
@@ -84,6 +86,71 @@ def test_the_viewer_is_who_the_token_belongs_to_with_their_teams(world: World) -
     }
     assert ask(world, "gadmin", viewer)["data"]["viewer"]["globalAdmin"] is True
     assert ask(world, "anonymous", viewer)["data"]["viewer"] is None
+
+
+def test_runs_changed_without_a_pipeline_shows_each_subscriber_only_runs_it_may_read(
+    world: World,
+) -> None:
+    """A run of web then a run of other: the reader is told of web's, the other team of
+    other's, and neither of the run it may not read."""
+    from domain.runs.application import RunRequest
+
+    def request(pipeline: str) -> str:
+        run = RunId(uuid4())
+        world.embedded.danube.runs.request_run(
+            RunRequest(run, pipeline, "/nonexistent", "refs/heads/main", "0" * 40, {"type": "api"}),
+            Cause(actor="operator"),
+        )
+        return run.hex
+
+    query = "subscription R($f: RunsFilter) { runsChanged(filter: $f) { id pipeline } }"
+    filters = {"reader": {"trigger": "api"}, "other": {"trigger": "api", "branch": "main"}}
+    progress = world.embedded.danube.store.views.progress("runs")
+
+    def wakers() -> set[Any]:  # of the runs read model (copied while threads add some)
+        while True:
+            try:
+                return set(progress._events)
+            except RuntimeError:
+                continue
+
+    before = wakers()
+
+    async def first(socket: Any) -> dict[str, Any]:
+        message: dict[str, Any] = json.loads(await asyncio.wait_for(socket.recv(), 30))
+        assert message["type"] == "next", message
+        found: dict[str, Any] = message["payload"]["data"]["runsChanged"]
+        return found
+
+    async def follow() -> tuple[dict[str, Any], dict[str, Any], str, str]:
+        ws_url = world.url.replace("http://", "ws://") + "/graphql"
+        sockets = [
+            await websockets.connect(
+                ws_url,
+                subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+                additional_headers=world.headers(role),
+            )
+            for role in ("reader", "other")
+        ]
+        try:
+            for socket, role in zip(sockets, filters, strict=True):
+                await socket.send(json.dumps({"type": "connection_init", "payload": {}}))
+                await socket.recv()
+                payload = {"query": query, "variables": {"f": filters[role]}}
+                await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+            await asyncio.to_thread(  # both listen (a reader of the runs each) before
+                wait_until, lambda: len(wakers() - before) >= 2, 30, "both subscriptions"
+            )
+            web = await asyncio.to_thread(request, "web")
+            other = await asyncio.to_thread(request, "other")
+            return await first(sockets[0]), await first(sockets[1]), web, other
+        finally:
+            for socket in sockets:
+                await socket.close()
+
+    for_reader, for_other, web, other = asyncio.run(follow())
+    assert for_reader == {"id": web, "pipeline": "web"}
+    assert for_other == {"id": other, "pipeline": "other"}
 
 
 def test_a_config_change_that_removes_access_acts_at_once_and_closes_subscriptions(

@@ -150,10 +150,11 @@ def test_query_limits_refuse_deep_aliased_or_huge_queries(url: str) -> None:
         + " }"
     )
     huge = "{ " + " ".join("status { draining }" for _ in range(800)) + " }"
-    for query in (nested, huge):
-        reply = gql(url, query)
-        assert reply.get("errors"), query[:40]
-    assert gql(url, deep).get("errors")
+    for _ in range(2):  # asked again: a remembered document is refused as the first time
+        for query in (nested, huge):
+            reply = gql(url, query)
+            assert reply.get("errors"), query[:40]
+        assert gql(url, deep).get("errors")
 
 
 def test_status_and_queue(embedded: Embedded, url: str) -> None:

@@ -4,6 +4,7 @@ without gap or duplicate, jobs and runs as they change, both WebSocket protocols
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
@@ -394,3 +395,119 @@ def test_a_run_subscriber_too_far_behind_is_told_to_subscribe_again(
     taken, message = asyncio.run(behind())
     assert 3 <= taken <= 4  # its queue of 3 (and the one it was already waiting for)
     assert "subscribe again" in message
+
+
+def test_runs_changed_sends_only_changes_of_runs_matching_its_filter(
+    embedded: Embedded, url: str
+) -> None:
+    """The runs query's filter, live: a finished run of another pipeline, then a run of
+    the watched one. Only the watched run's changes arrive, and only while it matches
+    (state SUCCESS: its last changes, none while it was pending or running)."""
+    query = """subscription R($f: RunsFilter) {
+      runsChanged(filter: $f) { id pipeline state version } }"""
+    progress = embedded.danube.store.views.progress("runs")
+    before = wakers(progress)
+
+    async def watch() -> tuple[list[dict[str, Any]], str]:
+        stream = subscribe(url, query, f={"pipeline": "sieve", "state": "SUCCESS"})
+        first = asyncio.ensure_future(stream.__anext__())
+        await asyncio.to_thread(
+            wait_until, lambda: wakers(progress) - before, 30, "the subscription"
+        )
+        _, chaff = await asyncio.to_thread(embedded.request, NOOP, pipeline="chaff")
+        await asyncio.to_thread(embedded.finished, chaff)
+        run_id, job_id = await asyncio.to_thread(embedded.request, NOOP, pipeline="sieve")
+        await asyncio.to_thread(embedded.finished, job_id)
+        seen = [(await asyncio.wait_for(first, 60))["data"]["runsChanged"]]
+        final = await asyncio.to_thread(lambda: embedded.danube.runs.get(run_id).version)
+        while seen[-1]["version"] < final:
+            seen.append((await asyncio.wait_for(stream.__anext__(), 60))["data"]["runsChanged"])
+        await stream.aclose()
+        return seen, run_id.hex
+
+    seen, run_id = asyncio.run(watch())
+    assert {(u["id"], u["pipeline"], u["state"]) for u in seen} == {(run_id, "sieve", "SUCCESS")}
+
+
+def test_a_provenance_recorded_after_the_job_ended_reaches_run_subscribers(
+    embedded: Embedded, url: str
+) -> None:
+    """An open Run page follows runUpdated: an artifact recorded once the run has ended
+    (the control plane's provenance) arrives as an update of its own, with the run's
+    version equal to its number of events, without waiting for another change."""
+    from domain.runs.entities import Artifact
+
+    query = """subscription { runUpdated(pipeline: "proven") {
+      id state version jobs { artifacts { name } } } }"""
+    progress = embedded.danube.store.views.progress("runs")
+    before = wakers(progress)
+
+    async def watch() -> tuple[dict[str, Any], int]:
+        stream = subscribe(url, query)
+        first = asyncio.ensure_future(stream.__anext__())
+        await asyncio.to_thread(
+            wait_until, lambda: wakers(progress) - before, 30, "the subscription"
+        )
+        run_id, job_id = await asyncio.to_thread(embedded.request, NOOP, pipeline="proven")
+        seen = (await asyncio.wait_for(first, 60))["data"]["runUpdated"]
+        while seen["state"] != "SUCCESS":
+            seen = (await asyncio.wait_for(stream.__anext__(), 60))["data"]["runUpdated"]
+        provenance = Artifact("provenance.json", "file", 2, "0" * 64)
+        await asyncio.to_thread(embedded.danube.runs.record_provenance, run_id, job_id, provenance)
+        while not seen["jobs"][0]["artifacts"]:
+            seen = (await asyncio.wait_for(stream.__anext__(), 60))["data"]["runUpdated"]
+        await stream.aclose()
+        events = await asyncio.to_thread(lambda: embedded.danube.runs.get(run_id).version)
+        return seen, events
+
+    update, events = asyncio.run(watch())
+    assert update["jobs"][0]["artifacts"] == [{"name": "provenance.json"}]
+    assert update["version"] == events
+
+
+def test_subscribers_of_the_same_run_feed_share_one_execution_of_each_message(
+    embedded: Embedded, url: str
+) -> None:
+    """Three clients follow runUpdated of one pipeline with the same document: each
+    receives every change as before (the same answers), and each change's nested jobs
+    are read once for all of them, not once per subscriber."""
+    query = """subscription { runUpdated(pipeline: "shared") { id state version
+      jobs { state } } }"""
+    views = embedded.danube.views  # what the server's DataLoaders read jobs from
+    reads: list[int] = []
+    original = views.jobs_by_id
+
+    def counting(job_ids: Any) -> Any:
+        reads.append(len(job_ids))
+        return original(job_ids)
+
+    views.jobs_by_id = counting  # type: ignore[method-assign]  # counts, reads as before
+    from tests.integration.observability.conftest import scrape, value
+
+    def following() -> float:
+        return value(scrape(url), "danube_subscriptions_active", kind="runs")
+
+    before = following()
+
+    async def follow(stream: Any, first: Any) -> list[dict[str, Any]]:
+        seen = [(await asyncio.wait_for(first, 60))["data"]["runUpdated"]]
+        while seen[-1]["state"] != "SUCCESS":
+            seen.append((await asyncio.wait_for(stream.__anext__(), 60))["data"]["runUpdated"])
+        await stream.aclose()
+        return seen
+
+    async def watch() -> list[list[dict[str, Any]]]:
+        streams = [subscribe(url, query) for _ in range(3)]
+        firsts = [asyncio.ensure_future(stream.__anext__()) for stream in streams]
+        await asyncio.to_thread(  # all three follow the run feed
+            wait_until, lambda: following() == before + 3, 30, "the subscriptions"
+        )
+        await asyncio.to_thread(embedded.request, NOOP, pipeline="shared")
+        return list(
+            await asyncio.gather(*(follow(s, f) for s, f in zip(streams, firsts, strict=True)))
+        )
+
+    seen = asyncio.run(watch())
+    assert all(updates[-1]["jobs"] == [{"state": "SUCCESS"}] for updates in seen), seen
+    answers = {json.dumps(u, sort_keys=True) for updates in seen for u in updates}
+    assert len(reads) <= len(answers), f"{len(reads)} reads for {len(answers)} distinct answers"

@@ -43,3 +43,15 @@ def test_aliases_both_protocols_small_texts_and_other_messages_are_unchanged() -
         {"id": "5", "type": "next", "payload": {"data": None, "errors": [{"message": "x"}]}},
     ):
         assert router.encode_json(message) == plain(message)
+
+
+def test_one_answer_sent_to_many_subscribers_encodes_as_plain_json_for_each() -> None:
+    """Subscribers of one feed are handed the same executed answer (the same dict): it
+    is encoded once and each message, whatever its operation id, is what plain JSON
+    encoding gives."""
+    router = graphql_router()
+    answer = {"runUpdated": {"id": "r1", "state": "SUCCESS", "jobs": [{"state": "SUCCESS"}]}}
+    for id in ("1", "2", '"x"', "ü"):
+        for kind in ("next", "data"):
+            message = {"id": id, "type": kind, "payload": {"data": answer}}
+            assert router.encode_json(message) == plain(message)

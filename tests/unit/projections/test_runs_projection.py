@@ -7,6 +7,7 @@ from typing import Any
 from domain.cause import Cause
 from domain.ids import job_id_for, new_run_id
 from domain.runs.aggregates import Run
+from domain.runs.entities import Artifact
 from domain.runs.states import JobState, StepState
 from projections.model import Row
 from projections.runs import RunsProjection
@@ -102,6 +103,31 @@ def test_an_older_run_does_not_overwrite_the_pipelines_last_state() -> None:
     pipeline = rows.tables["pipelines"]["web"]
     assert (pipeline["last_run_id"], pipeline["last_state"]) == (second.id.hex, "pending")
     assert rows.tables["jobs"][job.hex]["state"] == "cancelled"
+
+
+def test_every_event_of_a_run_is_a_change_of_it_with_the_runs_version() -> None:
+    """Steps, artifacts, secrets read, reports and a provenance record written after the
+    job ended each move the run's version (its event count) and its change number (what
+    live subscribers are woken by): none waits for the run's next state change."""
+    run = requested()
+    job = job_id_for(run.run_id, "main")
+    rows = fold(*run.collect_events())
+    run.schedule_job(job, ALICE)
+    run.start_job(job, ALICE)
+    run.record_secret_read(job, "TOKEN", "pipeline")
+    run.start_step(job, 1, name="build", command="make", log_offset=0)
+    run.finish_step(job, 1, state=StepState.SUCCESS, exit_code=0, log_offset=10)
+    run.record_artifact(job, Artifact("dist", "file", 3, "a" * 64))
+    run.finish_job(job, JobState.SUCCESS, "", ALICE)
+    run.record_provenance(job, Artifact("provenance.json", "file", 5, "b" * 64))
+    changes = []
+    for event in run.collect_events():
+        rows = fold(event, rows=rows)
+        row = rows.tables["runs"][run.id.hex]
+        assert row["version"] == event.originator_version, type(event).__name__
+        changes.append(row["changed"])
+    assert changes == sorted(set(changes)), "each event is a change of its own, in order"
+    assert rows.tables["runs"][run.id.hex]["version"] == run.version
 
 
 def test_events_for_rows_it_never_saw_are_skipped_not_raised() -> None:
