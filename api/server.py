@@ -15,7 +15,9 @@ from fastapi import FastAPI
 from api.app.errors import AppError
 from api.app.tokens import TokenCommands
 from api.app.wiring import application
+from api.auth.authenticator import Authenticator
 from api.auth.routes import install as install_auth
+from api.auth.users import Directory
 from api.bootstrap import Danube, master_key
 from api.graphql.router import graphql_router
 from api.http import health, jobs, metrics, pipelines, provenance, runs, webhooks
@@ -50,8 +52,9 @@ def create_app(danube: Danube, config_sync: ConfigSyncLoop | None = None) -> Fas
     state.provenance_key = danube.signer
     state.config_repository = (settings.config_repo_url, settings.config_repo_branch)
     state.tracing = danube.tracing
-    # Read by api/graphql/router.py for the tracer only (to become ``state.tracing``).
-    state.danube = danube
+    state.authenticator = Authenticator(
+        danube.api_tokens, Directory(danube.config, settings.data_dir)
+    )
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(jobs.router)

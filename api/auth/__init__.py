@@ -35,10 +35,6 @@ async def authenticate(connection: HTTPConnection) -> Identity | None:
 
 
 def authenticator_of(state: Any) -> Authenticator:
-    """The app's ``Authenticator`` (built once from ``state.danube`` when missing)."""
-    found: Authenticator | None = getattr(state, "authenticator", None)
-    if found is None:
-        danube = state.danube
-        found = Authenticator(danube.api_tokens, Directory(danube.config, danube.settings.data_dir))
-        state.authenticator = found
+    """The app's ``Authenticator`` (``api.server.create_app`` puts it in the state)."""
+    found: Authenticator = state.authenticator
     return found

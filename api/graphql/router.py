@@ -29,7 +29,7 @@ def _context_getter(sharing: Sharing) -> Callable[[HTTPConnection], Awaitable[di
         context = context_of(of_app(connection.app.state), caller.principal)
         context["asker"] = caller.again
         context["connection"] = connection
-        context["tracer"] = connection.app.state.danube.tracing.tracer
+        context["tracer"] = connection.app.state.tracing.tracer
         context["sharing"] = sharing
         return context
 
