@@ -10,6 +10,7 @@ or a duplicate."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -289,14 +290,27 @@ class _RunFeed:
 
     async def _pump(self, live: Live, filter: RunFilter) -> None:
         queries = live._queries
+        # A run's state is the one thing of a filter that changes: the runs that were in
+        # the filter's state are read too, so the change that takes one out of it is
+        # delivered (showing the state it went to) and a list stays right.
+        unstated = dataclasses.replace(filter, state="")
+        within: set[str] = set()  # runs shown in the filter's (non-terminal) state
         # Where to start is read before listening: a change in between is read on the
         # first wake (or re-read), never missed.
         change = await live._read(queries.last_run_change)
         with Signal([live._views_moved()], asyncio.get_running_loop()) as signal:
             while True:
                 await live._woken(signal)
-                changed, change = await live._read(queries.runs_changed_since, change, filter)
+                changed, change = await live._read(
+                    queries.runs_changed_since, change, unstated
+                )
                 for run in changed:
+                    if filter.state and run.state.value != filter.state:
+                        if run.id not in within:
+                            continue
+                        within.discard(run.id)  # it left the filter: shown once more
+                    elif filter.state and not run.state.is_terminal:
+                        within.add(run.id)
                     self.fanout.publish(run)
 
     def stop(self) -> None:

@@ -346,8 +346,9 @@ class Subscription:
 
     @strawberry.subscription(
         description="Every change of a run matching the filter (as the runs query's), from "
-        "now on, in the order the changes happened; each carries the run's version. Only "
-        "runs of pipelines the subscriber may read."
+        "now on, in the order the changes happened; each carries the run's version. With a "
+        "state, also the change that takes a run out of it (the run in its new state), so a "
+        "list stays right. Only runs of pipelines the subscriber may read."
     )
     async def runs_changed(
         self, info: Ctx, filter: RunsFilter | None = None

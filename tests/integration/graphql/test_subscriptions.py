@@ -429,6 +429,36 @@ def test_runs_changed_sends_only_changes_of_runs_matching_its_filter(
     assert {(u["id"], u["pipeline"], u["state"]) for u in seen} == {(run_id, "sieve", "SUCCESS")}
 
 
+def test_runs_changed_tells_of_the_change_that_takes_a_run_out_of_its_filter(
+    embedded: Embedded, url: str
+) -> None:
+    """A list of running runs stays right: the run's changes while RUNNING arrive, then
+    the one that ends it (state SUCCESS), which a list of running runs removes it on."""
+    query = """subscription R($f: RunsFilter) {
+      runsChanged(filter: $f) { id state version } }"""
+    progress = embedded.danube.store.views.progress("runs")
+    before = wakers(progress)
+
+    async def watch() -> tuple[list[dict[str, Any]], str]:
+        stream = subscribe(url, query, f={"pipeline": "leaving", "state": "RUNNING"})
+        first = asyncio.ensure_future(stream.__anext__())
+        await asyncio.to_thread(
+            wait_until, lambda: wakers(progress) - before, 30, "the subscription"
+        )
+        run_id, job_id = await asyncio.to_thread(embedded.request, SLOW, pipeline="leaving")
+        await asyncio.to_thread(embedded.finished, job_id)
+        seen = [(await asyncio.wait_for(first, 60))["data"]["runsChanged"]]
+        while seen[-1]["state"] == "RUNNING":
+            seen.append((await asyncio.wait_for(stream.__anext__(), 60))["data"]["runsChanged"])
+        await stream.aclose()
+        return seen, run_id.hex
+
+    seen, run_id = asyncio.run(watch())
+    assert {u["id"] for u in seen} == {run_id}
+    assert [u["state"] for u in seen][-1] == "SUCCESS"
+    assert {u["state"] for u in seen[:-1]} == {"RUNNING"}
+
+
 def test_a_provenance_recorded_after_the_job_ended_reaches_run_subscribers(
     embedded: Embedded, url: str
 ) -> None:
