@@ -1,7 +1,7 @@
 """Log throughput figures (DESIGN.md §11) on the embedded default (SQLite, local executor):
 a step printing ``seq 1000000`` (6.9 MB) through the whole log path (pipe → masker → log
 store → live fan-out), with one live subscriber following the job's log, against
-running ``seq`` directly into a pipe read by Python in the same run. Target: ≥ 20 MB/s
+running ``seq`` directly into a pipe read by Python in the same run. Target: ≥ 50 MB/s
 with the subscriber attached (issue 19: >= 50 MB/s). Prints one JSON object as its last line.
 
     python bench/log_throughput.py          # about 15 seconds
