@@ -5,7 +5,11 @@ run as the baseline. Prints one JSON object as its last line.
 * dispatch: 50 runs requested at once; for each, the time from its request to the pod
   create call the double received (p50/p99), and from its request to the executor's
   ``start`` (dispatcher and reconciler) on Kubernetes and, as the baseline, on the local
-  executor (the same point on both: ``dispatch_p50_ratio``);
+  executor (the same point on both: ``dispatch_p50_ratio``). The request -> pod create
+  time is split into Danube's share (request -> the adapter sending the create call)
+  and the double's (the create call -> the double reading it: the double runs in this
+  process, one event loop that also spawns every pod's containers), with the lag of
+  the double's event loop sampled meanwhile;
 * exec: a pipeline of 20 trivial steps; each step's time from recorded start to recorded
   end, on Kubernetes (exec + in-pod runner + follower) and on the local executor.
 
@@ -22,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -134,9 +139,12 @@ def wait_finished(danube: Danube, jobs: list[JobId], timeout: float) -> None:
     raise TimeoutError(f"jobs did not finish within {timeout}s")
 
 
-def dispatch(tmp: Path, **settings: Any) -> dict[JobId, tuple[float, float]]:
+def dispatch(
+    tmp: Path, calls: dict[str, float] | None = None, **settings: Any
+) -> dict[JobId, tuple[float, float]]:
     """RUNS runs requested at once: each job's request time and when the dispatcher and
-    reconciler got it to the executor's ``start`` (the same point on both executors)."""
+    reconciler got it to the executor's ``start`` (the same point on both executors);
+    ``calls``, when given, gets when the adapter sent each pod's create call."""
     source = repo(tmp / "repo", NO_STEPS)
     with system(tmp, **settings) as (danube, executor_port):
         executor: Any = executor_port
@@ -148,6 +156,16 @@ def dispatch(tmp: Path, **settings: Any) -> dict[JobId, tuple[float, float]]:
             plain(job, output)
 
         executor.start = start
+        if calls is not None:
+            api = executor.api
+            create_pod = api.create_pod
+
+            def timed_create(namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+                calls.setdefault(body["metadata"]["name"], time.time())
+                result: dict[str, Any] = create_pod(namespace, body)
+                return result
+
+            api.create_pod = timed_create
         requested = {}
         for _ in range(RUNS):
             requested_at = time.time()
@@ -165,9 +183,33 @@ def pod_creates(double: KubernetesDouble) -> dict[str, float]:
     }
 
 
+@contextmanager
+def loop_lag(double: KubernetesDouble) -> Iterator[list[float]]:
+    """How long work handed to the double's event loop waits to run, sampled every 5 ms."""
+    loop = double._p.loop.loop  # the double's own loop (a bench may look inside)
+    lags: list[float] = []
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.005):
+            ran = threading.Event()
+            asked = time.monotonic()
+            loop.call_soon_threadsafe(ran.set)
+            if ran.wait(10):
+                lags.append(time.monotonic() - asked)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield lags
+    finally:
+        done.set()
+        sampler.join()
+
+
 def step_times(tmp: Path, **settings: Any) -> list[float]:
     source = repo(tmp / "repo", MANY_STEPS)
-    with system(tmp, **settings) as danube:
+    with system(tmp, **settings) as (danube, _):
         job = request(danube, source)
         wait_finished(danube, [job], timeout=120)
         steps = danube.views.steps(job)
@@ -194,7 +236,9 @@ def main() -> None:
     }
     try:
         started = time.monotonic()
-        kube_jobs = dispatch(root / "dispatch-k8s", **kube)
+        calls: dict[str, float] = {}
+        with loop_lag(double) as lags:
+            kube_jobs = dispatch(root / "dispatch-k8s", calls, **kube)
         kube_dispatch_s = time.monotonic() - started
         local_jobs = dispatch(root / "dispatch-local", executor="local")
         created = pod_creates(double)
@@ -203,6 +247,8 @@ def main() -> None:
     finally:
         double.close()
     to_create = [created[f"danube-job-{j.hex}"] - at for j, (at, _) in kube_jobs.items()]
+    to_call = [calls[f"danube-job-{j.hex}"] - at for j, (at, _) in kube_jobs.items()]
+    in_double = [created[f"danube-job-{j.hex}"] - calls[f"danube-job-{j.hex}"] for j in kube_jobs]
     kube_start = [begun - at for at, begun in kube_jobs.values()]
     local_start = [begun - at for at, begun in local_jobs.values()]
     kube_p50, local_p50 = statistics.median(kube_steps), statistics.median(local_steps)
@@ -210,6 +256,12 @@ def main() -> None:
         "runs_requested_at_once": RUNS,
         "request_to_pod_create_p50_ms": ms(percentile(to_create, 0.5)),
         "request_to_pod_create_p99_ms": ms(percentile(to_create, 0.99)),
+        "danube_share_request_to_create_call_p50_ms": ms(percentile(to_call, 0.5)),
+        "danube_share_request_to_create_call_p99_ms": ms(percentile(to_call, 0.99)),
+        "double_share_create_call_to_received_p50_ms": ms(percentile(in_double, 0.5)),
+        "double_share_create_call_to_received_p99_ms": ms(percentile(in_double, 0.99)),
+        "double_loop_lag_p50_ms": ms(percentile(lags, 0.5)),
+        "double_loop_lag_p99_ms": ms(percentile(lags, 0.99)),
         "request_to_executor_start_p50_ms": ms(percentile(kube_start, 0.5)),
         "request_to_executor_start_p99_ms": ms(percentile(kube_start, 0.99)),
         "baseline_request_to_local_start_p50_ms": ms(percentile(local_start, 0.5)),

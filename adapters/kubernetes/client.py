@@ -35,7 +35,7 @@ class ClientSettings:
     context: str = ""
     request_timeout: float = 30.0
     retry_for: float = 120.0  # how long one call keeps retrying
-    pool_size: int = 64
+    pool_size: int = 128  # connections kept: one per API worker
 
 
 def new_api_client(settings: ClientSettings) -> ApiClient:

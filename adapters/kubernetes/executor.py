@@ -247,7 +247,6 @@ class KubernetesExecutor:
             self.informer.offer(pod)
             record.observe(self.informer.get(record.pod) or pod)
             self._follow_logs(record, since=None)
-            self._pool.submit(own_secret, self.api, self.namespace, pod)  # off the start path
         except JobStoppedError:
             pass
         except ApiError as error:

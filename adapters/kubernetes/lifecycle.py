@@ -10,7 +10,6 @@ node is gone) is deleted again with grace period 0.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -39,42 +38,37 @@ class JobStoppedError(Exception):
 def create_pod(
     api: KubeApi, launch: JobLaunch, template: PodTemplate, stopped: Callable[[], bool]
 ) -> Obj:
-    """Create the job's Secret and its pod at the same time (no serial round trips: the
-    kubelet waits for a Secret volume that is not there yet); returns the pod once both
-    exist. Raises ``ApiError`` (either failed: the job fails and deleting it deletes
-    both) or ``JobStoppedError``. (``own_secret`` then makes the pod the Secret's owner.)"""
+    """Create the job's pod, then at once its Secret, owned by the pod (the kubelet
+    waits for a Secret volume that is not there yet; the owner reference, set in the
+    create itself, saves the patch that made the pod its owner later, and the API's
+    garbage collector deletes the Secret with its pod, or at once if the pod was gone
+    before it). Returns the pod once both exist. Raises ``ApiError`` (either failed: the
+    job fails and deleting it deletes both) or ``JobStoppedError``."""
     if stopped():
         raise JobStoppedError()
     namespace, job_id = template.namespace, launch.job_id
-    secret = secret_manifest(launch, template)
-    failed: list[BaseException] = []
-
-    def create_secret() -> None:
-        try:
-            _ensure(
-                lambda: api.create_secret(namespace, secret),
-                lambda: api.read_secret(namespace, secret["metadata"]["name"]),
-                job_id,
-                "Secret",
-            )
-        except BaseException as error:  # handed to the caller below
-            failed.append(error)
-
-    beside = threading.Thread(target=create_secret, name=f"secret-{job_id}", daemon=True)
-    beside.start()
     manifest = pod_manifest(launch, template)
-    try:
-        pod = _ensure(
-            lambda: api.create_pod(namespace, manifest),
-            lambda: api.read_pod(namespace, manifest["metadata"]["name"]),
-            job_id,
-            "pod",
-        )
-    finally:
-        beside.join()
-    if failed:
-        raise failed[0]
+    pod = _ensure(
+        lambda: api.create_pod(namespace, manifest),
+        lambda: api.read_pod(namespace, manifest["metadata"]["name"]),
+        job_id,
+        "pod",
+    )
+    secret = secret_manifest(launch, template, owner=pod)
+    created = _ensure(
+        lambda: api.create_secret(namespace, secret),
+        lambda: api.read_secret(namespace, secret["metadata"]["name"]),
+        job_id,
+        "Secret",
+    )
+    if not _owned_by(created, pod):  # one an earlier adapter created before its pod
+        own_secret(api, namespace, pod)
     return pod
+
+
+def _owned_by(obj: Obj, owner: Obj) -> bool:
+    uid = owner["metadata"]["uid"]
+    return any(r.get("uid") == uid for r in obj["metadata"].get("ownerReferences") or [])
 
 
 def own_secret(api: KubeApi, namespace: str, pod: Obj) -> None:

@@ -120,10 +120,12 @@ def strip_credentials(url: str) -> str:
     return _USERINFO.sub(strip, url)
 
 
-def secret_manifest(job: JobLaunch, template: PodTemplate) -> Manifest:
+def secret_manifest(
+    job: JobLaunch, template: PodTemplate, owner: Mapping[str, Any] | None = None
+) -> Manifest:
     """The job's Secret: its token and the repository URL as given (maybe with
-    credentials). The pod adapter makes the pod its owner once the pod exists."""
-    return {
+    credentials); ``owner``, the job's pod once created, goes in its ownerReferences."""
+    manifest: Manifest = {
         "apiVersion": "v1",
         "kind": "Secret",
         "type": "Opaque",
@@ -138,6 +140,9 @@ def secret_manifest(job: JobLaunch, template: PodTemplate) -> Manifest:
             **_git_access_data(job),
         },
     }
+    if owner is not None:
+        manifest["metadata"].update(owner_patch(owner)["metadata"])
+    return manifest
 
 
 def _git_access_data(job: JobLaunch) -> dict[str, str]:

@@ -16,7 +16,7 @@ class KubernetesSettings:
     pod: PodTemplate = field(default_factory=PodTemplate)
     waits: Waits = field(default_factory=Waits)
     steps: StepPolicy = field(default_factory=StepPolicy)
-    workers: int = 32  # threads for blocking API calls (creates, deletes)
+    workers: int = 128  # threads for blocking API calls (creates, deletes): started as needed
     watch_read_timeout: float = 60.0  # a watch silent this long is reconnected
     watch_server_timeout: int = 300
     log_read_timeout: float = 60.0

@@ -12,6 +12,7 @@ forked, on the zygote's word that it exited), one or two block in ``read`` on it
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import os
 import signal
@@ -26,7 +27,12 @@ from domain.execution.ports import OutputSink, Stream
 
 log = logging.getLogger(__name__)
 
-CHUNK = 64 * 1024
+CHUNK = 256 * 1024
+# A pipe's buffer while it is pumped: the command writes on while the sink stores what
+# came before, and each store (masking, one append) takes in more at once. 64 pages:
+# Linux's default per-user budget (pipe-user-pages-soft, 16384 pages) holds 256 of them.
+PIPE_BYTES = 256 * 1024
+F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 # How long ``terminate`` waits for a SIGKILLed leader to be reaped before giving up;
 # only a process stuck in uninterruptible sleep takes that long.
 _REAP_LIMIT = 60.0
@@ -245,6 +251,8 @@ def _pump(pipe: IO[bytes], stream: Stream, sink: OutputSink) -> None:
     """Copy the pipe's bytes to the sink as they come, undecoded, until EOF. A failing
     sink loses output but never stops the draining, or the command would block."""
     fd = pipe.fileno()
+    with contextlib.suppress(OSError):  # over the user's budget: the default size
+        fcntl.fcntl(fd, F_SETPIPE_SZ, PIPE_BYTES)
     failed = False
     try:
         while chunk := os.read(fd, CHUNK):

@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from uuid import UUID
@@ -33,15 +33,15 @@ from domain.execution.ports import (
     JobLaunch,
     JobOutput,
     Phase,
+    RecordedStep,
     RunningStep,
     StepLaunch,
     StepMaterial,
     StepOutcome,
 )
-from domain.execution.relay import StepEnd, StepRelay
+from domain.execution.relay import AnnouncedStep, StepEnd, StepRelay
 from domain.ids import JobId, RunId
 from domain.runs.application import RunsService
-from domain.runs.entities import Step
 from domain.runs.errors import RunsError
 from domain.runs.states import JobState, StepState
 from domain.secrets.errors import SecretUnreadableError
@@ -286,7 +286,7 @@ class Reconciler:
         started = datetime.fromisoformat(job.started_at)
         return (self._clock() - started).total_seconds() > _max_duration(job)
 
-    def _run_announced(self, job: ActiveJob, step: RunningStep) -> None:
+    def _run_announced(self, job: ActiveJob, step: AnnouncedStep) -> None:
         """A step whose start was just recorded in this process (``StepRelay``): run it
         now rather than once the read model shows it, if this reconciler runs its job."""
         with self._lock:
@@ -294,17 +294,23 @@ class Reconciler:
         if not ours or job.id in self._ending:
             return  # the read model will show it; a tick decides
         try:
-            self._start_steps(job, [step])
+            self._start_steps(job, [step], {step.number: step})  # as just recorded
         except Exception:  # e.g. its material cannot be opened yet: the tick retries
             log.exception("starting step %s of job %s failed; will retry", step.number, job.id)
 
-    def _start_steps(self, job: ActiveJob, announced: Sequence[RunningStep] = ()) -> None:
+    def _start_steps(
+        self,
+        job: ActiveJob,
+        announced: Sequence[RunningStep] = (),
+        recorded: Mapping[int, RecordedStep] | None = None,
+    ) -> None:
         steps = announced or self._view.running_steps(job.id)
         if not steps:
             return
         job_id = JobId(UUID(job.id))
         self._output.mask_secrets(job_id, job.pipeline, list(job.secrets_read or []))
-        recorded: dict[int, Step] | None = None  # read once, for the first step to start
+        # Sealed material: as the step's start was just recorded, or from the run (read
+        # once, for the first step to start), never from a read model.
         for step in steps:
             key = (job.id, step.number)
             with self._lock:

@@ -17,12 +17,19 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
-from domain.execution.ports import ActiveJob, RunningStep
+from domain.execution.ports import ActiveJob, RecordedStep, RunningStep
 
 _KEPT_ENDS = 4096  # step ends nobody has asked for yet (the call may be just behind)
 
-Runner = Callable[[ActiveJob, RunningStep], None]
+
+class AnnouncedStep(RunningStep, RecordedStep, Protocol):
+    """A step as its start was just recorded, sealed material included: the runner opens
+    that material without reading the run back from the event log."""
+
+
+Runner = Callable[[ActiveJob, AnnouncedStep], None]
 Key = tuple[str, int]
 
 
@@ -50,7 +57,7 @@ class StepRelay:
         with self._lock:
             self._runner = runner
 
-    def started(self, job: ActiveJob, step: RunningStep) -> None:
+    def started(self, job: ActiveJob, step: AnnouncedStep) -> None:
         """The step's start was recorded: run it now (if someone here runs steps)."""
         with self._lock:
             runner = self._runner

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.local.process_group import CHUNK
 from domain.execution.ports import StepLaunch, StepOutcome, Stream
 from domain.ids import JobId
 from domain.runs.states import StepState
@@ -52,7 +53,7 @@ def test_output_bytes_arrive_exactly_as_written_on_their_own_streams(
     assert stdout == b"\x1b[31mred\x1b[0m \xff\xfe bad utf-8\n" + b"x" * 1048576 + b"\0\1binary"
     assert sink.data(Stream.STDERR) == b"to stderr\n"
     assert sink.data(Stream.SYSTEM) == b""
-    assert max(len(chunk) for _, chunk in sink.writes()) <= 64 * 1024
+    assert max(len(chunk) for _, chunk in sink.writes()) <= CHUNK  # streamed in pieces
 
 
 def test_output_streams_while_the_step_still_runs(running_job: RunningJob, sinks: Sinks) -> None:
