@@ -301,9 +301,7 @@ class _RunFeed:
         with Signal([live._views_moved()], asyncio.get_running_loop()) as signal:
             while True:
                 await live._woken(signal)
-                changed, change = await live._read(
-                    queries.runs_changed_since, change, unstated
-                )
+                changed, change = await live._read(queries.runs_changed_since, change, unstated)
                 for run in changed:
                     if filter.state and run.state.value != filter.state:
                         if run.id not in within:
