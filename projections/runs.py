@@ -113,7 +113,10 @@ ARTIFACTS = Table(
 # One row: how many times a run row changed, in fold order. Each run row carries the value
 # at its last change (``changed``), so "runs changed since N" is one indexed read, in the
 # order the changes were folded (timestamps from several writers need not be ordered).
+# Its row "queue" counts only the changes of what the dispatcher decides on (a run
+# requested or cancelled, a job's state, a wait): not steps, artifacts or reports.
 SEQUENCE = Table("runs_sequence", (Column("value", INT),))
+QUEUE_SEQUENCE = "queue"
 PIPELINES = Table(
     "pipelines",
     (
@@ -171,7 +174,7 @@ def _versioned(event: Any, rows: Rows) -> None:
     run = rows.get("runs", event.originator_id.hex)
     if run is not None and run["version"] != event.originator_version:
         run["version"] = event.originator_version
-        _put_run(run, rows)
+        _put_run(run, rows, queue=False)  # nothing a dispatcher decides on changed
 
 
 def _requested(event: Run.Requested, rows: Rows) -> None:
@@ -240,13 +243,22 @@ def _requested(event: Run.Requested, rows: Rows) -> None:
     rows.put("pipelines", pipeline)
 
 
-def _put_run(run: dict[str, Any], rows: Rows) -> None:
-    """Store a changed run row, stamped with the next change number."""
-    counter = rows.get("runs_sequence", "runs") or SEQUENCE.blank("runs")
+def _put_run(run: dict[str, Any], rows: Rows, queue: bool = True) -> None:
+    """Store a changed run row, stamped with the next change number; with ``queue``,
+    its state, jobs or waits changed too (what the dispatcher decides on): the queue's
+    change number moves as well."""
+    counter = _next(rows, "runs")
+    if queue:
+        _next(rows, QUEUE_SEQUENCE)
+    run["changed"] = counter
+    rows.put("runs", run)
+
+
+def _next(rows: Rows, key: str) -> int:
+    counter = rows.get("runs_sequence", key) or SEQUENCE.blank(key)
     counter["value"] = (counter["value"] or 0) + 1
     rows.put("runs_sequence", counter)
-    run["changed"] = counter["value"]
-    rows.put("runs", run)
+    return int(counter["value"])
 
 
 def _initial_state(job: dict[str, Any]) -> JobState:

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from domain.runs.states import JobState, StepState
 from projections.model import Row, RowReader
+from projections.runs import QUEUE_SEQUENCE
 
 
 def _hex(value: UUID | str) -> str:
@@ -158,6 +159,12 @@ class RunsView:
     def last_change(self) -> int:
         """The change number of the runs read model's latest run change (0: none yet)."""
         row = self._reader.get("runs_sequence", "runs")
+        return int(row["value"] or 0) if row is not None else 0
+
+    def last_queue_change(self) -> int:
+        """Moves when a run is requested or cancelled, a job's state changes or a wait is
+        recorded: what the dispatcher decides on (not steps, artifacts or reports)."""
+        row = self._reader.get("runs_sequence", QUEUE_SEQUENCE)
         return int(row["value"] or 0) if row is not None else 0
 
     def changed_since(self, change: int, limit: int = 500, **filters: str) -> list[RunView]:

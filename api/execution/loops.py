@@ -68,7 +68,7 @@ def dispatcher(danube: Core) -> Callable[[threading.Event], None]:
 class WhenQueueMoved:
     """The dispatcher's tick, run only when what it decides on may have changed: a run
     row changed (a run requested or cancelled, a job scheduled, started or ended, a wait
-    recorded: the runs read model's change number moved), draining started or stopped,
+    recorded: the runs read model's queue change number moved), draining started or stopped,
     or ``DISPATCH_INTERVAL`` passed. Steps, logs, reports and artifacts move the read
     models several times per job and change nothing it decides on; on each of those moves
     it read the whole queue and every active job again."""
@@ -79,7 +79,7 @@ class WhenQueueMoved:
         self._due = 0.0
 
     def __call__(self) -> None:
-        seen = (self._views.last_change(), self._system.is_draining())  # before ticking
+        seen = (self._views.last_queue_change(), self._system.is_draining())  # before ticking
         now = time.monotonic()
         if seen == self._seen and now < self._due:
             return
