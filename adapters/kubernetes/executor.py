@@ -23,7 +23,12 @@ from adapters.kubernetes.client import KubeApi, Obj, new_api_client
 from adapters.kubernetes.errors import ApiError
 from adapters.kubernetes.informer import PodInformer
 from adapters.kubernetes.job import PodJob
-from adapters.kubernetes.lifecycle import JobStoppedError, create_pod, delete_pod, own_secret
+from adapters.kubernetes.lifecycle import (
+    JobStoppedError,
+    create_pod,
+    delete_pod,
+    ensure_secret,
+)
 from adapters.kubernetes.logs import JobLogs
 from adapters.kubernetes.metrics import KubernetesMetrics, default_metrics
 from adapters.kubernetes.pods import SELECTOR, job_id_of, pod_name
@@ -107,9 +112,15 @@ class KubernetesExecutor:
             record.creating = False
             record.observe(existing)
             self._follow_logs(record, since=time.time())
-            self._pool.submit(own_secret, self.api, self.namespace, existing)
+            self._pool.submit(self._adopt_secret, job, existing)
             return
         self._pool.submit(self._create, record, job)
+
+    def _adopt_secret(self, job: JobLaunch, pod: Obj) -> None:
+        try:
+            ensure_secret(self.api, job, self.settings.pod, pod)
+        except ApiError as error:
+            log.warning("the Secret of job %s: %s", job.job_id, error.explain())
 
     def status(self, job_id: JobId) -> JobStatus:
         """Never waits for the API server: until the first list of pods arrives, a job

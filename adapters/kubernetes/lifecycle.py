@@ -54,16 +54,23 @@ def create_pod(
         job_id,
         "pod",
     )
+    ensure_secret(api, launch, template, pod)
+    return pod
+
+
+def ensure_secret(api: KubeApi, launch: JobLaunch, template: PodTemplate, pod: Obj) -> None:
+    """The job's Secret, owned by its pod: created if it is missing (also for a pod an
+    adapter stopped between the two creates left without one, which the kubelet would
+    otherwise wait for), made the pod's if an earlier adapter created it unowned."""
     secret = secret_manifest(launch, template, owner=pod)
     created = _ensure(
-        lambda: api.create_secret(namespace, secret),
-        lambda: api.read_secret(namespace, secret["metadata"]["name"]),
-        job_id,
+        lambda: api.create_secret(template.namespace, secret),
+        lambda: api.read_secret(template.namespace, secret["metadata"]["name"]),
+        launch.job_id,
         "Secret",
     )
     if not _owned_by(created, pod):  # one an earlier adapter created before its pod
-        own_secret(api, namespace, pod)
-    return pod
+        own_secret(api, template.namespace, pod)
 
 
 def _owned_by(obj: Obj, owner: Obj) -> bool:
