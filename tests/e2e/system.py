@@ -158,8 +158,22 @@ class System:
         return self.graphql(RUN, id=run_id)["run"]  # type: ignore[no-any-return]
 
     def wait_run(self, run_id: str, *states: str, timeout: float = 60) -> dict[str, Any]:
-        return wait_for(lambda: self.run(run_id), lambda run: run["state"] in states,
+        """A run just triggered is in the read models a moment later: NOT_FOUND until."""
+        return wait_for(lambda: self._run_if_shown(run_id),  # type: ignore[no-any-return]
+                        lambda run: run is not None and run["state"] in states,
                         timeout=timeout, what=f"run {run_id} to be {states}")  # fmt: skip
+
+    def _run_if_shown(self, run_id: str) -> dict[str, Any] | None:
+        body = json.dumps({"query": RUN, "variables": {"id": run_id}}).encode()
+        headers = {"Content-Type": "application/json", **self.headers}
+        request = urllib.request.Request(f"{self.url}/graphql", body, headers=headers)
+        with urllib.request.urlopen(request, timeout=30) as response:
+            reply: dict[str, Any] = json.loads(response.read())
+        errors = reply.get("errors") or []
+        if errors and all(e.get("extensions", {}).get("code") == "NOT_FOUND" for e in errors):
+            return None
+        assert not errors, reply
+        return reply["data"]["run"]  # type: ignore[no-any-return]
 
     def stop(self) -> None:
         self.process.terminate()
