@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from tests.support import wait_until
+
 
 def _stat_fields(pid: int) -> list[str] | None:
     try:
@@ -19,6 +21,12 @@ def _stat_fields(pid: int) -> list[str] | None:
 def is_alive(pid: int) -> bool:
     fields = _stat_fields(pid)
     return fields is not None and fields[0] != "Z"
+
+
+def group_ends(pgid: int, timeout: float = 5.0) -> None:
+    """Wait until no process of group ``pgid`` lives: SIGKILL is asynchronous, so a group
+    killed a moment ago may still show members the instant the kill returned."""
+    wait_until(lambda: live_members(pgid) == [], timeout=timeout, what=f"group {pgid} to end")
 
 
 def live_members(pgid: int) -> list[int]:

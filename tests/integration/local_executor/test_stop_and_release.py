@@ -14,7 +14,7 @@ from domain.ids import JobId
 from domain.runs.states import StepState
 from tests.integration.git.origin import Origin
 from tests.integration.local_executor.conftest import RunningJob, launch_of, wait_until_prepared
-from tests.integration.local_executor.processes import is_alive, live_members
+from tests.integration.local_executor.processes import group_ends, is_alive
 from tests.integration.local_executor.recorder import RecordingSink
 from tests.support import wait_for
 
@@ -50,7 +50,7 @@ def test_stop_cancels_a_running_step_and_leaves_no_process(
     expected = StepOutcome(StepState.CANCELLED, None, "cancelled by alice")
     assert wait_for(lambda: list(outcomes), bool) == [expected]
     assert not is_alive(background)
-    assert live_members(group) == []
+    group_ends(group)
     status = running_job.executor.status(running_job.job_id)
     assert (status.phase, status.reason) == (Phase.EXITED, "stopped: cancelled by alice")
 
@@ -63,7 +63,7 @@ def test_stop_ends_several_running_steps_within_one_grace_period(
     running_job.executor.stop(running_job.job_id, "draining")
     for sink, outcome in zip(step_sinks, outcomes, strict=True):
         assert wait_for(lambda o=outcome: list(o), bool)[0].state is StepState.CANCELLED
-        assert live_members(pids(sink)[0]) == []
+        group_ends(pids(sink)[0])
 
 
 def test_stop_is_idempotent_and_the_first_reason_stays(
@@ -113,7 +113,7 @@ def test_release_removes_the_workspace_and_forgets_the_job(
     assert not running_job.workspace.exists()
     assert executor.status(job_id) == JobStatus(Phase.ABSENT)
     assert wait_for(lambda: list(outcomes), bool)[0].state is StepState.CANCELLED
-    assert live_members(group) == []
+    group_ends(group)
     executor.release(job_id)
     executor.stop(job_id, "late")
     assert executor.status(job_id) == JobStatus(Phase.ABSENT)
