@@ -44,7 +44,7 @@ from api.observability.options import observability_of
 from api.observability.runs import ObservedRunsService
 from api.observability.tracing import Tracing
 from api.settings import Settings
-from api.triggers.git import GitCommits, git_credentials
+from api.triggers.git import GitCommits, git_credentials, keyless_git_credentials
 from api.triggers.secrets import WebhookSecrets
 from domain.config.application import ConfigService
 from domain.execution.git_access import GitCredentials
@@ -153,6 +153,7 @@ class Scheduling(Core):
     ``build_scheduler``; no key material."""
 
     artifacts: FilesystemArtifactStore
+    commits: GitCommits  # cron's refs: ssh_key entries only (secrets need the master key)
 
 
 @dataclass(kw_only=True)
@@ -173,6 +174,7 @@ class Danube(Execution):
     ``build``."""
 
     artifacts: FilesystemArtifactStore
+    commits: GitCommits  # refs of manual and cron triggers, with git_authentication
     inbox: Inbox
     triggers: ManualTriggers
     webhook_secrets: WebhookSecrets
@@ -243,7 +245,12 @@ def build_scheduler(settings: Settings) -> Scheduling:
     """The scheduler's composition: no master key is read."""
     _redact_settings(settings)
     parts = _core_parts(settings)
-    return Scheduling(**parts, artifacts=_artifacts(settings))
+    credentials = keyless_git_credentials(
+        parts["config"], settings.config_repo_ssh_known_hosts_path, REDACTOR.add
+    )
+    return Scheduling(
+        **parts, artifacts=_artifacts(settings), commits=_commits(settings, credentials)
+    )
 
 
 def build_pod_adapter(settings: Settings) -> Execution:
@@ -263,16 +270,13 @@ def build(settings: Settings) -> Danube:
     runs: RunsService = parts["runs"]
     system: SystemService = parts["system"]
     secrets: SecretsService = execution["secrets"]
-    commits = GitCommits(
-        settings.config_repo_ssh_key_path,
-        settings.config_repo_ssh_known_hosts_path,
-        credentials=execution["git_credentials"],
-    )
+    commits = _commits(settings, execution["git_credentials"])
     data_dir = settings.data_dir.resolve()
     return Danube(
         **parts,
         **execution,
         artifacts=_artifacts(settings),
+        commits=commits,
         inbox=Inbox(
             store.log,
             runs,
@@ -294,6 +298,16 @@ def build(settings: Settings) -> Danube:
 
 
 build_server = build  # the API server uses every capability
+
+
+def _commits(settings: Settings, credentials: GitCredentials) -> GitCommits:
+    """Ref resolution: ``credentials`` where a ``git_authentication`` entry matches, else
+    the server's own ssh key (if any)."""
+    return GitCommits(
+        settings.config_repo_ssh_key_path,
+        settings.config_repo_ssh_known_hosts_path,
+        credentials=credentials,
+    )
 
 
 def _artifacts(settings: Settings) -> FilesystemArtifactStore:

@@ -57,7 +57,8 @@ _RUN_EVENTS = (
 _OTHER_EVENTS = (
     ConfigRepository.Accepted, ConfigRepository.Rejected, System.DrainStarted,
     System.DrainStopped, Delivery.Received, Delivery.Processed, Delivery.Replayed,
-    Secret.Created, Secret.ValueSet, Secret.Removed, CronTrigger.Fired,
+    Secret.Created, Secret.ValueSet, Secret.Removed, CronTrigger.Armed, CronTrigger.Fired,
+    CronTrigger.Skipped,
     Reaping.ImageDeleted, Reaping.Finished, AccessDenial.Recorded, System.SecretsKeyRotated,
 )  # fmt: skip
 _TOKEN_EVENTS = (ApiToken.Created, ApiToken.Revoked)  # personal API tokens
@@ -94,6 +95,11 @@ class AuditProjection:
                 pipeline="", name=event.provider, delivery_id=event.delivery_id, trigger=""
             )
             rows.put("audit_subjects", known)
+        elif topic == CronTrigger.Armed.TOPIC:  # its fires and skips name the pipeline
+            known = SUBJECTS.blank(subject)
+            known.update(pipeline=event.pipeline, name=event.schedule, delivery_id="", trigger="")
+            rows.put("audit_subjects", known)
+            return
         elif topic == Secret.Created.TOPIC:
             known = SUBJECTS.blank(subject)
             known.update(pipeline=event.scope, name=event.key, delivery_id="", trigger="")
@@ -128,7 +134,9 @@ def _entry(event: Any, topic: str, subject: str, context: Row) -> Row:
         at=event.timestamp.isoformat(),
         action=topic.removeprefix("danube:"),
         actor=actor,
-        pipeline=(context["pipeline"] or "") if is_run else (getattr(event, "pipeline", "") or ""),
+        pipeline=(context["pipeline"] or "")
+        if is_run or topic.startswith("danube:CronTrigger")
+        else (getattr(event, "pipeline", "") or ""),
         run_id=subject if is_run else "",
         job_id=job_id.hex if job_id is not None else "",
         delivery_id=context["delivery_id"] or "",

@@ -22,7 +22,8 @@ def scheduler(args: argparse.Namespace, settings: Settings) -> int:
         danube.close()
         return 0
     supervisor = Supervisor()
-    start_scheduler(danube, danube.artifacts, supervisor, config_sync_loop(danube))
+    loop = config_sync_loop(danube)
+    start_scheduler(danube, danube.artifacts, danube.commits, supervisor, loop)
     try:
         run_until_signalled(danube, supervisor, None, signals)
     finally:

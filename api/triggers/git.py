@@ -28,10 +28,6 @@ def git_credentials(
     read from the global scope; every value obtained is handed to ``redact`` first, so
     the server's own logs would hide it too."""
 
-    def entries() -> tuple[GitAuthentication, ...]:
-        current = config.current()
-        return current.settings.git_authentication if current is not None else ()
-
     def secret(name: str) -> str:
         try:
             value = secrets.find(GLOBAL, name)[1]
@@ -39,6 +35,37 @@ def git_credentials(
             raise LookupError(f"no global secret of that name (danube secret set {name})") from None
         redact(value)
         return value
+
+    return _configured(config, secret, github_api_url, known_hosts_path, redact)
+
+
+def keyless_git_credentials(
+    config: ConfigService, known_hosts_path: str, redact: Callable[[str], None]
+) -> GitCredentials:
+    """The credentials of a role that holds no master key (``danube scheduler``): entries
+    with key files (``ssh_key``) work; an entry whose credential is a Danube secret fails
+    with a message saying where such repositories are resolved."""
+
+    def secret(name: str) -> str:
+        raise LookupError(
+            "the scheduler process holds no master key, so it cannot read secrets: cron "
+            "triggers of this repository need the API server to run cron (start "
+            "`danube server` without --no-scheduler) or an ssh_key entry"
+        )
+
+    return _configured(config, secret, "", known_hosts_path, redact)
+
+
+def _configured(
+    config: ConfigService,
+    secret: Callable[[str], str],
+    github_api_url: str,
+    known_hosts_path: str,
+    redact: Callable[[str], None],
+) -> GitCredentials:
+    def entries() -> tuple[GitAuthentication, ...]:
+        current = config.current()
+        return current.settings.git_authentication if current is not None else ()
 
     inner = ConfiguredGitCredentials(
         entries, secret, GitHubAppTokens(github_api_url), known_hosts_path

@@ -16,9 +16,8 @@ from api.config.source import GitConfigSource
 from api.observability.hooks import SyncHealth
 from api.processes import Supervisor
 from api.settings import Settings
-from api.triggers.git import GitCommits
 from domain.config.application import ConfigService, ConfigSync, SyncResult
-from domain.schedules.application import CronScheduler
+from domain.schedules.application import CommitResolver, CronScheduler
 from domain.webhooks.application import Inbox
 from projections.config_view import DeliveriesView
 
@@ -88,20 +87,25 @@ class ConfigSyncLoop:
             self._woken.wait(self.interval)
 
 
-def cron_loop(danube: Core, clock: Callable[[], datetime] | None = None) -> Work:
+def cron_scheduler(
+    danube: Core, commits: CommitResolver, clock: Callable[[], datetime] | None = None
+) -> CronScheduler:
+    """Cron over the core's stores; refs resolved by ``commits`` (with the credentials of
+    ``config.yaml`` ``git_authentication`` the role can open)."""
     now = clock or (lambda: datetime.now(UTC))
-    scheduler = CronScheduler(
+    return CronScheduler(
         danube.store.log,
         danube.runs,
         danube.config,
         danube.system,
         CroniterSchedule.for_trigger,
-        GitCommits(
-            danube.settings.config_repo_ssh_key_path,
-            danube.settings.config_repo_ssh_known_hosts_path,
-        ),
+        commits,
         now,
     )
+
+
+def cron_loop(scheduler: CronScheduler, clock: Callable[[], datetime] | None = None) -> Work:
+    now = clock or (lambda: datetime.now(UTC))
 
     def work(stopping: threading.Event) -> None:
         while not stopping.is_set():
@@ -172,7 +176,9 @@ def start_triggers(
     if scheduler is not False:
         forget = danube.webhook_secrets.forget
         loop = config_sync_loop(danube, forget) if scheduler is True else scheduler
-        start_scheduler(danube, danube.artifacts, supervisor, loop, on_accepted=inbox.wake)
+        start_scheduler(
+            danube, danube.artifacts, danube.commits, supervisor, loop, on_accepted=inbox.wake
+        )
     supervisor.add("inbox", inbox)
     supervisor.on_stop(inbox.wake)
 
@@ -180,18 +186,19 @@ def start_triggers(
 def start_scheduler(
     danube: Core,
     artifacts: FilesystemArtifactStore,
+    commits: CommitResolver,
     supervisor: Supervisor,
     config_sync: ConfigSyncLoop | None,
     on_accepted: Callable[[], None] | None = None,
 ) -> None:
-    """Config sync (when a config repository is set), cron, and the reaper (over the
-    core's stores and ``artifacts``) when scheduled."""
+    """Config sync (when a config repository is set), cron (resolving refs with
+    ``commits``), and the reaper (over the core's stores and ``artifacts``) when scheduled."""
     if config_sync is not None:
         if on_accepted is not None:
             config_sync.when_accepted(on_accepted)
         supervisor.add("config-sync", config_sync)
         supervisor.on_stop(config_sync.wake)
-    supervisor.add("cron", cron_loop(danube))
+    supervisor.add("cron", cron_loop(cron_scheduler(danube, commits)))
     if danube.settings.reaper_schedule:  # retention: a scheduled pass, once per due minute
         from api.retention import reaper_loop
 

@@ -15,20 +15,22 @@ import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 
 from adapters.sql.store import StoreConfig
-from api.bootstrap import Danube, build
+from api.bootstrap import Danube, build, build_scheduler
 from api.execution.embedded import start_execution
 from api.processes import Supervisor
-from api.triggers.loops import sync_loop
+from api.triggers.loops import cron_scheduler, sync_loop
 from domain.cause import Cause
-from domain.ids import JobId, job_id_for, new_run_id
+from domain.ids import JobId, RunId, job_id_for, new_run_id
 from domain.runs.application import RunRequest
 from domain.runs.states import TERMINAL
 from domain.secrets.aggregates import GLOBAL
 from domain.triggers.manual import TriggerRefusedError
+from projections.audit import AuditView
 from projections.runs_view import JobView
 from tests.integration.execution.conftest import settings_for
 from tests.integration.git.github_app_server import GitHubApp, rsa_key_pem, serve_github
@@ -49,7 +51,9 @@ def build() -> None:
 """
 
 
-def config_files(repository: str, authentication: str) -> dict[str, str]:
+def config_files(
+    repository: str, authentication: str, triggers: str = "[{on: push}]"
+) -> dict[str, str]:
     entries = textwrap.indent(textwrap.dedent(authentication).strip(), "    ")
     files = {
         "config.yaml": "apiVersion: danube.dev/v1\nkind: Config\nmetadata: {name: global}\n"
@@ -72,7 +76,7 @@ def config_files(repository: str, authentication: str) -> dict[str, str]:
             metadata: {{name: app, team: web}}
             spec:
               repository: {repository}
-              triggers: [{{on: push}}]
+              triggers: {triggers}
         """,
     }
     return {name: textwrap.dedent(text).lstrip() for name, text in files.items()}
@@ -86,8 +90,8 @@ class Private:
     config: Origin
     data: Path
 
-    def configure(self, repository: str, authentication: str) -> None:
-        self.config.commit(config_files(repository, authentication), "config")
+    def configure(self, repository: str, authentication: str, **more: str) -> None:
+        self.config.commit(config_files(repository, authentication, **more), "config")
         self.config.push()
         result = sync_loop(self.danube, self.danube.webhook_secrets.forget).sync()
         assert result.outcome == "accepted", result.message
@@ -226,6 +230,55 @@ def test_a_missing_secret_fails_the_run_naming_the_secret(private: Private, tmp_
     assert "failed with gitlab_token 'gitlab-internal': cannot read the secret 'gitlab-token'" in (
         job.reason
     )
+
+
+EVERY_MINUTE = '[{on: cron, schedule: "* * * * *", branch: main}]'
+
+
+def test_a_cron_trigger_resolves_a_private_repository_with_its_credentials(
+    private: Private, tmp_path: Path
+) -> None:
+    """Cron in the server (``danube up``, ``danube server``) resolves the branch with the
+    same ``git_authentication`` credentials as a manual trigger."""
+    with serve_git(tmp_path / "forge", "oauth2", TOKEN) as base:
+        private.configure(f"{base}/acme/origin.git", GITLAB, triggers=EVERY_MINUTE)
+        private.secret("gitlab-token", TOKEN)
+
+        fired = cron_scheduler(private.danube, private.danube.commits).tick()
+
+        assert len(fired) == 1, "the cron trigger was skipped"
+        job = private.finished(job_id_for(RunId(UUID(fired[0])), "main"))
+    assert job.state == "success", private.log(job)
+    assert job.commit_sha == private.commit
+    assert private.stored_anywhere(TOKEN) == []
+
+
+def test_cron_in_a_scheduler_without_the_master_key_says_why_it_skips(
+    private: Private, tmp_path: Path
+) -> None:
+    """``danube scheduler`` holds no master key: a repository whose credential is a
+    Danube secret is skipped with a reason in the audit trail, not silently."""
+    with serve_git(tmp_path / "forge", "oauth2", TOKEN) as base:
+        private.configure(f"{base}/acme/origin.git", GITLAB, triggers=EVERY_MINUTE)
+        private.secret("gitlab-token", TOKEN)
+        scheduling = build_scheduler(private.danube.settings)
+        try:
+            fired = cron_scheduler(scheduling, scheduling.commits).tick()
+        finally:
+            scheduling.close()
+
+    assert fired == []
+    projection = next(p for p in private.danube.projections if p.name == "audit")
+    audit = AuditView(private.danube.store.views.reader(projection))
+
+    def skipped() -> dict[str, object] | None:
+        rows, _ = audit.entries(pipeline="app", action="CronTrigger.Skipped")
+        return rows[0] if rows else None
+
+    entry = wait_until(skipped, timeout=30, what="the skip in the audit trail")
+    assert entry["actor"] == "cron"
+    assert "cannot read the secret 'gitlab-token'" in str(entry["reason"])
+    assert "holds no master key" in str(entry["reason"])
 
 
 def github_app_yaml(app: GitHubApp) -> str:
