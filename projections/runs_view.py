@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Self
 from uuid import UUID
 
-from domain.runs.states import JobState, StepState
+from domain.runs.states import ACTIVE, TERMINAL, JobState, StepState
 from projections.model import Row, RowReader
 from projections.runs import QUEUE_SEQUENCE
 
@@ -217,11 +217,7 @@ class RunsView:
 
     def active_jobs(self) -> list[JobView]:
         """Jobs being scheduled or running, oldest first."""
-        rows = [
-            row
-            for state in ("scheduling", "running")
-            for row in self._reader.find("jobs", {"state": state})
-        ]
+        rows = self._reader.find("jobs", {"state": sorted(ACTIVE)})
         rows.sort(key=lambda row: (row["requested_at"], row["id"]))
         return [JobView.from_row(row) for row in rows]
 
@@ -240,8 +236,7 @@ class RunsView:
         the reaper may consider. Never a queued, scheduling or running job."""
         rows = [
             row
-            for state in ("success", "failure", "timeout", "cancelled")
-            for row in self._reader.find("jobs", {"state": state})
+            for row in self._reader.find("jobs", {"state": sorted(TERMINAL)})
             if row["finished_at"] and row["finished_at"] < moment
         ]
         rows.sort(key=lambda row: (row["finished_at"], row["id"]))

@@ -37,7 +37,7 @@ from adapters.kubernetes.metrics import default_metrics as kubernetes_metrics
 from adapters.sql.metrics import store_metrics
 from api.observability.lag import lag_seconds
 from api.observability.options import observability_of
-from domain.runs.states import TERMINAL
+from domain.runs.states import ACTIVE, TERMINAL
 
 if TYPE_CHECKING:
     from api.bootstrap import Core
@@ -159,7 +159,7 @@ class ReadModelCollector(Collector):
         yield _gauge(
             "danube_active_jobs",
             "Jobs being scheduled or running.",
-            sum(n for (_, s), n in counts.items() if s in ("scheduling", "running")),
+            sum(n for (_, s), n in counts.items() if s in ACTIVE),
         )
         yield _gauge(
             "danube_job_queue_size",

@@ -21,6 +21,9 @@ class JobState(StrEnum):
 
 
 TERMINAL = frozenset({JobState.SUCCESS, JobState.FAILURE, JobState.TIMEOUT, JobState.CANCELLED})
+ACTIVE = frozenset(
+    {JobState.SCHEDULING, JobState.RUNNING}
+)  # holding a slot: neither queued nor ended
 
 ALLOWED: dict[JobState, frozenset[JobState]] = {
     # A pending job may fail without ever being scheduled (e.g. its pipeline vanished).
