@@ -167,7 +167,7 @@ class SqlStore:
             self.config.database_url,
             {
                 EVENTS_CHANNEL: self._on_events,
-                VIEWS_CHANNEL: self._on_views,
+                VIEWS_CHANNEL: self.views.relay,
                 LOGS_CHANNEL: self.logs.relay,
             },
             application_name=application_name("listen", self.config.schema),
@@ -176,14 +176,6 @@ class SqlStore:
 
     def _on_events(self, payload: str | None) -> None:
         self.commits.announce()
-
-    def _on_views(self, payload: str | None) -> None:
-        if payload is None:
-            self.views.announce_all()
-            return
-        name, _, position = payload.rpartition(":")
-        if name.startswith(self.views.prefix) and position.isdigit():
-            self.views.progress(name.removeprefix(self.views.prefix)).announce(int(position))
 
     def lease(self, role: str, holder: str, ttl: float = 10.0) -> Lease:
         """The lease of one role (see ``adapters.sql.lease``): on PostgreSQL shared by

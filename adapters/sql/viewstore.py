@@ -182,7 +182,28 @@ class SqlViewStore:
                 )
         rows.flush()
         self.set_position(cur, projection.name, batch.end)
-        self.dialect.notify(cur, VIEWS_CHANNEL, f"{self.prefix}{projection.name}:{batch.end}")
+        self.dialect.notify(cur, VIEWS_CHANNEL, self.payload(projection.name, batch.end))
+
+    # A NOTIFY reaches every listener of the database, whatever its schema: the payload
+    # names the schema, so one installation's commits never announce another's positions
+    # (read-your-writes would return before this schema's read model had the write).
+
+    def payload(self, name: str, position: int) -> str:
+        """The ``danube_views`` NOTIFY payload of read model ``name`` at ``position``."""
+        return f"{self._scope()}/{self.prefix}{name}:{position}"
+
+    def _scope(self) -> str:
+        return str(getattr(self.dialect, "schema", ""))
+
+    def relay(self, payload: str | None) -> None:
+        """Hand over a ``danube_views`` NOTIFY payload (None: announce every read model)."""
+        if payload is None:
+            self.announce_all()
+            return
+        scope, _, rest = payload.rpartition("/")
+        name, _, position = rest.rpartition(":")
+        if scope == self._scope() and name.startswith(self.prefix) and position.isdigit():
+            self.progress(name.removeprefix(self.prefix)).announce(int(position))
 
     def set_position(self, cur: Cursor, name: str, position: int) -> None:
         p = self.dialect.placeholder

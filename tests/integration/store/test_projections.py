@@ -11,6 +11,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -18,6 +19,7 @@ import pytest
 from adapters.sql.projector import Projector
 from adapters.sql.replay import replay
 from adapters.sql.store import SqlStore, StoreConfig
+from adapters.sql.viewstore import VIEWS_CHANNEL
 from api.processes import Supervisor
 from domain.cause import Cause
 from domain.ids import job_id_for, new_run_id
@@ -27,8 +29,9 @@ from projections.config import ConfigProjection
 from projections.deliveries import DeliveriesProjection
 from projections.runs import RunsProjection
 from projections.runs_view import RunsView
+from tests.conftest import make_store_config
 from tests.integration.store.scenarios import random_runs
-from tests.support import PG_URL, danube_env, wait_until
+from tests.support import PG_URL, danube_env, drop_schema, wait_until
 
 ALICE = Cause(actor="user:alice", trigger="manual")
 
@@ -328,3 +331,30 @@ def _names_of_this_process_connections(admin: psycopg.Connection) -> list[str]: 
         "WHERE pid <> pg_backend_pid() AND client_port IS NOT NULL"
     ).fetchall()
     return [name for name, port in rows if port in ports]
+
+
+def test_another_schemas_read_model_commits_never_announce_this_ones(
+    pg_store: SqlStore, tmp_path: Path
+) -> None:
+    """Two installations share a PostgreSQL database in schemas of their own: a NOTIFY
+    reaches both, and one's projector must not tell the other that its read model reached
+    a position (read-your-writes would return before the write was folded)."""
+    other = SqlStore(make_store_config("postgres", tmp_path))
+    supervisor = Supervisor()
+    try:
+        pg_store.start_listening()
+        ours = pg_store.views.progress("runs")
+        supervisor.add("projector", other.projector(RunsProjection()).follow)
+        position = request(RunsService(other.log))[2]
+        assert other.views.progress("runs").wait_for_position(position, timeout=30)
+        # NOTIFYs reach a listener in commit order: once ours announces a marker
+        # committed after the other's fold, the other's announcement has been handled.
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            marker = pg_store.views.payload("marker", 1)
+            conn.execute("SELECT pg_notify(%s, %s)", (VIEWS_CHANNEL, marker))
+        assert pg_store.views.progress("marker").wait_for_position(1, timeout=30)
+        assert ours.position == 0
+    finally:
+        supervisor.stop()
+        other.close()
+        drop_schema(other.config.schema)
