@@ -90,8 +90,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def http_get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
-    """(status, body), or (0, b"") while nothing listens yet."""
+def http_get(url: str, timeout: float = 10.0) -> tuple[int, bytes]:
+    """(status, body), or (0, b"") while nothing listens yet (or no answer came within
+    ``timeout``: generous, as a loaded machine can keep a busy server seconds away)."""
     import urllib.error
     import urllib.request
 
