@@ -15,6 +15,7 @@ import datetime as dt
 import os
 import re
 import signal
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -192,17 +193,85 @@ def container_marker(pod_uid: str, container: str) -> str:
 
 
 def kill_marked(pod_uid: str, container: str | None = None) -> None:
-    """SIGKILL every process of the pod's containers (or of one container)."""
-    if not pod_uid:
-        return
-    wanted = f"{MARKER}={container_marker(pod_uid, container or '')}".encode()
+    """SIGKILL every process of the pod's containers (or of one container), now."""
+    if pod_uid:
+        _kill_all([_wanted(pod_uid, container)])
+
+
+def kill_marked_pods(pod_uids: list[str]) -> None:
+    """``kill_marked`` for several whole pods, in one scan."""
+    wanted = [_wanted(uid, None) for uid in pod_uids if uid]
+    if wanted:
+        _kill_all(wanted)
+
+
+async def reap_marked(pod_uid: str, container: str | None = None) -> None:
+    """``kill_marked`` in the reaper's thread: scanning /proc reads the environment of
+    every process on the machine, which must not hold up the double's event loop (the
+    API it serves); what several containers ask for at once is looked for in one scan."""
+    if pod_uid:
+        await _REAPER.kill(_wanted(pod_uid, container))
+
+
+Wanted = tuple[bytes, bool]  # a marker entry, and whether it is a prefix (a whole pod)
+
+
+def _wanted(pod_uid: str, container: str | None) -> Wanted:
+    return f"{MARKER}={container_marker(pod_uid, container or '')}".encode(), container is None
+
+
+def _kill_all(wanted: list[Wanted]) -> None:
     for _ in range(5):  # again, for what forked while we looked
-        found = [pid for pid in _pids() if _environ_matches(pid, wanted, container is None)]
+        found = [pid for pid in _pids() if _environ_matches_any(pid, wanted)]
         for pid in found:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
         if not found:
             return
+
+
+class _Reaper:
+    """One daemon thread (started when first needed) doing the /proc scans that
+    coroutines ask for; each asks with a future of its own loop."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._pending: list[tuple[Wanted, asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        self._thread: threading.Thread | None = None
+
+    async def kill(self, wanted: Wanted) -> None:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        with self._changed:
+            self._pending.append((wanted, loop, done))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="k8s-double-reaper", daemon=True
+                )
+                self._thread.start()
+            self._changed.notify()
+        await done
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                while not self._pending:
+                    self._changed.wait()
+                batch, self._pending = self._pending, []
+            try:
+                _kill_all([wanted for wanted, _, _ in batch])
+            finally:
+                for _, loop, done in batch:
+                    with contextlib.suppress(RuntimeError):  # its loop is closed
+                        loop.call_soon_threadsafe(_resolve, done)
+
+
+def _resolve(done: asyncio.Future[None]) -> None:
+    if not done.done():
+        done.set_result(None)
+
+
+_REAPER = _Reaper()
 
 
 def _pids() -> list[int]:
@@ -212,12 +281,23 @@ def _pids() -> list[int]:
 
 
 def _environ_matches(pid: int, wanted: bytes, prefix: bool) -> bool:
+    return _environ_matches_any(pid, [(wanted, prefix)])
+
+
+def _environ_matches_any(pid: int, wanted: list[Wanted]) -> bool:
     try:
         with open(f"/proc/{pid}/environ", "rb") as file:
-            entries = file.read().split(b"\0")
+            environ = file.read()
     except OSError:
         return False
-    return any(e.startswith(wanted) if prefix else e == wanted for e in entries)
+    if MARKER.encode() not in environ:
+        return False  # most processes on the machine are no container's
+    entries = environ.split(b"\0")
+    return any(
+        e.startswith(marker) if prefix else e == marker
+        for marker, prefix in wanted
+        for e in entries
+    )
 
 
 def kill_group(
