@@ -7,14 +7,16 @@ run as the baseline. Prints one JSON object as its last line.
   ``start`` (dispatcher and reconciler) on Kubernetes and, as the baseline, on the local
   executor (the same point on both: ``dispatch_p50_ratio``). The request -> pod create
   time is split into Danube's share (request -> the adapter sending the create call)
-  and the double's (the create call -> the double reading it: the double runs in this
-  process, one event loop that also spawns every pod's containers), with the lag of
-  the double's event loop sampled meanwhile;
+  and the double's (the create call -> the double reading it), with the lag of the
+  double's event loop sampled meanwhile. The double runs in a process of its own, as
+  an API server does (``--in-process``: in this one, as before, where its work and
+  Danube's share one interpreter lock);
 * exec: a pipeline of 20 trivial steps; each step's time from recorded start to recorded
   end, on Kubernetes (exec + in-pod runner + follower) and on the local executor.
 
     python bench/k8s_dispatch.py          # about 20 seconds
     python bench/k8s_dispatch.py --full   # 200 runs, 50 steps
+    python bench/k8s_dispatch.py --in-process   # the double in the bench's process
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,8 +47,11 @@ from domain.ids import JobId, job_id_for, new_run_id
 from domain.runs.application import RunRequest
 from domain.runs.states import TERMINAL
 from tests.k8s_double import KubernetesDouble
+from tests.k8s_double.standalone import LagSampler, StandaloneDouble
+from tests.k8s_double.standalone import pod_creates as received_creates
 
 FULL = "--full" in sys.argv
+IN_PROCESS = "--in-process" in sys.argv
 RUNS = 200 if FULL else 50
 STEPS = 50 if FULL else 20
 NAMESPACE = "danube-jobs"
@@ -127,11 +131,16 @@ def request(danube: Danube, source: tuple[str, str]) -> JobId:
 
 
 def wait_finished(danube: Danube, jobs: list[JobId], timeout: float) -> None:
+    """Until every job has ended; a job that ended is not read again (the bench's own
+    reads compete with the system it measures)."""
     deadline = time.monotonic() + timeout
+    waiting, states = list(jobs), {}
     while time.monotonic() < deadline:
-        states = [getattr(danube.views.job(j), "state", "") for j in jobs]
-        if all(s in TERMINAL for s in states):
-            failed = [s for s in states if s != "success"]
+        for job in waiting:
+            states[job] = getattr(danube.views.job(job), "state", "")
+        waiting = [j for j in waiting if states[j] not in TERMINAL]
+        if not waiting:
+            failed = [s for s in states.values() if s != "success"]
             if failed:
                 raise RuntimeError(f"{len(failed)} jobs did not succeed: {failed[:3]}")
             return
@@ -174,37 +183,21 @@ def dispatch(
     return {job: (at, started[job]) for job, at in requested.items()}
 
 
-def pod_creates(double: KubernetesDouble) -> dict[str, float]:
-    """When the double received each pod's create call (by pod name)."""
-    return {
-        r.body["metadata"]["name"]: r.at
-        for r in double.requests_matching(verb="create", resource="pods")
-        if r.status == 201
-    }
+class InProcessDouble:
+    """The double in this process (``--in-process``), answering as StandaloneDouble."""
 
+    def __init__(self, base_dir: Path, kubeconfig: Path, token: str, namespace: str) -> None:
+        self.double = KubernetesDouble(token=token, auto=True, base_dir=base_dir)
+        self.double.create_namespace(namespace)
+        self.kubeconfig = self.double.write_kubeconfig(kubeconfig)
+        self.sampler = LagSampler(self.double)
 
-@contextmanager
-def loop_lag(double: KubernetesDouble) -> Iterator[list[float]]:
-    """How long work handed to the double's event loop waits to run, sampled every 5 ms."""
-    loop = double._p.loop.loop  # the double's own loop (a bench may look inside)
-    lags: list[float] = []
-    done = threading.Event()
+    def report(self) -> dict[str, Any]:
+        return {"pod_creates": received_creates(self.double), "loop_lag": self.sampler.take()}
 
-    def sample() -> None:
-        while not done.wait(0.005):
-            ran = threading.Event()
-            asked = time.monotonic()
-            loop.call_soon_threadsafe(ran.set)
-            if ran.wait(10):
-                lags.append(time.monotonic() - asked)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    try:
-        yield lags
-    finally:
-        done.set()
-        sampler.join()
+    def close(self) -> None:
+        self.sampler.stop()
+        self.double.close()
 
 
 def step_times(tmp: Path, **settings: Any) -> list[float]:
@@ -226,22 +219,28 @@ def step_times(tmp: Path, **settings: Any) -> list[float]:
 def main() -> None:
     logging.disable(logging.WARNING)
     root = Path(tempfile.mkdtemp(prefix="danube-bench-k8s-"))
-    double = KubernetesDouble(token="bench", auto=True, base_dir=root / "double")
-    double.create_namespace(NAMESPACE)
+    double: InProcessDouble | StandaloneDouble
+    if IN_PROCESS:
+        double = InProcessDouble(root / "double", root / "kubeconfig", "bench", NAMESPACE)
+    else:
+        double = StandaloneDouble(
+            root / "double", root / "kubeconfig", token="bench", namespaces=(NAMESPACE,)
+        )
     kube = {
         "executor": "kubernetes",
-        "kubeconfig": str(double.write_kubeconfig(root / "kubeconfig")),
+        "kubeconfig": str(double.kubeconfig),
         "k8s_namespace_jobs": NAMESPACE,
         "k8s_coordinator_command": f"{sys.executable} -m danube.coordinator",
     }
     try:
+        double.report()  # the lag from here on
         started = time.monotonic()
         calls: dict[str, float] = {}
-        with loop_lag(double) as lags:
-            kube_jobs = dispatch(root / "dispatch-k8s", calls, **kube)
+        kube_jobs = dispatch(root / "dispatch-k8s", calls, **kube)
         kube_dispatch_s = time.monotonic() - started
+        observed = double.report()
+        created, lags = observed["pod_creates"], observed["loop_lag"]
         local_jobs = dispatch(root / "dispatch-local", executor="local")
-        created = pod_creates(double)
         kube_steps = step_times(root / "steps-k8s", **kube)
         local_steps = step_times(root / "steps-local", executor="local")
     finally:
@@ -254,6 +253,7 @@ def main() -> None:
     kube_p50, local_p50 = statistics.median(kube_steps), statistics.median(local_steps)
     figures = {
         "runs_requested_at_once": RUNS,
+        "double": "in this process" if IN_PROCESS else "own process",
         "request_to_pod_create_p50_ms": ms(percentile(to_create, 0.5)),
         "request_to_pod_create_p99_ms": ms(percentile(to_create, 0.99)),
         "danube_share_request_to_create_call_p50_ms": ms(percentile(to_call, 0.5)),
