@@ -15,10 +15,12 @@ import datetime as dt
 import os
 import re
 import signal
+import subprocess
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from .meta import utcnow
 from .sandbox import Sandbox, SecretLookup, field_value
@@ -163,6 +165,49 @@ def container_argv(container: JsonDict, env: dict[str, str], sandbox: Sandbox) -
 # processes ------------------------------------------------------------------------
 
 
+class Process:
+    """A container's or an exec's process, started off the event loop (``spawn``): what
+    the double uses of ``asyncio.subprocess.Process`` (pid, returncode, the pipes as
+    streams, ``wait``)."""
+
+    def __init__(
+        self,
+        popen: subprocess.Popen[bytes],
+        stdin: asyncio.StreamWriter | None,
+        stdout: asyncio.StreamReader | None,
+        stderr: asyncio.StreamReader | None,
+    ) -> None:
+        self._popen = popen
+        self.pid = popen.pid
+        self.stdin, self.stdout, self.stderr = stdin, stdout, stderr
+        loop = asyncio.get_running_loop()
+        self._exited: asyncio.Future[int] = loop.create_future()
+        threading.Thread(
+            target=self._reap, args=(loop,), name=f"k8s-double-wait-{self.pid}", daemon=True
+        ).start()
+
+    @property
+    def returncode(self) -> int | None:
+        """None until the process has been reaped (its pid may be reused after)."""
+        return self._popen.returncode
+
+    def _reap(self, loop: asyncio.AbstractEventLoop) -> None:
+        code = self._popen.wait()
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+            loop.call_soon_threadsafe(_set, self._exited, code)
+
+    async def wait(self) -> int:
+        return await asyncio.shield(self._exited)
+
+
+def _set(future: asyncio.Future[int], value: int) -> None:
+    if not future.done():
+        future.set_result(value)
+
+
+_SPAWNER = ThreadPoolExecutor(4, thread_name_prefix="k8s-double-spawn")
+
+
 async def spawn(
     argv: list[str],
     cwd: Path,
@@ -170,16 +215,58 @@ async def spawn(
     *,
     stdin: bool = False,
     merge_stderr: bool = False,
-) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        *argv,
+) -> Process:
+    """Start a process in its own session, in a thread: forking and waiting for the
+    child's exec (slow when the machine is loaded) must not hold up the double's event
+    loop, which serves the API meanwhile. Raises OSError as ``subprocess.Popen`` does."""
+    started = _SPAWNER.submit(
+        subprocess.Popen,
+        argv,
         cwd=str(cwd),
         env=env,
-        stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT if merge_stderr else asyncio.subprocess.PIPE,
+        stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
         start_new_session=True,
     )
+    try:
+        popen = await asyncio.wrap_future(started)
+    except asyncio.CancelledError:
+        started.add_done_callback(_kill_abandoned)  # started after all: nobody owns it
+        raise
+    loop = asyncio.get_running_loop()
+    try:
+        return Process(
+            popen,
+            await _writer(loop, popen.stdin) if popen.stdin else None,
+            await _reader(loop, popen.stdout) if popen.stdout else None,
+            await _reader(loop, popen.stderr) if popen.stderr else None,
+        )
+    except BaseException:
+        _kill_abandoned(started)
+        raise
+
+
+def _kill_abandoned(started: Future[subprocess.Popen[bytes]]) -> None:
+    if started.cancelled() or started.exception() is not None:
+        return
+    popen = started.result()
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(popen.pid, signal.SIGKILL)
+    threading.Thread(target=popen.wait, daemon=True).start()
+
+
+async def _reader(loop: asyncio.AbstractEventLoop, pipe: IO[bytes]) -> asyncio.StreamReader:
+    reader = asyncio.StreamReader(loop=loop)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader, loop=loop), pipe)
+    return reader
+
+
+async def _writer(loop: asyncio.AbstractEventLoop, pipe: IO[bytes]) -> asyncio.StreamWriter:
+    transport, protocol = await loop.connect_write_pipe(
+        lambda: asyncio.streams.FlowControlMixin(loop=loop), pipe
+    )
+    return asyncio.StreamWriter(transport, protocol, None, loop)
 
 
 # Every process of a container (and of an exec in it) carries this variable, inherited
@@ -301,7 +388,7 @@ def _environ_matches_any(pid: int, wanted: list[Wanted]) -> bool:
 
 
 def kill_group(
-    proc: asyncio.subprocess.Process,
+    proc: Process,
     pod_uid: str,
     sig: int = signal.SIGKILL,
     container: str | None = None,

@@ -12,6 +12,8 @@ line each:
 * ``report``: ``{"pod_creates": {name: epoch seconds}, "loop_lag": [seconds, ...]}``
   (when each pod's create call was received, answered 201; the lags sampled since the
   last report);
+* ``hold`` / ``release``: the kubelet leaves new pods Pending / runs every pod (its
+  auto mode off / on), answering ``{}``;
 * ``close`` (or the end of stdin): kills every pod's processes and exits.
 
 ``StandaloneDouble`` starts one and talks to it.
@@ -88,6 +90,9 @@ def serve(args: argparse.Namespace, commands: IO[str], answers: IO[str]) -> None
             if command == "report":
                 report = {"pod_creates": pod_creates(double), "loop_lag": sampler.take()}
                 print(json.dumps(report), file=answers, flush=True)
+            elif command in ("hold", "release"):
+                double.kubelet.auto = command == "release"
+                print("{}", file=answers, flush=True)
     finally:
         if sampler is not None:
             sampler.stop()
@@ -123,8 +128,18 @@ class StandaloneDouble:
             raise RuntimeError(f"the standalone double did not start: {line!r}")
 
     def report(self) -> dict[str, Any]:
+        return self._ask("report")
+
+    def hold(self) -> None:
+        """New pods stay Pending until ``release``."""
+        self._ask("hold")
+
+    def release(self) -> None:
+        self._ask("release")
+
+    def _ask(self, command: str) -> dict[str, Any]:
         assert self._proc.stdin is not None and self._proc.stdout is not None
-        self._proc.stdin.write("report\n")
+        self._proc.stdin.write(command + "\n")
         self._proc.stdin.flush()
         answer: dict[str, Any] = json.loads(self._proc.stdout.readline())
         return answer
