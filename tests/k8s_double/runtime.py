@@ -172,37 +172,38 @@ class Process:
 
     def __init__(
         self,
-        popen: subprocess.Popen[bytes],
+        started: Started,
         stdin: asyncio.StreamWriter | None,
         stdout: asyncio.StreamReader | None,
         stderr: asyncio.StreamReader | None,
     ) -> None:
-        self._popen = popen
-        self.pid = popen.pid
+        self._popen, exited = started
+        self.pid = self._popen.pid
         self.stdin, self.stdout, self.stderr = stdin, stdout, stderr
-        loop = asyncio.get_running_loop()
-        self._exited: asyncio.Future[int] = loop.create_future()
-        threading.Thread(
-            target=self._reap, args=(loop,), name=f"k8s-double-wait-{self.pid}", daemon=True
-        ).start()
+        self._exited = asyncio.wrap_future(exited)
 
     @property
     def returncode(self) -> int | None:
         """None until the process has been reaped (its pid may be reused after)."""
         return self._popen.returncode
 
-    def _reap(self, loop: asyncio.AbstractEventLoop) -> None:
-        code = self._popen.wait()
-        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
-            loop.call_soon_threadsafe(_set, self._exited, code)
-
     async def wait(self) -> int:
         return await asyncio.shield(self._exited)
 
 
-def _set(future: asyncio.Future[int], value: int) -> None:
-    if not future.done():
-        future.set_result(value)
+Started = tuple["subprocess.Popen[bytes]", "Future[int]"]
+
+
+def _start(argv: list[str], **options: Any) -> Started:
+    """In a spawner thread: the process, and a thread waiting for its exit."""
+    popen = subprocess.Popen(argv, **options)
+    exited: Future[int] = Future()
+
+    def reap() -> None:
+        exited.set_result(popen.wait())
+
+    threading.Thread(target=reap, name=f"k8s-double-wait-{popen.pid}", daemon=True).start()
+    return popen, exited
 
 
 _SPAWNER = ThreadPoolExecutor(4, thread_name_prefix="k8s-double-spawn")
@@ -220,7 +221,7 @@ async def spawn(
     child's exec (slow when the machine is loaded) must not hold up the double's event
     loop, which serves the API meanwhile. Raises OSError as ``subprocess.Popen`` does."""
     started = _SPAWNER.submit(
-        subprocess.Popen,
+        _start,
         argv,
         cwd=str(cwd),
         env=env,
@@ -230,14 +231,14 @@ async def spawn(
         start_new_session=True,
     )
     try:
-        popen = await asyncio.wrap_future(started)
+        popen = (await asyncio.wrap_future(started))[0]
     except asyncio.CancelledError:
         started.add_done_callback(_kill_abandoned)  # started after all: nobody owns it
         raise
     loop = asyncio.get_running_loop()
     try:
         return Process(
-            popen,
+            started.result(),
             await _writer(loop, popen.stdin) if popen.stdin else None,
             await _reader(loop, popen.stdout) if popen.stdout else None,
             await _reader(loop, popen.stderr) if popen.stderr else None,
@@ -247,13 +248,13 @@ async def spawn(
         raise
 
 
-def _kill_abandoned(started: Future[subprocess.Popen[bytes]]) -> None:
+def _kill_abandoned(started: Future[Started]) -> None:
     if started.cancelled() or started.exception() is not None:
         return
-    popen = started.result()
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(popen.pid, signal.SIGKILL)
-    threading.Thread(target=popen.wait, daemon=True).start()
+    popen, exited = started.result()
+    if not exited.done():  # its waiter reaps it
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(popen.pid, signal.SIGKILL)
 
 
 async def _reader(loop: asyncio.AbstractEventLoop, pipe: IO[bytes]) -> asyncio.StreamReader:
