@@ -10,7 +10,11 @@ run as the baseline. Prints one JSON object as its last line.
   and the double's (the create call -> the double reading it), with the lag of the
   double's event loop sampled meanwhile. The double runs in a process of its own, as
   an API server does (``--in-process``: in this one, as before, where its work and
-  Danube's share one interpreter lock);
+  Danube's share one interpreter lock). The same again with the nodes held: the
+  double's kubelet leaves every pod Pending until all 50 creates were sent, so the pods
+  of the first jobs (their checkout, their coordinator: Python processes) do not
+  compete for these 2 cores with the dispatch of the last ones, as on a cluster whose
+  nodes are other machines (``nodes_held_*``);
 * exec: a pipeline of 20 trivial steps; each step's time from recorded start to recorded
   end, on Kubernetes (exec + in-pod runner + follower) and on the local executor.
 
@@ -28,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -195,9 +200,44 @@ class InProcessDouble:
     def report(self) -> dict[str, Any]:
         return {"pod_creates": received_creates(self.double), "loop_lag": self.sampler.take()}
 
+    def hold(self) -> None:
+        self.double.kubelet.auto = False
+
+    def release(self) -> None:
+        self.double.kubelet.auto = True
+
     def close(self) -> None:
         self.sampler.stop()
         self.double.close()
+
+
+def release_when_all_sent(
+    double: InProcessDouble | StandaloneDouble, calls: dict[str, float]
+) -> threading.Thread:
+    """Hold the double's kubelet until every create call was sent, then release it."""
+    double.hold()
+
+    def release() -> None:
+        deadline = time.monotonic() + 240
+        while len(calls) < RUNS and time.monotonic() < deadline:
+            time.sleep(0.01)
+        double.release()
+
+    thread = threading.Thread(target=release, daemon=True)
+    thread.start()
+    return thread
+
+
+def shares(
+    jobs: dict[JobId, tuple[float, float]], calls: dict[str, float], created: dict[str, Any]
+) -> dict[str, list[float]]:
+    """Per job: request -> create received, its Danube share and the double's."""
+    pods = {job: f"danube-job-{job.hex}" for job in jobs}
+    return {
+        "total": [created[pods[j]] - at for j, (at, _) in jobs.items()],
+        "danube": [calls[pods[j]] - at for j, (at, _) in jobs.items()],
+        "double": [created[pods[j]] - calls[pods[j]] for j in jobs],
+    }
 
 
 def step_times(tmp: Path, **settings: Any) -> list[float]:
@@ -239,15 +279,20 @@ def main() -> None:
         kube_jobs = dispatch(root / "dispatch-k8s", calls, **kube)
         kube_dispatch_s = time.monotonic() - started
         observed = double.report()
-        created, lags = observed["pod_creates"], observed["loop_lag"]
+        lags = observed["loop_lag"]
+        split = shares(kube_jobs, calls, observed["pod_creates"])
+        held_calls: dict[str, float] = {}
+        releaser = release_when_all_sent(double, held_calls)
+        held_jobs = dispatch(root / "dispatch-k8s-held", held_calls, **kube)
+        releaser.join()
+        held_observed = double.report()
+        held = shares(held_jobs, held_calls, held_observed["pod_creates"])
         local_jobs = dispatch(root / "dispatch-local", executor="local")
         kube_steps = step_times(root / "steps-k8s", **kube)
         local_steps = step_times(root / "steps-local", executor="local")
     finally:
         double.close()
-    to_create = [created[f"danube-job-{j.hex}"] - at for j, (at, _) in kube_jobs.items()]
-    to_call = [calls[f"danube-job-{j.hex}"] - at for j, (at, _) in kube_jobs.items()]
-    in_double = [created[f"danube-job-{j.hex}"] - calls[f"danube-job-{j.hex}"] for j in kube_jobs]
+    to_create, to_call, in_double = split["total"], split["danube"], split["double"]
     kube_start = [begun - at for at, begun in kube_jobs.values()]
     local_start = [begun - at for at, begun in local_jobs.values()]
     kube_p50, local_p50 = statistics.median(kube_steps), statistics.median(local_steps)
@@ -262,6 +307,13 @@ def main() -> None:
         "double_share_create_call_to_received_p99_ms": ms(percentile(in_double, 0.99)),
         "double_loop_lag_p50_ms": ms(percentile(lags, 0.5)),
         "double_loop_lag_p99_ms": ms(percentile(lags, 0.99)),
+        "nodes_held_request_to_pod_create_p50_ms": ms(percentile(held["total"], 0.5)),
+        "nodes_held_request_to_pod_create_p99_ms": ms(percentile(held["total"], 0.99)),
+        "nodes_held_danube_share_p50_ms": ms(percentile(held["danube"], 0.5)),
+        "nodes_held_danube_share_p99_ms": ms(percentile(held["danube"], 0.99)),
+        "nodes_held_double_share_p50_ms": ms(percentile(held["double"], 0.5)),
+        "nodes_held_double_share_p99_ms": ms(percentile(held["double"], 0.99)),
+        "nodes_held_double_loop_lag_p99_ms": ms(percentile(held_observed["loop_lag"], 0.99)),
         "request_to_executor_start_p50_ms": ms(percentile(kube_start, 0.5)),
         "request_to_executor_start_p99_ms": ms(percentile(kube_start, 0.99)),
         "baseline_request_to_local_start_p50_ms": ms(percentile(local_start, 0.5)),
