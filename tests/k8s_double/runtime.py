@@ -17,6 +17,7 @@ import re
 import signal
 import subprocess
 import threading
+import traceback
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -348,6 +349,8 @@ class _Reaper:
                 batch, self._pending = self._pending, []
             try:
                 _kill_all([wanted for wanted, _, _ in batch])
+            except Exception:  # the thread must outlive a failed scan: others wait on it
+                traceback.print_exc()
             finally:
                 for _, loop, done in batch:
                     with contextlib.suppress(RuntimeError):  # its loop is closed
