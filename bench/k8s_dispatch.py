@@ -7,14 +7,20 @@ run as the baseline. Prints one JSON object as its last line.
   ``start`` (dispatcher and reconciler) on Kubernetes and, as the baseline, on the local
   executor (the same point on both: ``dispatch_p50_ratio``). The request -> pod create
   time is split into Danube's share (request -> the adapter sending the create call)
-  and the double's (the create call -> the double reading it: the double runs in this
-  process, one event loop that also spawns every pod's containers), with the lag of
-  the double's event loop sampled meanwhile;
+  and the double's (the create call -> the double reading it), with the lag of the
+  double's event loop sampled meanwhile. The double runs in a process of its own, as
+  an API server does (``--in-process``: in this one, as before, where its work and
+  Danube's share one interpreter lock). The same again with the nodes held: the
+  double's kubelet leaves every pod Pending until all 50 creates were sent, so the pods
+  of the first jobs (their checkout, their coordinator: Python processes) do not
+  compete for these 2 cores with the dispatch of the last ones, as on a cluster whose
+  nodes are other machines (``nodes_held_*``);
 * exec: a pipeline of 20 trivial steps; each step's time from recorded start to recorded
   end, on Kubernetes (exec + in-pod runner + follower) and on the local executor.
 
     python bench/k8s_dispatch.py          # about 20 seconds
     python bench/k8s_dispatch.py --full   # 200 runs, 50 steps
+    python bench/k8s_dispatch.py --in-process   # the double in the bench's process
 """
 
 from __future__ import annotations
@@ -46,8 +52,11 @@ from domain.ids import JobId, job_id_for, new_run_id
 from domain.runs.application import RunRequest
 from domain.runs.states import TERMINAL
 from tests.k8s_double import KubernetesDouble
+from tests.k8s_double.standalone import LagSampler, StandaloneDouble
+from tests.k8s_double.standalone import pod_creates as received_creates
 
 FULL = "--full" in sys.argv
+IN_PROCESS = "--in-process" in sys.argv
 RUNS = 200 if FULL else 50
 STEPS = 50 if FULL else 20
 NAMESPACE = "danube-jobs"
@@ -127,11 +136,16 @@ def request(danube: Danube, source: tuple[str, str]) -> JobId:
 
 
 def wait_finished(danube: Danube, jobs: list[JobId], timeout: float) -> None:
+    """Until every job has ended; a job that ended is not read again (the bench's own
+    reads compete with the system it measures)."""
     deadline = time.monotonic() + timeout
+    waiting, states = list(jobs), {}
     while time.monotonic() < deadline:
-        states = [getattr(danube.views.job(j), "state", "") for j in jobs]
-        if all(s in TERMINAL for s in states):
-            failed = [s for s in states if s != "success"]
+        for job in waiting:
+            states[job] = getattr(danube.views.job(job), "state", "")
+        waiting = [j for j in waiting if states[j] not in TERMINAL]
+        if not waiting:
+            failed = [s for s in states.values() if s != "success"]
             if failed:
                 raise RuntimeError(f"{len(failed)} jobs did not succeed: {failed[:3]}")
             return
@@ -174,37 +188,56 @@ def dispatch(
     return {job: (at, started[job]) for job, at in requested.items()}
 
 
-def pod_creates(double: KubernetesDouble) -> dict[str, float]:
-    """When the double received each pod's create call (by pod name)."""
+class InProcessDouble:
+    """The double in this process (``--in-process``), answering as StandaloneDouble."""
+
+    def __init__(self, base_dir: Path, kubeconfig: Path, token: str, namespace: str) -> None:
+        self.double = KubernetesDouble(token=token, auto=True, base_dir=base_dir)
+        self.double.create_namespace(namespace)
+        self.kubeconfig = self.double.write_kubeconfig(kubeconfig)
+        self.sampler = LagSampler(self.double)
+
+    def report(self) -> dict[str, Any]:
+        return {"pod_creates": received_creates(self.double), "loop_lag": self.sampler.take()}
+
+    def hold(self) -> None:
+        self.double.kubelet.auto = False
+
+    def release(self) -> None:
+        self.double.kubelet.auto = True
+
+    def close(self) -> None:
+        self.sampler.stop()
+        self.double.close()
+
+
+def release_when_all_sent(
+    double: InProcessDouble | StandaloneDouble, calls: dict[str, float]
+) -> threading.Thread:
+    """Hold the double's kubelet until every create call was sent, then release it."""
+    double.hold()
+
+    def release() -> None:
+        deadline = time.monotonic() + 240
+        while len(calls) < RUNS and time.monotonic() < deadline:
+            time.sleep(0.01)
+        double.release()
+
+    thread = threading.Thread(target=release, daemon=True)
+    thread.start()
+    return thread
+
+
+def shares(
+    jobs: dict[JobId, tuple[float, float]], calls: dict[str, float], created: dict[str, Any]
+) -> dict[str, list[float]]:
+    """Per job: request -> create received, its Danube share and the double's."""
+    pods = {job: f"danube-job-{job.hex}" for job in jobs}
     return {
-        r.body["metadata"]["name"]: r.at
-        for r in double.requests_matching(verb="create", resource="pods")
-        if r.status == 201
+        "total": [created[pods[j]] - at for j, (at, _) in jobs.items()],
+        "danube": [calls[pods[j]] - at for j, (at, _) in jobs.items()],
+        "double": [created[pods[j]] - calls[pods[j]] for j in jobs],
     }
-
-
-@contextmanager
-def loop_lag(double: KubernetesDouble) -> Iterator[list[float]]:
-    """How long work handed to the double's event loop waits to run, sampled every 5 ms."""
-    loop = double._p.loop.loop  # the double's own loop (a bench may look inside)
-    lags: list[float] = []
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.wait(0.005):
-            ran = threading.Event()
-            asked = time.monotonic()
-            loop.call_soon_threadsafe(ran.set)
-            if ran.wait(10):
-                lags.append(time.monotonic() - asked)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    try:
-        yield lags
-    finally:
-        done.set()
-        sampler.join()
 
 
 def step_times(tmp: Path, **settings: Any) -> list[float]:
@@ -226,34 +259,46 @@ def step_times(tmp: Path, **settings: Any) -> list[float]:
 def main() -> None:
     logging.disable(logging.WARNING)
     root = Path(tempfile.mkdtemp(prefix="danube-bench-k8s-"))
-    double = KubernetesDouble(token="bench", auto=True, base_dir=root / "double")
-    double.create_namespace(NAMESPACE)
+    double: InProcessDouble | StandaloneDouble
+    if IN_PROCESS:
+        double = InProcessDouble(root / "double", root / "kubeconfig", "bench", NAMESPACE)
+    else:
+        double = StandaloneDouble(
+            root / "double", root / "kubeconfig", token="bench", namespaces=(NAMESPACE,)
+        )
     kube = {
         "executor": "kubernetes",
-        "kubeconfig": str(double.write_kubeconfig(root / "kubeconfig")),
+        "kubeconfig": str(double.kubeconfig),
         "k8s_namespace_jobs": NAMESPACE,
         "k8s_coordinator_command": f"{sys.executable} -m danube.coordinator",
     }
     try:
+        double.report()  # the lag from here on
         started = time.monotonic()
         calls: dict[str, float] = {}
-        with loop_lag(double) as lags:
-            kube_jobs = dispatch(root / "dispatch-k8s", calls, **kube)
+        kube_jobs = dispatch(root / "dispatch-k8s", calls, **kube)
         kube_dispatch_s = time.monotonic() - started
+        observed = double.report()
+        lags = observed["loop_lag"]
+        split = shares(kube_jobs, calls, observed["pod_creates"])
+        held_calls: dict[str, float] = {}
+        releaser = release_when_all_sent(double, held_calls)
+        held_jobs = dispatch(root / "dispatch-k8s-held", held_calls, **kube)
+        releaser.join()
+        held_observed = double.report()
+        held = shares(held_jobs, held_calls, held_observed["pod_creates"])
         local_jobs = dispatch(root / "dispatch-local", executor="local")
-        created = pod_creates(double)
         kube_steps = step_times(root / "steps-k8s", **kube)
         local_steps = step_times(root / "steps-local", executor="local")
     finally:
         double.close()
-    to_create = [created[f"danube-job-{j.hex}"] - at for j, (at, _) in kube_jobs.items()]
-    to_call = [calls[f"danube-job-{j.hex}"] - at for j, (at, _) in kube_jobs.items()]
-    in_double = [created[f"danube-job-{j.hex}"] - calls[f"danube-job-{j.hex}"] for j in kube_jobs]
+    to_create, to_call, in_double = split["total"], split["danube"], split["double"]
     kube_start = [begun - at for at, begun in kube_jobs.values()]
     local_start = [begun - at for at, begun in local_jobs.values()]
     kube_p50, local_p50 = statistics.median(kube_steps), statistics.median(local_steps)
     figures = {
         "runs_requested_at_once": RUNS,
+        "double": "in this process" if IN_PROCESS else "own process",
         "request_to_pod_create_p50_ms": ms(percentile(to_create, 0.5)),
         "request_to_pod_create_p99_ms": ms(percentile(to_create, 0.99)),
         "danube_share_request_to_create_call_p50_ms": ms(percentile(to_call, 0.5)),
@@ -262,6 +307,13 @@ def main() -> None:
         "double_share_create_call_to_received_p99_ms": ms(percentile(in_double, 0.99)),
         "double_loop_lag_p50_ms": ms(percentile(lags, 0.5)),
         "double_loop_lag_p99_ms": ms(percentile(lags, 0.99)),
+        "nodes_held_request_to_pod_create_p50_ms": ms(percentile(held["total"], 0.5)),
+        "nodes_held_request_to_pod_create_p99_ms": ms(percentile(held["total"], 0.99)),
+        "nodes_held_danube_share_p50_ms": ms(percentile(held["danube"], 0.5)),
+        "nodes_held_danube_share_p99_ms": ms(percentile(held["danube"], 0.99)),
+        "nodes_held_double_share_p50_ms": ms(percentile(held["double"], 0.5)),
+        "nodes_held_double_share_p99_ms": ms(percentile(held["double"], 0.99)),
+        "nodes_held_double_loop_lag_p99_ms": ms(percentile(held_observed["loop_lag"], 0.99)),
         "request_to_executor_start_p50_ms": ms(percentile(kube_start, 0.5)),
         "request_to_executor_start_p99_ms": ms(percentile(kube_start, 0.99)),
         "baseline_request_to_local_start_p50_ms": ms(percentile(local_start, 0.5)),

@@ -26,9 +26,9 @@ from .runtime import (
     container_env,
     exit_status,
     kill_group,
-    kill_marked,
     process_env,
     pump,
+    reap_marked,
     spawn,
 )
 
@@ -176,7 +176,7 @@ class Containers:
             rt.processes[rec.name] = proc
         pumps = asyncio.gather(pump(proc.stdout, log.append), pump(proc.stderr, log.append))
         returncode = await proc.wait()
-        kill_marked(rt.uid, rec.name)  # the container's PID namespace goes away
+        await reap_marked(rt.uid, rec.name)  # the container's PID namespace goes away
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(pumps, 5)
         log.close()
@@ -244,7 +244,7 @@ class Containers:
         watcher = rt.watchers.pop(name, None)
         if proc is not None:
             kill_group(proc, rt.uid, signal.SIGKILL, name)
-        kill_marked(rt.uid, name)  # exec'd processes die with their container
+        await reap_marked(rt.uid, name)  # exec'd processes die with their container
         if watcher is not None:
             await watcher
         if rec.started_at is None:

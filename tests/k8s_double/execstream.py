@@ -26,7 +26,15 @@ from .logs import node_unreachable, pick_container
 from .meta import hex_id
 from .pods import PodRuntime
 from .records import RequestRecord
-from .runtime import ConfigError, container_env, exit_status, kill_group, process_env, spawn
+from .runtime import (
+    ConfigError,
+    Process,
+    container_env,
+    exit_status,
+    kill_group,
+    process_env,
+    spawn,
+)
 from .sandbox import Sandbox
 from .server import Connection, Request
 from .status import ApiError, bad_request
@@ -240,7 +248,7 @@ class ExecApi:
 
     async def _attach(
         self,
-        proc: asyncio.subprocess.Process,
+        proc: Process,
         argv: list[str],
         session: ExecSession,
         pod_uid: str,
@@ -262,7 +270,7 @@ class ExecApi:
 
     async def _read_client(
         self,
-        proc: asyncio.subprocess.Process,
+        proc: Process,
         session: ExecSession,
         rewrite: Callable[[bytes], bytes],
     ) -> None:

@@ -18,10 +18,10 @@ from typing import Any
 from .cluster import NODE_NAME, Cluster
 from .containers import Containers
 from .faults import DEFAULT_UNSCHEDULABLE
-from .meta import clone, utcnow
+from .meta import utcnow
 from .pods import KubeletError, PodRuntime, new_runtime
 from .podstatus import build_status
-from .runtime import kill_group, kill_marked
+from .runtime import kill_group, kill_marked_pods, reap_marked
 from .sandbox import MountError, Sandbox, materialize_volumes
 
 JsonDict = dict[str, Any]
@@ -77,7 +77,8 @@ class Kubelet:
         rt = self.pods.get(pod["metadata"]["uid"])
         if rt is not None and not rt.removed:
             rt.removed = rt.stopping = True
-            self._kill_everything(rt)
+            self._kill_groups(rt)
+            self.spawn(reap_marked(rt.uid))  # what left its group: off the loop
 
     def secret_changed(self, namespace: str) -> None:
         if not self.auto:
@@ -110,9 +111,10 @@ class Kubelet:
         pod = self.pod_object(rt)
         if pod is None:
             return
-        updated = clone(pod)
-        if rt.record.scheduled and not updated["spec"].get("nodeName"):
-            updated["spec"]["nodeName"] = rt.record.node
+        # copy on write (see Store): a new pod sharing what does not change
+        updated = {**pod, "metadata": {**pod["metadata"]}}
+        if rt.record.scheduled and not pod["spec"].get("nodeName"):
+            updated["spec"] = {**pod["spec"], "nodeName": rt.record.node}
         updated["status"] = build_status(rt.spec, rt.qos, rt.record, list(rt.containers.values()))
         if updated != pod:
             self.store.modify("pods", updated)
@@ -251,10 +253,9 @@ class Kubelet:
 
     # containers -----------------------------------------------------------------------
 
-    def _kill_everything(self, rt: PodRuntime) -> None:
+    def _kill_groups(self, rt: PodRuntime) -> None:
         for proc in list(rt.processes.values()) + list(rt.exec_processes):
             kill_group(proc, rt.uid, signal.SIGKILL)
-        kill_marked(rt.uid)
 
     async def stop_pod(self, rt: PodRuntime) -> None:
         """Graceful termination after a delete: TERM, wait a little, KILL, report, remove."""
@@ -268,7 +269,7 @@ class Kubelet:
         await self._stop_containers(rt, 137)
         for proc in list(rt.exec_processes):
             kill_group(proc, rt.uid, signal.SIGKILL)
-        kill_marked(rt.uid)
+        await reap_marked(rt.uid)
         self.cluster.finish_pod_deletion(rt.namespace, rt.name, rt.uid)
 
     async def _stop_containers(
@@ -301,8 +302,8 @@ class Kubelet:
         procs = dict(rt.processes)
         for name, proc in procs.items():
             kill_group(proc, rt.uid, signal.SIGKILL, name)
-        kill_marked(rt.uid)
-        rt.processes.clear()
+        rt.processes.clear()  # before anything else runs: their watchers report nothing
+        await reap_marked(rt.uid)
         for name in procs:
             watcher = rt.watchers.pop(name, None)
             if watcher is not None:
@@ -360,7 +361,8 @@ class Kubelet:
     async def shutdown(self) -> None:
         for rt in self.pods.values():
             rt.removed = rt.stopping = True
-            self._kill_everything(rt)
+            self._kill_groups(rt)
+        kill_marked_pods([rt.uid for rt in self.pods.values()])  # one scan for all
         tasks = [t for rt in self.pods.values() for t in rt.watchers.values()]
         tasks += list(self._tasks)
         for task in self._tasks:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import pickle
 import re
 import secrets
 import uuid
@@ -55,7 +56,13 @@ def is_label(name: str) -> bool:
 
 
 def clone(obj: Any) -> Any:
-    return copy.deepcopy(obj)
+    """A deep copy. Objects here are JSON values, which a pickle round trip copies about
+    four times faster than ``copy.deepcopy`` (it runs on the double's one event loop for
+    every write, watch event and response); anything pickle refuses is deep-copied."""
+    try:
+        return pickle.loads(pickle.dumps(obj, pickle.HIGHEST_PROTOCOL))
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return copy.deepcopy(obj)
 
 
 def key_of(obj: JsonDict) -> tuple[str, str]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .podstatus import ContainerRecord, PodRecord
-from .runtime import LogBuffer
+from .runtime import LogBuffer, Process
 from .sandbox import Sandbox
 
 JsonDict = dict[str, Any]
@@ -28,10 +28,10 @@ class PodRuntime:
     containers: dict[str, ContainerRecord] = field(default_factory=dict)
     logs: dict[str, LogBuffer] = field(default_factory=dict)
     previous_logs: dict[str, LogBuffer] = field(default_factory=dict)
-    processes: dict[str, asyncio.subprocess.Process] = field(default_factory=dict)
+    processes: dict[str, Process] = field(default_factory=dict)
     watchers: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     exits: dict[str, asyncio.Future[int]] = field(default_factory=dict)
-    exec_processes: set[asyncio.subprocess.Process] = field(default_factory=set)
+    exec_processes: set[Process] = field(default_factory=set)
     sandbox: Sandbox | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     stopping: bool = False

@@ -15,9 +15,13 @@ import datetime as dt
 import os
 import re
 import signal
+import subprocess
+import threading
+import traceback
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from .meta import utcnow
 from .sandbox import Sandbox, SecretLookup, field_value
@@ -162,6 +166,50 @@ def container_argv(container: JsonDict, env: dict[str, str], sandbox: Sandbox) -
 # processes ------------------------------------------------------------------------
 
 
+class Process:
+    """A container's or an exec's process, started off the event loop (``spawn``): what
+    the double uses of ``asyncio.subprocess.Process`` (pid, returncode, the pipes as
+    streams, ``wait``)."""
+
+    def __init__(
+        self,
+        started: Started,
+        stdin: asyncio.StreamWriter | None,
+        stdout: asyncio.StreamReader | None,
+        stderr: asyncio.StreamReader | None,
+    ) -> None:
+        self._popen, exited = started
+        self.pid = self._popen.pid
+        self.stdin, self.stdout, self.stderr = stdin, stdout, stderr
+        self._exited = asyncio.wrap_future(exited)
+
+    @property
+    def returncode(self) -> int | None:
+        """None until the process has been reaped (its pid may be reused after)."""
+        return self._popen.returncode
+
+    async def wait(self) -> int:
+        return await asyncio.shield(self._exited)
+
+
+Started = tuple["subprocess.Popen[bytes]", "Future[int]"]
+
+
+def _start(argv: list[str], **options: Any) -> Started:
+    """In a spawner thread: the process, and a thread waiting for its exit."""
+    popen = subprocess.Popen(argv, **options)
+    exited: Future[int] = Future()
+
+    def reap() -> None:
+        exited.set_result(popen.wait())
+
+    threading.Thread(target=reap, name=f"k8s-double-wait-{popen.pid}", daemon=True).start()
+    return popen, exited
+
+
+_SPAWNER = ThreadPoolExecutor(4, thread_name_prefix="k8s-double-spawn")
+
+
 async def spawn(
     argv: list[str],
     cwd: Path,
@@ -169,16 +217,58 @@ async def spawn(
     *,
     stdin: bool = False,
     merge_stderr: bool = False,
-) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        *argv,
+) -> Process:
+    """Start a process in its own session, in a thread: forking and waiting for the
+    child's exec (slow when the machine is loaded) must not hold up the double's event
+    loop, which serves the API meanwhile. Raises OSError as ``subprocess.Popen`` does."""
+    started = _SPAWNER.submit(
+        _start,
+        argv,
         cwd=str(cwd),
         env=env,
-        stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT if merge_stderr else asyncio.subprocess.PIPE,
+        stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
         start_new_session=True,
     )
+    try:
+        popen = (await asyncio.wrap_future(started))[0]
+    except asyncio.CancelledError:
+        started.add_done_callback(_kill_abandoned)  # started after all: nobody owns it
+        raise
+    loop = asyncio.get_running_loop()
+    try:
+        return Process(
+            started.result(),
+            await _writer(loop, popen.stdin) if popen.stdin else None,
+            await _reader(loop, popen.stdout) if popen.stdout else None,
+            await _reader(loop, popen.stderr) if popen.stderr else None,
+        )
+    except BaseException:
+        _kill_abandoned(started)
+        raise
+
+
+def _kill_abandoned(started: Future[Started]) -> None:
+    if started.cancelled() or started.exception() is not None:
+        return
+    popen, exited = started.result()
+    if not exited.done():  # its waiter reaps it
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(popen.pid, signal.SIGKILL)
+
+
+async def _reader(loop: asyncio.AbstractEventLoop, pipe: IO[bytes]) -> asyncio.StreamReader:
+    reader = asyncio.StreamReader(loop=loop)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader, loop=loop), pipe)
+    return reader
+
+
+async def _writer(loop: asyncio.AbstractEventLoop, pipe: IO[bytes]) -> asyncio.StreamWriter:
+    transport, protocol = await loop.connect_write_pipe(
+        lambda: asyncio.streams.FlowControlMixin(loop=loop), pipe
+    )
+    return asyncio.StreamWriter(transport, protocol, None, loop)
 
 
 # Every process of a container (and of an exec in it) carries this variable, inherited
@@ -192,17 +282,87 @@ def container_marker(pod_uid: str, container: str) -> str:
 
 
 def kill_marked(pod_uid: str, container: str | None = None) -> None:
-    """SIGKILL every process of the pod's containers (or of one container)."""
-    if not pod_uid:
-        return
-    wanted = f"{MARKER}={container_marker(pod_uid, container or '')}".encode()
+    """SIGKILL every process of the pod's containers (or of one container), now."""
+    if pod_uid:
+        _kill_all([_wanted(pod_uid, container)])
+
+
+def kill_marked_pods(pod_uids: list[str]) -> None:
+    """``kill_marked`` for several whole pods, in one scan."""
+    wanted = [_wanted(uid, None) for uid in pod_uids if uid]
+    if wanted:
+        _kill_all(wanted)
+
+
+async def reap_marked(pod_uid: str, container: str | None = None) -> None:
+    """``kill_marked`` in the reaper's thread: scanning /proc reads the environment of
+    every process on the machine, which must not hold up the double's event loop (the
+    API it serves); what several containers ask for at once is looked for in one scan."""
+    if pod_uid:
+        await _REAPER.kill(_wanted(pod_uid, container))
+
+
+Wanted = tuple[bytes, bool]  # a marker entry, and whether it is a prefix (a whole pod)
+
+
+def _wanted(pod_uid: str, container: str | None) -> Wanted:
+    return f"{MARKER}={container_marker(pod_uid, container or '')}".encode(), container is None
+
+
+def _kill_all(wanted: list[Wanted]) -> None:
     for _ in range(5):  # again, for what forked while we looked
-        found = [pid for pid in _pids() if _environ_matches(pid, wanted, container is None)]
+        found = [pid for pid in _pids() if _environ_matches_any(pid, wanted)]
         for pid in found:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
         if not found:
             return
+
+
+class _Reaper:
+    """One daemon thread (started when first needed) doing the /proc scans that
+    coroutines ask for; each asks with a future of its own loop."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._pending: list[tuple[Wanted, asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        self._thread: threading.Thread | None = None
+
+    async def kill(self, wanted: Wanted) -> None:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        with self._changed:
+            self._pending.append((wanted, loop, done))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="k8s-double-reaper", daemon=True
+                )
+                self._thread.start()
+            self._changed.notify()
+        await done
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                while not self._pending:
+                    self._changed.wait()
+                batch, self._pending = self._pending, []
+            try:
+                _kill_all([wanted for wanted, _, _ in batch])
+            except Exception:  # the thread must outlive a failed scan: others wait on it
+                traceback.print_exc()
+            finally:
+                for _, loop, done in batch:
+                    with contextlib.suppress(RuntimeError):  # its loop is closed
+                        loop.call_soon_threadsafe(_resolve, done)
+
+
+def _resolve(done: asyncio.Future[None]) -> None:
+    if not done.done():
+        done.set_result(None)
+
+
+_REAPER = _Reaper()
 
 
 def _pids() -> list[int]:
@@ -212,16 +372,27 @@ def _pids() -> list[int]:
 
 
 def _environ_matches(pid: int, wanted: bytes, prefix: bool) -> bool:
+    return _environ_matches_any(pid, [(wanted, prefix)])
+
+
+def _environ_matches_any(pid: int, wanted: list[Wanted]) -> bool:
     try:
         with open(f"/proc/{pid}/environ", "rb") as file:
-            entries = file.read().split(b"\0")
+            environ = file.read()
     except OSError:
         return False
-    return any(e.startswith(wanted) if prefix else e == wanted for e in entries)
+    if MARKER.encode() not in environ:
+        return False  # most processes on the machine are no container's
+    entries = environ.split(b"\0")
+    return any(
+        e.startswith(marker) if prefix else e == marker
+        for marker, prefix in wanted
+        for e in entries
+    )
 
 
 def kill_group(
-    proc: asyncio.subprocess.Process,
+    proc: Process,
     pod_uid: str,
     sig: int = signal.SIGKILL,
     container: str | None = None,

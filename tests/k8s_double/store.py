@@ -4,6 +4,10 @@ Lives in the double's loop thread. Every write bumps the global resourceVersion 
 as an int here, served as a string) and appends a `Change` to the history that watches
 replay from. When the history overflows, or a test compacts it, older versions become
 "too old" (410 Expired).
+
+Copy on write: an object handed to the store is the store's and is never changed
+afterwards (every writer builds a new object, sharing what it does not change), so the
+history and the watches hold the stored objects themselves instead of copies.
 """
 
 from __future__ import annotations
@@ -14,8 +18,6 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-
-from .meta import clone
 
 JsonDict = dict[str, Any]
 Key = tuple[str, str]
@@ -69,7 +71,7 @@ class Store:
         old = self._objects.get(resource, {}).get((namespace, name))
         if old is None:
             raise KeyError((resource, namespace, name))
-        return self._write("DELETED", resource, clone(old), old)
+        return self._write("DELETED", resource, {**old, "metadata": {**old["metadata"]}}, old)
 
     def _write(self, kind: str, resource: str, obj: JsonDict, old: JsonDict | None) -> JsonDict:
         self.rv += 1
@@ -80,15 +82,7 @@ class Store:
             table.pop((namespace, name), None)
         else:
             table[(namespace, name)] = obj
-        change = Change(
-            self.rv,
-            kind,
-            resource,
-            namespace,
-            name,
-            clone(obj),
-            clone(old) if old is not None else None,
-        )
+        change = Change(self.rv, kind, resource, namespace, name, obj, old)
         self._history.append(change)
         while len(self._history) > self._history_size:
             self.compacted = self._history.popleft().rv
