@@ -12,8 +12,10 @@ the same run: one client reading the same finished log through one ``log`` query
 
 The clients are 200 WebSockets in this one process, on the same cores as the server:
 the first five log followers and the first run follower parse every message (and time
-it); the others count what they receive without parsing its JSON (lines as the escaped
-newlines of the message, messages as frames), so that the client's CPU, reported as
+it) through the ``websockets`` library; the others speak the protocol over a plain
+socket and read only the end of each message (a log chunk's byte offsets: each must
+start where the last ended, and every subscriber must end at the size the parsing ones
+ended at, having read all LINES lines), so that the client's CPU, reported as
 ``client_cpu_seconds_*``, takes as little as it can from the server being measured.
 
     python bench/subscriptions.py          # about two minutes: 200 subscribers, 100k lines
@@ -23,8 +25,11 @@ newlines of the message, messages as frames), so that the client's CPU, reported
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
+import re
+import struct
 import subprocess
 import sys
 import tempfile
@@ -63,7 +68,9 @@ for i in range({LINES}):
         out.flush()
 """
 NOOP = "from danube import pipeline, step\n@pipeline(name='bench')\ndef b() -> None: step.run('true')\n"
-LOG = """subscription L($id: ID!) { logAppended(jobId: $id, fromOffset: 0) { text complete } }"""
+LOG = """subscription L($id: ID!) {
+  logAppended(jobId: $id, fromOffset: 0) { text offset nextOffset complete } }"""
+TAIL = re.compile(rb'"offset":(\d+),"nextOffset":(\d+),"complete":(true|false)\}\}\}\}$')
 RUNS_SUB = """subscription { runUpdated(pipeline: "many") { id state finishedAt } }"""
 
 
@@ -137,8 +144,11 @@ async def subscription(
     url: str, query: str, variables: dict[str, Any], sink: Any, parse: bool = True
 ) -> None:
     """Follow one subscription; hand each message's answer to ``sink`` (with ``parse``)
-    or the message as received (without: a subscriber that only counts does not spend
-    the client's CPU, which the 200 subscribers share with the server, on JSON)."""
+    or the message as received, as bytes (without: a subscriber that only counts does
+    not spend the client's CPU, which the 200 subscribers share with the server, on a
+    WebSocket library and JSON: see ``counting``)."""
+    if not parse:
+        return await counting(url, query, variables, sink)
     import websockets
 
     async with websockets.connect(
@@ -152,16 +162,78 @@ async def subscription(
         payload = {"query": query, "variables": variables}
         await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
         while True:
-            raw = await ws.recv()
-            if not parse and isinstance(raw, str) and '"type":"next"' in raw[:64]:
-                if sink(raw, time.time()) is False:
-                    return
-                continue
-            message = json.loads(raw)
+            message = json.loads(await ws.recv())
             if message["type"] != "next":
                 return
             if sink(message["payload"]["data"], time.time()) is False:
                 return
+
+
+async def counting(url: str, query: str, variables: dict[str, Any], sink: Any) -> None:
+    """A graphql-transport-ws subscriber that only counts: RFC 6455 over a plain asyncio
+    stream, each frame's payload handed to ``sink`` as the bytes received (no UTF-8
+    decoding, no JSON) until the subscription ends. Answers pings; handles
+    continuation frames (the server sends none) by joining them."""
+    host, port = url.removeprefix("ws://").split("/")[0].split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    headers = "".join(f"{k}: {v}\r\n" for k, v in AUTH.items())
+    writer.write(
+        f"GET /graphql HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+        f"Sec-WebSocket-Protocol: graphql-transport-ws\r\n{headers}\r\n".encode()
+    )
+    response = await reader.readuntil(b"\r\n\r\n")
+    assert response.startswith(b"HTTP/1.1 101"), response
+
+    def send(opcode: int, payload: bytes) -> None:  # a client's frames are masked
+        mask = os.urandom(4)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        size = len(payload)
+        head = (
+            struct.pack("!BB", 0x80 | opcode, 0x80 | size)
+            if size < 126
+            else (
+                struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, size)
+                if size < 65536
+                else struct.pack("!BBQ", 0x80 | opcode, 0x80 | 127, size)
+            )
+        )
+        writer.write(head + mask + masked)
+
+    send(1, json.dumps({"type": "connection_init"}).encode())
+    payload = {"query": query, "variables": variables}
+    acked = False
+    try:
+        parts: list[bytes] = []
+        while True:
+            first, second = await reader.readexactly(2)
+            size = second & 0x7F
+            if size == 126:
+                size = struct.unpack("!H", await reader.readexactly(2))[0]
+            elif size == 127:
+                size = struct.unpack("!Q", await reader.readexactly(8))[0]
+            data = await reader.readexactly(size)
+            opcode = first & 0x0F
+            if opcode == 9:  # ping
+                send(10, data)
+                continue
+            if opcode == 8:  # close
+                return
+            parts.append(data)
+            if not first & 0x80:  # more of this message follows
+                continue
+            message, parts = b"".join(parts), []
+            if not acked:  # connection_ack
+                acked = True
+                send(1, json.dumps({"id": "1", "type": "subscribe", "payload": payload}).encode())
+                continue
+            if b'"type":"next"' not in message[:64]:
+                return  # complete or error
+            if sink(message, time.time()) is False:
+                return
+    finally:
+        writer.close()
 
 
 def log_sink(lines: list[int], latencies: list[float], sample: bool, ready: Any) -> Any:
@@ -171,13 +243,18 @@ def log_sink(lines: list[int], latencies: list[float], sample: bool, ready: Any)
         if lines[2] == 0:
             ready()
         lines[2] += 1
-        if not sample:  # counted, not parsed: the client's CPU is not what is measured.
-            # The message as received: each of the text's newlines is the two characters
-            # backslash and n in its JSON (the printer's lines hold no backslash).
-            lines[1] += data.count("\\n")
-            return '"complete":true' not in data[-64:]
+        if not sample:  # not parsed: the client's CPU is not what is measured. Only the
+            # end of the message as received is read: its byte offsets (each chunk must
+            # start where the last ended: no gap, no duplicate) and whether it is the last.
+            found = TAIL.search(data, len(data) - 100)
+            assert found is not None, data[-100:]
+            offset, lines[1] = int(found[1]), int(found[2])
+            lines[3] += offset != lines[4]
+            lines[4] = lines[1]
+            return found[3] == b"false"
         chunk = data["logAppended"]
-        lines[1] += chunk["text"].count("\n")
+        lines[3] += chunk["offset"] != lines[4]
+        lines[1] = lines[4] = chunk["nextOffset"]
         text = pending[0] + chunk["text"]
         *complete, pending[0] = text.split("\n")
         for line in complete:
@@ -216,7 +293,9 @@ async def bench(port: int, server: subprocess.Popen[str], go: Path) -> dict[str,
     server.stdin.flush()
     job_id = server.stdout.readline().strip()
     await asyncio.sleep(1.0)  # the job's row is in the read model
-    counts = [[0, 0, 0] for _ in range(SUBSCRIBERS)]  # printer's lines parsed, lines, messages
+    # Each subscriber's printer's lines parsed, the log's size received, messages, gaps or
+    # overlaps between its chunks, and where its next chunk must start.
+    counts = [[0, 0, 0, 0, 0] for _ in range(SUBSCRIBERS)]
     latencies: list[float] = []
     # The printer waits until every subscriber has received the step's first line:
     # latencies are of lines written while all of them follow (not of connecting 200).
@@ -285,10 +364,14 @@ async def bench(port: int, server: subprocess.Popen[str], go: Path) -> dict[str,
         watcher.cancel()
     runs_cpu = cpu_seconds(server.pid) - cpu_before
     runs_client_cpu = time.process_time() - client_before
-    # The first few subscribers parse every line (and sample latencies); every other one
-    # must have received exactly as many lines of log as they did.
-    delivered = sum(c[1] for c in counts)
-    every_line = all(c[0] == LINES for c in counts[:5]) and len({c[1] for c in counts}) == 1
+    # The first few subscribers parse every line (and sample latencies); every one must
+    # have received the whole log (the same size as they did) with no gap or overlap.
+    delivered = LINES * SUBSCRIBERS
+    every_line = (
+        all(c[0] == LINES for c in counts[:5])
+        and len({c[1] for c in counts}) == 1
+        and not any(c[3] for c in counts)
+    )
     return {
         "subscribers": SUBSCRIBERS,
         "lines": LINES,
