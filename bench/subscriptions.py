@@ -10,6 +10,14 @@ subscriptions over real WebSockets against a server in a process of its own.
 Plus the server's CPU seconds per delivered message and its peak RSS. The baseline in
 the same run: one client reading the same finished log through one ``log`` query.
 
+The clients are 200 WebSockets in this one process, on the same cores as the server:
+the first five log followers and the first run follower parse every message (and time
+it) through the ``websockets`` library; the others speak the protocol over a plain
+socket and read only the end of each message (a log chunk's byte offsets: each must
+start where the last ended, and every subscriber must end at the size the parsing ones
+ended at, having read all LINES lines), so that the client's CPU, reported as
+``client_cpu_seconds_*``, takes as little as it can from the server being measured.
+
     python bench/subscriptions.py          # about two minutes: 200 subscribers, 100k lines
     python bench/subscriptions.py --full   # 1,000,000 lines
 """
@@ -17,8 +25,11 @@ the same run: one client reading the same finished log through one ``log`` query
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
+import re
+import struct
 import subprocess
 import sys
 import tempfile
@@ -57,7 +68,9 @@ for i in range({LINES}):
         out.flush()
 """
 NOOP = "from danube import pipeline, step\n@pipeline(name='bench')\ndef b() -> None: step.run('true')\n"
-LOG = """subscription L($id: ID!) { logAppended(jobId: $id, fromOffset: 0) { text complete } }"""
+LOG = """subscription L($id: ID!) {
+  logAppended(jobId: $id, fromOffset: 0) { text offset nextOffset complete } }"""
+TAIL = re.compile(rb'"offset":(\d+),"nextOffset":(\d+),"complete":(true|false)\}\}\}\}$')
 RUNS_SUB = """subscription { runUpdated(pipeline: "many") { id state finishedAt } }"""
 
 
@@ -127,7 +140,15 @@ def make_repo(path: Path, danubefile: str, files: dict[str, str] | None = None) 
 AUTH: dict[str, str] = {}  # the server's token for its clients
 
 
-async def subscription(url: str, query: str, variables: dict[str, Any], sink: Any) -> None:
+async def subscription(
+    url: str, query: str, variables: dict[str, Any], sink: Any, parse: bool = True
+) -> None:
+    """Follow one subscription; hand each message's answer to ``sink`` (with ``parse``)
+    or the message as received, as bytes (without: a subscriber that only counts does
+    not spend the client's CPU, which the 200 subscribers share with the server, on a
+    WebSocket library and JSON: see ``counting``)."""
+    if not parse:
+        return await counting(url, query, variables, sink)
     import websockets
 
     async with websockets.connect(
@@ -148,17 +169,92 @@ async def subscription(url: str, query: str, variables: dict[str, Any], sink: An
                 return
 
 
+async def counting(url: str, query: str, variables: dict[str, Any], sink: Any) -> None:
+    """A graphql-transport-ws subscriber that only counts: RFC 6455 over a plain asyncio
+    stream, each frame's payload handed to ``sink`` as the bytes received (no UTF-8
+    decoding, no JSON) until the subscription ends. Answers pings; handles
+    continuation frames (the server sends none) by joining them."""
+    host, port = url.removeprefix("ws://").split("/")[0].split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    headers = "".join(f"{k}: {v}\r\n" for k, v in AUTH.items())
+    writer.write(
+        f"GET /graphql HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+        f"Sec-WebSocket-Protocol: graphql-transport-ws\r\n{headers}\r\n".encode()
+    )
+    response = await reader.readuntil(b"\r\n\r\n")
+    assert response.startswith(b"HTTP/1.1 101"), response
+
+    def send(opcode: int, payload: bytes) -> None:  # a client's frames are masked
+        mask = os.urandom(4)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        size = len(payload)
+        head = (
+            struct.pack("!BB", 0x80 | opcode, 0x80 | size)
+            if size < 126
+            else (
+                struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, size)
+                if size < 65536
+                else struct.pack("!BBQ", 0x80 | opcode, 0x80 | 127, size)
+            )
+        )
+        writer.write(head + mask + masked)
+
+    send(1, json.dumps({"type": "connection_init"}).encode())
+    payload = {"query": query, "variables": variables}
+    acked = False
+    try:
+        parts: list[bytes] = []
+        while True:
+            first, second = await reader.readexactly(2)
+            size = second & 0x7F
+            if size == 126:
+                size = struct.unpack("!H", await reader.readexactly(2))[0]
+            elif size == 127:
+                size = struct.unpack("!Q", await reader.readexactly(8))[0]
+            data = await reader.readexactly(size)
+            opcode = first & 0x0F
+            if opcode == 9:  # ping
+                send(10, data)
+                continue
+            if opcode == 8:  # close
+                return
+            parts.append(data)
+            if not first & 0x80:  # more of this message follows
+                continue
+            message, parts = b"".join(parts), []
+            if not acked:  # connection_ack
+                acked = True
+                send(1, json.dumps({"id": "1", "type": "subscribe", "payload": payload}).encode())
+                continue
+            if b'"type":"next"' not in message[:64]:
+                return  # complete or error
+            if sink(message, time.time()) is False:
+                return
+    finally:
+        writer.close()
+
+
 def log_sink(lines: list[int], latencies: list[float], sample: bool, ready: Any) -> Any:
     pending = [""]
 
-    def take(data: dict[str, Any], now: float) -> bool:
-        chunk = data["logAppended"]
+    def take(data: Any, now: float) -> bool:
         if lines[2] == 0:
             ready()
-        lines[1] += chunk["text"].count("\n")
         lines[2] += 1
-        if not sample:  # counted, not parsed: the client's CPU is not what is measured
-            return not chunk["complete"]
+        if not sample:  # not parsed: the client's CPU is not what is measured. Only the
+            # end of the message as received is read: its byte offsets (each chunk must
+            # start where the last ended: no gap, no duplicate) and whether it is the last.
+            found = TAIL.search(data, len(data) - 100)
+            assert found is not None, data[-100:]
+            offset, lines[1] = int(found[1]), int(found[2])
+            lines[3] += offset != lines[4]
+            lines[4] = lines[1]
+            return found[3] == b"false"
+        chunk = data["logAppended"]
+        lines[3] += chunk["offset"] != lines[4]
+        lines[1] = lines[4] = chunk["nextOffset"]
         text = pending[0] + chunk["text"]
         *complete, pending[0] = text.split("\n")
         for line in complete:
@@ -197,7 +293,9 @@ async def bench(port: int, server: subprocess.Popen[str], go: Path) -> dict[str,
     server.stdin.flush()
     job_id = server.stdout.readline().strip()
     await asyncio.sleep(1.0)  # the job's row is in the read model
-    counts = [[0, 0, 0] for _ in range(SUBSCRIBERS)]  # printer's lines parsed, lines, messages
+    # Each subscriber's printer's lines parsed, the log's size received, messages, gaps or
+    # overlaps between its chunks, and where its next chunk must start.
+    counts = [[0, 0, 0, 0, 0] for _ in range(SUBSCRIBERS)]
     latencies: list[float] = []
     # The printer waits until every subscriber has received the step's first line:
     # latencies are of lines written while all of them follow (not of connecting 200).
@@ -210,7 +308,9 @@ async def bench(port: int, server: subprocess.Popen[str], go: Path) -> dict[str,
 
     subscribers = asyncio.gather(
         *(
-            subscription(ws, LOG, {"id": job_id}, log_sink(counts[i], latencies, i < 5, ready))
+            subscription(
+                ws, LOG, {"id": job_id}, log_sink(counts[i], latencies, i < 5, ready), i < 5
+            )
             for i in range(SUBSCRIBERS)
         )
     )
@@ -243,14 +343,17 @@ async def bench(port: int, server: subprocess.Popen[str], go: Path) -> dict[str,
         return len(finished) < RUNS
 
     cpu_before = cpu_seconds(server.pid)
+    client_before = time.process_time()
     others = [0]  # messages the other watchers received
 
-    def ignore(data: dict[str, Any], now: float) -> bool:  # the other watchers only receive
+    def ignore(data: Any, now: float) -> bool:  # the other watchers only receive (unparsed)
         others[0] += 1
         return True
 
     watchers = [
-        asyncio.ensure_future(subscription(ws, RUNS_SUB, {}, run_sink if i == 0 else ignore))
+        asyncio.ensure_future(
+            subscription(ws, RUNS_SUB, {}, run_sink if i == 0 else ignore, i == 0)
+        )
         for i in range(SUBSCRIBERS)
     ]
     await asyncio.sleep(2.0)  # subscribed before the runs are requested
@@ -260,10 +363,15 @@ async def bench(port: int, server: subprocess.Popen[str], go: Path) -> dict[str,
     for watcher in watchers[1:]:
         watcher.cancel()
     runs_cpu = cpu_seconds(server.pid) - cpu_before
-    # The first few subscribers parse every line (and sample latencies); every other one
-    # must have received exactly as many lines of log as they did.
-    delivered = sum(c[1] for c in counts)
-    every_line = all(c[0] == LINES for c in counts[:5]) and len({c[1] for c in counts}) == 1
+    runs_client_cpu = time.process_time() - client_before
+    # The first few subscribers parse every line (and sample latencies); every one must
+    # have received the whole log (the same size as they did) with no gap or overlap.
+    delivered = LINES * SUBSCRIBERS
+    every_line = (
+        all(c[0] == LINES for c in counts[:5])
+        and len({c[1] for c in counts}) == 1
+        and not any(c[3] for c in counts)
+    )
     return {
         "subscribers": SUBSCRIBERS,
         "lines": LINES,
@@ -280,6 +388,7 @@ async def bench(port: int, server: subprocess.Popen[str], go: Path) -> dict[str,
         "run_update_latency_p50_ms": round(percentile(run_latencies, 0.5) * 1000, 1),
         "run_update_latency_p99_ms": round(percentile(run_latencies, 0.99) * 1000, 1),
         "server_cpu_seconds_runs_phase": round(runs_cpu, 2),
+        "client_cpu_seconds_runs_phase": round(runs_client_cpu, 2),
         "server_peak_rss_mb": round(peak_rss_mb(server.pid), 1),
         "baseline_one_query_whole_log_seconds": round(baseline_seconds, 3),
         "ratio_subscribers_time_to_one_query": round(log_seconds / max(baseline_seconds, 1e-6), 1),

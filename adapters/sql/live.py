@@ -99,6 +99,12 @@ class Subscriber(Generic[T]):
         self._queued[key] = item
         self._ready.set()
 
+    def take(self) -> T | None:
+        """The next item if one is queued now (None: wait with ``get``), without
+        suspending: a subscriber that is behind takes what is queued without arming a
+        timeout for each item."""
+        return self._queued.popitem(last=False)[1] if self._queued else None
+
     async def get(self) -> T:
         """The next item; ``Overflowed`` once everything queued before the overflow was
         taken (bound a wait with ``asyncio.timeout``)."""
@@ -133,6 +139,18 @@ class Fanout(Generic[T]):
         self._key = key  # items of one key: a subscriber is handed only the latest
         self._subscribers: set[Subscriber[T]] = set()
         self._lock = threading.Lock()
+        self._thread: int | None = None  # the loop's thread, once known
+
+    def _in_loop(self) -> bool:
+        if self._thread is None:
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                return False
+            if running is not self._loop:
+                return False
+            self._thread = threading.get_ident()
+        return self._thread == threading.get_ident()
 
     def subscribe(self, maxsize: int | None = None) -> Subscriber[T]:
         subscriber = Subscriber(self, maxsize or self._maxsize)
@@ -146,8 +164,11 @@ class Fanout(Generic[T]):
             return len(self._subscribers)
 
     def publish(self, item: T) -> None:
-        """From any thread; never blocks on a subscriber."""
-        if not self._loop.is_closed():
+        """From any thread; never blocks on a subscriber. From the loop's own thread
+        the item is queued for each subscriber at once (no hand-over through the loop)."""
+        if self._in_loop():
+            self._deliver(item)
+        elif not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._deliver, item)
 
     def _deliver(self, item: T) -> None:

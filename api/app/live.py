@@ -162,8 +162,10 @@ class Live:
         try:
             while True:
                 try:
-                    async with asyncio.timeout(RECHECK_SECONDS):
-                        run = await subscriber.get()
+                    run = subscriber.take()  # queued already: no timeout to arm
+                    if run is None:
+                        async with asyncio.timeout(RECHECK_SECONDS):
+                            run = await subscriber.get()
                 except TimeoutError:  # quiet: look at the subscriber's rights again
                     await rights.recheck()
                     continue
@@ -241,8 +243,11 @@ class Live:
                 try:
                     while True:
                         try:
-                            async with asyncio.timeout(REREAD_SECONDS):
-                                chunk = await follower.get()
+                            queued = follower.take()  # queued already: no timeout to arm
+                            if queued is None:
+                                async with asyncio.timeout(REREAD_SECONDS):
+                                    queued = await follower.get()
+                            chunk = queued
                         except TimeoutError:
                             if tail.ended:  # it failed (or was stopped): read for itself
                                 break

@@ -9,11 +9,22 @@ import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
+from graphql import ExecutionResult
 from starlette.requests import HTTPConnection
+from starlette.websockets import WebSocketDisconnect
 from strawberry.fastapi import GraphQLRouter
+from strawberry.http.async_base_view import AsyncWebSocketAdapter
+from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.schema import BaseSchema
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+)
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
 from api.app.wiring import of_app
+from api.graphql import direct
 from api.graphql.context import context_of
 from api.graphql.schema import build_schema
 from api.graphql.sharing import Recent, Sharing
@@ -36,11 +47,77 @@ def _context_getter(sharing: Sharing) -> Callable[[HTTPConnection], Awaitable[di
     return context
 
 
+def _sender(websocket: AsyncWebSocketAdapter) -> Callable[[str], Awaitable[None]]:
+    """Sends a text frame on the handler's socket as its ``send_json`` does."""
+    socket = websocket.ws  # type: ignore[attr-defined]  # the ASGI adapter's
+
+    async def send_text(text: str) -> None:
+        try:
+            await socket.send_text(text)
+        except WebSocketDisconnect as error:
+            raise WebSocketDisconnected from error
+
+    return send_text
+
+
+def _reporter(schema: BaseSchema) -> Callable[[ExecutionResult], None]:
+    def report(result: ExecutionResult) -> None:
+        schema.process_errors(list(result.errors or []))
+
+    return report
+
+
+class _TransportWS(BaseGraphQLTransportWSHandler[dict[str, Any], None]):
+    """graphql-transport-ws, with subscription messages sent directly (``direct``)."""
+
+    async def run_operation(self, operation: Operation[dict[str, Any], None]) -> None:
+        view = cast(_Router, self.view)
+        direct.install(
+            direct.Direct(
+                operation.id,
+                "next",
+                _sender(self.websocket),
+                lambda: not operation.completed,
+                view.answer,
+                _reporter(self.schema),
+            )
+        )
+        await super().run_operation(operation)
+
+
+class _LegacyWS(BaseGraphQLWSHandler[dict[str, Any], None]):
+    """The legacy graphql-ws, with subscription messages sent directly (``direct``)."""
+
+    async def handle_async_results(
+        self,
+        operation_id: str,
+        query: str,
+        operation_name: str | None,
+        variables: dict[str, object] | None,
+    ) -> None:
+        view = cast(_Router, self.view)
+        direct.install(
+            direct.Direct(
+                operation_id,
+                "data",
+                _sender(self.websocket),
+                lambda: operation_id in self.subscriptions,
+                view.answer,
+                _reporter(self.schema),
+            )
+        )
+        await super().handle_async_results(operation_id, query, operation_name, variables)
+
+
 class _Router(GraphQLRouter[dict[str, Any], None]):
     """Encodes each subscription message's answer once, however many subscribers are
     sent it (subscribers of one feed are handed the same executed answer: see
     ``api.graphql.sharing``), and each large text (a log chunk) once: the followers of
-    a job's log are handed the same chunk (the same ``str``)."""
+    a job's log are handed the same chunk (the same ``str``). Subscription messages
+    after the first are sent by the resolvers themselves (``api.graphql.direct``)."""
+
+    graphql_transport_ws_handler_class = _TransportWS
+    graphql_ws_handler_class = _LegacyWS
 
     SHARED = 16 * 1024  # texts from this long are worth remembering encoded
 
@@ -56,9 +133,10 @@ class _Router(GraphQLRouter[dict[str, Any], None]):
             return json.dumps(data, separators=(",", ":"))  # as strawberry does
         message = cast(dict[str, Any], data)
         head = json.dumps({"id": message.get("id"), "type": message["type"]}, separators=(",", ":"))
-        return f'{head[:-1]},"payload":{{"data":{self._answer(answer)}}}}}'
+        return f'{head[:-1]},"payload":{{"data":{self.answer(answer)}}}}}'
 
-    def _answer(self, answer: dict[str, Any]) -> str:
+    def answer(self, answer: dict[str, Any]) -> str:
+        """A subscription message's answer (``payload.data``) encoded, once for all."""
         encoded: str | None = self._answers.get(id(answer), answer)
         if encoded is None:
             encoded = self._encode(answer)

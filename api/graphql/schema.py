@@ -26,7 +26,7 @@ from strawberry.types import ExecutionContext, Info
 from api.app import queries
 from api.app.errors import AppError, UnavailableError
 from api.app.queries import MAX_LOG_CHUNK, MAX_PAGE, RunFilter, run_cursor
-from api.graphql import admin, resolvers
+from api.graphql import admin, direct, resolvers
 from api.graphql.context import fresh_loaders, subscriber
 from api.graphql.documents import Documents, RememberedDocuments
 from api.graphql.resolvers import act, ask
@@ -342,7 +342,9 @@ class Subscription:
         runs = live.runs(info.context["asker"], RunFilter(pipeline=pipeline))
         async for run in resolvers.refusing(runs):
             fresh_loaders(info.context)
-            yield shown(info.context, run, Run.of)
+            message = shown(info.context, run, Run.of)
+            if not await direct.sent(message):
+                yield message
 
     @strawberry.subscription(
         description="Every change of a run matching the filter (as the runs query's), from "
@@ -358,7 +360,9 @@ class Subscription:
         runs = live.runs(info.context["asker"], _run_filter(filter), "runsChanged")
         async for run in resolvers.refusing(runs):
             fresh_loaders(info.context)
-            yield shown(info.context, run, Run.of)
+            message = shown(info.context, run, Run.of)
+            if not await direct.sent(message):
+                yield message
 
     @strawberry.subscription(description="The job now, then at every change; ends when it ends.")
     async def job_updated(self, info: Ctx, job_id: strawberry.ID) -> AsyncGenerator[Job, None]:
@@ -369,7 +373,8 @@ class Subscription:
             fresh_loaders(info.context)
             shown = Job.of(job)
             shown.preloaded_steps = [Step.of(step) for step in steps]
-            yield shown
+            if not await direct.sent(shown):
+                yield shown
 
     @strawberry.subscription(
         description="The job's log from a byte offset in batches as it grows; after the "
@@ -386,7 +391,9 @@ class Subscription:
                 "fromOffset must not be negative", extensions={"code": "BAD_USER_INPUT"}
             )
         async for chunk in resolvers.refusing(live.log(asker, str(job_id), from_offset)):
-            yield shown(info.context, chunk, LogChunk.of)
+            message = shown(info.context, chunk, LogChunk.of)
+            if not await direct.sent(message):
+                yield message
 
 
 class DanubeSchema(strawberry.Schema):

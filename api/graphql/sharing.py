@@ -26,6 +26,8 @@ from typing import Any, TypeVar, cast
 from graphql import ExecutionResult, OperationType
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from api.graphql import direct
+
 S = TypeVar("S")
 V = TypeVar("V")
 
@@ -96,6 +98,7 @@ class SharingExecutor(StrawberryGraphQLCoreExecutionContext):
     _subscription: tuple[Any, ...] | None = None  # what decides answers, but the message
 
     def build_per_event_executor(self, payload: Any) -> Any:
+        direct.executor_known(self)
         static = self._static_key()
         sharing = self.context_value.get("sharing") if static is not None else None
         if static is None or not isinstance(sharing, Sharing):

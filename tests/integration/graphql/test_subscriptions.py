@@ -541,3 +541,52 @@ def test_subscribers_of_the_same_run_feed_share_one_execution_of_each_message(
     assert all(updates[-1]["jobs"] == [{"state": "SUCCESS"}] for updates in seen), seen
     answers = {json.dumps(u, sort_keys=True) for updates in seen for u in updates}
     assert len(reads) <= len(answers), f"{len(reads)} reads for {len(answers)} distinct answers"
+
+
+@pytest.mark.parametrize("protocol", ["graphql-transport-ws", "graphql-ws"])
+def test_subscriptions_sharing_one_websocket_each_get_their_own_messages(
+    embedded: Embedded, url: str, protocol: str
+) -> None:
+    """Two subscriptions on one WebSocket follow the same live log from different
+    offsets: every message names its own subscription, and each gets the log from its
+    offset in order with no gap or duplicate, then completes (messages after a
+    subscription's first are sent straight from its resolver: each its own frames)."""
+    job_id = requested(embedded)
+    ws_url = url.replace("http://", "ws://") + "/graphql"
+    starts = {"a": 0, "b": 5}
+
+    async def follow() -> dict[str, list[dict[str, Any]]]:
+        import websockets
+
+        async with websockets.connect(
+            ws_url,
+            subprotocols=[protocol],  # type: ignore[list-item]
+            additional_headers=auth_headers(url),
+        ) as socket:
+            await socket.send(json.dumps({"type": "connection_init", "payload": {}}))
+            assert json.loads(await asyncio.wait_for(socket.recv(), 10))["type"] == "connection_ack"
+            start = "subscribe" if protocol == "graphql-transport-ws" else "start"
+            for id, offset in starts.items():
+                payload = {"query": LOG, "variables": {"id": job_id.hex, "from": offset}}
+                await socket.send(json.dumps({"id": id, "type": start, "payload": payload}))
+            chunks: dict[str, list[dict[str, Any]]] = {id: [] for id in starts}
+            done: set[str] = set()
+            while done != set(starts):
+                message = json.loads(await asyncio.wait_for(socket.recv(), 60))
+                if message["type"] == "ka":
+                    continue
+                assert message["id"] in starts and message["id"] not in done, message
+                if message["type"] == "complete":
+                    done.add(message["id"])
+                    continue
+                assert message["type"] in {"next", "data"}, message
+                assert message["payload"].keys() == {"data"}, message
+                chunks[message["id"]].append(message["payload"]["data"]["logAppended"])
+            return chunks
+
+    chunks = asyncio.run(follow())
+    stored = embedded.log(job_id).decode()
+    assert len(chunks["a"]) > 2, "the log arrived in several messages while it grew"
+    for id, offset in starts.items():
+        assert whole(chunks[id], offset) == stored[offset:]
+        assert chunks[id][-1]["complete"] is True

@@ -114,3 +114,18 @@ def test_a_subscriber_behind_gets_the_latest_item_of_each_key_once_in_publicatio
     behind, keeping_up = asyncio.run(scenario())
     assert behind == [("a", 3), ("b", 2)]  # two keys: within its queue of two, no overflow
     assert keeping_up == [("a", 1), ("b", 1), ("a", 2), ("a", 3), ("b", 2)]
+
+
+def test_items_published_in_the_loop_are_queued_at_once_and_taken_without_waiting() -> None:
+    async def scenario() -> tuple[list[int | None], list[int]]:
+        fanout: Fanout[int] = Fanout(asyncio.get_running_loop())
+        first, second = fanout.subscribe(), fanout.subscribe()
+        for n in range(3):
+            fanout.publish(n)  # from the loop's own thread: queued before it returns
+        taken = [first.take() for _ in range(4)]
+        waited = [await second.get() for _ in range(3)]
+        return taken, waited
+
+    taken, waited = asyncio.run(scenario())
+    assert taken == [0, 1, 2, None], "every item, in order; None once nothing is queued"
+    assert waited == [0, 1, 2]
