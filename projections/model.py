@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from typing import Any, Protocol
 
 Row = dict[str, Any]
@@ -40,9 +41,15 @@ class Table:
     # Columns an older version had and an upgrade drops (what no read model may keep).
     retired: tuple[str, ...] = ()
 
-    @property
+    # Computed once per table: every row read or written asks (cached_property writes the
+    # instance's __dict__, which a frozen dataclass allows).
+    @cached_property
     def column_names(self) -> tuple[str, ...]:
         return ("id", *(c.name for c in self.columns))
+
+    @cached_property
+    def json_columns(self) -> frozenset[str]:
+        return frozenset(c.name for c in self.columns if c.type == ColumnType.JSON)
 
     def blank(self, row_id: str) -> Row:
         row: Row = {name: None for name in self.column_names}

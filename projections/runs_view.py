@@ -19,8 +19,13 @@ def _hex(value: UUID | str) -> str:
 class _FromRow:
     @classmethod
     def from_row(cls, row: Row) -> Self:
-        names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        names = _FIELDS.get(cls)
+        if names is None:  # once per class: every row read asks
+            names = _FIELDS[cls] = frozenset(f.name for f in fields(cls))  # type: ignore[arg-type]
         return cls(**{k: v for k, v in row.items() if k in names})
+
+
+_FIELDS: dict[type, frozenset[str]] = {}
 
 
 class _JobStated:

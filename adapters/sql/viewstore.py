@@ -16,7 +16,7 @@ from typing import Any
 
 from adapters.sql.dialect import Cursor, Dialect
 from adapters.sql.wakeup import Wakeup
-from projections.model import ColumnType, Projection, Row, Table
+from projections.model import Projection, Row, Table
 
 log = logging.getLogger(__name__)
 
@@ -201,7 +201,7 @@ class SqlViewStore:
 
 
 def _encode(table: Table, row: Row) -> tuple[Any, ...]:
-    json_columns = {c.name for c in table.columns if c.type == ColumnType.JSON}
+    json_columns = table.json_columns
     return tuple(
         json.dumps(row.get(name), sort_keys=True) if name in json_columns else row.get(name)
         for name in table.column_names
@@ -210,9 +210,10 @@ def _encode(table: Table, row: Row) -> tuple[Any, ...]:
 
 def _decode(table: Table, values: Sequence[Any]) -> Row:
     row = dict(zip(table.column_names, values, strict=True))
-    for column in table.columns:
-        if column.type == ColumnType.JSON and row[column.name] is not None:
-            row[column.name] = json.loads(row[column.name])
+    for name in table.json_columns:
+        value = row[name]
+        if value is not None:
+            row[name] = None if value == "null" else json.loads(value)  # most are null
     return row
 
 
