@@ -101,3 +101,10 @@ class RowReader(Protocol):
         """Rows whose columns equal ``where`` (a list, tuple or set value: any of its
         values), ordered by ``order_by`` (keyset pagination: ``after`` holds the
         ``order_by`` values of the last row seen)."""
+
+
+class PositionedReader(RowReader, Protocol):
+    """A reader that also says how far its projection has folded the log: what it reads
+    is at least that fresh, so a query interface may keep an answer until it moves."""
+
+    def position(self) -> int: ...

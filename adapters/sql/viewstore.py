@@ -197,7 +197,7 @@ class SqlViewStore:
     # ---- reading -------------------------------------------------------------------
 
     def reader(self, projection: Projection) -> SqlRowReader:
-        return SqlRowReader(self, {t.name: t for t in projection.tables})
+        return SqlRowReader(self, {t.name: t for t in projection.tables}, projection.name)
 
 
 def _encode(table: Table, row: Row) -> tuple[Any, ...]:
@@ -270,8 +270,13 @@ class BatchRows:
 
 
 class SqlRowReader:
-    def __init__(self, store: SqlViewStore, tables: Mapping[str, Table]) -> None:
-        self._store, self._tables = store, tables
+    def __init__(self, store: SqlViewStore, tables: Mapping[str, Table], name: str = "") -> None:
+        self._store, self._tables, self._name = store, tables, name
+
+    def position(self) -> int:
+        """The projection's tracking position (rows and position commit together, so a
+        read that begins after this one sees at least this position's rows)."""
+        return self._store.position(self._name)
 
     def get(self, table: str, row_id: str) -> Row | None:
         rows = self.find(table, {"id": row_id}, limit=1)
