@@ -181,9 +181,10 @@ class SqlStore:
         if payload is None:
             self.views.announce_all()
             return
-        name, _, position = payload.rpartition(":")
-        if name.startswith(self.views.prefix) and position.isdigit():
-            self.views.progress(name.removeprefix(self.views.prefix)).announce(int(position))
+        notified = self.views.notified(payload)
+        if notified is not None:
+            name, position = notified
+            self.views.progress(name).announce(position)
 
     def lease(self, role: str, holder: str, ttl: float = 10.0) -> Lease:
         """The lease of one role (see ``adapters.sql.lease``): on PostgreSQL shared by

@@ -42,6 +42,10 @@ class SqlViewStore:
         self.dialect = dialect
         self.prefix = prefix
         self._progress: dict[str, Wakeup] = {}
+        # What this store's views NOTIFYs begin with: channels are database-wide, and
+        # another schema's projections (another installation, another test) notify on
+        # the same one, so the schema is part of the payload.
+        self._notify_prefix = self.table_name("")
 
     # ---- schema --------------------------------------------------------------------
 
@@ -135,6 +139,14 @@ class SqlViewStore:
         row = cur.fetchone()
         return int(row[0]) if row else 0
 
+    def notified(self, payload: str) -> tuple[str, int] | None:
+        """(projection, position) of a views NOTIFY of this store; None for another
+        schema's (or a malformed one)."""
+        name, _, position = payload.rpartition(":")
+        if not name.startswith(self._notify_prefix) or not position.isdigit():
+            return None
+        return name.removeprefix(self._notify_prefix), int(position)
+
     def progress(self, projection_name: str) -> Wakeup:
         """Announces every position this process committed (and, on PostgreSQL, what a
         listener relays from other processes)."""
@@ -182,7 +194,8 @@ class SqlViewStore:
                 )
         rows.flush()
         self.set_position(cur, projection.name, batch.end)
-        self.dialect.notify(cur, VIEWS_CHANNEL, f"{self.prefix}{projection.name}:{batch.end}")
+        payload = f"{self._notify_prefix}{projection.name}:{batch.end}"
+        self.dialect.notify(cur, VIEWS_CHANNEL, payload)
 
     def set_position(self, cur: Cursor, name: str, position: int) -> None:
         p = self.dialect.placeholder

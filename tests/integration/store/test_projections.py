@@ -11,6 +11,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -27,8 +28,9 @@ from projections.config import ConfigProjection
 from projections.deliveries import DeliveriesProjection
 from projections.runs import RunsProjection
 from projections.runs_view import RunsView
+from tests.conftest import make_store_config
 from tests.integration.store.scenarios import random_runs
-from tests.support import PG_URL, danube_env, wait_until
+from tests.support import PG_URL, danube_env, drop_schema, wait_until
 
 ALICE = Cause(actor="user:alice", trigger="manual")
 
@@ -328,3 +330,33 @@ def _names_of_this_process_connections(admin: psycopg.Connection) -> list[str]: 
         "WHERE pid <> pg_backend_pid() AND client_port IS NOT NULL"
     ).fetchall()
     return [name for name, port in rows if port in ports]
+
+
+def test_another_schemas_read_model_moving_does_not_move_this_one(
+    pg_store_config: StoreConfig, tmp_path: Path
+) -> None:
+    """NOTIFY channels are database-wide: a read model of another installation (another
+    schema) moving to position 3 must not tell this one's waiters it reached 3."""
+    other = SqlStore(make_store_config("postgres", tmp_path / "other"))
+    here, writer = SqlStore(pg_store_config), SqlStore(pg_store_config)
+    try:
+        here.start_listening()
+        assert here.listener is not None and here.listener.connected.wait(10)
+        for _ in range(3):
+            request(RunsService(other.log))
+        folded = other.projector(RunsProjection())
+        folded.start()
+        folded.catch_up()  # notifies: runs at 3, in the other schema
+        run_id, _, position = request(RunsService(writer.log))
+        assert position == 1
+        mine = writer.projector(RunsProjection())
+        mine.start()
+        mine.catch_up()  # notifies: runs at 1, here (after the other's, in commit order)
+        progress = here.views.progress("runs")
+        wait_until(lambda: progress.position >= 1, what="this schema's NOTIFY relayed")
+        assert progress.position == 1
+        assert RunsView(here.views.reader(RunsProjection())).run(run_id) is not None
+    finally:
+        for store in (here, writer, other):
+            store.close()
+        drop_schema(other.config.schema)
