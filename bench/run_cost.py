@@ -6,8 +6,9 @@ triggered through ``POST /api/v1/pipelines/{name}/runs``.
 Figures: trigger → success p50/p99 of one-step runs in a row, triggered with their
 commit as a webhook would (the client polls the job every few ms; also the p50 of runs
 triggered by branch name), trigger request p50/p99 (requests in a row, by branch name and carrying
-the commit as a webhook does, which resolves nothing), runs per minute for runs
-triggered at once, a per-phase breakdown of the median run (from its events' timestamps
+the commit as a webhook does, which resolves nothing; and those of the runs triggered
+at once, by branch name, while the runs triggered before them execute), runs per minute
+for runs triggered at once, a per-phase breakdown of the median run (from its events' timestamps
 and the executor's "job prepared" log line), and the RSS of the ``danube up`` process
 idle and at the peak of the runs triggered at once (its children, i.e. jobs and idle
 coordinators, separately), and the CPU time per run of the server and of its children
@@ -432,16 +433,19 @@ def requests_in_a_row(server: Server, count: int, commit: str = "") -> list[floa
 
 def at_once(
     server: Server, count: int
-) -> tuple[float, dict[str, int], PeakMemory, tuple[float, float, float]]:
-    """Runs per minute, final states, peak memory, and the CPU ms per run of the server,
+) -> tuple[float, dict[str, int], PeakMemory, tuple[float, float, float], list[float]]:
+    """Runs per minute, final states, peak memory, the CPU ms per run of the server,
     of its children (coordinators, git, steps) and of these the zygote's (the
-    coordinators it forked, and itself)."""
+    coordinators it forked, and itself), and how long each trigger request took (sent
+    ``SENDERS`` at a time while the runs triggered before them execute)."""
     peak = PeakMemory(server.process.pid)
     peak.start()
     cpu_before = cpu_seconds(server.process.pid)
     started = time.monotonic()
     with ThreadPoolExecutor(SENDERS) as pool:
-        jobs = [job for _, _, job in pool.map(lambda _: server.client.trigger(), range(count))]
+        triggered = list(pool.map(lambda _: server.client.trigger(), range(count)))
+    jobs = [job for _, _, job in triggered]
+    requests = [answered - sent for sent, answered, _ in triggered]
     states = wait_all(server.client, jobs, timeout=600)
     elapsed = time.monotonic() - started
     cpu_after = cpu_seconds(server.process.pid)
@@ -452,7 +456,7 @@ def at_once(
     own = ms((cpu_after[0] - cpu_before[0]) / count)
     children = ms((cpu_after[1] - cpu_before[1]) / count)
     forked = ms((cpu_after[2] - cpu_before[2]) / count)
-    return count / elapsed * 60, counted, peak, (own, children, forked)
+    return count / elapsed * 60, counted, peak, (own, children, forked), requests
 
 
 def floor(repo: Path, tmp: Path, count: int) -> list[float]:
@@ -500,7 +504,7 @@ def main() -> None:
         say(f"trigger requests: p50 {ms(statistics.median(requests))} ms")
         with_commit = requests_in_a_row(server, REQUESTS, commit)
         say(f"trigger requests with the commit: p50 {ms(statistics.median(with_commit))} ms")
-        per_minute, states, peak, cpu = at_once(server, AT_ONCE)
+        per_minute, states, peak, cpu, under_load = at_once(server, AT_ONCE)
     finally:
         server.stop()
     replayed = server.replay_matches()
@@ -517,6 +521,8 @@ def main() -> None:
         "trigger_request_with_commit_p50_ms": ms(statistics.median(with_commit)),
         "trigger_request_with_commit_p99_ms": ms(percentile(with_commit, 0.99)),
         "trigger_requests": REQUESTS,
+        "trigger_request_at_once_p50_ms": ms(statistics.median(under_load)),
+        "trigger_request_at_once_p99_ms": ms(percentile(under_load, 0.99)),
         "runs_per_minute": round(per_minute),
         "runs_at_once": AT_ONCE,
         "runs_at_once_states": states,

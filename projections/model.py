@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from typing import Any, Protocol
 
 Row = dict[str, Any]
@@ -40,9 +41,15 @@ class Table:
     # Columns an older version had and an upgrade drops (what no read model may keep).
     retired: tuple[str, ...] = ()
 
-    @property
+    # Computed once per table: every row read or written asks (cached_property writes the
+    # instance's __dict__, which a frozen dataclass allows).
+    @cached_property
     def column_names(self) -> tuple[str, ...]:
         return ("id", *(c.name for c in self.columns))
+
+    @cached_property
+    def json_columns(self) -> frozenset[str]:
+        return frozenset(c.name for c in self.columns if c.type == ColumnType.JSON)
 
     def blank(self, row_id: str) -> Row:
         row: Row = {name: None for name in self.column_names}
@@ -94,3 +101,10 @@ class RowReader(Protocol):
         """Rows whose columns equal ``where`` (a list, tuple or set value: any of its
         values), ordered by ``order_by`` (keyset pagination: ``after`` holds the
         ``order_by`` values of the last row seen)."""
+
+
+class PositionedReader(RowReader, Protocol):
+    """A reader that also says how far its projection has folded the log: what it reads
+    is at least that fresh, so a query interface may keep an answer until it moves."""
+
+    def position(self) -> int: ...

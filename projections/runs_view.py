@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, fields
-from typing import Any, Self
+from typing import Any, Self, cast
 from uuid import UUID
 
 from domain.runs.states import ACTIVE, TERMINAL, JobState, StepState
-from projections.model import Row, RowReader
+from projections.model import PositionedReader, Row, RowReader
 from projections.runs import QUEUE_SEQUENCE
 
 
@@ -19,8 +19,13 @@ def _hex(value: UUID | str) -> str:
 class _FromRow:
     @classmethod
     def from_row(cls, row: Row) -> Self:
-        names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        names = _FIELDS.get(cls)
+        if names is None:  # once per class: every row read asks
+            names = _FIELDS[cls] = frozenset(f.name for f in fields(cls))  # type: ignore[arg-type]
         return cls(**{k: v for k, v in row.items() if k in names})
+
+
+_FIELDS: dict[type, frozenset[str]] = {}
 
 
 class _JobStated:
@@ -139,6 +144,10 @@ class Page:
 class RunsView:
     def __init__(self, reader: RowReader) -> None:
         self._reader = reader
+        # The active jobs at a tracking position: the dispatcher, the reconciler and the
+        # job-state releaser each ask on every move of the read model.
+        self._positioned = reader if callable(getattr(reader, "position", None)) else None
+        self._active: tuple[int, list[JobView]] | None = None
 
     def run(self, run_id: UUID | str) -> RunView | None:
         row = self._reader.get("runs", _hex(run_id))
@@ -216,7 +225,20 @@ class RunsView:
         return [StepView.from_row(row) for row in rows]
 
     def active_jobs(self) -> list[JobView]:
-        """Jobs being scheduled or running, oldest first."""
+        """Jobs being scheduled or running, oldest first. Read again only once the read
+        model moved (its position is read first: the rows read after it are at least
+        as fresh)."""
+        if self._positioned is None:
+            return self._read_active_jobs()
+        position = cast(PositionedReader, self._positioned).position()
+        cached = self._active
+        if cached is not None and cached[0] == position:
+            return list(cached[1])
+        jobs = self._read_active_jobs()
+        self._active = (position, jobs)
+        return list(jobs)
+
+    def _read_active_jobs(self) -> list[JobView]:
         rows = self._reader.find("jobs", {"state": sorted(ACTIVE)})
         rows.sort(key=lambda row: (row["requested_at"], row["id"]))
         return [JobView.from_row(row) for row in rows]

@@ -16,7 +16,7 @@ from typing import Any
 
 from adapters.sql.dialect import Cursor, Dialect
 from adapters.sql.wakeup import Wakeup
-from projections.model import ColumnType, Projection, Row, Table
+from projections.model import Projection, Row, Table
 
 log = logging.getLogger(__name__)
 
@@ -218,11 +218,11 @@ class SqlViewStore:
     # ---- reading -------------------------------------------------------------------
 
     def reader(self, projection: Projection) -> SqlRowReader:
-        return SqlRowReader(self, {t.name: t for t in projection.tables})
+        return SqlRowReader(self, {t.name: t for t in projection.tables}, projection.name)
 
 
 def _encode(table: Table, row: Row) -> tuple[Any, ...]:
-    json_columns = {c.name for c in table.columns if c.type == ColumnType.JSON}
+    json_columns = table.json_columns
     return tuple(
         json.dumps(row.get(name), sort_keys=True) if name in json_columns else row.get(name)
         for name in table.column_names
@@ -231,9 +231,10 @@ def _encode(table: Table, row: Row) -> tuple[Any, ...]:
 
 def _decode(table: Table, values: Sequence[Any]) -> Row:
     row = dict(zip(table.column_names, values, strict=True))
-    for column in table.columns:
-        if column.type == ColumnType.JSON and row[column.name] is not None:
-            row[column.name] = json.loads(row[column.name])
+    for name in table.json_columns:
+        value = row[name]
+        if value is not None:
+            row[name] = None if value == "null" else json.loads(value)  # most are null
     return row
 
 
@@ -290,8 +291,13 @@ class BatchRows:
 
 
 class SqlRowReader:
-    def __init__(self, store: SqlViewStore, tables: Mapping[str, Table]) -> None:
-        self._store, self._tables = store, tables
+    def __init__(self, store: SqlViewStore, tables: Mapping[str, Table], name: str = "") -> None:
+        self._store, self._tables, self._name = store, tables, name
+
+    def position(self) -> int:
+        """The projection's tracking position (rows and position commit together, so a
+        read that begins after this one sees at least this position's rows)."""
+        return self._store.position(self._name)
 
     def get(self, table: str, row_id: str) -> Row | None:
         rows = self.find(table, {"id": row_id}, limit=1)

@@ -19,7 +19,6 @@ import pytest
 from adapters.sql.projector import Projector
 from adapters.sql.replay import replay
 from adapters.sql.store import SqlStore, StoreConfig
-from adapters.sql.viewstore import VIEWS_CHANNEL
 from api.processes import Supervisor
 from domain.cause import Cause
 from domain.ids import job_id_for, new_run_id
@@ -333,28 +332,31 @@ def _names_of_this_process_connections(admin: psycopg.Connection) -> list[str]: 
     return [name for name, port in rows if port in ports]
 
 
-def test_another_schemas_read_model_commits_never_announce_this_ones(
-    pg_store: SqlStore, tmp_path: Path
+def test_another_schemas_read_model_moving_does_not_move_this_one(
+    pg_store_config: StoreConfig, tmp_path: Path
 ) -> None:
-    """Two installations share a PostgreSQL database in schemas of their own: a NOTIFY
-    reaches both, and one's projector must not tell the other that its read model reached
-    a position (read-your-writes would return before the write was folded)."""
-    other = SqlStore(make_store_config("postgres", tmp_path))
-    supervisor = Supervisor()
+    """NOTIFY channels are database-wide: a read model of another installation (another
+    schema) moving to position 3 must not tell this one's waiters it reached 3."""
+    other = SqlStore(make_store_config("postgres", tmp_path / "other"))
+    here, writer = SqlStore(pg_store_config), SqlStore(pg_store_config)
     try:
-        pg_store.start_listening()
-        ours = pg_store.views.progress("runs")
-        supervisor.add("projector", other.projector(RunsProjection()).follow)
-        position = request(RunsService(other.log))[2]
-        assert other.views.progress("runs").wait_for_position(position, timeout=30)
-        # NOTIFYs reach a listener in commit order: once ours announces a marker
-        # committed after the other's fold, the other's announcement has been handled.
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            marker = pg_store.views.payload("marker", 1)
-            conn.execute("SELECT pg_notify(%s, %s)", (VIEWS_CHANNEL, marker))
-        assert pg_store.views.progress("marker").wait_for_position(1, timeout=30)
-        assert ours.position == 0
+        here.start_listening()
+        assert here.listener is not None and here.listener.connected.wait(10)
+        for _ in range(3):
+            request(RunsService(other.log))
+        folded = other.projector(RunsProjection())
+        folded.start()
+        folded.catch_up()  # notifies: runs at 3, in the other schema
+        run_id, _, position = request(RunsService(writer.log))
+        assert position == 1
+        mine = writer.projector(RunsProjection())
+        mine.start()
+        mine.catch_up()  # notifies: runs at 1, here (after the other's, in commit order)
+        progress = here.views.progress("runs")
+        wait_until(lambda: progress.position >= 1, what="this schema's NOTIFY relayed")
+        assert progress.position == 1
+        assert RunsView(here.views.reader(RunsProjection())).run(run_id) is not None
     finally:
-        supervisor.stop()
-        other.close()
+        for store in (here, writer, other):
+            store.close()
         drop_schema(other.config.schema)

@@ -5,6 +5,8 @@ and read back through ``RunsView``, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
 from adapters.sql.store import SqlStore
 from domain.cause import Cause
@@ -12,6 +14,7 @@ from domain.ids import RunId, job_id_for, new_run_id
 from domain.runs.aggregates import Run
 from domain.runs.application import RunRequest, RunsService
 from domain.runs.states import JobState, StepState
+from projections.model import Row
 from projections.runs import RunsProjection
 from projections.runs_view import RunsView
 
@@ -130,3 +133,43 @@ def test_stored_events_for_rows_it_never_saw_are_skipped_and_tracking_moves_on(
     assert view.run(run_id) is None
     assert view.job(job) is None
     assert view.pipeline(pipeline) is None
+
+
+class _CountingReader:
+    """The real reader, counting the job queries that go through it."""
+
+    def __init__(self, store: SqlStore) -> None:
+        self._reader = store.views.reader(RunsProjection())
+        self.job_queries = 0
+
+    def position(self) -> int:
+        return self._reader.position()
+
+    def get(self, table: str, row_id: str) -> Row | None:
+        return self._reader.get(table, row_id)
+
+    def find(self, table: str, where: Mapping[str, Any], **options: Any) -> list[Row]:
+        self.job_queries += table == "jobs"
+        return self._reader.find(table, where, **options)
+
+
+def test_the_active_jobs_are_read_again_only_once_the_read_model_moved(
+    shared_store: SqlStore,
+) -> None:
+    runs, pipeline = RunsService(shared_store.log), pipeline_name()
+    run_id = request(runs, pipeline)
+    job = job_id_for(run_id, "main")
+    runs.schedule_job(run_id, job, ALICE)
+    fold(shared_store)
+    counting = _CountingReader(shared_store)
+    view = RunsView(counting)
+    assert job.hex in {j.id for j in view.active_jobs()}
+    queries = counting.job_queries
+    for _ in range(3):  # the dispatcher, the reconciler, the job-state releaser
+        assert job.hex in {j.id for j in view.active_jobs()}
+    assert counting.job_queries == queries
+    runs.start_job(run_id, job, ALICE)
+    runs.finish_job(run_id, job, JobState.SUCCESS, "", ALICE)
+    fold(shared_store)
+    assert job.hex not in {j.id for j in view.active_jobs()}
+    assert counting.job_queries > queries
