@@ -8,6 +8,8 @@ connection without losing or repeating output.
 What the job says of the step is recorded and shown as its log would show it (masked by
 the job's secrets, its token and token patterns); the command as given, when masking
 changed it, and the step's environment are recorded only sealed (``api.execution.material``).
+This module writes nothing into the job's log: the process that runs the step (the
+reconciler's) writes its opening line and records where its output begins.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ class StartedStep:
     timeout_seconds: float
     env_sealed: dict[str, str] | None
     command_sealed: dict[str, str] | None
+    log_start: int | None = None  # its runner writes its opening line and records this
 
 
 class StepStreams:
@@ -133,7 +136,6 @@ class StepStreams:
     ) -> StepView:
         jobs = self._jobs
         job_id = JobId(UUID(job.id))
-        jobs.logs.system_line(job_id, f"── step {request.number}: {shown.name}")
         raw = request.command if shown.command != request.command else None
         sealed = self._material.seal(job_id, raw, dict(request.env))
         try:
@@ -145,7 +147,6 @@ class StepStreams:
                 command=shown.command,
                 image=shown.image,
                 timeout_seconds=float(request.timeout_seconds),
-                log_offset=jobs.logs.size(job_id),
                 env_sealed=sealed.env,
                 command_sealed=sealed.command,
             )
