@@ -29,7 +29,7 @@ from domain.execution.relay import StepEnd
 from domain.ids import JobId, RunId
 from domain.runs.errors import IllegalTransitionError, RunsError, StepConflictError
 from domain.runs.states import JobState
-from projections.runs_view import JobView, StepView
+from projections.runs_view import JobView
 
 OUTCOMES = {
     "success": pb.STEP_OUTCOME_SUCCESS,
@@ -84,7 +84,7 @@ class StepStreams:
         shown = self._shown(job, request)
         step = self._jobs.views.step(job.id, request.number)
         if step is None:
-            step = self._start(job, request, shown, context)
+            self._start(job, request, shown, context)
         elif step.command != shown.command:
             context.abort(
                 grpc.StatusCode.INVALID_ARGUMENT,
@@ -133,13 +133,15 @@ class StepStreams:
         request: pb.RunStepRequest,
         shown: ShownStep,
         context: grpc.ServicerContext,
-    ) -> StepView:
+    ) -> None:
         jobs = self._jobs
         job_id = JobId(UUID(job.id))
+        if jobs.stopping.is_set():  # nothing new starts here: the coordinator retries
+            context.abort(grpc.StatusCode.UNAVAILABLE, "the server is stopping; retry")
         raw = request.command if shown.command != request.command else None
         sealed = self._material.seal(job_id, raw, dict(request.env))
         try:
-            position = jobs.runs.start_step(
+            jobs.runs.start_step(
                 RunId(UUID(job.run_id)),
                 job_id,
                 request.number,
@@ -172,12 +174,11 @@ class StepStreams:
             env_sealed=sealed.env,
             command_sealed=sealed.command,
         )
-        jobs.relay.started(job, started)  # it runs while the read model catches up
-        caught_up = jobs.wait_for_views(position, only=("runs",))  # the step's row
-        step = jobs.views.step(job.id, request.number) if caught_up else None
-        if step is None:  # stopping, or the read models lag: the coordinator retries
-            context.abort(grpc.StatusCode.UNAVAILABLE, "the server is stopping or behind; retry")
-        return step
+        # It runs at once if this process runs steps, else once the runner sees it. The
+        # reply needs no read model: the step's end comes from the relay or, from
+        # another process, the read model (``_end``), and a repeated call for this
+        # number before the read model shows it is the same step, recorded once.
+        jobs.relay.started(job, started)
 
     def _follow(
         self, job: JobView, request: pb.RunStepRequest, context: grpc.ServicerContext

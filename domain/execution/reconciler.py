@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import weakref
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -41,6 +40,7 @@ from domain.execution.ports import (
     StepOutcome,
 )
 from domain.execution.relay import AnnouncedStep, StepEnd, StepRelay
+from domain.execution.workers import Workers
 from domain.ids import JobId, RunId
 from domain.runs.application import RunsService
 from domain.runs.errors import RunsError
@@ -95,7 +95,8 @@ class Reconciler:
         self._steps: set[tuple[str, int]] = set()
         self._ending: dict[str, JobState] = {}  # jobs being stopped, and why
         self._lock = threading.Lock()
-        self._step_threads: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+        self._step_threads = Workers("step")
+        self._step_runs: set[threading.Event] = set()  # set once each step's run returned
         self._pool = ThreadPoolExecutor(workers, "reconcile") if workers > 0 else None
         self._busy: set[str] = set()  # jobs a worker reconciles now
         # Jobs this reconciler ended, until the read model stops listing them as active: a
@@ -371,14 +372,10 @@ class Reconciler:
                 image=step.image,
                 timeout_seconds=step.timeout_seconds or 0.0,
             )
-            thread = threading.Thread(
-                target=self._run_step,
-                args=(job, launch, log_start),
-                name=f"step-{job.id[:8]}-{step.number}",
-                daemon=True,
-            )
-            thread.start()
-            self._step_threads.add(thread)
+            ran = self._step_threads.submit(self._run_step, job, launch, log_start)
+            with self._lock:
+                self._step_runs = {run for run in self._step_runs if not run.is_set()}
+                self._step_runs.add(ran)
 
     def wait_for_steps(self, timeout: float) -> bool:
         """For a process that stops: once the executor has ended its steps, wait until
@@ -388,9 +385,11 @@ class Reconciler:
             self._pool.shutdown(wait=False, cancel_futures=True)
             while self._busy and time.monotonic() < deadline:
                 time.sleep(0.01)  # a job's end being recorded; only when stopping
-        for thread in list(self._step_threads):
-            thread.join(max(deadline - time.monotonic(), 0.0))
-        return not any(thread.is_alive() for thread in list(self._step_threads))
+        with self._lock:
+            runs = list(self._step_runs)
+        for ran in runs:
+            ran.wait(max(deadline - time.monotonic(), 0.0))
+        return all(ran.is_set() for ran in runs)
 
     def _run_step(self, job: ActiveJob, step: StepLaunch, log_start: int | None) -> None:
         job_id = JobId(UUID(job.id))
