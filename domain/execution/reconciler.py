@@ -499,6 +499,7 @@ class Reconciler:
                 exit_code=None,
                 log_offset=self._output.size(job_id),
                 reason=reason,
+                log_start=self._unrecorded_start(job.id, number),
             )
             self._announce_end(job, number, StepEnd(StepState.FAILURE, None, reason))
         except Exception:
