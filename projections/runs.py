@@ -149,6 +149,7 @@ class RunsProjection:
             Run.JobFinished,
             Run.CancelRequested,
             Run.StepStarted,
+            Run.StepOutputStarted,
             Run.StepFinished,
             Run.ArtifactUploaded,
             Run.ProvenanceRecorded,
@@ -329,10 +330,19 @@ def _step_started(event: Run.StepStarted, rows: Rows) -> None:
         rows.put("jobs", job)
 
 
+def _step_output_started(event: Run.StepOutputStarted, rows: Rows) -> None:
+    step = rows.get("steps", f"{_hex(event.job_id)}:{event.number:06d}")
+    if step is not None:
+        step["log_start"] = event.log_offset
+        rows.put("steps", step)
+
+
 def _step_finished(event: Run.StepFinished, rows: Rows) -> None:
     step = rows.get("steps", f"{_hex(event.job_id)}:{event.number:06d}")
     if step is None:
         return
+    if event.log_start is not None:  # its start and end recorded at once
+        step["log_start"] = event.log_start
     step.update(
         state=event.state,
         exit_code=event.exit_code,
@@ -401,6 +411,7 @@ _HANDLERS: dict[str, Any] = {
     Run.JobFinished.TOPIC: lambda e, r: _job_changed(e, r, JobState(e.state), "finished_at"),
     Run.CancelRequested.TOPIC: _cancel_requested,
     Run.StepStarted.TOPIC: _step_started,
+    Run.StepOutputStarted.TOPIC: _step_output_started,
     Run.StepFinished.TOPIC: _step_finished,
     Run.ArtifactUploaded.TOPIC: _artifact_uploaded,
     Run.ProvenanceRecorded.TOPIC: _artifact_uploaded,

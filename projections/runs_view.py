@@ -98,7 +98,7 @@ class StepView(_FromRow):
     image: str
     state: StepState
     exit_code: int | None
-    log_start: int
+    log_start: int | None  # None until the step's runner wrote its opening line
     log_end: int | None
     reason: str
     started_at: str

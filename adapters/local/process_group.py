@@ -6,7 +6,8 @@ SIGKILL. The leader is reaped only after that last SIGKILL, so its pid keeps the
 id reserved while it is signalled and no unrelated process can be hit. Nothing polls:
 one thread blocks in ``waitid`` on the leader (or, for a leader the coordinators' zygote
 forked, on the zygote's word that it exited), one or two block in ``read`` on its pipes
-(one when stderr is merged into stdout, which keeps the order in which they were written).
+(one when stderr is merged into stdout, which keeps the order in which they were written);
+threads kept for that (``domain.execution.workers``), not started per group.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import IO, Protocol
 
 from domain.execution.ports import OutputSink, Stream
+from domain.execution.workers import Workers
 
 log = logging.getLogger(__name__)
 
@@ -95,15 +97,17 @@ class ProcessGroup:
         self._deadline: float | None = None
         self._done = threading.Event()
         self._when_done: list[Callable[[], None]] = []
-        self._pumps = [_thread(_pump, stdout, Stream.STDOUT, sink)]
-        if stderr is not None:
-            self._pumps.append(_thread(_pump, stderr, Stream.STDERR, sink))
-        self._watcher = _thread(self._watch)
+        self._pipes = [(stdout, Stream.STDOUT)] + ([(stderr, Stream.STDERR)] if stderr else [])
+        self._sink = sink
+        self._drained: list[threading.Event] = []
 
     def start(self) -> ProcessGroup:
         """Start pumping its output and watching its leader; returns the group."""
-        for thread in (*self._pumps, self._watcher):
-            thread.start()
+        workers = _workers()
+        self._drained = [
+            workers.submit(_pump, pipe, name, self._sink) for pipe, name in self._pipes
+        ]
+        workers.submit(self._watch)
         return self
 
     @classmethod
@@ -225,14 +229,14 @@ class ProcessGroup:
         with self._lock:
             self._leader_exited = True
         self.request_termination()  # whatever the leader left behind in its group
-        for pump in self._pumps:
-            pump.join(self._remaining())
+        for drained in self._drained:
+            drained.wait(self._remaining())
         with self._lock:
             self._signal(signal.SIGKILL)
             self._returncode = self._leader.reap()
             self._reaped = True
-        for pump in self._pumps:  # only a process that left the group still holds a pipe
-            pump.join(self._grace)
+        for drained in self._drained:  # only a process that left the group holds a pipe
+            drained.wait(self._grace)
         with self._lock:
             self._done.set()
             callbacks, self._when_done = self._when_done, []
@@ -243,8 +247,17 @@ class ProcessGroup:
                 log.exception("a callback on the end of process group %d failed", self.pid)
 
 
-def _thread(target: Callable[..., None], *args: object) -> threading.Thread:
-    return threading.Thread(target=target, args=args, daemon=True)
+_shared: Workers | None = None
+_shared_lock = threading.Lock()
+
+
+def _workers() -> Workers:
+    """The threads every group of this process pumps and watches on (built on first use)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = Workers("process-group")
+        return _shared
 
 
 def _pump(pipe: IO[bytes], stream: Stream, sink: OutputSink) -> None:

@@ -45,7 +45,7 @@ class StepResult:
     image: str
     state: StepState
     exit_code: int | None
-    log_start: int
+    log_start: int | None
     log_end: int | None
     reason: str
     started_at: str

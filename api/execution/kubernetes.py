@@ -135,14 +135,17 @@ class FreshlyMaskedOutput:
     def size(self, job_id: JobId) -> int:
         return self._logs.size(job_id)
 
+    def opened_steps(self, job_id: JobId) -> dict[int, int]:
+        return self._logs.opened_steps(job_id)
+
     def mask_secrets(self, job_id: JobId, pipeline: str, keys: Sequence[str]) -> None:
         self._logs.mask_secrets(job_id, pipeline, keys)
 
     def mask_token(self, job_id: JobId, token: str) -> None:
         self._logs.mask_token(job_id, token)
 
-    def system_line(self, job_id: JobId, text: str) -> None:
-        self._logs.system_line(job_id, text)
+    def system_line(self, job_id: JobId, text: str) -> int:
+        return self._logs.system_line(job_id, text)
 
     def close(self, job_id: JobId) -> None:
         self._logs.close(job_id)

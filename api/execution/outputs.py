@@ -22,13 +22,14 @@ what may still become a secret or a token, so prompts and progress bars still fl
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from adapters.sql.logstore import Chunk, SqlLogStore
+from adapters.sql.logstore import MIB, Chunk, SqlLogStore
 from adapters.sql.wakeup import Wakeup
 from domain.execution.ports import OutputSink, Stream
 from domain.ids import JobId
@@ -38,6 +39,7 @@ from domain.secrets.errors import SecretsError
 
 IDLE_FLUSH_SECONDS = 0.2
 JOB_LEVEL = 0  # the coordinator's output and Danube's own lines
+STEP_OPENING = re.compile(r"── step (\d+): ".encode())  # a step's first line
 TOKEN_KEY = "\0job-token"  # never a secret key (see domain.secrets.aggregates.KEY_PATTERN)
 
 
@@ -93,16 +95,31 @@ class LogOutputs:
 
     def _store(
         self, job_id: JobId, masker: LogMasker, parts: list[tuple[StreamKey, bytes]]
-    ) -> None:
+    ) -> int | None:
+        """Append each part; returns the job offset just past the last one (None: none)."""
+        end = None
         for (step, stream), safe in parts:
-            self.store.append(job_id.hex, step, stream, safe, masker.position((step, stream)))
+            _, end = self.store.append(
+                job_id.hex, step, stream, safe, masker.position((step, stream))
+            )
+        return end
 
-    def system_line(self, job_id: JobId, text: str) -> None:
+    def system_line(self, job_id: JobId, text: str) -> int:
         """A line of Danube's own, after everything written before it (the maskers may
-        hold back the end of earlier output)."""
-        self.flush(job_id)
-        self.write(job_id, JOB_LEVEL, Stream.SYSTEM, (text.rstrip("\n") + "\n").encode())
-        self.flush(job_id)
+        hold back the end of earlier output). Returns the job offset just past the line:
+        where what follows it begins, whatever other streams append meanwhile."""
+        state = self._state(job_id)
+        key = (JOB_LEVEL, Stream.SYSTEM.value)
+        with state.lock:
+            masker = state.masker
+            if not masker.is_open(key):  # after a restart: continue its positions
+                masker.open(key, self.store.source_position(job_id.hex, *key))
+            self._store(job_id, masker, masker.flush(set(state.held)))
+            state.held.clear()
+            line = (text.rstrip("\n") + "\n").encode()
+            parts = masker.feed(key, line) + masker.flush({key})
+            end = self._store(job_id, masker, parts)
+        return self.store.size(job_id.hex) if end is None else end
 
     def flush(self, job_id: JobId) -> None:
         """Emit everything the masker holds back (the output ended here)."""
@@ -125,6 +142,24 @@ class LogOutputs:
                 if idle:
                     lines = state.masker.release_lines(idle)
                     self._store(JobId(UUID(job)), state.masker, lines)
+
+    def opened_steps(self, job_id: JobId) -> dict[int, int]:
+        """The steps whose opening line (``── step N: ``) the job's log holds, each with
+        the job offset just past its first such line."""
+        opened: dict[int, int] = {}
+        line, offset = b"", 0
+        while chunks := self.store.read_step(job_id.hex, JOB_LEVEL, offset, MIB, "system"):
+            for chunk in chunks:
+                at = 0
+                while (newline := chunk.data.find(b"\n", at)) >= 0:
+                    line += chunk.data[at : newline + 1]
+                    found = STEP_OPENING.match(line)
+                    if found is not None:
+                        opened.setdefault(int(found[1]), chunk.offset + newline + 1)
+                    line, at = b"", newline + 1
+                line += chunk.data[at:]
+                offset += len(chunk.data)
+        return opened
 
     def size(self, job_id: JobId) -> int:
         self.flush(job_id)

@@ -55,7 +55,7 @@ class Step:
     state: StepStatusState
     status: Status
     exit_code: int | None
-    log_start: int
+    log_start: int | None
     log_end: int | None
     reason: str
     started_at: str

@@ -8,6 +8,8 @@ connection without losing or repeating output.
 What the job says of the step is recorded and shown as its log would show it (masked by
 the job's secrets, its token and token patterns); the command as given, when masking
 changed it, and the step's environment are recorded only sealed (``api.execution.material``).
+This module writes nothing into the job's log: the process that runs the step (the
+reconciler's) writes its opening line and records where its output begins.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from domain.execution.relay import StepEnd
 from domain.ids import JobId, RunId
 from domain.runs.errors import IllegalTransitionError, RunsError, StepConflictError
 from domain.runs.states import JobState
-from projections.runs_view import JobView, StepView
+from projections.runs_view import JobView
 
 OUTCOMES = {
     "success": pb.STEP_OUTCOME_SUCCESS,
@@ -61,6 +63,7 @@ class StartedStep:
     timeout_seconds: float
     env_sealed: dict[str, str] | None
     command_sealed: dict[str, str] | None
+    log_start: int | None = None  # its runner writes its opening line and records this
 
 
 class StepStreams:
@@ -81,7 +84,7 @@ class StepStreams:
         shown = self._shown(job, request)
         step = self._jobs.views.step(job.id, request.number)
         if step is None:
-            step = self._start(job, request, shown, context)
+            self._start(job, request, shown, context)
         elif step.command != shown.command:
             context.abort(
                 grpc.StatusCode.INVALID_ARGUMENT,
@@ -130,14 +133,15 @@ class StepStreams:
         request: pb.RunStepRequest,
         shown: ShownStep,
         context: grpc.ServicerContext,
-    ) -> StepView:
+    ) -> None:
         jobs = self._jobs
         job_id = JobId(UUID(job.id))
-        jobs.logs.system_line(job_id, f"── step {request.number}: {shown.name}")
+        if jobs.stopping.is_set():  # nothing new starts here: the coordinator retries
+            context.abort(grpc.StatusCode.UNAVAILABLE, "the server is stopping; retry")
         raw = request.command if shown.command != request.command else None
         sealed = self._material.seal(job_id, raw, dict(request.env))
         try:
-            position = jobs.runs.start_step(
+            jobs.runs.start_step(
                 RunId(UUID(job.run_id)),
                 job_id,
                 request.number,
@@ -145,7 +149,6 @@ class StepStreams:
                 command=shown.command,
                 image=shown.image,
                 timeout_seconds=float(request.timeout_seconds),
-                log_offset=jobs.logs.size(job_id),
                 env_sealed=sealed.env,
                 command_sealed=sealed.command,
             )
@@ -171,12 +174,11 @@ class StepStreams:
             env_sealed=sealed.env,
             command_sealed=sealed.command,
         )
-        jobs.relay.started(job, started)  # it runs while the read model catches up
-        caught_up = jobs.wait_for_views(position, only=("runs",))  # the step's row
-        step = jobs.views.step(job.id, request.number) if caught_up else None
-        if step is None:  # stopping, or the read models lag: the coordinator retries
-            context.abort(grpc.StatusCode.UNAVAILABLE, "the server is stopping or behind; retry")
-        return step
+        # It runs at once if this process runs steps, else once the runner sees it. The
+        # reply needs no read model: the step's end comes from the relay or, from
+        # another process, the read model (``_end``), and a repeated call for this
+        # number before the read model shows it is the same step, recorded once.
+        jobs.relay.started(job, started)
 
     def _follow(
         self, job: JobView, request: pb.RunStepRequest, context: grpc.ServicerContext

@@ -86,12 +86,13 @@ class ObservedRunsService(RunsService):
         exit_code: int | None,
         log_offset: int,
         reason: str = "",
+        log_start: int | None = None,
     ) -> int:
         position, run = self._acting(
             run_id,
             lambda run: run.finish_step(
                 job_id, number, state=state, exit_code=exit_code, log_offset=log_offset,
-                reason=reason,
+                reason=reason, log_start=log_start,
             ),
         )  # fmt: skip
         if run is not None:

@@ -183,6 +183,11 @@ class RecordedStep(Protocol):
     def command_sealed(self) -> Mapping[str, str] | None:
         """The command as given, sealed, when ``command`` is masked; else None."""
 
+    @property
+    def log_start(self) -> int | None:
+        """Where its output begins in the job's log (just past its opening line); None
+        while that line is not written yet."""
+
 
 class ExecutionView(Protocol):
     def active_jobs(self) -> Sequence[ActiveJob]: ...
@@ -218,14 +223,20 @@ class JobOutput(Protocol):
     def size(self, job_id: JobId) -> int:
         """The job log's size in bytes, after everything written so far is stored."""
 
+    def opened_steps(self, job_id: JobId) -> Mapping[int, int]:
+        """The steps whose opening line (``system_line``) the log holds, each with the
+        job offset just past it (for a job taken over from another process)."""
+
     def mask_secrets(self, job_id: JobId, pipeline: str, keys: Sequence[str]) -> None:
         """Make sure the values of these secrets are masked in this job's output."""
 
     def mask_token(self, job_id: JobId, token: str) -> None:
         """Mask the job's token in its output (its processes can read it)."""
 
-    def system_line(self, job_id: JobId, text: str) -> None:
-        """A line of Danube's own in the job log (step endings, failure reasons)."""
+    def system_line(self, job_id: JobId, text: str) -> int:
+        """A line of Danube's own in the job log (step openings and endings, failure
+        reasons), after everything written before it; returns the job offset just past
+        the line."""
 
     def close(self, job_id: JobId) -> None:
         """The job ended: flush what is held back and forget it."""

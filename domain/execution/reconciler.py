@@ -17,9 +17,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import weakref
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -40,6 +40,7 @@ from domain.execution.ports import (
     StepOutcome,
 )
 from domain.execution.relay import AnnouncedStep, StepEnd, StepRelay
+from domain.execution.workers import Workers
 from domain.ids import JobId, RunId
 from domain.runs.application import RunsService
 from domain.runs.errors import RunsError
@@ -50,6 +51,23 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MAX_DURATION = 3600
 SWEEP_INTERVAL = 10.0
+# A step still running this long after its opening line was written gets where its
+# output begins recorded on its own (by a tick); a shorter one's end carries it: one
+# event fewer per step on the path of short steps.
+OUTPUT_START_RECORD_AFTER = 0.2
+
+
+@dataclass
+class _OutputStart:
+    """Where a running step's output begins in its job's log, not recorded yet."""
+
+    run_id: RunId
+    job_id: JobId
+    number: int
+    offset: int
+    written: float  # time.monotonic() when its opening line was written
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    settled: bool = False  # recorded, or handed to the step's end
 
 
 class Reconciler:
@@ -77,7 +95,8 @@ class Reconciler:
         self._steps: set[tuple[str, int]] = set()
         self._ending: dict[str, JobState] = {}  # jobs being stopped, and why
         self._lock = threading.Lock()
-        self._step_threads: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+        self._step_threads = Workers("step")
+        self._step_runs: set[threading.Event] = set()  # set once each step's run returned
         self._pool = ThreadPoolExecutor(workers, "reconcile") if workers > 0 else None
         self._busy: set[str] = set()  # jobs a worker reconciles now
         # Jobs this reconciler ended, until the read model stops listing them as active: a
@@ -85,6 +104,9 @@ class Reconciler:
         # for one whose processes vanished (and write a failure into its finished log).
         self._finished: set[str] = set()
         self._missed: set[str] = set()  # busy jobs a tick wanted to look at
+        self._starts: dict[tuple[str, int], _OutputStart] = {}  # not recorded yet
+        self._adopted: set[str] = set()  # running jobs found started by another process
+        self._opened: dict[str, Mapping[int, int]] = {}  # their steps' lines in the log
         self._relay = relay
         if relay is not None:
             relay.serve(self._run_announced)
@@ -108,6 +130,9 @@ class Reconciler:
                 self._held.discard(job_id)
                 self._forget_steps(job_id)
         self._sweep({JobId(UUID(job_id)) for job_id in active})
+        self._record_starts(
+            lambda start: time.monotonic() - start.written >= OUTPUT_START_RECORD_AFTER
+        )
 
     def _handle(self, job: ActiveJob) -> None:
         if self._pool is None:
@@ -226,6 +251,8 @@ class Reconciler:
         """A job started before this process (the executor found it): hand it its output."""
         with self._lock:
             held = job.id in self._held
+            if not held:
+                self._adopted.add(job.id)
         if not held:
             self._start(job)
 
@@ -252,6 +279,7 @@ class Reconciler:
         nothing sealed for its steps opens any more."""
         job_id = JobId(UUID(job.id))
         self._ending[job.id] = state
+        self._record_starts(lambda start: start.job_id == job_id)  # before its steps end
         self._executor.stop(job_id, reason or state.value)
         if reason and state != JobState.SUCCESS:
             self._output.system_line(job_id, f"── job {state.value}: {reason}")
@@ -272,13 +300,17 @@ class Reconciler:
     def _forget_steps(self, job_id: str) -> None:
         """Under the lock: the job ended, its steps will not be started again."""
         self._steps = {key for key in self._steps if key[0] != job_id}
+        self._starts = {key: s for key, s in self._starts.items() if key[0] != job_id}
+        self._adopted.discard(job_id)
+        self._opened.pop(job_id, None)
 
     def held_jobs(self) -> set[str]:
         """The jobs this reconciler keeps any state of (ended ones only briefly: until
         the read model stops listing them as active)."""
         with self._lock:
             steps = {job_id for job_id, _ in self._steps}
-            return self._held | steps | self._busy | self._finished | set(self._ending)
+            starts = {job_id for job_id, _ in self._starts}
+            return self._held | steps | starts | self._busy | self._finished | set(self._ending)
 
     def _timed_out(self, job: ActiveJob) -> bool:
         if not job.started_at:
@@ -321,6 +353,9 @@ class Reconciler:
                 if recorded is None:  # sealed material: from the run, never a read model
                     recorded = self._runs.get(_run_id(job)).job(job_id).steps
                 command, env = self._material.open(recorded[step.number])
+                log_start = recorded[step.number].log_start
+                if log_start is None:  # unless an earlier process wrote its line already
+                    log_start = self._opened_before(job, step.number)
             except SecretUnreadableError as error:
                 why = f"its sealed command or environment cannot be opened ({error})"
                 self._fail_step(job, step.number, why)
@@ -337,14 +372,10 @@ class Reconciler:
                 image=step.image,
                 timeout_seconds=step.timeout_seconds or 0.0,
             )
-            thread = threading.Thread(
-                target=self._run_step,
-                args=(job, launch),
-                name=f"step-{job.id[:8]}-{step.number}",
-                daemon=True,
-            )
-            thread.start()
-            self._step_threads.add(thread)
+            ran = self._step_threads.submit(self._run_step, job, launch, log_start)
+            with self._lock:
+                self._step_runs = {run for run in self._step_runs if not run.is_set()}
+                self._step_runs.add(ran)
 
     def wait_for_steps(self, timeout: float) -> bool:
         """For a process that stops: once the executor has ended its steps, wait until
@@ -354,13 +385,17 @@ class Reconciler:
             self._pool.shutdown(wait=False, cancel_futures=True)
             while self._busy and time.monotonic() < deadline:
                 time.sleep(0.01)  # a job's end being recorded; only when stopping
-        for thread in list(self._step_threads):
-            thread.join(max(deadline - time.monotonic(), 0.0))
-        return not any(thread.is_alive() for thread in list(self._step_threads))
+        with self._lock:
+            runs = list(self._step_runs)
+        for ran in runs:
+            ran.wait(max(deadline - time.monotonic(), 0.0))
+        return all(ran.is_set() for ran in runs)
 
-    def _run_step(self, job: ActiveJob, step: StepLaunch) -> None:
+    def _run_step(self, job: ActiveJob, step: StepLaunch, log_start: int | None) -> None:
         job_id = JobId(UUID(job.id))
         try:
+            if log_start is None:  # not begun in the log yet (else: reattached after a restart)
+                self._open_step(job, step)
             outcome = self._executor.run_step(
                 job_id, step, self._output.for_step(job_id, step.number)
             )
@@ -378,6 +413,7 @@ class Reconciler:
                 exit_code=outcome.exit_code,
                 log_offset=end,
                 reason=outcome.reason,
+                log_start=self._unrecorded_start(job.id, step.number),
             )
             ended = StepEnd(outcome.state, outcome.exit_code, outcome.reason)
             self._announce_end(job, step.number, ended)
@@ -386,6 +422,69 @@ class Reconciler:
         except Exception:
             log.exception("step %s of job %s failed to run", step.number, job.id)
             self._fail_step(job, step.number)
+
+    def _open_step(self, job: ActiveJob, step: StepLaunch) -> None:
+        """Write the step's opening line (its name as recorded: as shown, masked) before
+        its first byte. Where its output begins (just past that line) is recorded with
+        its end, or on its own if it runs longer (``OUTPUT_START_RECORD_AFTER``). The
+        process that runs the job's steps is the only writer of the job's log."""
+        job_id = JobId(UUID(job.id))
+        offset = self._output.system_line(job_id, f"── step {step.number}: {step.name}")
+        start = _OutputStart(_run_id(job), job_id, step.number, offset, time.monotonic())
+        with self._lock:
+            self._starts[(job.id, step.number)] = start
+
+    def _opened_before(self, job: ActiveJob, number: int) -> int | None:
+        """For a job taken over from another process: where the step's output begins if
+        that process wrote its opening line already (then recorded from here on)."""
+        with self._lock:
+            if job.id not in self._adopted:
+                return None
+            opened = self._opened.get(job.id)
+        job_id = JobId(UUID(job.id))
+        if opened is None:
+            opened = self._output.opened_steps(job_id)
+            with self._lock:
+                self._opened[job.id] = opened
+        offset = opened.get(number)
+        if offset is not None:
+            start = _OutputStart(_run_id(job), job_id, number, offset, time.monotonic())
+            with self._lock:
+                self._starts[(job.id, number)] = start
+        return offset
+
+    def _record_starts(self, due: Callable[[_OutputStart], bool]) -> None:
+        """Record where the output of each running step ``due`` begins."""
+        with self._lock:
+            starts = [start for start in self._starts.values() if due(start)]
+        for start in starts:
+            with start.lock:
+                if start.settled:
+                    continue
+                try:
+                    self._runs.record_step_output_start(
+                        start.run_id, start.job_id, start.number, start.offset
+                    )
+                except RunsError as error:  # it ended meanwhile (its end says it)
+                    log.debug("step %s of job %s: %s", start.number, start.job_id, error)
+                except Exception:
+                    log.exception("recording where step %s began failed; will retry", start.number)
+                    continue
+                start.settled = True
+            with self._lock:
+                self._starts.pop((start.job_id.hex, start.number), None)
+
+    def _unrecorded_start(self, job_id: str, number: int) -> int | None:
+        """Where the step's output began, if not recorded yet (its end records it)."""
+        with self._lock:
+            start = self._starts.pop((job_id, number), None)
+        if start is None:
+            return None
+        with start.lock:  # a tick recording it now: wait, then it is recorded
+            if start.settled:
+                return None
+            start.settled = True
+            return start.offset
 
     def _fail_step(
         self, job: ActiveJob, number: int, reason: str = "the executor could not run the step"
@@ -400,6 +499,7 @@ class Reconciler:
                 exit_code=None,
                 log_offset=self._output.size(job_id),
                 reason=reason,
+                log_start=self._unrecorded_start(job.id, number),
             )
             self._announce_end(job, number, StepEnd(StepState.FAILURE, None, reason))
         except Exception:

@@ -272,14 +272,17 @@ class Run(Aggregate):
         command: str,
         image: str = "",
         timeout_seconds: float = 0.0,
-        log_offset: int = 0,
+        log_offset: int | None = None,
         env_sealed: dict[str, str] | None = None,
         command_sealed: dict[str, str] | None = None,
     ) -> bool:
         """``command`` and ``name`` are as shown (masked). ``env_sealed`` is the step's
         environment and ``command_sealed`` the command as given (when masking changed
         it), both encrypted by the vault: secret values never enter the log in
-        plaintext, and what they are sealed with is destroyed when the job ends."""
+        plaintext, and what they are sealed with is destroyed when the job ends.
+        ``log_offset`` is None: where the step's output begins in the job's log is
+        recorded by the process that runs it (``record_step_output_start``); runs
+        recorded before that carry the offset their server wrote the step's line at."""
         job = self.job(job_id)
         existing = job.steps.get(number)
         if existing is not None:
@@ -304,6 +307,22 @@ class Run(Aggregate):
         )
         return True
 
+    def record_step_output_start(self, job_id: JobId, number: int, log_offset: int) -> bool:
+        """Where the step's output begins in the job's log: just after the step's opening
+        line, which the process that runs the step (the only writer of the job's log)
+        wrote before the step's first byte. Once per step: the first one stands."""
+        step = self.job(job_id).steps.get(number)
+        if step is None:
+            raise StepNotFoundError(f"job {job_id} has no step {number}")
+        if step.log_start is not None:
+            return False
+        if step.state != StepState.RUNNING:
+            raise StepConflictError(f"step {number} of job {job_id} already ended: {step.state}")
+        self.trigger_event(
+            self.StepOutputStarted, job_id=job_id, number=number, log_offset=log_offset
+        )
+        return True
+
     def finish_step(
         self,
         job_id: JobId,
@@ -313,7 +332,11 @@ class Run(Aggregate):
         exit_code: int | None,
         log_offset: int,
         reason: str = "",
+        log_start: int | None = None,
     ) -> bool:
+        """``log_start``: where the step's output began, when that was not recorded on
+        its own (``record_step_output_start``): a short step's start and end are then
+        one event."""
         step = self.job(job_id).steps.get(number)
         if step is None:
             raise StepNotFoundError(f"job {job_id} has no step {number}")
@@ -331,6 +354,7 @@ class Run(Aggregate):
             exit_code=exit_code,
             log_offset=log_offset,
             reason=reason,
+            log_start=log_start if step.log_start is None else None,
         )
         return True
 
@@ -500,7 +524,7 @@ class Run(Aggregate):
         command: str
         image: str
         timeout_seconds: float
-        log_offset: int
+        log_offset: int | None  # None since the step's runner records it (below)
         env_sealed: dict[str, str] | None
         command_sealed: dict[str, str] | None = None  # v2: None when command is as given
 
@@ -524,19 +548,39 @@ class Run(Aggregate):
                 command_sealed=self.command_sealed,
             )
 
+    class StepOutputStarted(Aggregate.Event):
+        TOPIC = "danube:Run.StepOutputStarted"
+        job_id: UUID
+        number: int
+        log_offset: int
+
+        def apply(self, run: Run) -> None:
+            steps = run.jobs[JobId(self.job_id)].steps
+            steps[self.number] = replace(steps[self.number], log_start=self.log_offset)
+
     class StepFinished(Aggregate.Event):
         TOPIC = "danube:Run.StepFinished"
         job_id: UUID
         number: int
         state: str
         exit_code: int | None
-        log_offset: int
+        log_offset: int | None  # None: a step ended with its job before its output began
         reason: str
+        log_start: int | None = None  # v2: where its output began, if not recorded before
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Before v2 a step's output start was recorded only when it started."""
+            state.setdefault("log_start", None)
 
         def apply(self, run: Run) -> None:
             steps = run.jobs[JobId(self.job_id)].steps
+            step = steps[self.number]
             steps[self.number] = replace(
-                steps[self.number],
+                step,
+                log_start=step.log_start if self.log_start is None else self.log_start,
                 state=StepState(self.state),
                 exit_code=self.exit_code,
                 log_end=self.log_offset,

@@ -123,7 +123,7 @@ class RunsService:
         command: str,
         image: str = "",
         timeout_seconds: float = 0.0,
-        log_offset: int = 0,
+        log_offset: int | None = None,
         env_sealed: dict[str, str] | None = None,
         command_sealed: dict[str, str] | None = None,
     ) -> int:
@@ -142,6 +142,13 @@ class RunsService:
             ),
         )
 
+    def record_step_output_start(
+        self, run_id: RunId, job_id: JobId, number: int, log_offset: int
+    ) -> int:
+        return self._update(
+            run_id, lambda run: run.record_step_output_start(job_id, number, log_offset)
+        )
+
     def finish_step(
         self,
         run_id: RunId,
@@ -152,6 +159,7 @@ class RunsService:
         exit_code: int | None,
         log_offset: int,
         reason: str = "",
+        log_start: int | None = None,
     ) -> int:
         return self._update(
             run_id,
@@ -162,6 +170,7 @@ class RunsService:
                 exit_code=exit_code,
                 log_offset=log_offset,
                 reason=reason,
+                log_start=log_start,
             ),
         )
 

@@ -20,7 +20,7 @@ class Step:
     command: str
     image: str
     timeout_seconds: float
-    log_start: int
+    log_start: int | None  # None until its runner recorded where its output begins
     started_at: datetime
     state: StepState = StepState.RUNNING
     exit_code: int | None = None

@@ -52,14 +52,18 @@ class FakeOutput:
     def size(self, job_id: JobId) -> int:
         return 0
 
+    def opened_steps(self, job_id: JobId) -> dict[int, int]:
+        return {}
+
     def mask_secrets(self, job_id: JobId, pipeline: str, keys: Sequence[str]) -> None:
         pass
 
     def mask_token(self, job_id: JobId, token: str) -> None:
         pass
 
-    def system_line(self, job_id: JobId, text: str) -> None:
+    def system_line(self, job_id: JobId, text: str) -> int:
         self.lines.append(text)
+        return 0
 
     def close(self, job_id: JobId) -> None:
         pass

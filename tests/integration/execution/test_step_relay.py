@@ -23,6 +23,7 @@ class Started:
     timeout_seconds: float = 0.0
     env_sealed: dict[str, str] | None = None
     command_sealed: dict[str, str] | None = None
+    log_start: int | None = None
 
 
 def test_a_step_started_in_this_process_runs_and_ends_before_the_read_model_shows_it(

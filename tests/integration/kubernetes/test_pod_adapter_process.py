@@ -18,6 +18,7 @@ from uuid import uuid4
 import pytest
 from kubernetes import config
 from kubernetes.client import CoreV1Api
+from prometheus_client import REGISTRY
 from pydantic import SecretStr
 
 from adapters.sql.store import StoreConfig
@@ -144,6 +145,11 @@ def orphan_pod(kubeconfig: Path) -> str:
     return name
 
 
+def log_bytes_written() -> float:
+    """What this process (the master) appended to any job log."""
+    return REGISTRY.get_sample_value("danube_log_bytes_written_total") or 0.0
+
+
 def finished_events(danube: Danube, job_id: JobId) -> int:
     recorder = danube.store.log.recorder
     return sum(
@@ -158,6 +164,7 @@ def test_a_pod_adapter_killed_mid_run_and_started_again_ends_every_run_rightly_o
 ) -> None:
     marks, go = master.tmp / "marks", master.tmp / "go"
     orphan = orphan_pod(master.tmp / "kubeconfig")
+    written = log_bytes_written()
     first = master.adapter()
     try:
         _, resumed = master.request(f"""
@@ -217,6 +224,15 @@ def test_a_pod_adapter_killed_mid_run_and_started_again_ends_every_run_rightly_o
         assert marks.read_text() == "1\n2\n3\n"  # each step ran exactly once
         assert [s.state for s in master.danube.views.steps(cancelled)] == ["cancelled"]
         assert all(finished_events(master.danube, j) == 1 for j in jobs)
+        # One writer per job log: the adapter (the first, then the one that took over)
+        # wrote every line, each step's opening once; this process (the server) none.
+        assert log_bytes_written() == written
+        resumed_log = master.log(resumed)
+        for step in master.danube.views.steps(resumed):
+            opening = f"── step {step.number}: ".encode()
+            assert resumed_log.count(opening) == 1, resumed_log.decode(errors="replace")
+            assert step.log_start is not None
+            assert resumed_log[: step.log_start].rsplit(b"\n", 2)[-2].startswith(opening)
         log = master.log(later)
         assert SECRET.encode() not in log  # read from the server, masked by the adapter
         # The coordinator's log and the step's output interleave in the job's log.

@@ -50,7 +50,7 @@ export interface Step {
   state: StepState;
   status: Status;
   exitCode: number | null;
-  logStart: number;
+  logStart: number | null;
   logEnd: number | null;
   reason: string;
   startedAt: string;
