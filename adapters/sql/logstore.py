@@ -41,7 +41,7 @@ TABLE = "danube_log_chunks"
 MAX_CHUNK = 256 * 1024
 MIB = 1024 * 1024
 MAX_OFFSET = 2**62  # offsets and limits beyond are empty reads: offset + limit stays in BIGINT
-_CACHED_JOBS = 1024
+CACHED_JOBS = 1024
 _RETRIES = 50
 _COLLISIONS = (sqlite3.IntegrityError, psycopg.errors.UniqueViolation)
 
@@ -84,8 +84,14 @@ class _Heads:
 
 
 class SqlLogStore:
-    def __init__(self, dialect: Dialect, poll_interval: float | None = None) -> None:
+    def __init__(
+        self,
+        dialect: Dialect,
+        poll_interval: float | None = None,
+        cached_jobs: int = CACHED_JOBS,
+    ) -> None:
         self.dialect = dialect
+        self._cached_jobs = cached_jobs  # jobs whose heads (sizes) are kept in memory
         self.table = dialect.qualify(TABLE)
         # SQLite has no NOTIFY: followers re-read this often to see other processes.
         self.poll_interval = poll_interval or (1.0 if dialect.name == "postgres" else 0.1)
@@ -196,7 +202,7 @@ class SqlLogStore:
                 heads = self._heads[job_id] = _Heads()
             # Forgetting heads is always safe (they are re-read); the primary key, not
             # this cache, is what keeps offsets contiguous.
-            for old in list(self._heads)[: max(0, len(self._heads) - _CACHED_JOBS)]:
+            for old in list(self._heads)[: max(0, len(self._heads) - self._cached_jobs)]:
                 if old != job_id and not self._heads[old].lock.locked():
                     del self._heads[old]
             self._heads.move_to_end(job_id)

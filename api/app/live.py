@@ -105,8 +105,10 @@ class Live:
         views_moved: Callable[[], Wakeup],
         log_moved: Callable[[str], Wakeup],
         counted: Callable[[str, int], None] = lambda kind, change: None,
+        run_queue: int = RUN_QUEUE,
     ) -> None:
         self._queries = queries
+        self._run_queue = run_queue  # run changes a subscriber may be behind
         self._views_moved, self._log_moved = views_moved, log_moved
         self._counted = counted  # (kind, +1 or -1) as subscriptions open and close
         self._feeds: dict[RunFilter, _RunFeed] = {}
@@ -157,7 +159,7 @@ class Live:
         feed = self._feeds.get(filter)
         if feed is None:
             feed = self._feeds[filter] = _RunFeed(self, filter)
-        subscriber = feed.fanout.subscribe(RUN_QUEUE)
+        subscriber = feed.fanout.subscribe(self._run_queue)
         self._counted("runs", 1)
         try:
             while True:

@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import json
 from typing import Any
+from uuid import UUID
 
 import pytest
 
 from domain.cause import Cause
+from domain.ids import JobId
 from tests.integration.execution.conftest import Embedded
 from tests.integration.graphql.conftest import collect, subscribe
 from tests.support import auth_headers, wait_until
@@ -350,21 +352,24 @@ def test_a_stalled_follower_of_a_live_log_holds_back_no_one_and_still_gets_every
     assert whole(stalled) == stored
 
 
-def test_a_run_subscriber_too_far_behind_is_told_to_subscribe_again(
-    embedded: Embedded, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_run_subscriber_too_far_behind_is_told_to_subscribe_again(embedded: Embedded) -> None:
     """Through the application layer (as GraphQL and any transport): a subscriber that
     takes nothing while more runs change than its queue holds gets what was queued,
     then a refusal saying to subscribe again; the server kept no more for it."""
-    import api.app.live
     from api.app.errors import UnavailableError
+    from api.app.live import Live
     from api.app.principal import OPERATOR
     from api.app.queries import RunFilter
     from api.app.wiring import application
 
-    monkeypatch.setattr(api.app.live, "RUN_QUEUE", 3)
     embedded.danube.system.start_draining(Cause(actor="user:test"))  # they stay queued
-    live = application(embedded.danube).live
+    danube = embedded.danube
+    live = Live(
+        application(danube).queries,
+        lambda: danube.store.views.progress("runs"),
+        lambda job_id: danube.logs.progress(JobId(UUID(job_id))),
+        run_queue=3,
+    )
     progress = embedded.danube.store.views.progress("runs")
     # A waker of its own (a count could miss it while an earlier test's waker leaves).
     before = wakers(progress)

@@ -6,7 +6,7 @@ import pytest
 from psycopg.conninfo import make_conninfo
 
 from adapters.sql.dialect import Dialect, PostgresDialect, SQLiteDialect, create_schema
-from adapters.sql.logstore import SqlLogStore
+from adapters.sql.logstore import CACHED_JOBS, SqlLogStore
 from adapters.sql.store import StoreConfig
 
 OpenLogs = Callable[..., SqlLogStore]
@@ -18,7 +18,7 @@ def open_logs(store_config: StoreConfig) -> Iterator[OpenLogs]:
     second process would."""
     dialects: list[Dialect] = []
 
-    def open_(poll_interval: float | None = None) -> SqlLogStore:
+    def open_(poll_interval: float | None = None, cached_jobs: int = CACHED_JOBS) -> SqlLogStore:
         dialect: Dialect
         if store_config.kind == "sqlite":
             assert store_config.data_dir is not None
@@ -28,7 +28,7 @@ def open_logs(store_config: StoreConfig) -> Iterator[OpenLogs]:
             create_schema(conninfo, store_config.schema)
             dialect = PostgresDialect(conninfo, store_config.schema, pool_size=8)
         dialects.append(dialect)
-        logs = SqlLogStore(dialect, poll_interval)
+        logs = SqlLogStore(dialect, poll_interval, cached_jobs)
         logs.ensure()
         return logs
 

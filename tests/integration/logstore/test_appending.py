@@ -7,9 +7,6 @@ import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-
-from adapters.sql import logstore
 from adapters.sql.dialect import Dialect, SQLiteDialect
 from adapters.sql.logstore import MAX_CHUNK, SqlLogStore
 from adapters.sql.store import SqlStore, StoreConfig
@@ -147,10 +144,8 @@ def test_the_log_lives_beside_the_event_log(store_config: StoreConfig) -> None:
         store.close()
 
 
-def test_forgotten_heads_are_read_again_from_the_database(
-    logs: SqlLogStore, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(logstore, "_CACHED_JOBS", 2)
+def test_forgotten_heads_are_read_again_from_the_database(open_logs: OpenLogs) -> None:
+    logs = open_logs(cached_jobs=2)
     jobs = [new_job() for _ in range(5)]
     for round_ in range(3):
         for job in jobs:
