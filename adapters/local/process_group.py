@@ -38,6 +38,7 @@ F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 # How long ``terminate`` waits for a SIGKILLed leader to be reaped before giving up;
 # only a process stuck in uninterruptible sleep takes that long.
 _REAP_LIMIT = 60.0
+DRAIN_LIMIT = 30.0  # seconds a pump still moving bytes is waited for after the kill
 
 
 class Leader(Protocol):
@@ -98,7 +99,7 @@ class ProcessGroup:
         self._done = threading.Event()
         self._when_done: list[Callable[[], None]] = []
         self._pipes = [(stdout, Stream.STDOUT)] + ([(stderr, Stream.STDERR)] if stderr else [])
-        self._sink = sink
+        self._sink = _Moving(sink)
         self._drained: list[threading.Event] = []
 
     def start(self) -> ProcessGroup:
@@ -235,8 +236,15 @@ class ProcessGroup:
             self._signal(signal.SIGKILL)
             self._returncode = self._leader.reap()
             self._reaped = True
-        for drained in self._drained:  # only a process that left the group holds a pipe
-            drained.wait(self._grace)
+        # Only a process that left the group still holds a pipe open: given up on once
+        # no byte has moved for the grace period. A pump still storing what the group
+        # wrote (a slow store) is waited for, up to DRAIN_LIMIT: the output is complete
+        # before the end (a process that left the group printing for ever is not).
+        limit = time.monotonic() + DRAIN_LIMIT
+        for drained in self._drained:
+            while not drained.wait(max(self._sink.quiet_until(self._grace), 0.01)):
+                if self._sink.quiet_until(self._grace) <= 0 or time.monotonic() > limit:
+                    break
         with self._lock:
             self._done.set()
             callbacks, self._when_done = self._when_done, []
@@ -245,6 +253,22 @@ class ProcessGroup:
                 callback()
             except Exception:
                 log.exception("a callback on the end of process group %d failed", self.pid)
+
+
+class _Moving:
+    """The sink, remembering when a byte last went through it."""
+
+    def __init__(self, sink: OutputSink) -> None:
+        self._sink, self._moved = sink, time.monotonic()
+
+    def write(self, stream: Stream, data: bytes) -> None:
+        self._moved = time.monotonic()
+        self._sink.write(stream, data)
+        self._moved = time.monotonic()
+
+    def quiet_until(self, grace: float) -> float:
+        """Seconds left until nothing has moved for ``grace`` (<= 0: quiet that long)."""
+        return self._moved + grace - time.monotonic()
 
 
 _shared: Workers | None = None

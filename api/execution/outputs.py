@@ -22,9 +22,11 @@ what may still become a secret or a token, so prompts and progress bars still fl
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from uuid import UUID
@@ -37,7 +39,10 @@ from domain.logs.masking import LogMasker, SecretSet, StreamKey, mask_text
 from domain.secrets.application import SecretsService
 from domain.secrets.errors import SecretsError
 
+log = logging.getLogger(__name__)
+
 IDLE_FLUSH_SECONDS = 0.2
+CLOSED_REMEMBERED = 65_536  # ended jobs whose late output is recognised (~6 MB)
 JOB_LEVEL = 0  # the coordinator's output and Danube's own lines
 STEP_OPENING = re.compile(r"── step (\d+): ".encode())  # a step's first line
 TOKEN_KEY = "\0job-token"  # never a secret key (see domain.secrets.aggregates.KEY_PATTERN)
@@ -69,10 +74,17 @@ class LogOutputs:
         self.store = store
         self._secrets = secrets
         self._jobs: dict[str, _JobState] = {}
+        # Jobs whose state was closed (most recent first out): output that arrives for
+        # them afterwards (a pipe drained late) is dropped, never stored through a new
+        # masker that no longer knows the job's secrets and token.
+        self._closed: OrderedDict[str, None] = OrderedDict()
+        self._late: set[str] = set()  # closed jobs whose late output was dropped (logged once)
         self._lock = threading.Lock()
 
     def _state(self, job_id: JobId) -> _JobState:
         with self._lock:
+            if job_id.hex in self._closed:  # its secrets are gone: never remembered again
+                return self._jobs.get(job_id.hex) or _JobState()
             return self._jobs.setdefault(job_id.hex, _JobState())
 
     # ---- writing (the JobOutput port) ------------------------------------------------
@@ -84,6 +96,8 @@ class LogOutputs:
         return _Sink(self, job_id, number)
 
     def write(self, job_id: JobId, step: int, stream: Stream, data: bytes) -> None:
+        if stream is not Stream.SYSTEM and self._ended(job_id):
+            return
         state = self._state(job_id)
         key = (step, stream.value)
         with state.lock:
@@ -201,6 +215,21 @@ class LogOutputs:
         self.flush(job_id)
         with self._lock:
             self._jobs.pop(job_id.hex, None)
+            self._closed[job_id.hex] = None
+            self._closed.move_to_end(job_id.hex)
+            while len(self._closed) > CLOSED_REMEMBERED:
+                self._late.discard(self._closed.popitem(last=False)[0])
+
+    def _ended(self, job_id: JobId) -> bool:
+        """Whether the job's state was closed: its output can no longer be masked."""
+        with self._lock:
+            if job_id.hex not in self._closed:
+                return False
+            first = job_id.hex not in self._late
+            self._late.add(job_id.hex)
+        if first:
+            log.warning("output of job %s after its end was dropped", job_id.hex)
+        return True
 
     def held(self) -> set[str]:
         """The jobs (hex ids) whose state this process holds now."""

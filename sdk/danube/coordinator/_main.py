@@ -196,4 +196,7 @@ def _clip(text: str | None) -> str | None:
 
 
 def _say(message: str) -> None:
-    print(f"danube: {message}", file=sys.stderr, flush=True)
+    # One write: an unbuffered stderr (PYTHONUNBUFFERED) gets print's text and newline as
+    # two, and the step line the executor writes may come between them.
+    sys.stderr.write(f"danube: {message}\n")
+    sys.stderr.flush()
