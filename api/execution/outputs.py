@@ -54,6 +54,7 @@ class _JobState:
     keys: set[str] = field(default_factory=set)  # those whose values are in ``secrets``
     masker: LogMasker = field(init=False)
     held: dict[StreamKey, float] = field(default_factory=dict)  # stream -> last write
+    closed: bool = False  # the job ended: its masker stores nothing more
 
     def __post_init__(self) -> None:
         self.masker = LogMasker(self.secrets)
@@ -96,16 +97,40 @@ class LogOutputs:
         return _Sink(self, job_id, number)
 
     def write(self, job_id: JobId, step: int, stream: Stream, data: bytes) -> None:
-        if stream is not Stream.SYSTEM and self._ended(job_id):
+        key = (step, stream.value)
+        if self._is_closed(job_id):
+            self._after_end(job_id, key, data)
             return
         state = self._state(job_id)
-        key = (step, stream.value)
         with state.lock:
+            if state.closed:  # closed while this write waited for it
+                self._after_end(job_id, key, data)
+                return
             if not state.masker.is_open(key):  # a stream resumed after a restart
                 start = self.store.source_position(job_id.hex, step, stream.value)
                 state.masker.open(key, start)  # continues its positions
             self._store(job_id, state.masker, state.masker.feed(key, data))
             state.held[key] = time.monotonic()
+
+    def _is_closed(self, job_id: JobId) -> bool:
+        with self._lock:
+            return job_id.hex in self._closed
+
+    def _after_end(self, job_id: JobId, key: StreamKey, data: bytes) -> None:
+        """Output for a job whose state was closed: its secrets and token are forgotten,
+        so the job's own output is dropped (said once), never stored unmasked; a line of
+        Danube's own (e.g. a step's end written after its job's) holds no secret and is
+        stored."""
+        if key[1] == Stream.SYSTEM.value:
+            masker = LogMasker(SecretSet())
+            masker.open(key, self.store.source_position(job_id.hex, key[0], key[1]))
+            self._store(job_id, masker, masker.feed(key, data) + masker.flush({key}))
+            return
+        with self._lock:
+            first = job_id.hex not in self._late
+            self._late.add(job_id.hex)
+        if first:
+            log.warning("output of job %s after its end was dropped", job_id.hex)
 
     def _store(
         self, job_id: JobId, masker: LogMasker, parts: list[tuple[StreamKey, bytes]]
@@ -152,6 +177,8 @@ class LogOutputs:
         now = time.monotonic()
         for job, state in states:
             with state.lock:
+                if state.closed:
+                    continue
                 idle = {k for k, last in state.held.items() if now - last >= IDLE_FLUSH_SECONDS}
                 if idle:
                     lines = state.masker.release_lines(idle)
@@ -212,24 +239,18 @@ class LogOutputs:
             state.keys.add(key)
 
     def close(self, job_id: JobId) -> None:
-        self.flush(job_id)
+        state = self._state(job_id)
+        with state.lock:
+            if state.held:
+                self._store(job_id, state.masker, state.masker.flush(set(state.held)))
+                state.held.clear()
+            state.closed = True
         with self._lock:
             self._jobs.pop(job_id.hex, None)
             self._closed[job_id.hex] = None
             self._closed.move_to_end(job_id.hex)
             while len(self._closed) > CLOSED_REMEMBERED:
                 self._late.discard(self._closed.popitem(last=False)[0])
-
-    def _ended(self, job_id: JobId) -> bool:
-        """Whether the job's state was closed: its output can no longer be masked."""
-        with self._lock:
-            if job_id.hex not in self._closed:
-                return False
-            first = job_id.hex not in self._late
-            self._late.add(job_id.hex)
-        if first:
-            log.warning("output of job %s after its end was dropped", job_id.hex)
-        return True
 
     def held(self) -> set[str]:
         """The jobs (hex ids) whose state this process holds now."""

@@ -161,12 +161,19 @@ def places_holding(danube: Danube, needle: str, job_id: JobId) -> list[str]:
             "/api/v1/pipelines",
             f"/api/v1/pipelines/{job.pipeline}",
         ):
-            if needle in rest.text(path):
-                found.append(f"GET {path}")
+            if needle in (text := rest.text(path)):
+                found.append(f"GET {path}: {_around(text, needle)}")
         for name, query in READER_QUERIES.items():
-            if needle in rest.graphql(query, **{k: v for k, v in ids.items() if f"${k}" in query}):
-                found.append(f"query {name}")
+            text = rest.graphql(query, **{k: v for k, v in ids.items() if f"${k}" in query})
+            if needle in text:
+                found.append(f"query {name}: {_around(text, needle)}")
         for name, query in READER_SUBSCRIPTIONS.items():
-            if needle in rest.subscription(query, job=job_id.hex):
-                found.append(f"subscription {name}")
+            if needle in (text := rest.subscription(query, job=job_id.hex)):
+                found.append(f"subscription {name}: {_around(text, needle)}")
     return found
+
+
+def _around(text: str, needle: str) -> str:
+    """Where ``needle`` is in ``text``: what is around it, to tell how it got there."""
+    at = text.index(needle)
+    return repr(text[max(0, at - 300) : at + len(needle) + 100])
