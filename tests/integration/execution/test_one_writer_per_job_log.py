@@ -15,16 +15,16 @@ import pytest
 from prometheus_client import REGISTRY
 
 from adapters.sql.store import StoreConfig
-from api.processes import HttpServer
-from api.server import create_app
 from danube._proto.v1 import job_service_pb2 as pb
 from danube._proto.v1 import job_service_pb2_grpc as pb_grpc
 from domain.cause import Cause
 from domain.runs.states import JobState
 from tests.integration.execution.conftest import Embedded
 from tests.integration.execution.test_job_state_lifetime import Server, serving, start_jobs
-from tests.integration.graphql.conftest import data
-from tests.support import free_port, http_get, sign_in, wait_for, wait_until
+from tests.integration.graphql.conftest import data, url
+from tests.support import http_get, wait_for, wait_until
+
+__all__ = ["url"]  # the fixture (the served app), shared with the GraphQL tests
 
 CAUSE = Cause(actor="test")
 
@@ -101,16 +101,6 @@ PARALLEL = """
             side.join()
         step.run("echo out-4; while [ ! -e %r ]; do sleep 0.02; done; echo done", name="slow")
 """
-
-
-@pytest.fixture
-def url(embedded: Embedded) -> str:
-    port = free_port()
-    embedded.supervisor.add("http", HttpServer(create_app(embedded.danube), "127.0.0.1", port))
-    base = f"http://127.0.0.1:{port}"
-    wait_until(lambda: http_get(f"{base}/health")[0] == 200, what="the HTTP server")
-    sign_in(base, embedded.danube)
-    return base
 
 
 def test_each_steps_log_start_is_just_past_its_opening_line(embedded: Embedded, url: str) -> None:
