@@ -8,6 +8,7 @@ import asyncio
 import json
 import urllib.request
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -48,10 +49,12 @@ def data(url: str, query: str, **variables: Any) -> dict[str, Any]:
     return result
 
 
-async def subscribe(
-    url: str, query: str, protocol: str = "graphql-transport-ws", **variables: Any
-) -> AsyncIterator[dict[str, Any]]:
-    """Each ``next`` payload of one subscription until it completes (or errors)."""
+@asynccontextmanager
+async def connected(
+    url: str, protocol: str = "graphql-transport-ws"
+) -> AsyncIterator[websockets.ClientConnection]:
+    """A GraphQL WebSocket of ``protocol`` to the server at ``url``, signed in and
+    acknowledged."""
     ws_url = url.replace("http://", "ws://") + "/graphql"
     async with websockets.connect(
         ws_url,
@@ -61,6 +64,14 @@ async def subscribe(
         await socket.send(json.dumps({"type": "connection_init", "payload": {}}))
         ack = json.loads(await asyncio.wait_for(socket.recv(), 10))
         assert ack["type"] == "connection_ack", ack
+        yield socket
+
+
+async def subscribe(
+    url: str, query: str, protocol: str = "graphql-transport-ws", **variables: Any
+) -> AsyncIterator[dict[str, Any]]:
+    """Each ``next`` payload of one subscription until it completes (or errors)."""
+    async with connected(url, protocol) as socket:
         start = "subscribe" if protocol == "graphql-transport-ws" else "start"
         payload = {"query": query, "variables": variables}
         await socket.send(json.dumps({"id": "1", "type": start, "payload": payload}))

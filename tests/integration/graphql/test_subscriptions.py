@@ -13,7 +13,7 @@ import pytest
 from domain.cause import Cause
 from domain.ids import JobId
 from tests.integration.execution.conftest import Embedded
-from tests.integration.graphql.conftest import collect, subscribe
+from tests.integration.graphql.conftest import collect, connected, subscribe
 from tests.support import auth_headers, wait_until
 
 SLOW = """
@@ -557,19 +557,10 @@ def test_subscriptions_sharing_one_websocket_each_get_their_own_messages(
     offset in order with no gap or duplicate, then completes (messages after a
     subscription's first are sent straight from its resolver: each its own frames)."""
     job_id = requested(embedded)
-    ws_url = url.replace("http://", "ws://") + "/graphql"
     starts = {"a": 0, "b": 5}
 
     async def follow() -> dict[str, list[dict[str, Any]]]:
-        import websockets
-
-        async with websockets.connect(
-            ws_url,
-            subprotocols=[protocol],  # type: ignore[list-item]
-            additional_headers=auth_headers(url),
-        ) as socket:
-            await socket.send(json.dumps({"type": "connection_init", "payload": {}}))
-            assert json.loads(await asyncio.wait_for(socket.recv(), 10))["type"] == "connection_ack"
+        async with connected(url, protocol) as socket:
             start = "subscribe" if protocol == "graphql-transport-ws" else "start"
             for id, offset in starts.items():
                 payload = {"query": LOG, "variables": {"id": job_id.hex, "from": offset}}

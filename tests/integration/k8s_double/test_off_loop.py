@@ -11,6 +11,7 @@ from kubernetes import client, config
 
 from tests.k8s_double import KubernetesDouble
 from tests.k8s_double.standalone import StandaloneDouble
+from tests.support import wait_until
 
 from .support import container, pod_manifest, run_exec, shell
 from .test_kubelet import MOUNTS, WORKSPACE, alive
@@ -97,8 +98,9 @@ def test_a_standalone_double_serves_reports_creates_and_holds_pods(tmp_path: Pat
         assert all(lag >= 0 for lag in report["loop_lag"])
         assert api.read_namespaced_pod("held", "jobs").status.phase == "Pending"
         double.release()
-        deadline = time.monotonic() + 30
-        while api.read_namespaced_pod("held", "jobs").status.phase != "Succeeded":
-            assert time.monotonic() < deadline, "the released pod did not run"
-            time.sleep(0.05)
+        wait_until(
+            lambda: api.read_namespaced_pod("held", "jobs").status.phase == "Succeeded",
+            timeout=30,
+            what="the released pod to run",
+        )
         api.api_client.close()
